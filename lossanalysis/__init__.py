@@ -8,21 +8,27 @@ intensity; :mod:`lossanalysis.nn` trains NumPy autoencoders with the same defini
 Importing the package is cheap: SymPy is imported only when a symbolic result is asked for, and
 the analysis functions (``asymmetry_ratio``, ``argmin``, ...) are loaded on first use.
 """
+import importlib
+
 from .losses import LOSSES, Loss, get_loss
 
 __version__ = "0.1.0"
 __all__ = ["LOSSES", "Loss", "get_loss", "__version__"]
 
 
+_SUBMODULES = {"analysis", "claims", "data", "experiments", "losses", "nn", "plotting"}
+
+
 def __getattr__(name):
-    # the analysis functions are re-exported lazily (see lossanalysis.analysis.__all__)
-    if not name.startswith("_"):
-        from . import analysis
-        if name in getattr(analysis, "__all__", ()):
+    # the analysis functions are re-exported lazily (see lossanalysis.analysis.__all__); a
+    # submodule name must fall through to the import system, which then imports it
+    if not name.startswith("_") and name not in _SUBMODULES:
+        analysis = importlib.import_module(".analysis", __name__)
+        if name in analysis.__all__:
             return getattr(analysis, name)
     raise AttributeError(f"module 'lossanalysis' has no attribute {name!r}")
 
 
 def __dir__():
-    from . import analysis
-    return sorted(set(globals()) | set(getattr(analysis, "__all__", ())))
+    analysis = importlib.import_module(".analysis", __name__)
+    return sorted(set(globals()) | set(analysis.__all__))
