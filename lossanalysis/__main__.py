@@ -58,15 +58,19 @@ def _register_download(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------- claims
-# >>> The `claims` subcommand goes here: define `_register_claims(subparsers)` in this
-# >>> section and add it to _REGISTRARS below.  (Not implemented yet.)
+
+
+def _register_claims(subparsers) -> None:
+    from .claims import _register_claims as register
+
+    register(subparsers)
 
 
 # --------------------------------------------------------------------------- entry point
 
 _REGISTRARS = (
     _register_download,
-    # _register_claims,
+    _register_claims,
 )
 
 
