@@ -1,0 +1,37 @@
+"""Small NumPy neural networks with hand-written backward passes, for testing the loss analysis.
+
+The autoencoders train with the very loss definitions of :mod:`lossanalysis.losses`: the output
+gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit``.
+
+Typical use::
+
+    from lossanalysis.nn import AE, VAE, BiasOnly, train
+
+    ae = AE((784, 512, 128, 32), loss="focal", loss_params={"gamma": 1}, seed=0)
+    vae = VAE((784, 400, 20), likelihood="gaussian", sigma="per_pixel", seed=0)
+    history = train(vae, x_train, x_test, epochs=10, batch_size=128, lr=1e-3, seed=0,
+                    out_dir="runs/vae", resume=True)
+    images = vae.reconstruct(x_test)          # decoder at the posterior mean (mean image)
+    logits = vae.logits(x_test)               # decoder output z, p = sigmoid(z)
+    kl = vae.kl_per_dim(x_test)               # nats per latent dimension
+
+Modules: :mod:`.layers` (dense layers, activations), :mod:`.mlp` (layer chains, flat parameter
+storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.models` (AE, VAE, BiasOnly),
+:mod:`.optim` (SGD, Adam), :mod:`.training` (the training loop), :mod:`.gradcheck`.
+"""
+
+from .gradcheck import check_gradients, relative_error
+from .layers import Dense, Identity, LeakyReLU, ReLU, Tanh, make_activation
+from .likelihoods import LIKELIHOODS, Catalogue, Gaussian, Term, make_likelihood
+from .mlp import MLP
+from .models import AE, VAE, BiasOnly
+from .optim import SGD, Adam, Optimizer, make_optimizer
+from .training import TrainingDiverged, load_checkpoint, train
+
+__all__ = [
+    "AE", "VAE", "BiasOnly", "train", "TrainingDiverged", "load_checkpoint",
+    "Adam", "SGD", "Optimizer", "make_optimizer",
+    "Dense", "ReLU", "LeakyReLU", "Tanh", "Identity", "make_activation", "MLP",
+    "Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS",
+    "check_gradients", "relative_error",
+]

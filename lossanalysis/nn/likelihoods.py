@@ -1,0 +1,258 @@
+"""Reconstruction terms: per-pixel losses summed over pixels, with their output gradients.
+
+A *term* turns the decoder output ``out`` (shape ``(batch, pixels)``) and the targets ``x`` into
+a per-example value (summed over pixels) and the gradient with respect to ``out``.  The AE uses
+it as its reconstruction loss, the VAE as its negative log-likelihood.
+
+Every term with a sigmoid output (decoder output = logit ``z``, ``p = sigmoid(z)``) takes its
+values and logit gradients from the loss catalogue (:mod:`lossanalysis.losses`) -- the networks
+train with exactly the losses that the rest of the package analyses:
+
+============================  ===================================================  =========
+term                          per-pixel value                                      catalogue
+============================  ===================================================  =========
+``Catalogue(loss)``           any catalogue or user loss                           ``loss``
+``bernoulli``                 binary cross-entropy                                 ``bce``
+``gaussian`` (fixed sigma)    (p-y)^2/(2 sigma^2) + ln sigma + ln(2 pi)/2          ``gaussian_nll``
+``gaussian`` (learned sigma)  mse/(2 sigma^2) + ln sigma + ln(2 pi)/2              ``mse``
+``continuous_bernoulli``      bce - ln C(p), normalizer included                   ``continuous_bernoulli``
+``beta``                      -ln Beta(y; kappa p, kappa (1-p)), y clipped         ``beta_nll``
+============================  ===================================================  =========
+
+The learned-sigma Gaussian parameterizes ``log sigma`` (one shared scalar or one per pixel); its
+squared error comes from the catalogue's ``mse`` and only the scaling by ``1/(2 sigma^2)``, the
+normalizer ``ln sigma + ln(2 pi)/2`` and the gradient in ``log sigma`` are written here.
+
+The identity-output Gaussian (:class:`Gaussian` with ``output="identity"``) serves the linear
+decoder, whose mean ``W z + b`` is unconstrained: the catalogue's losses live on [0, 1] and
+cannot take it, so the squared error ``(mu - y)^2`` and its gradient ``2 (mu - y)`` are written
+here, and fed to the same scaling/normalizer code as the learned-sigma case.  Both the fixed
+and the learned sigma are available there.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
+
+__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS"]
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class Term:
+    """Base class.  Learnable parameters (if any) live in ``params``/``grads`` dicts."""
+
+    name = "term"
+    #: "logit": decoder output is z with p = sigmoid(z); "identity": the output is the mean.
+    output = "logit"
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def setup(self, n_pixels: int, dtype) -> None:
+        """Create the learnable parameters for ``n_pixels`` outputs (default: none)."""
+
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """Targets as the term needs them (identity unless documented otherwise)."""
+        return x
+
+    def value_and_grad(self, x, out, grad_scale=None):
+        """Per-example values ``(batch,)`` summed over pixels, and -- when ``grad_scale`` is
+        given -- the gradient of ``grad_scale * sum(values)`` with respect to ``out`` (a fresh
+        array) while storing that of the term's own parameters in ``self.grads``."""
+        raise NotImplementedError
+
+    def mean(self, out):
+        """The mean image of the output distribution (the image to show)."""
+        return sigmoid(out) if self.output == "logit" else np.array(out, copy=True)
+
+    def param_image(self, out):
+        """The distribution's parameter image: ``sigmoid(z)`` (or the mean for identity)."""
+        return sigmoid(out) if self.output == "logit" else np.array(out, copy=True)
+
+    def describe(self) -> dict:
+        """A JSON-friendly description (for metrics files)."""
+        return {"name": self.name}
+
+
+class Catalogue(Term):
+    """A catalogue loss (or user loss) in the logit domain, summed over pixels.
+
+    ``clip``: for losses whose targets must lie in the open interval (``beta_nll``), targets are
+    clipped into ``[clip, 1 - clip]`` by :meth:`prepare` (ignored otherwise).
+    """
+
+    def __init__(self, loss: Loss | str, name: str | None = None, clip: float = 1e-3, **loss_params):
+        super().__init__()
+        self.loss = get_loss(loss, **loss_params)
+        self.name = name or self.loss.name
+        if not 0.0 < clip < 0.5:
+            raise ValueError(f"clip must lie in (0, 0.5), got {clip}")
+        self.clip = float(clip)
+
+    def prepare(self, x):
+        if self.loss.target_domain == "open":
+            return np.clip(x, self.clip, 1.0 - self.clip)
+        return x
+
+    def value_and_grad(self, x, out, grad_scale=None):
+        values = self.loss.value_logit(x, out, check=False).sum(axis=1)
+        if grad_scale is None:
+            return values, None
+        g = self.loss.grad_logit(x, out, check=False)
+        g *= grad_scale
+        return values, g
+
+    def mean(self, out):
+        if self.loss.name == "continuous_bernoulli":
+            return continuous_bernoulli_mean_logit(out)
+        return sigmoid(out)
+
+    def describe(self):
+        d = {"name": self.name, "loss": self.loss.name, "loss_params": dict(self.loss.params)}
+        if self.loss.target_domain == "open":
+            d["clip"] = self.clip
+        return d
+
+
+class Gaussian(Term):
+    """Gaussian likelihood N(y; mu, sigma^2) per pixel, summed over pixels.
+
+    ``sigma``: a positive number (fixed), ``"shared"`` (one learned sigma) or ``"per_pixel"``
+    (one learned sigma per pixel); learned sigmas are parameterized by ``log_sigma``
+    (initialized at ``ln(init_sigma)``).
+
+    ``output="logit"``: mu = sigmoid(z); the fixed-sigma case is the catalogue's
+    ``gaussian_nll``, the learned case the catalogue's ``mse`` scaled here.
+    ``output="identity"``: mu = the decoder output itself (linear decoder), squared error here.
+    """
+
+    def __init__(self, sigma: float | str = 1.0, output: str = "logit", init_sigma: float = 1.0):
+        super().__init__()
+        if output not in ("logit", "identity"):
+            raise ValueError(f"output must be 'logit' or 'identity', got {output!r}")
+        self.output = output
+        if isinstance(sigma, str):
+            if sigma not in ("shared", "per_pixel"):
+                raise ValueError(f"sigma must be a positive number, 'shared' or 'per_pixel', got {sigma!r}")
+            if not init_sigma > 0:
+                raise ValueError(f"init_sigma must be positive, got {init_sigma}")
+            self.learned = sigma
+            self.sigma = None
+        else:
+            if not (math.isfinite(sigma) and sigma > 0):
+                raise ValueError(f"sigma must be positive and finite, got {sigma}")
+            self.learned = None
+            self.sigma = float(sigma)
+        self.init_sigma = float(init_sigma)
+        self.name = "gaussian"
+        if output == "logit":
+            self._fixed = get_loss("gaussian_nll", sigma=self.sigma) if self.sigma else None
+            self._mse = get_loss("mse")
+
+    def setup(self, n_pixels, dtype):
+        if self.learned:
+            shape = (1,) if self.learned == "shared" else (n_pixels,)
+            self.params = {"log_sigma": np.full(shape, math.log(self.init_sigma), dtype=dtype)}
+            self.grads = {"log_sigma": np.zeros(shape, dtype=dtype)}
+
+    def _squared_error(self, x, out, want_grad):
+        """(mu - y)^2 and its gradient in ``out``: from the catalogue's mse for the logit
+        output, written here for the identity output."""
+        if self.output == "logit":
+            se = self._mse.value_logit(x, out, check=False)
+            dse = self._mse.grad_logit(x, out, check=False) if want_grad else None
+        else:
+            diff = out - x
+            se = np.square(diff)
+            dse = None
+            if want_grad:
+                diff *= 2
+                dse = diff
+        return se, dse
+
+    def value_and_grad(self, x, out, grad_scale=None):
+        want_grad = grad_scale is not None
+        if self.output == "logit" and self.learned is None:
+            # Fixed sigma: the catalogue's gaussian_nll as is.
+            values = self._fixed.value_logit(x, out, check=False).sum(axis=1)
+            if not want_grad:
+                return values, None
+            g = self._fixed.grad_logit(x, out, check=False)
+            g *= grad_scale
+            return values, g
+        se, dse = self._squared_error(x, out, want_grad)
+        n_pix = x.shape[1]
+        if self.learned is None:  # identity output, fixed sigma
+            log_s = math.log(self.sigma)
+            half_prec = 0.5 / self.sigma ** 2
+            values = se.sum(axis=1) * half_prec + n_pix * (log_s + HALF_LOG_2PI)
+            if want_grad:
+                dse *= half_prec * grad_scale
+            return values, dse
+        log_s = self.params["log_sigma"]
+        half_prec = np.exp(-2 * log_s)          # 1/sigma^2, shape (1,) or (pixels,)
+        half_prec *= 0.5                        # 1/(2 sigma^2)
+        scaled = se * half_prec                 # (mu - y)^2 / (2 sigma^2)
+        if self.learned == "shared":
+            norm = n_pix * (float(log_s[0]) + HALF_LOG_2PI)
+        else:
+            norm = float(log_s.sum(dtype=np.float64)) + n_pix * HALF_LOG_2PI
+        values = scaled.sum(axis=1) + norm
+        if want_grad:
+            # d/d(log sigma) of the per-pixel value: -(mu - y)^2 / sigma^2 + 1
+            batch = x.shape[0]
+            if self.learned == "shared":
+                g_ls = -2 * float(scaled.sum(dtype=np.float64)) + batch * n_pix
+            else:
+                g_ls = -2 * scaled.sum(axis=0) + batch
+            self.grads["log_sigma"][...] = np.multiply(g_ls, grad_scale)
+            dse *= half_prec
+            dse *= grad_scale
+        return values, dse
+
+    def sigma_values(self) -> np.ndarray:
+        """Current sigma (array for learned sigmas, 1-element array for a fixed one)."""
+        if self.learned:
+            return np.exp(self.params["log_sigma"])
+        return np.array([self.sigma])
+
+    def describe(self):
+        return {"name": "gaussian", "sigma": self.learned or self.sigma, "output": self.output}
+
+
+LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "beta")
+
+
+def make_likelihood(name, *, sigma=1.0, kappa=None, clip=1e-3, output="logit", init_sigma=1.0) -> Term:
+    """A VAE likelihood from its name (or a :class:`Term`, returned as is).
+
+    * ``"bernoulli"``: summed BCE (catalogue ``bce``).
+    * ``"gaussian"``: ``sigma`` a number (fixed), ``"shared"`` or ``"per_pixel"`` (learned);
+      ``output="identity"`` for a linear decoder.
+    * ``"continuous_bernoulli"``: catalogue ``continuous_bernoulli`` (normalizer included); the
+      mean image is the CB mean, not ``sigmoid(z)``.
+    * ``"beta"``: catalogue ``beta_nll`` with fixed concentration ``kappa`` (catalogue default
+      when ``None``).  Its density needs targets in the open interval (0, 1), so the data are
+      clipped into ``[clip, 1 - clip]``: the model describes the clipped data and its NLL depends
+      on ``clip`` (on MNIST most pixels sit at exactly 0 and land on the clip boundary).
+    """
+    if isinstance(name, Term):
+        return name
+    if output != "logit" and name != "gaussian":
+        raise ValueError(f"only the gaussian likelihood supports output={output!r}")
+    if name == "bernoulli":
+        return Catalogue("bce", name="bernoulli")
+    if name == "gaussian":
+        return Gaussian(sigma=sigma, output=output, init_sigma=init_sigma)
+    if name == "continuous_bernoulli":
+        return Catalogue("continuous_bernoulli")
+    if name == "beta":
+        params = {} if kappa is None else {"kappa": kappa}
+        return Catalogue("beta_nll", name="beta", clip=clip, **params)
+    raise ValueError(f"unknown likelihood {name!r}; choose from {LIKELIHOODS}")

@@ -1,0 +1,412 @@
+"""Autoencoders with hand-written backward passes: :class:`AE`, :class:`VAE`, :class:`BiasOnly`.
+
+Common interface
+----------------
+* ``model.params`` / ``model.grads``: dicts name -> array with the same keys.  Both live in
+  one flat buffer each; change parameters in place (``model.params[k][...] = v`` or
+  :meth:`set_params`), never by rebinding a dict entry.
+* ``model.loss_and_grads(x, eps=None, rng=None) -> (loss, grads)``: the batch mean of the
+  per-example loss summed over pixels (for the VAE the negative ELBO in nats, every
+  normalizing constant included) and its gradients.  ``grads`` is ``model.grads`` itself,
+  overwritten by the next call.  ``model.last_terms`` holds ``{"loss", "rec", "kl"}`` of the
+  last call (``kl`` is 0 for the AE).
+* ``model.evaluate(x, ...)``: the same terms without gradients, over any number of examples.
+* ``encode``, ``decode``, ``logits``, ``reconstruct``; VAE also ``sample`` and ``kl_per_dim``.
+
+The decoder output is a logit ``z`` (``p = sigmoid(z)``) except for the VAE's linear decoder,
+whose output is the Gaussian mean itself.  Inputs are cast to the model's ``dtype`` (float32 by
+default; float64 for gradient checks).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from .likelihoods import Catalogue, Term, make_likelihood
+from .mlp import MLP, pack
+
+__all__ = ["AE", "VAE", "BiasOnly"]
+
+
+class _Model:
+    """Shared plumbing: dtype handling, parameter access, batched evaluation."""
+
+    term: Term
+    latent_dim = 0
+
+    def _init_common(self, dtype, seed, rng):
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.last_terms = {}
+
+    def _input(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_pixels:
+            raise ValueError(f"x must have shape (batch, {self.n_pixels}), got {x.shape}")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        return x
+
+    def set_params(self, values: dict) -> None:
+        """Copy ``values`` (name -> array, a subset of :attr:`params` is allowed) in place."""
+        for k, v in values.items():
+            if k not in self.params:
+                raise KeyError(f"unknown parameter {k!r}")
+            v = np.asarray(v)
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"parameter {k!r}: shape {v.shape}, expected {self.params[k].shape}")
+            self.params[k][...] = v
+
+    def get_params(self) -> dict:
+        """A copy of the parameters."""
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def n_params(self) -> int:
+        return sum(v.size for v in self.params.values())
+
+    def evaluate(self, x, *, rng=None, eps=None, batch_size: int = 1000, per_example: bool = False):
+        """Loss terms on ``x`` without gradients, in batches.
+
+        Returns ``{"loss", "rec", "kl"}``: means over the examples (floats), or with
+        ``per_example=True`` arrays of shape ``(n,)``.  For the VAE each example gets one latent
+        sample, drawn from ``rng`` (default: the model's generator) unless ``eps`` (shape
+        ``(n, latent_dim)``) is given.
+        """
+        x = np.asarray(x)
+        n = x.shape[0]
+        parts = {"loss": [], "rec": [], "kl": []}
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            e = None if eps is None else eps[start:stop]
+            rec, kl = self._terms(self._input(x[start:stop]), e, rng)
+            parts["rec"].append(rec.astype(np.float64))
+            parts["kl"].append(kl.astype(np.float64))
+        out = {k: np.concatenate(parts[k]) if parts[k] else np.zeros(0) for k in ("rec", "kl")}
+        out["loss"] = out["rec"] + out["kl"]
+        if per_example:
+            return out
+        return {k: float(v.mean()) if v.size else float("nan") for k, v in out.items()}
+
+    def describe(self) -> dict:
+        """A JSON-friendly description of the architecture (for metrics files)."""
+        return {"class": type(self).__name__, "dtype": self.dtype.name, "term": self.term.describe()}
+
+
+class AE(_Model):
+    """Deterministic autoencoder with a symmetric MLP encoder and decoder.
+
+    ``layer_sizes=(784, 512, 128, 32)`` gives the encoder 784-512-128-32 and the decoder
+    32-128-512-784; hidden layers use ``activation``, the code layer ``code_activation``
+    (identity by default) and the output is a logit ``z`` with ``p = sigmoid(z)``.
+
+    ``loss``: a catalogue name, a :class:`~lossanalysis.losses.Loss` (including
+    ``Loss.from_expr`` user losses; parameters via ``loss_params``), or a ready-made
+    :class:`~lossanalysis.nn.likelihoods.Term`.  The loss per example is summed over pixels;
+    :meth:`loss_and_grads` reports the batch mean.
+
+    Initialization: He before ReLU-like units, Glorot otherwise (``init`` overrides the hidden
+    layers), drawn from ``rng`` or ``np.random.default_rng(seed)``.
+    """
+
+    def __init__(self, layer_sizes, loss="bce", *, loss_params: dict | None = None,
+                 activation: str = "relu", code_activation: str = "identity", init: str | None = None,
+                 dtype=np.float32, seed: int = 0, rng: np.random.Generator | None = None):
+        self._init_common(dtype, seed, rng)
+        sizes = tuple(int(s) for s in layer_sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least input and code sizes, got {sizes}")
+        self.layer_sizes = sizes
+        self.n_pixels = sizes[0]
+        self.latent_dim = sizes[-1]
+        self.encoder = MLP(sizes, rng=self.rng, activation=activation, out_activation=code_activation,
+                           init=init, dtype=self.dtype)
+        self.decoder = MLP(sizes[::-1], rng=self.rng, activation=activation, out_activation="identity",
+                           init=init, dtype=self.dtype)
+        self.term = loss if isinstance(loss, Term) else Catalogue(loss, **(loss_params or {}))
+        self.term.setup(self.n_pixels, self.dtype)
+        owners = self.encoder.owners("enc") + self.decoder.owners("dec")
+        if self.term.params:
+            owners.append(("lik", self.term))
+        self.params, self.grads = pack(owners, self.dtype)
+
+    @property
+    def loss(self):
+        """The catalogue loss (``None`` for a custom term)."""
+        return getattr(self.term, "loss", None)
+
+    def loss_and_grads(self, x, eps=None, rng=None):
+        """Batch mean of the per-example loss and its gradients (``eps``/``rng`` are ignored:
+        the AE is deterministic; they are accepted for a uniform interface)."""
+        x = self._input(x)
+        inv_b = 1.0 / x.shape[0]
+        code = self.encoder.forward(x, train=True)
+        z = self.decoder.forward(code, train=True)
+        values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b)
+        loss = float(values.mean())
+        dcode = self.decoder.backward(dz)
+        self.encoder.backward(dcode, need_dx=False)
+        self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
+        return loss, self.grads
+
+    def _terms(self, x, eps, rng):
+        z = self.decoder.forward(self.encoder.forward(x))
+        values, _ = self.term.value_and_grad(self.term.prepare(x), z)
+        return values, np.zeros_like(values)
+
+    def encode(self, x) -> np.ndarray:
+        """The code (bottleneck activations)."""
+        return self.encoder.forward(self._input(x))
+
+    def decode(self, code, kind: str = "mean") -> np.ndarray:
+        """Image from codes: ``kind="mean"`` (mean of the output distribution: the CB mean for
+        the continuous Bernoulli loss, else ``sigmoid(z)``), ``"param"`` (``sigmoid(z)``) or
+        ``"logit"`` (``z``)."""
+        z = self.decoder.forward(np.asarray(code, dtype=self.dtype))
+        return _output(self.term, z, kind)
+
+    def logits(self, x) -> np.ndarray:
+        """The decoder output ``z`` for inputs ``x``."""
+        return self.decode(self.encode(x), kind="logit")
+
+    def reconstruct(self, x, kind: str = "mean") -> np.ndarray:
+        """``decode(encode(x), kind)``."""
+        return self.decode(self.encode(x), kind=kind)
+
+    def describe(self):
+        return {**super().describe(), "layer_sizes": list(self.layer_sizes)}
+
+
+class VAE(_Model):
+    """Variational autoencoder with a Gaussian encoder and a prior N(0, I).
+
+    ``layer_sizes=(784, 400, 20)``: encoder 784-400 then a linear head giving the mean and
+    log-variance of q(h|x) (20 each; one matrix 400 x 40 whose first 20 columns are the mean,
+    parameters ``enc.<last>.W/b``), decoder 20-400-784.  The latent sample is
+    ``h = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` (reparameterization; ``eps`` can
+    be injected), the KL to the prior is exact:
+    ``KL = 1/2 sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j)``.
+
+    ``likelihood``: ``"bernoulli"``, ``"gaussian"`` (``sigma`` fixed number, ``"shared"`` or
+    ``"per_pixel"``), ``"continuous_bernoulli"``, ``"beta"`` (``kappa``, ``clip``) or a
+    :class:`~lossanalysis.nn.likelihoods.Term`; see :func:`make_likelihood`.
+
+    ``decoder="linear"``: a single affine map ``mu = W h + b`` with identity output and a
+    Gaussian likelihood (fixed or learned sigma), for comparison with probabilistic PCA
+    (Tipping & Bishop 1999; Lucas et al. 2019, arXiv 1911.02469).
+    """
+
+    def __init__(self, layer_sizes, likelihood="bernoulli", *, sigma=1.0, kappa=None, clip=1e-3,
+                 init_sigma=1.0, decoder: str = "mlp", activation: str = "relu",
+                 init: str | None = None, dtype=np.float32, seed: int = 0,
+                 rng: np.random.Generator | None = None):
+        self._init_common(dtype, seed, rng)
+        sizes = tuple(int(s) for s in layer_sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"layer_sizes needs at least input and latent sizes, got {sizes}")
+        if decoder not in ("mlp", "linear"):
+            raise ValueError(f"decoder must be 'mlp' or 'linear', got {decoder!r}")
+        self.layer_sizes = sizes
+        self.n_pixels = sizes[0]
+        k = self.latent_dim = sizes[-1]
+        self.decoder_kind = decoder
+        self.encoder = MLP(sizes[:-1] + (2 * k,), rng=self.rng, activation=activation,
+                           out_activation="identity", init=init, dtype=self.dtype)
+        if decoder == "linear":
+            if likelihood not in ("gaussian",) and not isinstance(likelihood, Term):
+                raise ValueError("the linear decoder needs the gaussian likelihood")
+            dec_sizes = (k, self.n_pixels)
+            output = "identity"
+        else:
+            dec_sizes = sizes[::-1]
+            output = "logit"
+        self.decoder = MLP(dec_sizes, rng=self.rng, activation=activation, out_activation="identity",
+                           init=init, dtype=self.dtype)
+        self.term = make_likelihood(likelihood, sigma=sigma, kappa=kappa, clip=clip, output=output,
+                                    init_sigma=init_sigma)
+        if self.term.output != output:
+            raise ValueError(f"the {decoder} decoder needs a likelihood with output={output!r}")
+        self.term.setup(self.n_pixels, self.dtype)
+        owners = self.encoder.owners("enc") + self.decoder.owners("dec")
+        if self.term.params:
+            owners.append(("lik", self.term))
+        self.params, self.grads = pack(owners, self.dtype)
+        self._ws_batch = None
+        #: (mu, logvar, eps, h) of the last loss_and_grads call (views of work arrays).
+        self.last_latent = None
+
+    # -- the objective ---------------------------------------------------------------------
+    def _noise(self, shape, eps, rng, out=None):
+        if eps is not None:
+            eps = np.asarray(eps, dtype=self.dtype)
+            if eps.shape != shape:
+                raise ValueError(f"eps must have shape {shape}, got {eps.shape}")
+            return eps
+        gen = rng if rng is not None else self.rng
+        return gen.standard_normal(shape, dtype=self.dtype, out=out)
+
+    def _workspace(self, batch):
+        if self._ws_batch != batch:
+            k = self.latent_dim
+            self._eps = np.empty((batch, k), self.dtype)
+            self._std = np.empty((batch, k), self.dtype)
+            self._h = np.empty((batch, k), self.dtype)
+            self._dhead = np.empty((batch, 2 * k), self.dtype)
+            self._ws_batch = batch
+
+    def loss_and_grads(self, x, eps=None, rng=None):
+        """Negative ELBO (nats per example, batch mean) and its gradients.
+
+        ``eps`` (shape ``(batch, latent_dim)``) fixes the reparameterization noise; otherwise it
+        is drawn from ``rng`` (default: the model's generator).
+        """
+        x = self._input(x)
+        batch, k = x.shape[0], self.latent_dim
+        inv_b = 1.0 / batch
+        self._workspace(batch)
+        head = self.encoder.forward(x, train=True)
+        mu, logvar = head[:, :k], head[:, k:]
+        eps = self._noise((batch, k), eps, rng, out=self._eps)
+        std, h = self._std, self._h
+        np.multiply(logvar, 0.5, out=std)
+        np.exp(std, out=std)
+        np.multiply(std, eps, out=h)
+        h += mu
+        out = self.decoder.forward(h, train=True)
+        rec, d_out = self.term.value_and_grad(self.term.prepare(x), out, grad_scale=inv_b)
+        em1 = np.expm1(logvar)                      # exp(logvar) - 1, accurate near 0
+        kl = _kl_elements(mu, logvar, em1).sum(axis=1)
+        dh = self.decoder.backward(d_out)
+        d_mu, d_lv = self._dhead[:, :k], self._dhead[:, k:]
+        # KL gradients: d/dmu = mu, d/dlogvar = (exp(logvar) - 1)/2 (per example, then / batch)
+        np.multiply(mu, inv_b, out=d_mu)
+        d_mu += dh
+        # through h = mu + exp(logvar/2) eps: dh/dlogvar = eps * exp(logvar/2) / 2
+        np.multiply(dh, eps, out=d_lv)
+        d_lv *= std
+        em1 *= inv_b
+        d_lv += em1
+        d_lv *= 0.5
+        self.encoder.backward(self._dhead, need_dx=False)
+        rec_m, kl_m = float(rec.mean()), float(kl.mean())
+        loss = float((rec + kl).mean())
+        self.last_terms = {"loss": loss, "rec": rec_m, "kl": kl_m}
+        self.last_latent = (mu, logvar, eps, h)
+        return loss, self.grads
+
+    def _terms(self, x, eps, rng):
+        mu, logvar = self.encode(x)
+        eps = self._noise(mu.shape, eps, rng)
+        h = mu + np.exp(0.5 * logvar) * eps
+        rec, _ = self.term.value_and_grad(self.term.prepare(x), self.decoder.forward(h))
+        kl = _kl_elements(mu, logvar, np.expm1(logvar)).sum(axis=1)
+        return rec, kl
+
+    # -- inference -------------------------------------------------------------------------
+    def encode(self, x):
+        """``(mu, logvar)`` of q(h | x), each of shape ``(n, latent_dim)``."""
+        head = self.encoder.forward(self._input(x))
+        k = self.latent_dim
+        return np.ascontiguousarray(head[:, :k]), np.ascontiguousarray(head[:, k:])
+
+    def decode(self, h, kind: str = "mean") -> np.ndarray:
+        """Image from latent codes: ``kind="mean"`` (the likelihood's mean image: ``sigmoid(z)``,
+        the CB mean for the continuous Bernoulli, the output itself for the linear decoder),
+        ``"param"`` (``sigmoid(z)``: the CB's lambda, the Beta's mean) or ``"logit"`` (the raw
+        decoder output)."""
+        out = self.decoder.forward(np.asarray(h, dtype=self.dtype))
+        return _output(self.term, out, kind)
+
+    def logits(self, x) -> np.ndarray:
+        """Decoder output at the posterior mean (the logit z; the mean for the linear decoder)."""
+        return self.decode(self.encode(x)[0], kind="logit")
+
+    def reconstruct(self, x, kind: str = "mean") -> np.ndarray:
+        """The decoder at the posterior mean, ``decode(mu(x), kind)``."""
+        return self.decode(self.encode(x)[0], kind=kind)
+
+    def sample(self, n: int, rng: np.random.Generator | None = None, kind: str = "mean") -> np.ndarray:
+        """Decode ``n`` draws from the prior N(0, I) (mean images unless ``kind`` says otherwise)."""
+        gen = rng if rng is not None else self.rng
+        return self.decode(gen.standard_normal((n, self.latent_dim), dtype=self.dtype), kind=kind)
+
+    def kl_per_dim(self, x, batch_size: int = 1000) -> np.ndarray:
+        """KL(q(h_j | x) || N(0, 1)) per latent dimension j, averaged over the examples ``x``
+        (float64, shape ``(latent_dim,)``; used to count active dimensions)."""
+        x = np.asarray(x)
+        total = np.zeros(self.latent_dim)
+        for start in range(0, x.shape[0], batch_size):
+            mu, logvar = self.encode(x[start:start + batch_size])
+            total += _kl_elements(mu, logvar, np.expm1(logvar)).sum(axis=0, dtype=np.float64)
+        return total / max(x.shape[0], 1)
+
+    def describe(self):
+        return {**super().describe(), "layer_sizes": list(self.layer_sizes), "decoder": self.decoder_kind}
+
+
+class BiasOnly(_Model):
+    """The smallest model: one logit per pixel, ``z = b`` for every example (no input).
+
+    Fitting it with a loss finds the loss's best constant image, e.g. the per-pixel mean for
+    proper scores such as bce and mse.  Same interface as :class:`AE` (``encode`` is absent).
+    ``init`` is the initial logit (0 gives p = 1/2).
+    """
+
+    def __init__(self, n_pixels: int = 784, loss="bce", *, loss_params: dict | None = None,
+                 init: float = 0.0, dtype=np.float32, seed: int = 0, rng=None):
+        self._init_common(dtype, seed, rng)
+        self.n_pixels = int(n_pixels)
+        self.term = loss if isinstance(loss, Term) else Catalogue(loss, **(loss_params or {}))
+        self.term.setup(self.n_pixels, self.dtype)
+        bias = SimpleNamespace(params={"b": np.full(self.n_pixels, init, dtype=self.dtype)},
+                               grads={"b": np.zeros(self.n_pixels, dtype=self.dtype)})
+        owners = [("out", bias)]
+        if self.term.params:
+            owners.append(("lik", self.term))
+        self.params, self.grads = pack(owners, self.dtype)
+
+    def _z(self, n):
+        return np.broadcast_to(self.params["out.b"], (n, self.n_pixels))
+
+    def loss_and_grads(self, x, eps=None, rng=None):
+        """Batch mean of the per-example loss and its gradient in the bias."""
+        x = self._input(x)
+        values, dz = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]),
+                                              grad_scale=1.0 / x.shape[0])
+        np.sum(dz, axis=0, out=self.grads["out.b"])
+        loss = float(values.mean())
+        self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
+        return loss, self.grads
+
+    def _terms(self, x, eps, rng):
+        values, _ = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]))
+        return values, np.zeros_like(values)
+
+    def logits(self, x) -> np.ndarray:
+        return np.array(self._z(np.asarray(x).shape[0]))
+
+    def reconstruct(self, x, kind: str = "mean") -> np.ndarray:
+        return _output(self.term, self.logits(x), kind)
+
+
+def _kl_elements(mu, logvar, em1):
+    """Per-dimension KL(N(mu, exp(logvar)) || N(0, 1)) = (mu^2 + (exp(logvar) - 1) - logvar)/2,
+    given ``em1 = expm1(logvar)``."""
+    kl = np.square(mu)
+    kl += em1
+    kl -= logvar
+    kl *= 0.5
+    return kl
+
+
+def _output(term: Term, out, kind: str):
+    if kind == "mean":
+        return term.mean(out)
+    if kind == "param":
+        return term.param_image(out)
+    if kind == "logit":
+        return out
+    raise ValueError(f"kind must be 'mean', 'param' or 'logit', got {kind!r}")

@@ -1,0 +1,444 @@
+"""Tests of lossanalysis.nn: layers, optimizers, models (gradient checks, closed forms)."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from lossanalysis.losses import Loss, get_loss, sigmoid
+from lossanalysis.nn import (AE, MLP, SGD, VAE, Adam, BiasOnly, Dense, Gaussian, check_gradients,
+                             make_activation, make_likelihood)
+from lossanalysis.nn.mlp import flat_view, pack
+
+TOL = 1e-6  # maximum relative error of the gradient checks
+
+
+def _data(n=3, d=8, seed=0):
+    """Images with exact zeros and ones and grey values, like MNIST."""
+    x = np.random.default_rng(seed).random((n, d))
+    x[x < 0.3] = 0
+    x[x > 0.85] = 1
+    return x
+
+
+def _min_preactivation(model, x):
+    """Smallest |pre-activation| of any kinked unit for the AE's forward pass on x."""
+    m, h = np.inf, np.asarray(x, dtype=np.float64)
+    for mlp in (model.encoder, model.decoder):
+        for dense, act in zip(mlp.dense, mlp.acts):
+            pre = dense.forward(h)
+            if act.name in ("relu", "leaky_relu"):
+                m = min(m, float(np.abs(pre).min()))
+            h = act.forward(pre.copy())
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 5), n_in=st.integers(1, 6), n_out=st.integers(1, 6),
+       act=st.sampled_from(["relu", "leaky_relu", "tanh", "identity"]), seed=st.integers(0, 2**16))
+def test_dense_and_activation_backward_match_finite_differences(n, n_in, n_out, act, seed):
+    rng = np.random.default_rng(seed)
+    dense = Dense(n_in, n_out, rng=rng, init="glorot", dtype=np.float64)
+    dense.params["b"][...] = rng.uniform(-1, 1, n_out)
+    layer = make_activation(act)
+    x = rng.standard_normal((n, n_in))
+    w = rng.standard_normal((n, n_out))           # L = sum(w * act(dense(x)))
+
+    def loss():
+        return float(np.sum(w * layer.forward(dense.forward(x))))
+
+    pre = dense.forward(x)
+    if act in ("relu", "leaky_relu") and np.abs(pre).min() < 1e-4:
+        return  # too close to the kink for finite differences
+    loss()
+    dx = dense.backward(layer.backward(w.copy()))
+    h = 1e-6
+    for arr, grad in ((dense.params["W"], dense.grads["W"]), (dense.params["b"], dense.grads["b"]),
+                      (x, dx)):
+        flat, g = arr.reshape(-1), grad.reshape(-1)
+        for i in range(flat.size):
+            keep = flat[i]
+            flat[i] = keep + h
+            up = loss()
+            flat[i] = keep - h
+            down = loss()
+            flat[i] = keep
+            assert abs((up - down) / (2 * h) - g[i]) <= 1e-6 * max(1.0, abs(g[i]))
+
+
+def test_dense_out_buffer_and_first_layer_skip():
+    rng = np.random.default_rng(0)
+    d = Dense(5, 3, rng=rng, dtype=np.float32)
+    x = rng.standard_normal((4, 5), dtype=np.float32)
+    buf = np.empty((4, 3), np.float32)
+    y = d.forward(x, out=buf)
+    assert y is buf and y.dtype == np.float32
+    np.testing.assert_allclose(y, x @ d.params["W"] + d.params["b"], rtol=1e-6)
+    assert d.backward(np.ones((4, 3), np.float32), need_dx=False) is None
+    np.testing.assert_allclose(d.grads["b"], [4, 4, 4])
+
+
+def test_initializations_are_reproducible_and_scaled():
+    a = Dense(400, 300, rng=np.random.default_rng(1), init="he").params["W"]
+    b = Dense(400, 300, rng=np.random.default_rng(1), init="he").params["W"]
+    assert a.dtype == np.float32 and np.array_equal(a, b)
+    assert abs(a.var() / (2 / 400) - 1) < 0.02
+    g = Dense(400, 300, rng=np.random.default_rng(2), init="glorot").params["W"]
+    bound = math.sqrt(6 / 700)
+    assert np.abs(g).max() <= bound and abs(g.var() / (bound**2 / 3) - 1) < 0.02
+    assert np.all(Dense(4, 3, rng=np.random.default_rng(0)).params["b"] == 0)
+    with pytest.raises(ValueError):
+        Dense(4, 3, rng=np.random.default_rng(0), init="nope")
+    with pytest.raises(ValueError):
+        make_activation("sigmoid")
+
+
+def test_pack_makes_flat_views_shared_with_layers():
+    rng = np.random.default_rng(0)
+    mlp = MLP((5, 4, 3), rng=rng, dtype=np.float32)
+    before = {k: v.copy() for _, d in mlp.owners("m") for k, v in d.params.items()}
+    params, grads = pack(mlp.owners("m"), np.float32)
+    assert list(params) == ["m.0.W", "m.0.b", "m.1.W", "m.1.b"] and list(grads) == list(params)
+    np.testing.assert_array_equal(params["m.1.b"], before["b"])
+    flat = flat_view(params.values())
+    assert flat is not None and flat.size == 5 * 4 + 4 + 4 * 3 + 3
+    flat[:] = 7
+    assert np.all(mlp.dense[0].params["W"] == 7)
+    assert flat_view(grads.values()) is not None
+    assert flat_view([np.zeros(3), np.zeros(3)]) is None
+    assert flat_view([params["m.1.W"], params["m.0.W"]]) is None   # out of order
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers
+# ---------------------------------------------------------------------------------------------
+def _reference_adam(theta, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Algorithm 1 of Kingma & Ba (2015), written plainly."""
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return theta
+
+
+@pytest.mark.parametrize("packed,block", [(True, None), (True, 7), (False, None)])
+def test_adam_matches_the_textbook_algorithm(packed, block):
+    rng = np.random.default_rng(0)
+    shapes = {"a": (3, 4), "b": (5,)}
+    start = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    gseq = [{k: rng.standard_normal(s) * 10.0 ** rng.integers(-6, 2) for k, s in shapes.items()}
+            for _ in range(30)]
+    if packed:
+        owner = type("O", (), {})()
+        owner.params = {k: v.copy() for k, v in start.items()}
+        owner.grads = {k: np.zeros_like(v) for k, v in start.items()}
+        params, grads = pack([("p", owner)], np.float64)
+        params = {k.split(".", 1)[1]: v for k, v in params.items()}
+        grads = {k.split(".", 1)[1]: v for k, v in grads.items()}
+    else:
+        params = {k: v.copy() for k, v in start.items()}
+        grads = {k: np.zeros_like(v) for k, v in start.items()}
+    opt = Adam(params, lr=0.01)
+    if block:
+        opt.block = block   # exercise the chunked update of the flat buffer
+    assert (opt._flat_p is not None) == packed
+    for g in gseq:
+        for k in grads:
+            grads[k][...] = g[k]
+        opt.step(grads)
+    for k in shapes:
+        np.testing.assert_allclose(params[k], _reference_adam(start[k], [g[k] for g in gseq], 0.01),
+                                   rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_matches_reference(nesterov):
+    rng = np.random.default_rng(1)
+    theta0 = rng.standard_normal(6)
+    gs = [rng.standard_normal(6) for _ in range(10)]
+    params = {"w": theta0.copy()}
+    opt = SGD(params, lr=0.1, momentum=0.9, nesterov=nesterov)
+    theta, v = theta0.copy(), np.zeros(6)
+    for g in gs:
+        opt.step({"w": g})
+        v = 0.9 * v + g
+        theta = theta - 0.1 * ((g + 0.9 * v) if nesterov else v)
+    np.testing.assert_allclose(params["w"], theta, rtol=1e-13)
+    plain = {"w": theta0.copy()}
+    SGD(plain, lr=0.1, momentum=0.0).step({"w": gs[0]})
+    np.testing.assert_allclose(plain["w"], theta0 - 0.1 * gs[0])
+
+
+def test_optimizer_state_round_trip_and_float32():
+    model = AE((8, 5, 3), seed=0)
+    x = _data(16, 8).astype(np.float32)
+    opt = Adam(model.params, lr=1e-2)
+    for _ in range(3):
+        opt.step(model.loss_and_grads(x)[1])
+    state, params = opt.state_dict(), model.get_params()
+    for _ in range(2):
+        opt.step(model.loss_and_grads(x)[1])
+    after = model.get_params()
+    model.set_params(params)
+    opt2 = Adam(model.params, lr=1e-2)
+    opt2.load_state_dict(state)
+    for _ in range(2):
+        opt2.step(model.loss_and_grads(x)[1])
+    for k in after:
+        np.testing.assert_array_equal(model.params[k], after[k])
+        assert model.params[k].dtype == np.float32 and model.grads[k].dtype == np.float32
+    assert all(v.dtype == np.float32 for d in ("M", "V") for v in opt2.state_dict()[d].values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient checks (float64, central differences, noise fixed)
+# ---------------------------------------------------------------------------------------------
+AE_LOSSES = ["mse", "bce", "kl", "focal", "continuous_bernoulli", "gaussian_nll", "huber",
+             "user"]
+
+
+@pytest.mark.parametrize("loss", AE_LOSSES)
+def test_ae_gradients(loss):
+    if loss == "user":
+        loss = Loss.from_expr("(p - y)**4 + y * (1 - p)**3", name="user")
+    x = _data()
+    if loss == "huber":   # kinked at |p - y| = delta: keep the residuals away from it
+        loss = get_loss("huber", delta=2.0)
+    model = AE((8, 5, 3), loss=loss, activation="tanh", dtype=np.float64, seed=1)
+    errors = check_gradients(model, x)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_ae_gradients_with_kinked_activations(act):
+    x = _data()
+    # A seed whose pre-activations all stay well clear of the kink at 0.
+    for seed in range(50):
+        model = AE((8, 5, 4, 3), loss="bce", activation=act, dtype=np.float64, seed=seed)
+        r = np.random.default_rng(seed)
+        model.set_params({k: r.uniform(-0.5, 0.5, v.shape) for k, v in model.params.items()
+                          if k.endswith(".b")})
+        if _min_preactivation(model, x) > 0.02:
+            break
+    errors = check_gradients(model, x, h=2e-3)
+    assert max(errors.values()) <= TOL, errors
+
+
+VAE_CASES = [
+    ("bernoulli", {}),
+    ("gaussian", {"sigma": 0.3}),
+    ("gaussian", {"sigma": "shared", "init_sigma": 0.5}),
+    ("gaussian", {"sigma": "per_pixel", "init_sigma": 0.5}),
+    ("continuous_bernoulli", {}),
+    ("beta", {"kappa": 5.0}),
+    ("gaussian", {"sigma": 0.5, "decoder": "linear"}),
+    ("gaussian", {"sigma": "shared", "decoder": "linear"}),
+    ("gaussian", {"sigma": "per_pixel", "decoder": "linear"}),
+]
+
+
+@pytest.mark.parametrize("likelihood,kw", VAE_CASES, ids=lambda v: str(v))
+def test_vae_gradients(likelihood, kw):
+    x = _data()
+    model = VAE((8, 5, 2), likelihood=likelihood, activation="tanh", dtype=np.float64, seed=2, **kw)
+    if model.term.params:   # learned sigmas: move them off their initial value
+        r = np.random.default_rng(3)
+        model.set_params({"lik.log_sigma": r.uniform(-1, 0, model.params["lik.log_sigma"].shape)})
+    eps = np.random.default_rng(4).standard_normal((x.shape[0], 2))
+    errors = check_gradients(model, x, eps=eps)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) <= TOL, errors
+
+
+def test_bias_only_gradients_and_optimum():
+    x = _data(40, 6)
+    model = BiasOnly(6, "bce", dtype=np.float64)
+    assert max(check_gradients(model, x[:5]).values()) <= TOL
+    first = model.loss_and_grads(x)[0]
+    opt = Adam(model.params, lr=0.05)
+    for _ in range(50):
+        opt.step(model.loss_and_grads(x)[1])
+    assert model.loss_and_grads(x)[0] < first
+    # bce is a proper score: the best constant prediction is the per-pixel mean
+    mean = x.mean(axis=0)
+    model.set_params({"out.b": np.log(mean / (1 - mean))})
+    np.testing.assert_allclose(model.loss_and_grads(x)[1]["out.b"], 0, atol=1e-14)
+    np.testing.assert_allclose(model.reconstruct(x[:2]), np.tile(mean, (2, 1)), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# VAE closed forms
+# ---------------------------------------------------------------------------------------------
+def _vae(likelihood="bernoulli", **kw):
+    return VAE((10, 6, 3), likelihood=likelihood, dtype=np.float64, seed=5, **kw)
+
+
+def test_reparameterization_uses_the_standard_deviation():
+    model, x = _vae(), _data(4, 10)
+    eps = np.random.default_rng(0).standard_normal((4, 3))
+    model.loss_and_grads(x, eps=eps)
+    mu, logvar, e, h = model.last_latent
+    np.testing.assert_array_equal(e, eps)
+    np.testing.assert_allclose(h - mu, np.exp(logvar / 2) * eps, rtol=1e-12, atol=1e-15)
+    m2, lv2 = model.encode(x)
+    np.testing.assert_array_equal(m2, mu)
+    np.testing.assert_array_equal(lv2, logvar)
+
+
+def test_kl_matches_closed_form_monte_carlo_and_quadrature():
+    model, x = _vae(), _data(4, 10)
+    model.set_params({"enc.1.b": np.r_[0.3, -0.7, 1.1, 0.4, -1.2, 0.8]})   # nontrivial q
+    mu, logvar = model.encode(x)
+    kl_dims = model.kl_per_dim(x)
+    sd = np.exp(logvar / 2)
+    closed = np.log(1 / sd) + (sd**2 + mu**2) / 2 - 0.5
+    np.testing.assert_allclose(kl_dims, closed.mean(axis=0), rtol=1e-12)
+    terms = model.evaluate(x, eps=np.zeros((4, 3)), per_example=True)
+    np.testing.assert_allclose(terms["kl"], closed.sum(axis=1), rtol=1e-12)
+    # quadrature for every dimension of example 0, Monte Carlo for its total KL
+    for j in range(3):
+        q = stats.norm(mu[0, j], sd[0, j])
+        val, _ = integrate.quad(lambda t: q.pdf(t) * (q.logpdf(t) - stats.norm.logpdf(t)),
+                                mu[0, j] - 12 * sd[0, j], mu[0, j] + 12 * sd[0, j])
+        assert abs(val - closed[0, j]) < 1e-8
+    h = mu[0] + sd[0] * np.random.default_rng(1).standard_normal((200_000, 3))
+    mc = (stats.norm.logpdf(h, mu[0], sd[0]) - stats.norm.logpdf(h)).sum(axis=1)
+    assert abs(mc.mean() - terms["kl"][0]) < 4 * mc.std() / math.sqrt(mc.size)
+
+
+def _rec(model, x, eps):
+    return model.evaluate(x, eps=eps, per_example=True)["rec"]
+
+
+def test_likelihood_terms_match_scipy_densities():
+    x = _data(4, 10)
+    eps = np.random.default_rng(2).standard_normal((4, 3))
+    # Bernoulli on binary data: -log pmf
+    xb = (x > 0.5).astype(float)
+    m = _vae("bernoulli")
+    mu, _ = m.encode(xb)
+    z = m.decoder.forward(mu + np.exp(0.5 * m.encode(xb)[1]) * eps)
+    ref = -stats.bernoulli.logpmf(xb, sigmoid(z)).sum(axis=1)
+    np.testing.assert_allclose(_rec(m, xb, eps), ref, rtol=1e-10)
+    # Gaussian, fixed sigma, sigmoid mean
+    m = _vae("gaussian", sigma=0.2)
+    mu, lv = m.encode(x)
+    p = sigmoid(m.decoder.forward(mu + np.exp(0.5 * lv) * eps))
+    np.testing.assert_allclose(_rec(m, x, eps), -stats.norm.logpdf(x, p, 0.2).sum(axis=1), rtol=1e-10)
+    # Gaussian, linear decoder (identity output), per-pixel learned sigma
+    m = _vae("gaussian", sigma="per_pixel", decoder="linear")
+    ls = np.linspace(-1, 0.5, 10)
+    m.set_params({"lik.log_sigma": ls})
+    mu, lv = m.encode(x)
+    mean = m.decoder.forward(mu + np.exp(0.5 * lv) * eps)
+    np.testing.assert_allclose(_rec(m, x, eps), -stats.norm.logpdf(x, mean, np.exp(ls)).sum(axis=1),
+                               rtol=1e-10)
+
+
+@pytest.mark.parametrize("sigma", ["shared", "per_pixel"])
+def test_learned_sigma_at_fixed_value_equals_catalogue_gaussian_nll(sigma):
+    x = _data(4, 10)
+    out = np.random.default_rng(3).standard_normal((4, 10))
+    learned = Gaussian(sigma=sigma)
+    learned.setup(10, np.float64)
+    learned.params["log_sigma"][...] = math.log(0.3)
+    fixed = Gaussian(sigma=0.3)
+    v1, g1 = learned.value_and_grad(x, out, grad_scale=0.25)
+    v2, g2 = fixed.value_and_grad(x, out, grad_scale=0.25)
+    cat = get_loss("gaussian_nll", sigma=0.3)
+    np.testing.assert_allclose(v1, v2, rtol=1e-13)
+    np.testing.assert_allclose(v2, cat.value_logit(x, out).sum(axis=1), rtol=1e-15)
+    np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(g2, 0.25 * cat.grad_logit(x, out), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name,kw,lo,hi", [
+    ("continuous_bernoulli", {}, 0.0, 1.0),
+    ("beta", {"kappa": 7.0}, 0.0, 1.0),
+    ("gaussian", {"sigma": 0.7, "output": "identity"}, -np.inf, np.inf),
+])
+def test_likelihoods_are_normalized_densities(name, kw, lo, hi):
+    """exp(-NLL) integrates to 1 over the data domain: every normalizer is included."""
+    term = make_likelihood(name, **kw)
+    term.setup(1, np.float64)
+    for z in (-2.3, 0.0, 0.4, 3.0):
+        def density(y):
+            return math.exp(-term.value_and_grad(np.array([[y]]), np.array([[z]]))[0][0])
+        total, _ = integrate.quad(density, lo, hi, limit=200)
+        assert abs(total - 1) < 1e-7, (name, z, total)
+
+
+def test_reconstruct_decode_sample_and_kl_per_dim():
+    x = _data(6, 10)
+    m = _vae("continuous_bernoulli")
+    mu, logvar = m.encode(x)
+    z = m.logits(x)
+    np.testing.assert_allclose(m.reconstruct(x, kind="param"), sigmoid(z))
+    from lossanalysis.losses import continuous_bernoulli_mean_logit
+    np.testing.assert_allclose(m.reconstruct(x), continuous_bernoulli_mean_logit(z))
+    np.testing.assert_allclose(z, m.decode(mu, kind="logit"))
+    s = m.sample(5, np.random.default_rng(0))
+    assert s.shape == (5, 10) and np.all((s > 0) & (s < 1))
+    kl = m.kl_per_dim(x, batch_size=4)
+    assert kl.shape == (3,) and np.all(kl >= 0)
+    per_ex = m.evaluate(x, eps=np.zeros((6, 3)), per_example=True)["kl"]
+    np.testing.assert_allclose(kl.sum(), per_ex.mean(), rtol=1e-12)
+    ae = AE((10, 5, 2), loss="bce", dtype=np.float64)
+    assert ae.encode(x).shape == (6, 2)
+    np.testing.assert_allclose(ae.reconstruct(x), sigmoid(ae.logits(x)))
+    with pytest.raises(ValueError):
+        m.reconstruct(x, kind="nope")
+
+
+def test_loss_and_grads_agrees_with_evaluate_and_reports_terms():
+    x = _data(8, 10)
+    eps = np.random.default_rng(0).standard_normal((8, 3))
+    m = _vae("bernoulli")
+    loss, grads = m.loss_and_grads(x, eps=eps)
+    ev = m.evaluate(x, eps=eps, batch_size=3)
+    assert loss == pytest.approx(ev["loss"], rel=1e-12)
+    assert m.last_terms["rec"] == pytest.approx(ev["rec"], rel=1e-12)
+    assert m.last_terms["kl"] == pytest.approx(ev["kl"], rel=1e-12)
+    assert set(grads) == set(m.params)
+
+
+def test_float32_models_stay_float32():
+    x = _data(16, 10).astype(np.float32)
+    for model in (AE((10, 6, 3), loss="focal"), VAE((10, 6, 3), likelihood="gaussian", sigma="per_pixel"),
+                  VAE((10, 6, 3), likelihood="continuous_bernoulli")):
+        opt = Adam(model.params)
+        with np.errstate(all="raise"):
+            loss, grads = model.loss_and_grads(x, rng=np.random.default_rng(0))
+            opt.step(grads)
+        assert isinstance(loss, float)
+        assert all(g.dtype == np.float32 for g in grads.values())
+        assert all(p.dtype == np.float32 for p in model.params.values())
+        assert model.reconstruct(x).dtype == np.float32
+
+
+def test_model_argument_errors():
+    with pytest.raises(ValueError):
+        VAE((10, 6, 3), likelihood="bernoulli", decoder="linear")
+    with pytest.raises(ValueError):
+        VAE((10, 3), likelihood="poisson")
+    with pytest.raises(ValueError):
+        AE((10, 3), loss="nope")
+    with pytest.raises(ValueError):
+        AE((10, 3)).loss_and_grads(np.zeros((2, 9)))
+    with pytest.raises(ValueError):
+        _vae().loss_and_grads(_data(4, 10), eps=np.zeros((4, 2)))
+    with pytest.raises(ValueError):
+        AE((10,))
+    with pytest.raises(ValueError):
+        Gaussian(sigma=-1.0)
