@@ -1,0 +1,407 @@
+"""E2 -- saturated sigmoid outputs: how much slower sigmoid + MSE starts than sigmoid + BCE.
+
+The analysis (:func:`lossanalysis.analysis.logit_gradient`): with p = sigmoid(z) the logit
+gradient of BCE is p - y (the canonical link) and that of MSE is 2 (p - y) p (1 - p).  Their
+ratio, 1 / (2 p (1 - p)), does not depend on the target: an output that starts saturated and
+wrong (z = -6 on a pixel whose target is 1) receives 202 times less gradient under MSE.  Over a
+whole escape the slowdown is an integral of that ratio along the path.
+
+Measurement, with plain SGD (no momentum) so that the step is the gradient times a constant:
+
+(A) Free per-pixel outputs (:class:`lossanalysis.nn.BiasOnly`, initial logit -6) fitted to one
+    training image (chosen by the seed).  Predicted: the number of steps for the mean logit of
+    the ink pixels (target >= 0.9) to reach 0 is T = (1/eta) int_{-6}^{0} dz / |dL/dz| per
+    loss (the gradient flow of each logit), so the MSE/BCE ratio of step counts is the ratio of
+    the two integrals at y = 1, computed with ``scipy.integrate.quad`` on the catalogue's
+    ``grad_logit``.
+(B) An autoencoder (:class:`lossanalysis.nn.AE`) whose last layer starts at W = 0 and b = -6
+    (every output exactly sigmoid(-6)), trained on minibatches of the training set with the
+    same data order for both losses.  (B1) After the first step every output logit has moved by
+    the same linear map of the output gradients for both losses, and those gradients differ by
+    the constant factor 2 p (1 - p), so the first-step change of the ink logits is 202.4 times
+    smaller for MSE.  (B2) The network's feature learning accelerates the escape for both
+    losses; the prediction for the whole escape assumes that MSE follows BCE's path with time
+    dilated by the gradient ratio: T_MSE = sum over BCE's steps of
+    sum_ink |dBCE/dz| / sum_ink |dMSE/dz| evaluated on BCE's outputs at that step.  (B3) With
+    Adam the first update of each parameter is lr * g/|g| (Kingma & Ba 2015, Algorithm 1, at
+    t = 1), which is the same for both losses: the initial slowdown is predicted to vanish.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+
+import numpy as np
+from scipy.integrate import quad
+
+from .. import analysis, plotting
+from ..losses import get_loss
+from ..nn import AE, SGD, Adam, BiasOnly
+from .core import ExperimentOutput, Prediction, Result
+
+__all__ = ["NAME", "run", "settings", "run_seeds", "integral_ratio", "first_step_ratio",
+           "Z0", "INK"]
+
+NAME = "E2 Saturation"
+#: The initial output logit (saturated: sigmoid(-6) = 0.0025).
+Z0 = -6.0
+#: Ink pixels: targets at least this bright ("pixels whose target is 1", up to 8-bit levels).
+INK = 0.9
+#: Thresholds: the free outputs must reach p = 1/2; the AE's mean ink logit must reach
+#: logit(0.1) (reached by both losses in the escape phase, before the AE's reconstruction
+#: plateaus).
+Z_FREE = 0.0
+Z_AE = math.log(0.1 / 0.9)
+
+
+def settings(cfg) -> dict:
+    """Sizes of a run: full or quick, updated by ``cfg.extra["e2"]`` if given.
+
+    ``lr_sgd`` = 1e-3 is the usual rate at which BCE is stable from this start (plain SGD at 1e-2
+    diverges in BCE's first steps, where its gradients are large); both losses use it."""
+    s = dict(eta_free=0.05, ae_sizes=(784, 64, 16), batch=32, lr_sgd=1e-3, lr_adam=1e-3,
+             n_eval=128, n_train=10000, max_steps=20000, eval_every_slow=10)
+    if cfg.quick:
+        s.update(n_eval=64, n_train=2000, batch=16)
+    s.update(cfg.extra.get("e2", {}))
+    return s
+
+
+def run_seeds(cfg) -> list[int]:
+    s = list(cfg.seeds)
+    return s[:2] if cfg.quick else s
+
+
+def _stated(cfg, pred: Prediction) -> Prediction:
+    over = cfg.extra.get("override", {})
+    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
+
+
+def integral_ratio(y=1.0, z0=Z0, z1=Z_FREE, slow="mse", fast="bce") -> float:
+    """int_{z0}^{z1} dz/|dL_slow/dz| over the same for ``fast``: the ratio of gradient-flow
+    times of one logit with target ``y`` (from the catalogue via analysis.logit_gradient)."""
+    def t(loss):
+        return quad(lambda z: 1.0 / abs(float(analysis.logit_gradient(loss, y, z))), z0, z1,
+                    limit=200)[0]
+    return t(slow) / t(fast)
+
+
+def first_step_ratio(z0=Z0) -> float:
+    """|dBCE/dz| / |dMSE/dz| at the initial logit: 1/(2 p (1 - p)), any target."""
+    return float(abs(analysis.logit_gradient("bce", 1.0, z0))
+                 / abs(analysis.logit_gradient("mse", 1.0, z0)))
+
+
+def _crossing(steps, values, threshold):
+    """First (linearly interpolated) step at which ``values`` reaches ``threshold``; NaN if
+    never."""
+    v = np.asarray(values)
+    i = np.flatnonzero(v >= threshold)
+    if i.size == 0:
+        return math.nan
+    i = int(i[0])
+    if i == 0:
+        return float(steps[0])
+    s0, s1, v0, v1 = steps[i - 1], steps[i], v[i - 1], v[i]
+    return float(s0 + (threshold - v0) / (v1 - v0) * (s1 - s0))
+
+
+# ----------------------------------------------------------------------------------------------
+# (A) free outputs
+# ----------------------------------------------------------------------------------------------
+def _free_run(loss, x_img, eta, max_steps):
+    """Plain SGD on per-pixel logits (BiasOnly) from Z0 toward one image; returns the step at
+    which the mean ink logit reaches Z_FREE (interpolated) and the trajectory."""
+    model = BiasOnly(x_img.shape[1], loss=loss, init=Z0, dtype=np.float64)
+    opt = SGD(model.params, lr=eta, momentum=0.0)
+    ink = x_img[0] >= INK
+    traj = [float(model.params["out.b"][ink].mean())]
+    for _ in range(max_steps):
+        _, g = model.loss_and_grads(x_img)
+        opt.step(g)
+        traj.append(float(model.params["out.b"][ink].mean()))
+        if traj[-1] >= Z_FREE:
+            break
+    return _crossing(np.arange(len(traj)), traj, Z_FREE), np.array(traj)
+
+
+# ----------------------------------------------------------------------------------------------
+# (B) the autoencoder
+# ----------------------------------------------------------------------------------------------
+def _ae(loss, seed, s):
+    model = AE(s["ae_sizes"], loss=loss, seed=seed)
+    last = len(model.decoder.dense) - 1
+    model.params[f"dec.{last}.W"][...] = 0.0
+    model.params[f"dec.{last}.b"][...] = Z0
+    return model
+
+
+def _ae_run(loss, opt_name, x, x_eval, ink, seed, s, *, stop_at=None, every=1):
+    """Train until the mean ink logit of ``x_eval`` reaches Z_AE (or max_steps).  Returns
+    (crossing step, steps, mean ink logits, ink logits per step (only while every == 1))."""
+    model = _ae(loss, seed, s)
+    lr = s["lr_sgd"] if opt_name == "sgd" else s["lr_adam"]
+    opt = SGD(model.params, lr=lr, momentum=0.0) if opt_name == "sgd" else Adam(model.params, lr=lr)
+    order = np.random.default_rng([seed, 2]).permutation(len(x))
+    b = s["batch"]
+    steps, means, full = [], [], []
+    limit = s["max_steps"] if stop_at is None else stop_at
+    with np.errstate(over="ignore", under="ignore"):
+        for t in range(limit + 1):
+            if t % every == 0 or t == limit:
+                z = model.logits(x_eval)[ink].astype(np.float64)
+                steps.append(t)
+                means.append(float(z.mean()))
+                if every == 1:
+                    full.append(z)
+                if stop_at is None and means[-1] >= Z_AE:
+                    break
+            if t == limit:
+                break
+            i = (t * b) % (len(x) - b + 1)
+            _, g = model.loss_and_grads(x[order[i:i + b]])
+            opt.step(g)
+    return _crossing(steps, means, Z_AE), np.array(steps), np.array(means), full
+
+
+def _dilation(z_ink, y_ink):
+    """sum_ink |dBCE/dz| / sum_ink |dMSE/dz| at the logits ``z_ink`` (the catalogue's
+    grad_logit): how many MSE steps one BCE step is worth at this state."""
+    gb = np.abs(get_loss("bce").grad_logit(y_ink, z_ink, check=False)).sum()
+    gm = np.abs(get_loss("mse").grad_logit(y_ink, z_ink, check=False)).sum()
+    return float(gb / gm)
+
+
+def build_predictions(cfg, s) -> dict:
+    ratio_free = integral_ratio(1.0, Z0, Z_FREE)
+    spread = abs(integral_ratio(INK, Z0, Z_FREE) / ratio_free - 1)
+    first = first_step_ratio(Z0)
+    P = {
+        "free": Prediction(
+            "E2.free.slowdown", NAME,
+            "free sigmoid outputs started at z = -6 on ink pixels: MSE needs "
+            f"{ratio_free:.1f}x the SGD steps of BCE to reach p = 1/2",
+            "log10(steps_MSE / steps_BCE) for the mean ink logit to reach 0",
+            math.log10(ratio_free), math.log10(1.05), "equal",
+            "ratio of int dz/|dL/dz| from -6 to 0 at y = 1 (analysis.logit_gradient, quad); "
+            f"tolerance log10(1.05): the targets' spread over [{INK}, 1] moves the ratio by "
+            f"{100 * spread:.1f}%, Euler steps of eta = {s['eta_free']} and integer step "
+            "counts add < 1%"),
+        "first_sgd": Prediction(
+            "E2.ae.first_step.sgd", NAME,
+            f"AE, plain SGD: the first step moves the ink logits {first:.1f}x less under MSE",
+            "mean ink-logit change of the first step, BCE / MSE", first, 0.01 * first, "equal",
+            "1/(2 p (1 - p)) at p = sigmoid(-6) (analysis.logit_gradient); tolerance 1%: "
+            "float32 rounding of logits near -6 (ulp 4.8e-7) against changes >= 1e-5"),
+        "escape": Prediction(
+            "E2.ae.escape.sgd", NAME,
+            "AE, plain SGD: MSE needs as many steps to bring the mean ink logit to logit(0.1) "
+            "as BCE's path takes, each BCE step dilated by the gradient ratio at its state",
+            "log10(steps_MSE measured / steps_MSE predicted)", 0.0, math.log10(2.0), "equal",
+            "sum over BCE's steps of sum|dBCE/dz| / sum|dMSE/dz| on the ink pixels (catalogue "
+            "grad_logit on the BCE run's logits); tolerance a factor 2: the path argument "
+            "treats the ink logits as one, and a spread of about one logit unit among them "
+            "changes the mean dilation by e^(s^2/2) ~ 1.6-2"),
+        "first_adam": Prediction(
+            "E2.ae.first_step.adam", NAME,
+            "AE, Adam: the first step moves the ink logits equally for both losses",
+            "mean ink-logit change of the first step, BCE / MSE", 1.0, 0.01, "equal",
+            "Adam's first update is lr g/(|g| + eps) per parameter; tolerance 1%: eps = 1e-8 "
+            "against gradients >= 1e-6"),
+    }
+    return {k: _stated(cfg, v) for k, v in P.items()}
+
+
+def run(cfg, data, progress) -> ExperimentOutput:
+    """Run E2 on ``data`` (an :class:`~lossanalysis.experiments.core.ExperimentData`)."""
+    t_start = time.perf_counter()
+    s = settings(cfg)
+    seeds = run_seeds(cfg)
+    ds = data.name
+    x = np.ascontiguousarray(data.x_train[:s["n_train"]])
+    x_eval = np.ascontiguousarray(data.x_train[-s["n_eval"]:])
+    ink = x_eval >= INK
+    y_ink = x_eval[ink].astype(np.float64)
+    progress(f"E2 {ds}: predictions from the logit gradients ({int(ink.sum())} ink pixels in "
+             f"{len(x_eval)} evaluation images)")
+    P = build_predictions(cfg, s)
+    candidates = np.flatnonzero((data.x_train >= INK).sum(axis=1) >= 20)
+
+    free_ratio, first_sgd, first_adam, escape, sgd_ratio, adam_ratio = [], [], [], [], [], []
+    crossings = []
+    traj_free, traj_ae = {}, {}
+    for seed in seeds:
+        img = data.x_train[candidates[np.random.default_rng([seed, 3]).integers(candidates.size)]]
+        x_img = img[None, :].astype(np.float64)
+        t_free = {}
+        for loss in ("mse", "bce"):
+            t_free[loss], tr = _free_run(loss, x_img, s["eta_free"], s["max_steps"])
+            if seed == seeds[0]:
+                traj_free[loss] = tr
+        free_ratio.append(math.log10(t_free["mse"] / t_free["bce"]))
+        # (B1) and (B3): one step
+        for opt_name, out in (("sgd", first_sgd), ("adam", first_adam)):
+            d = {}
+            for loss in ("mse", "bce"):
+                _, _, m, _ = _ae_run(loss, opt_name, x, x_eval, ink, seed, s, stop_at=1)
+                d[loss] = m[1] - m[0]
+            out.append(d["bce"] / d["mse"])
+        # (B2): BCE's escape, recorded at every step, then MSE's
+        tb, st_b, m_b, full_b = _ae_run("bce", "sgd", x, x_eval, ink, seed, s)
+        if math.isfinite(tb):
+            n_full = int(math.floor(tb))
+            dil = [_dilation(full_b[k], y_ink) for k in range(n_full + 1)]
+            t_pred = float(sum(dil[:n_full]) + (tb - n_full) * dil[n_full])
+        else:                                   # BCE never reached the threshold
+            dil, t_pred = [_dilation(full_b[0], y_ink)], math.nan
+        tm, st_m, m_m, _ = _ae_run("mse", "sgd", x, x_eval, ink, seed, s,
+                                   every=s["eval_every_slow"])
+        escape.append(math.log10(tm / t_pred) if math.isfinite(tm / t_pred) else math.nan)
+        sgd_ratio.append(tm / tb)
+        ta, st_a, m_a, _ = _ae_run("bce", "adam", x, x_eval, ink, seed, s)
+        tam, st_am, m_am, _ = _ae_run("mse", "adam", x, x_eval, ink, seed, s)
+        adam_ratio.append(tam / ta)
+        crossings.append({"bce_sgd": tb, "mse_sgd": tm, "mse_sgd_predicted": t_pred,
+                          "bce_adam": ta, "mse_adam": tam, "free_bce": t_free["bce"],
+                          "free_mse": t_free["mse"]})
+        if seed == seeds[0]:
+            traj_ae = {"bce_sgd": (st_b, m_b), "mse_sgd": (st_m, m_m), "bce_adam": (st_a, m_a),
+                       "mse_adam": (st_am, m_am), "predicted": (np.cumsum([0.0] + dil), )}
+        progress(f"E2 {ds} seed {seed}: free outputs MSE/BCE {t_free['mse'] / t_free['bce']:.1f}; "
+                 f"AE SGD steps BCE {tb:.1f}, MSE {tm:.0f} (predicted {t_pred:.0f}); "
+                 f"Adam BCE {ta:.1f}, MSE {tam:.1f}")
+
+    results = [
+        Result(P["free"], free_ratio, ds,
+               notes="ratio " + ", ".join(f"{10 ** v:.2f}" for v in free_ratio)),
+        Result(P["first_sgd"], first_sgd, ds),
+        Result(P["escape"], escape, ds,
+               notes="MSE/BCE step ratio " + ", ".join(f"{v:.0f}" for v in sgd_ratio)),
+        Result(P["first_adam"], first_adam, ds),
+    ]
+    meas = {"sgd_slowdown": float(np.mean(sgd_ratio)),
+            "sgd_slowdown_sd": float(np.std(sgd_ratio, ddof=1)) if len(sgd_ratio) > 1 else 0.0,
+            "adam_slowdown": float(np.mean(adam_ratio)),
+            "adam_slowdown_sd": float(np.std(adam_ratio, ddof=1)) if len(adam_ratio) > 1 else 0.0,
+            "free_slowdown": float(np.mean([10 ** v for v in free_ratio])),
+            "first_step_ratio_predicted": first_step_ratio(Z0),
+            "linear_path_ratio_predicted": integral_ratio(1.0, Z0, Z_AE),
+            "bce_faster_sgd_all_seeds": float(all(r > 1 for r in sgd_ratio)),
+            "bce_faster_adam_all_seeds": float(all(r > 1 for r in adam_ratio))}
+    for k in ("bce_sgd", "mse_sgd", "mse_sgd_predicted", "bce_adam", "mse_adam"):
+        meas[f"steps[{k}]"] = float(np.mean([c[k] for c in crossings]))
+    figures = _figure(cfg, ds, traj_free, traj_ae, s, seeds)
+    elapsed = time.perf_counter() - t_start
+    md = _markdown(ds, s, seeds, results, meas, crossings, P)
+    progress(f"E2 {ds}: done in {elapsed:.0f} s")
+    return ExperimentOutput(NAME, results, md, figures, meas)
+
+
+# ----------------------------------------------------------------------------------------------
+# Figure and text
+# ----------------------------------------------------------------------------------------------
+def _figure(cfg, ds, traj_free, traj_ae, s, seeds):
+    fig, axes = plotting.figure(1, 3, columns=2, height=2.4)
+    ax_f, ax_s, ax_a = axes
+    eta = s["eta_free"]
+    for loss in ("mse", "bce"):
+        tr = traj_free[loss]
+        ax_f.plot(np.arange(tr.size), tr, color=plotting.color(loss), ls=plotting.linestyle(loss),
+                  label=f"{loss} (SGD)")
+        # the predicted gradient flow of one logit at y = 1
+        zs = np.linspace(Z0, Z_FREE, 200)
+        g = np.array([1 / abs(float(analysis.logit_gradient(loss, 1.0, z))) for z in zs])
+        t = np.concatenate([[0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(zs))]) / eta
+        ax_f.plot(t, zs, color="0.3", lw=0.6, ls=":")
+    ax_f.plot([], [], color="0.3", lw=0.6, ls=":", label="gradient flow, y = 1")
+    ax_f.set_xscale("symlog", linthresh=10)
+    ax_f.set_xlabel("SGD step")
+    ax_f.set_ylabel("mean ink logit z (nats of odds)")
+    ax_f.set_title(f"(a) free outputs, η = {eta:g}")
+    ax_f.legend(fontsize=5.5, loc="upper left")
+
+    for ax, opt_name, title in ((ax_s, "sgd", "(b) AE, plain SGD"), (ax_a, "adam", "(c) AE, Adam")):
+        for loss in ("mse", "bce"):
+            st, m = traj_ae[f"{loss}_{opt_name}"]
+            ax.plot(np.maximum(st, 0.5), m, color=plotting.color(loss), ls=plotting.linestyle(loss),
+                    label=loss)
+        if opt_name == "sgd":
+            st_b, m_b = traj_ae["bce_sgd"]
+            tp = traj_ae["predicted"][0][:m_b.size]
+            ax.plot(np.maximum(tp, 0.5), m_b[:tp.size], color=plotting.color("mse"), lw=0.8,
+                    ls=(0, (1, 1.2)), label="mse predicted (BCE path, dilated)")
+        ax.axhline(Z_AE, color="0.6", lw=0.5, zorder=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("training step")
+        ax.set_ylabel("mean ink logit z")
+        ax.set_title(title + f", lr {s['lr_' + opt_name]:g}")
+        ax.legend(fontsize=5.5, loc="upper left")
+    fig.suptitle(f"E2 {ds}: outputs started saturated and wrong (z = {Z0:g}, seed {seeds[0]})",
+                 fontsize=8)
+    stem = os.path.join(cfg.figures_dir, f"{ds.replace('-', '_')}_e2_saturation")
+    return [str(p) for p in plotting.save(fig, stem)]
+
+
+def _markdown(ds, s, seeds, results, meas, crossings, P) -> str:
+    lines = [
+        f"### {NAME} ({ds})", "",
+        f"Setup: (A) one free logit per pixel (nn.BiasOnly) started at z = {Z0:g}, fitted by "
+        f"plain SGD (η = {s['eta_free']:g}) to one training image per seed; ink pixels are those "
+        f"with target ≥ {INK}.  (B) AE {'-'.join(map(str, s['ae_sizes']))}-...-784 (ReLU) with "
+        f"its last layer started at W = 0, b = {Z0:g}, trained on the first {s['n_train']} "
+        f"training images in batches of {s['batch']} (same order for both losses) with plain "
+        f"SGD (lr {s['lr_sgd']:g}) and with Adam (lr {s['lr_adam']:g}); the threshold is the "
+        f"mean logit of the ink pixels of {s['n_eval']} held-back training images reaching "
+        f"logit(0.1) = {Z_AE:.2f}.  Seeds {seeds}.", "",
+        "| prediction | predicted | tolerance | measured (mean ± sd) | verdict |",
+        "|---|---|---|---|---|"]
+    for r in results:
+        p = r.prediction
+        lines.append(f"| `{p.id}`: {p.statement} | {p.value:.4g} | {p.tolerance:.3g} | "
+                     f"{r.mean:.4g} ± {r.spread:.2g} | **{r.verdict}** |")
+    lines += ["", "| seed | AE SGD steps: BCE | MSE | MSE predicted | Adam steps: BCE | MSE |",
+              "|---|---|---|---|---|---|"]
+    for seed, c in zip(seeds, crossings):
+        lines.append(f"| {seed} | {c['bce_sgd']:.1f} | {c['mse_sgd']:.0f} | "
+                     f"{c['mse_sgd_predicted']:.0f} | {c['bce_adam']:.1f} | {c['mse_adam']:.1f} |")
+    by = {r.prediction.id: r for r in results}
+    lines += ["", "Findings:", "",
+              f"* Plain SGD: MSE is {meas['sgd_slowdown']:.0f}x slower than BCE to bring the "
+              f"AE's ink pixels out of saturation (free outputs: {meas['free_slowdown']:.1f}x to "
+              f"p = 1/2).  The first step alone is {meas['first_step_ratio_predicted']:.0f}x "
+              "slower; a single logit moving at constant BCE speed would see "
+              f"{meas['linear_path_ratio_predicted']:.0f}x on the way to logit(0.1).  The AE "
+              "lies between the two because its BCE escape is not uniform: the logits sit near "
+              f"{Z0:g} while the features form, then rise quickly.",
+              f"* Adam: MSE is only {meas['adam_slowdown']:.1f}x slower.  Adam divides each "
+              "parameter's step by the root mean square of its own past gradients, so a loss "
+              "whose gradients are uniformly 200x smaller gets the same steps: the factor "
+              "2p(1 - p) cancels as long as it is the same for every output a parameter feeds "
+              "(exactly so at the first step).  It hides the effect only partly, because the "
+              "factor differs between pixels and changes during training (the second-moment "
+              "average remembers the small early gradients), and because the direction of "
+              "the update still weights pixels by 2p(1 - p): saturated pixels are ignored while "
+              "the others are fitted."]
+    for key in ("E2.free.slowdown", "E2.ae.first_step.sgd", "E2.ae.first_step.adam"):
+        r = by[key]
+        if r.verdict == "refuted":
+            lines.append(f"* `{key}` is refuted (measured {r.mean:.4g}, predicted "
+                         f"{r.prediction.value:.4g}).  What the analysis missed: the step is no "
+                         "longer a fixed multiple of the catalogue gradient (e.g. float32 "
+                         "rounding or a changed optimizer setting).")
+    r = by["E2.ae.escape.sgd"]
+    if r.verdict == "refuted":
+        lines.append(f"* `E2.ae.escape.sgd` is refuted: MSE's measured escape differs from the "
+                     f"dilated BCE path by a factor {10 ** r.mean:.2f}.  What the analysis "
+                     "missed: MSE does not follow BCE's path -- its gradient weights each pixel "
+                     "by 2p(1 - p), so the pixels that leave saturation first dominate its "
+                     "updates and the network learns different features on the way; the "
+                     "dilation argument holds only while all ink logits move together.")
+    else:
+        lines.append(f"* `E2.ae.escape.sgd` holds: the measured MSE escape is within a factor "
+                     f"{10 ** abs(r.mean):.2f} of BCE's path dilated by the gradient ratio, so "
+                     "the gradient analysis accounts for the slowdown of the whole escape, not "
+                     "only of its first step.")
+    return "\n".join(lines) + "\n"

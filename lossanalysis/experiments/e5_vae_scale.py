@@ -1,0 +1,927 @@
+"""E5 -- the VAE's likelihood scale, its active latent dimensions and the blur of its images.
+
+The thread asks why the VAE's images are blurrier than the autoencoder's.  The analysis answers
+with the likelihood's *scale*: a Gaussian decoder with fixed sigma is the summed squared error
+times 1/(2 sigma^2) (Rybkin et al. 2021, arXiv 2006.13202), so sigma sets how much a nat of
+reconstruction is worth against a nat of KL.  For a linear decoder the optimum is known in
+closed form (probabilistic PCA; Tipping & Bishop 1999; Lucas et al. 2019, arXiv 1911.02469):
+``W = U (Lambda - sigma^2 I)_+^(1/2) R``, so latent direction i carries information exactly when
+the data-covariance eigenvalue ``lambda_i`` exceeds ``sigma^2``, and then its KL is
+``1/2 ln(lambda_i / sigma^2)`` nats (the posterior variance is ``sigma^2 / lambda_i`` and the
+posterior mean has variance ``1 - sigma^2 / lambda_i``).  Larger sigma -> fewer active
+dimensions -> less information about the image in the code -> a blurrier reconstruction.
+
+Method
+------
+* Data: the training images (MNIST: the 10,000-image subset; Fashion-MNIST: a fixed random
+  10,000 of the 60,000) and a fixed slice of the test set for the image statistics.
+* Linear VAE (encoder and decoder affine, latent 20, Gaussian likelihood, sigma in
+  :data:`LINEAR_SIGMAS`): predicted active count = #{i <= 20 : lambda_i > sigma^2 e^(2 tau)},
+  the eigenvalues of the training-data covariance (``numpy.linalg.eigvalsh``), ``tau`` =
+  :data:`KL_THRESHOLD` = 0.01 nats.  An analytic check puts the closed-form optimum into the
+  network and reads its per-dimension KL back through ``VAE.kl_per_dim``.
+* MLP VAE 784-256-16 (ReLU), sigmoid output, likelihoods: Gaussian with sigma in
+  :data:`SIGMAS`, Gaussian with a learned shared sigma (started at the sigma that is optimal
+  for the zero-rate model, sqrt of the mean pixel variance), Bernoulli.  Active dimensions:
+  mean per-dimension KL over the training data above ``tau``.  Predicted: at most the linear
+  count (the zero-rate solution opens as for a linear decoder; each nonlinear dimension can
+  explain at least a linear one's variance), and a count that falls with sigma.
+* Every tolerance is fixed in :func:`build_predictions` from the spectrum or from first
+  principles, with its reason next to it, before any network is trained.
+* Blur on the test slice, reconstructions at the posterior mean: the mean image-gradient
+  magnitude (forward differences, 27 x 27 positions) of the data over that of the
+  reconstructions, and the fraction of mid-grey pixels (0.2 < x < 0.8).
+* The Bernoulli decoder's effective sigma: the Bernoulli likelihood with mean y is locally a
+  Gaussian of variance y(1 - y) = 1/(2 w(y)), w = ``analysis.effective_weight("bce", y)`` (its
+  curvature relative to MSE's); pixels at exactly 0 or 1 get variance 0 (there BCE's excess is
+  linear in the error, sharper than any quadratic).  sigma_eff = sqrt(mean over the training
+  pixels of y(1 - y)).  Its active count is predicted from the spectrum of the covariance
+  whitened by the Bernoulli Fisher information at the collapsed solution,
+  ``D^(-1/2) S D^(-1/2)`` with ``D = diag(m (1 - m))``, m the mean image (for D = sigma^2 I this
+  is the Gaussian rule).
+
+Measurement keys (``ExperimentOutput.measurements``; floats, means over seeds)
+---------------------------------------------------------------------------
+``<lik>`` is one of :data:`LIKELIHOOD_LABELS`: ``gaussian_sigma1``, ``gaussian_sigma0.5``,
+``gaussian_sigma0.3``, ``gaussian_sigma0.1``, ``gaussian_learned``, ``bernoulli``.
+
+* ``blur_ratio[<lik>]`` -- mean |grad| of the data / mean |grad| of the reconstructions of the
+  same test images (1: as sharp as the data; > 1: blurrier).  ``blur_ratio_sd[<lik>]``: spread
+  over seeds.
+* ``midgrey_fraction[<lik>]``, ``midgrey_fraction[data]`` -- fraction of pixels with
+  0.2 < x < 0.8; ``midgrey_ratio[<lik>]`` = reconstruction's / data's (> 1: greyer).
+* ``gradient_magnitude[<lik>]``, ``gradient_magnitude[data]`` -- the two means behind the ratio.
+* ``mse[<lik>]`` -- per-pixel squared error of the reconstructions on the test slice.
+* ``active_dims[<lik>]`` -- MLP VAE active latent dimensions (of 16);
+  ``predicted_active_dims[<lik>]`` -- the spectrum rule, capped at 16; ``kl_total[<lik>]`` --
+  the summed KL (nats; the information in the code); ``collapsed_kl[<lik>]`` -- mean KL of the
+  dimensions ranked beyond the predicted count (only where that count is below 16).
+* ``active_dims_linear[sigma=<s>]`` / ``predicted_active_dims_linear[sigma=<s>]`` -- linear VAE
+  (of 20); ``rate_linear[sigma=<s>]`` / ``predicted_rate_linear[sigma=<s>]`` -- its total KL
+  in nats; ``elbo_gap_linear[sigma=<s>]`` -- its negative ELBO minus the analytic optimum;
+  ``collapsed_kl_linear[sigma=<s>]`` -- mean KL of the directions predicted to collapse.
+* ``sigma_eff[bernoulli]`` (predicted), ``sigma[gaussian_learned]`` (learned value),
+  ``learned_sigma_calibration`` (sigma^2 / MSE - 1, Rybkin et al.: 0 at the optimum),
+  ``sigma_eff_posthoc[bernoulli]`` (measured after training: sqrt of the Bernoulli variance
+  p(1 - p) of the decoder's outputs weighted by its squared errors; not a prediction).
+* ``linear_analytic_check_max_error`` -- |KL of the network at the closed-form optimum -
+  1/2 ln(lambda / sigma^2)|, largest over dimensions and sigmas (nats).
+* ``blur_spearman``, ``midgrey_spearman``, ``active_spearman`` -- the rank correlations that
+  the ordering predictions judge.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+
+import numpy as np
+from scipy.stats import rankdata
+
+from .. import analysis, plotting
+from ..nn import VAE, train
+from .core import ExperimentOutput, Prediction, Result
+
+__all__ = ["run", "NAME", "SIGMAS", "LINEAR_SIGMAS", "KL_THRESHOLD", "LIKELIHOOD_LABELS",
+           "settings", "training_subset", "eval_subset", "spectrum", "whitened_spectrum",
+           "predicted_active_dims", "marginal_count", "linear_optimum_kl", "linear_optimum_nll",
+           "bernoulli_sigma_eff", "mean_gradient", "midgrey_mask", "midgrey_fraction", "blur_stats",
+           "active_dims", "collapsed_kl", "posthoc_bernoulli_sigma", "spearman", "train_vae",
+           "label", "build_predictions", "run_seeds"]
+
+NAME = "E5 VAE likelihood scale and blur"
+
+#: Fixed sigmas of the MLP VAE's Gaussian decoder (intensity units).
+SIGMAS = (1.0, 0.5, 0.3, 0.1)
+#: Fixed sigmas of the linear VAE: chosen so that the predicted counts lie below the latent cap
+#: of 20 on both datasets for most of them (smaller sigmas would all predict "20 of 20").
+LINEAR_SIGMAS = (2.0, 1.0, 0.7, 0.5)
+#: A latent dimension is active when its KL, averaged over the data, exceeds this (nats).
+KL_THRESHOLD = 0.01
+#: Directions whose optimal KL lies within this many nats of KL_THRESHOLD are "marginal": a
+#: finite stochastic optimization can leave them on either side (see marginal_count).
+MARGIN_NATS = 0.05
+MIDGREY = (0.2, 0.8)
+LINEAR_LATENT = 20
+#: Fixed seed of the training subset: every training seed sees the same images, so the
+#: spectrum the prediction uses is the spectrum of the data the networks fit.
+SUBSET_SEED = 20240601
+
+LIKELIHOODS = tuple(("gaussian", s) for s in SIGMAS) + (("gaussian", "shared"), ("bernoulli", None))
+
+
+def label(likelihood: str, sigma=None) -> str:
+    """The measurement label of a decoder: ``gaussian_sigma0.5``, ``gaussian_learned``, ..."""
+    if likelihood == "gaussian":
+        return "gaussian_learned" if isinstance(sigma, str) else f"gaussian_sigma{sigma:g}"
+    return likelihood
+
+
+LIKELIHOOD_LABELS = tuple(label(*spec) for spec in LIKELIHOODS)
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings
+# ----------------------------------------------------------------------------------------------
+class Settings:
+    """Sizes of one run; ``settings(cfg)`` picks them for the full or the quick mode."""
+
+    def __init__(self, *, n_train, n_eval, epochs, lin_epochs, batch_size=128, lr=2e-3,
+                 lin_lr=3e-3, hidden=256, latent=16, n_calib=2000):
+        self.n_train, self.n_eval, self.epochs, self.lin_epochs = n_train, n_eval, epochs, lin_epochs
+        self.batch_size, self.lr, self.lin_lr = batch_size, lr, lin_lr
+        self.hidden, self.latent, self.n_calib = hidden, latent, n_calib
+
+    def key(self):
+        return (self.n_train, self.epochs, self.batch_size, self.lr, self.hidden, self.latent)
+
+    def describe(self) -> str:
+        return (f"{self.n_train} training images, MLP VAE 784-{self.hidden}-{self.latent} "
+                f"(ReLU, sigmoid output), Adam lr {self.lr:g}, batch {self.batch_size}, "
+                f"{self.epochs} epochs; linear VAE 784-{LINEAR_LATENT}, Adam lr {self.lin_lr:g}, "
+                f"{self.lin_epochs} epochs; image statistics on {self.n_eval} test images")
+
+
+def settings(cfg) -> Settings:
+    """Full mode: 10,000 training images, 8 epochs (~1 s each on 2 cores); quick mode: 2,500
+    images, 3 epochs (networks far from converged: for smoke tests only).  The linear VAE
+    gets 20 epochs in the full mode (it is cheap, and its count is only exact at the optimum)."""
+    if cfg.quick:
+        return Settings(n_train=2500, n_eval=500, epochs=3, lin_epochs=4, n_calib=500)
+    return Settings(n_train=10000, n_eval=2000, epochs=8, lin_epochs=20)
+
+
+def run_seeds(cfg) -> list[int]:
+    """The seeds of the run (at most 2 in quick mode)."""
+    s = list(cfg.seeds)
+    return s[:2] if cfg.quick else s
+
+
+def training_subset(x_train, n: int) -> np.ndarray:
+    """``n`` training images: all of them if there are at most ``n``, else a fixed random
+    subset (seed :data:`SUBSET_SEED`, original order kept)."""
+    if len(x_train) <= n:
+        return np.ascontiguousarray(x_train)
+    idx = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(x_train), n, replace=False))
+    return np.ascontiguousarray(x_train[idx])
+
+
+def eval_subset(x_test, n: int) -> np.ndarray:
+    """The first ``n`` test images (the test files are not sorted by class)."""
+    return np.ascontiguousarray(x_test[:n])
+
+
+# ----------------------------------------------------------------------------------------------
+# Predictions from the spectrum
+# ----------------------------------------------------------------------------------------------
+def spectrum(x) -> np.ndarray:
+    """Eigenvalues (descending, float64) of the covariance of the images ``x`` (n, pixels),
+    normalized by n (the maximum-likelihood covariance that probabilistic PCA fits)."""
+    x = np.asarray(x, dtype=np.float64)
+    xc = x - x.mean(axis=0)
+    cov = xc.T @ xc / len(x)
+    return np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
+
+
+def whitened_spectrum(x) -> np.ndarray:
+    """Eigenvalues (descending) of ``D^(-1/2) S D^(-1/2)``, S the covariance of ``x`` and
+    ``D = diag(m (1 - m))`` the Bernoulli variance of the mean image m (the Fisher information
+    of the Bernoulli decoder at the collapsed solution).  Pixels with m(1 - m) = 0 carry no
+    variance and are dropped."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.mean(axis=0)
+    d = m * (1.0 - m)
+    keep = d > 0
+    xc = (x[:, keep] - m[keep]) / np.sqrt(d[keep])
+    cov = xc.T @ xc / len(x)
+    return np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
+
+
+def predicted_active_dims(eigenvalues, sigma: float, cap: int,
+                          threshold: float = KL_THRESHOLD) -> int:
+    """Active latent dimensions of the optimal linear VAE with noise ``sigma``: directions whose
+    optimal KL 1/2 ln(lambda / sigma^2) exceeds ``threshold``, i.e. lambda > sigma^2 e^(2
+    threshold), at most ``cap`` (the latent size).  ``sigma = 1`` on the whitened spectrum is
+    the Bernoulli rule."""
+    lam = np.asarray(eigenvalues, dtype=float)
+    return int(min(cap, np.count_nonzero(lam > sigma ** 2 * math.exp(2 * threshold))))
+
+
+def marginal_count(eigenvalues, sigma: float, cap: int, threshold: float = KL_THRESHOLD,
+                   margin: float = MARGIN_NATS) -> int:
+    """How many of the top ``cap`` directions have an optimal KL, 1/2 ln(lambda / sigma^2),
+    within ``margin`` nats of ``threshold`` (directions below sigma^2 counted by the same
+    formula, negative).  These are the directions a finite run cannot be trusted to put on the
+    right side of the threshold; they set the tolerance of the count."""
+    lam = np.asarray(eigenvalues, dtype=float)[:cap]
+    with np.errstate(divide="ignore"):
+        kl = 0.5 * np.log(lam / sigma ** 2)
+    return int(np.count_nonzero(np.abs(kl - threshold) < margin))
+
+
+def linear_optimum_kl(eigenvalues, sigma: float, latent: int) -> np.ndarray:
+    """Per-dimension KL (nats) of the optimal linear VAE, 1/2 ln(max(lambda_i / sigma^2, 1)),
+    for the top ``latent`` directions (Lucas et al. 2019)."""
+    lam = np.asarray(eigenvalues, dtype=float)[:latent]
+    return 0.5 * np.log(np.maximum(lam / sigma ** 2, 1.0))
+
+
+def linear_optimum_nll(eigenvalues, sigma: float, latent: int) -> float:
+    """Negative ELBO per example at the linear VAE's optimum, which equals the probabilistic
+    PCA negative log-likelihood with fixed noise (the ELBO is tight there): with
+    c_i = max(lambda_i, sigma^2) for i <= latent and sigma^2 otherwise,
+    1/2 [D ln 2 pi + sum ln c_i + sum lambda_i / c_i]."""
+    lam = np.asarray(eigenvalues, dtype=float)
+    c = np.full(lam.shape, sigma ** 2)
+    c[:latent] = np.maximum(lam[:latent], sigma ** 2)
+    return float(0.5 * (lam.size * math.log(2 * math.pi) + np.log(c).sum() + (lam / c).sum()))
+
+
+def _level_values(x):
+    """(levels in [0, 1], counts): the distinct intensities of 8-bit images and how often each
+    occurs (the loader returns v/255)."""
+    v = np.rint(np.asarray(x, dtype=np.float64).ravel() * 255).astype(np.int64)
+    counts = np.bincount(v, minlength=256)
+    return np.arange(256) / 255.0, counts
+
+
+def bernoulli_sigma_eff(x) -> float:
+    """The Gaussian sigma the Bernoulli decoder is locally equivalent to on the data ``x``.
+
+    At target y the BCE's curvature relative to MSE's is w(y) = ``analysis.effective_weight``
+    = 1/(2 y (1 - y)), i.e. a Gaussian of variance 1/(2 w) = y(1 - y) (the Bernoulli variance).
+    At y = 0 or 1 the minimum sits on the boundary and the excess loss is linear in the error
+    (infinitely sharp on the quadratic scale): variance 0.  The variances are averaged over the
+    pixels of ``x``: sigma_eff = sqrt(mean y(1 - y)).  A heuristic: it places the Bernoulli
+    decoder on the sigma axis of the Gaussian ones.
+    """
+    levels, counts = _level_values(x)
+    var = np.zeros_like(levels)
+    inner = (levels > 0) & (levels < 1)
+    var[inner] = 1.0 / (2.0 * np.asarray(analysis.effective_weight("bce", levels[inner])))
+    return float(math.sqrt(np.sum(var * counts) / counts.sum()))
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements
+# ----------------------------------------------------------------------------------------------
+def _as_images(x):
+    x = np.asarray(x, dtype=np.float64)
+    side = int(round(math.sqrt(x.shape[-1])))
+    return x.reshape(-1, side, side)
+
+
+def mean_gradient(x) -> float:
+    """Mean image-gradient magnitude sqrt(dx^2 + dy^2) of images ``x`` (n, side^2), forward
+    differences on the (side - 1)^2 positions where both exist (intensity units per pixel)."""
+    im = _as_images(x)
+    gx = im[:, :-1, 1:] - im[:, :-1, :-1]
+    gy = im[:, 1:, :-1] - im[:, :-1, :-1]
+    return float(np.mean(np.sqrt(gx * gx + gy * gy)))
+
+
+def midgrey_mask(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> np.ndarray:
+    """Pixels strictly between ``lo`` and ``hi``, compared in float32 -- the precision of the
+    loader and the networks -- so that a data value of 51/255 is 0.2 exactly (as in
+    :func:`lossanalysis.data.intensity_summary`) whatever dtype the caller passes."""
+    x = np.asarray(x, dtype=np.float32)
+    return (x > np.float32(lo)) & (x < np.float32(hi))
+
+
+def midgrey_fraction(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> float:
+    """Fraction of pixels strictly between ``lo`` and ``hi`` (see :func:`midgrey_mask`)."""
+    return float(np.mean(midgrey_mask(x, lo, hi)))
+
+
+def blur_stats(recon, data) -> dict:
+    """Blur of reconstructions ``recon`` of the images ``data``: gradient magnitudes, their
+    ratio data/recon (> 1: blurrier), mid-grey fractions and their ratio recon/data, and MSE."""
+    g_data, g_rec = mean_gradient(data), mean_gradient(recon)
+    f_data, f_rec = midgrey_fraction(data), midgrey_fraction(recon)
+    diff = np.asarray(recon, dtype=np.float64) - np.asarray(data, dtype=np.float64)
+    return {"gradient": g_rec, "gradient_data": g_data, "blur_ratio": g_data / g_rec,
+            "midgrey": f_rec, "midgrey_data": f_data, "midgrey_ratio": f_rec / f_data,
+            "mse": float(np.mean(diff * diff)), "mae": float(np.mean(np.abs(diff)))}
+
+
+def active_dims(model, x, threshold: float = KL_THRESHOLD):
+    """(count, per-dimension KL): latent dimensions whose KL to the prior, averaged over ``x``,
+    exceeds ``threshold`` nats."""
+    kl = model.kl_per_dim(x)
+    return int(np.count_nonzero(kl > threshold)), kl
+
+
+def collapsed_kl(kl, predicted: int) -> float:
+    """Mean KL (nats) of the dimensions ranked below the ``predicted`` active count: the
+    level at which the directions the analysis expects to collapse actually sit (NaN when the
+    prediction keeps every dimension)."""
+    k = np.sort(np.asarray(kl, dtype=float))[::-1]
+    return float(k[predicted:].mean()) if predicted < k.size else math.nan
+
+
+def posthoc_bernoulli_sigma(p, x) -> float:
+    """Post hoc, from a trained Bernoulli decoder's outputs ``p`` on images ``x``: the
+    Bernoulli variance p(1 - p) averaged with the squared errors as weights, square-rooted --
+    the Gaussian sigma the decoder's curvature 1/(p(1 - p)) amounts to *where it errs*."""
+    p = np.asarray(p, dtype=np.float64)
+    e2 = (p - np.asarray(x, dtype=np.float64)) ** 2
+    return float(math.sqrt(np.sum(p * (1 - p) * e2) / np.sum(e2)))
+
+
+def spearman(a, b) -> float:
+    """Spearman rank correlation with average ranks for ties; 0 when either side is constant
+    (no ordering observed), so the value is always finite."""
+    ra, rb = rankdata(a), rankdata(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = math.sqrt(float(np.sum(ra * ra) * np.sum(rb * rb)))
+    return float(np.sum(ra * rb) / den) if den > 0 else 0.0
+
+
+def _one_swap_tolerance(n: int) -> float:
+    """How much one transposition of neighbours lowers a perfect Spearman correlation of n
+    items: 1 - rho = 6 * 2 / (n (n^2 - 1))."""
+    return 12.0 / (n * (n * n - 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# Training (shared with E6: same architecture, seeds and data order; Bernoulli runs are cached)
+# ----------------------------------------------------------------------------------------------
+_CACHE: dict = {}
+
+
+def _fingerprint(x) -> str:
+    return hashlib.sha1(np.ascontiguousarray(x).view(np.uint8)).hexdigest()
+
+
+def train_vae(x, likelihood: str, seed: int, st: Settings, progress=None, *, sigma=1.0,
+              init_sigma=1.0, tag: str = "", cache: bool = False):
+    """Train the MLP VAE 784-hidden-latent with ``likelihood`` on ``x`` (seed: initialization,
+    data order and reparameterization noise).  With ``cache`` the trained model is kept for
+    this process and returned for an identical request (E6 reuses E5's Bernoulli VAEs)."""
+    key = (likelihood, str(sigma), float(init_sigma), seed, st.key(), _fingerprint(x))
+    if cache and key in _CACHE:
+        if progress:
+            progress(f"{tag}: reusing the trained {likelihood} VAE (seed {seed})")
+        return _CACHE[key]
+    model = VAE((x.shape[1], st.hidden, st.latent), likelihood=likelihood, sigma=sigma,
+                init_sigma=init_sigma, seed=seed)
+    t0 = time.perf_counter()
+
+    def report(epoch, history, _model):
+        if progress:
+            progress(f"{tag}: epoch {epoch}/{st.epochs}  -ELBO {history['train_loss'][-1]:.1f} "
+                     f"(rec {history['train_rec'][-1]:.1f}, KL {history['train_kl'][-1]:.1f})  "
+                     f"{time.perf_counter() - t0:.1f} s")
+
+    train(model, x, None, epochs=st.epochs, batch_size=st.batch_size, lr=st.lr, seed=seed,
+          quiet=True, callback=report)
+    if cache:
+        _CACHE[key] = model
+    return model
+
+
+def _train_linear(x, sigma, seed, st, progress, tag):
+    model = VAE((x.shape[1], LINEAR_LATENT), likelihood="gaussian", sigma=sigma,
+                decoder="linear", seed=seed)
+    t0 = time.perf_counter()
+    train(model, x, None, epochs=st.lin_epochs, batch_size=st.batch_size, lr=st.lin_lr,
+          seed=seed, quiet=True)
+    if progress:
+        progress(f"{tag}: {st.lin_epochs} epochs in {time.perf_counter() - t0:.1f} s")
+    return model
+
+
+def _eigh(x):
+    """(eigenvalues descending, eigenvectors as columns, mean image) of the covariance of x."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.mean(axis=0)
+    xc = x - m
+    lam, u = np.linalg.eigh(xc.T @ xc / len(x))
+    return np.clip(lam[::-1], 0.0, None), u[:, ::-1], m
+
+
+def _analytic_linear_check(x, eig, sigma) -> float:
+    """Put the closed-form linear-VAE optimum into the network and compare its per-dimension
+    KL (``VAE.kl_per_dim``) with 1/2 ln(max(lambda / sigma^2, 1)); returns the largest absolute
+    difference in nats (float64 network).  ``eig`` = ``_eigh(x)``."""
+    lam, u, m = eig
+    k = LINEAR_LATENT
+    lam, u = lam[:k], u[:, :k]
+    s2 = sigma ** 2
+    amp = np.sqrt(np.maximum(lam - s2, 0.0))           # decoder column norms
+    c = np.maximum(lam, s2)                             # diagonal of W^T W + sigma^2 I
+    model = VAE((x.shape[1], k), likelihood="gaussian", sigma=sigma, decoder="linear",
+                dtype=np.float64, seed=0)
+    enc_w = np.zeros((x.shape[1], 2 * k))
+    enc_b = np.zeros(2 * k)
+    enc_w[:, :k] = u * (amp / c)                        # posterior mean M^-1 W^T (x - m)
+    enc_b[:k] = -m @ enc_w[:, :k]
+    enc_b[k:] = np.log(s2 / c)                          # posterior variance sigma^2 / c
+    model.set_params({"enc.0.W": enc_w, "enc.0.b": enc_b, "dec.0.W": (u * amp).T, "dec.0.b": m})
+    measured = model.kl_per_dim(np.asarray(x, dtype=np.float64))
+    return float(np.max(np.abs(measured - linear_optimum_kl(lam, sigma, k))))
+
+
+# ----------------------------------------------------------------------------------------------
+# Predictions (all built before any training)
+# ----------------------------------------------------------------------------------------------
+_SRC_SPECTRUM = ("eigenvalues of the training-data covariance (numpy.linalg.eigvalsh); linear-VAE "
+                 "optimum of Tipping & Bishop 1999 / Lucas et al. 2019 (arXiv 1911.02469)")
+
+
+def build_predictions(x_train, latent: int, eigenvalues=None) -> dict:
+    """Every E5 prediction, computed from the training images alone (no network involved).
+
+    Returns ``{"predictions": {id: Prediction}, "eigenvalues", "whitened", "sigma_eff",
+    "predicted_linear": {sigma: count}, "predicted_mlp": {label: count}}``.  ``eigenvalues``:
+    the covariance spectrum of ``x_train`` if already computed.
+    """
+    lam = spectrum(x_train) if eigenvalues is None else np.asarray(eigenvalues, dtype=float)
+    white = whitened_spectrum(x_train)
+    s_eff = bernoulli_sigma_eff(x_train)
+    preds = {}
+    predicted_linear, predicted_mlp = {}, {}
+    for s in LINEAR_SIGMAS:
+        n = predicted_active_dims(lam, s, LINEAR_LATENT)
+        marg = marginal_count(lam, s, LINEAR_LATENT)
+        predicted_linear[s] = n
+        # Tolerance: the count is exact at the optimum; a finite Adam run decides the marginal
+        # directions (optimal KL within MARGIN_NATS = 5 x the threshold of it) either way, and
+        # the threshold crossing of a stochastic KL estimate adds +-1.  Fixed from the spectrum.
+        preds[f"lin{s:g}"] = Prediction(
+            id=f"E5.linear.active[sigma={s:g}]", experiment=NAME,
+            statement=(f"linear VAE (latent {LINEAR_LATENT}), fixed sigma={s:g}: a direction is "
+                       f"active iff lambda_i > sigma^2 e^(2 tau), so {n} active dimensions"),
+            quantity=f"latent dimensions with mean KL > {KL_THRESHOLD:g} nats (count)",
+            value=float(n), tolerance=float(1 + marg), kind="equal", source=_SRC_SPECTRUM)
+    for lik, sig in LIKELIHOODS:
+        lab = label(lik, sig)
+        if lik == "gaussian" and not isinstance(sig, str):
+            predicted_mlp[lab] = predicted_active_dims(lam, sig, latent)
+            marg = marginal_count(lam, sig, latent)
+        elif lik == "bernoulli":
+            predicted_mlp[lab] = predicted_active_dims(white, 1.0, latent)
+            marg = marginal_count(white, 1.0, latent)
+        else:
+            continue
+        n = predicted_mlp[lab]
+        if n >= latent:
+            continue    # "at most all of them" is no prediction
+        # The zero-rate solution opens exactly as for the linear decoder (first-order
+        # expansion), and each nonlinear dimension explains at least the variance of a linear
+        # one, so the residual that must exceed sigma^2 shrinks faster: at most the linear
+        # count.  Tolerance: the same marginal directions as for the linear VAE.
+        preds[f"mlp_{lab}"] = Prediction(
+            id=f"E5.mlp.active[{lab}]", experiment=NAME,
+            statement=(f"MLP VAE, {lab}: at most the linear-VAE count of the "
+                       f"{'whitened ' if lik == 'bernoulli' else ''}spectrum ({n}; the linear "
+                       f"rule is exact only for a linear decoder)"),
+            quantity=f"latent dimensions with mean KL > {KL_THRESHOLD:g} nats (count, of {latent})",
+            value=float(n), tolerance=float(1 + marg), kind="at_most", source=_SRC_SPECTRUM)
+    n_fixed = len(SIGMAS)
+    preds["active_order"] = Prediction(
+        id="E5.mlp.active_order", experiment=NAME,
+        statement="MLP VAE: the number of active dimensions falls as the fixed sigma grows",
+        quantity="Spearman correlation between sigma and the active count, per seed",
+        value=-1.0, tolerance=_one_swap_tolerance(n_fixed), kind="at_most",
+        source=("spectrum rule (counts non-increasing in sigma); tolerance: one swap of "
+                "neighbours, since neighbours capped at the latent size predict equal counts"))
+    n_all = len(LIKELIHOODS)
+    grey = ("larger sigma (fixed, learned, or the Bernoulli's effective sigma "
+            f"{s_eff:.3f}) = weaker data term against the KL = blurrier")
+    preds["blur_order"] = Prediction(
+        id="E5.blur.order", experiment=NAME, statement="blur ratio rises with sigma: " + grey,
+        quantity="Spearman correlation between (effective) sigma and blur ratio over the six decoders",
+        value=1.0, tolerance=_one_swap_tolerance(n_all), kind="at_least",
+        source=("analysis.effective_weight('bce', y) averaged over the training pixels for the "
+                "Bernoulli; tolerance: one swap of neighbours"))
+    preds["midgrey_order"] = Prediction(
+        id="E5.midgrey.order", experiment=NAME,
+        statement="the fraction of mid-grey output pixels rises with sigma: " + grey,
+        quantity="Spearman correlation between (effective) sigma and mid-grey fraction",
+        value=1.0, tolerance=_one_swap_tolerance(n_all), kind="at_least",
+        source="as E5.blur.order")
+    n_blurrier = sum(1 for s in SIGMAS if s > s_eff)
+    # A grid sigma within a factor 1.25 of sigma_eff cannot be ordered against it: sigma_eff is
+    # a heuristic average whose reasonable alternatives differ by tens of percent.
+    close = sum(1 for s in SIGMAS if max(s / s_eff, s_eff / s) < 1.25)
+    preds["bernoulli_rank"] = Prediction(
+        id="E5.bernoulli.blur_rank", experiment=NAME,
+        statement=(f"the Bernoulli decoder behaves like a Gaussian with sigma_eff = {s_eff:.3f}: "
+                   f"{n_blurrier} of the fixed sigmas {SIGMAS} are blurrier than it"),
+        quantity="number of fixed-sigma Gaussian decoders with a larger blur ratio than the Bernoulli's",
+        value=float(n_blurrier), tolerance=float(close), kind="equal",
+        source="sigma_eff = sqrt(mean y(1-y)) = sqrt(mean 1/(2 analysis.effective_weight('bce', y)))")
+    # Rybkin et al.: the optimal shared sigma^2 is the MSE.  Adam moves log sigma by about lr
+    # per step and the MSE still falls during the last epoch by a few percent: 10%.
+    preds["calibration"] = Prediction(
+        id="E5.learned.calibration", experiment=NAME,
+        statement="the learned shared sigma^2 equals the per-pixel MSE of the reconstructions",
+        quantity="sigma^2 / MSE - 1 (MSE with posterior samples, training images)",
+        value=0.0, tolerance=0.1, kind="equal",
+        source="Rybkin, Daniilidis & Levine 2021 (arXiv 2006.13202): optimal sigma^2 = MSE")
+    return {"predictions": preds, "eigenvalues": lam, "whitened": white, "sigma_eff": s_eff,
+            "predicted_linear": predicted_linear, "predicted_mlp": predicted_mlp}
+
+
+# ----------------------------------------------------------------------------------------------
+# The experiment
+# ----------------------------------------------------------------------------------------------
+def _calibration(model, x, seed) -> tuple[float, float]:
+    """(learned sigma, sigma^2 / MSE - 1) with one posterior sample per training image."""
+    mu, logvar = model.encode(x)
+    eps = np.random.default_rng([seed, 5]).standard_normal(mu.shape).astype(mu.dtype)
+    rec = model.decode(mu + np.exp(0.5 * logvar) * eps)
+    mse = float(np.mean((rec.astype(np.float64) - x) ** 2))
+    sigma = float(model.term.sigma_values()[0])
+    return sigma, sigma ** 2 / mse - 1.0
+
+
+def run(cfg, data, progress) -> ExperimentOutput:
+    """Run E5 on ``data`` (an :class:`~lossanalysis.experiments.core.ExperimentData`)."""
+    t_start = time.perf_counter()
+    st = settings(cfg)
+    seeds = run_seeds(cfg)
+    ds = data.name
+    x = training_subset(data.x_train, st.n_train)
+    x_eval = eval_subset(data.x_test, st.n_eval)
+    progress(f"E5 {ds}: predictions from the spectrum of {len(x)} training images")
+    eig = _eigh(x)
+    P = build_predictions(x, st.latent, eigenvalues=eig[0])
+    preds, lam = P["predictions"], P["eigenvalues"]
+    init_sigma = float(math.sqrt(lam.sum() / x.shape[1]))   # optimal sigma of the zero-rate model
+
+    # analytic check of the linear optimum through the network's own KL
+    analytic_err = max(_analytic_linear_check(x, eig, s) for s in LINEAR_SIGMAS)
+
+    per = {lab: {k: [] for k in ("active", "kl", "blur_ratio", "midgrey", "midgrey_ratio",
+                                 "gradient", "mse", "sigma", "calib", "posthoc")}
+           for lab in LIKELIHOOD_LABELS}
+    lin = {s: {"active": [], "rate": [], "gap": [], "kl": []} for s in LINEAR_SIGMAS}
+    examples = {}
+    for seed in seeds:
+        for s in LINEAR_SIGMAS:
+            tag = f"E5 {ds} seed {seed} linear VAE sigma={s:g}"
+            model = _train_linear(x, s, seed, st, progress, tag)
+            n, kl = active_dims(model, x)
+            lin[s]["active"].append(n)
+            lin[s]["kl"].append(kl)
+            lin[s]["rate"].append(float(kl.sum()))
+            nelbo = model.evaluate(x, rng=np.random.default_rng([seed, 7]))["loss"]
+            lin[s]["gap"].append(nelbo - linear_optimum_nll(lam, s, LINEAR_LATENT))
+        for lik, sig in LIKELIHOODS:
+            lab = label(lik, sig)
+            tag = f"E5 {ds} seed {seed} {lab}"
+            model = train_vae(x, lik, seed, st, progress, sigma=sig if lik == "gaussian" else 1.0,
+                              init_sigma=init_sigma if isinstance(sig, str) else 1.0, tag=tag,
+                              cache=(lik == "bernoulli"))
+            n, kl = active_dims(model, x)
+            rec = model.reconstruct(x_eval)
+            b = blur_stats(rec, x_eval)
+            r = per[lab]
+            r["active"].append(n)
+            r["kl"].append(kl)
+            for k in ("blur_ratio", "midgrey", "midgrey_ratio", "gradient", "mse"):
+                r[k].append(b[k])
+            if lik == "bernoulli":
+                r["posthoc"].append(posthoc_bernoulli_sigma(rec, x_eval))
+            if isinstance(sig, str):
+                s_learned, calib = _calibration(model, x[:st.n_calib], seed)
+                r["sigma"].append(s_learned)
+                r["calib"].append(calib)
+            if seed == seeds[0]:
+                examples[lab] = rec[:8]
+            progress(f"{tag}: {n} active dims, blur ratio {b['blur_ratio']:.3f}, "
+                     f"mid-grey {b['midgrey']:.3f}")
+    data_stats = blur_stats(x_eval, x_eval)
+
+    # ---- per-seed derived quantities ------------------------------------------------------
+    s_eff = P["sigma_eff"]
+    fixed_labels = [label("gaussian", s) for s in SIGMAS]
+    active_rho, blur_rho, grey_rho, rank = [], [], [], []
+    for i in range(len(seeds)):
+        counts = [per[lab]["active"][i] for lab in fixed_labels]
+        active_rho.append(spearman(SIGMAS, counts))
+        sig_axis = list(SIGMAS) + [per["gaussian_learned"]["sigma"][i], s_eff]
+        blur = [per[lab]["blur_ratio"][i] for lab in LIKELIHOOD_LABELS]
+        grey = [per[lab]["midgrey"][i] for lab in LIKELIHOOD_LABELS]
+        blur_rho.append(spearman(sig_axis, blur))
+        grey_rho.append(spearman(sig_axis, grey))
+        b_bern = per["bernoulli"]["blur_ratio"][i]
+        rank.append(sum(1 for lab in fixed_labels if per[lab]["blur_ratio"][i] > b_bern))
+
+    results = []
+    for s in LINEAR_SIGMAS:
+        gap = float(np.mean(lin[s]["gap"]))
+        results.append(Result(preds[f"lin{s:g}"], [float(v) for v in lin[s]["active"]], ds,
+                              notes=(f"negative ELBO {gap:.2f} nats above the analytic optimum; "
+                                     f"total KL {np.mean(lin[s]['rate']):.2f} nats vs "
+                                     f"{linear_optimum_kl(lam, s, LINEAR_LATENT).sum():.2f} "
+                                     "at the optimum")))
+    for lab in LIKELIHOOD_LABELS:
+        if f"mlp_{lab}" in preds:
+            results.append(Result(preds[f"mlp_{lab}"], [float(v) for v in per[lab]["active"]], ds))
+    results.append(Result(preds["active_order"], active_rho, ds,
+                          notes="counts per sigma " + ", ".join(
+                              f"{s:g}: {np.mean(per[lab]['active']):.1f}"
+                              for s, lab in zip(SIGMAS, fixed_labels))))
+    results.append(Result(preds["blur_order"], blur_rho, ds))
+    results.append(Result(preds["midgrey_order"], grey_rho, ds))
+    results.append(Result(preds["bernoulli_rank"], [float(v) for v in rank], ds))
+    results.append(Result(preds["calibration"], per["gaussian_learned"]["calib"], ds,
+                          notes=f"learned sigma {np.mean(per['gaussian_learned']['sigma']):.4f}"))
+
+    # ---- measurements for the claims ------------------------------------------------------
+    meas = {"midgrey_fraction[data]": data_stats["midgrey_data"],
+            "gradient_magnitude[data]": data_stats["gradient_data"],
+            "sigma_eff[bernoulli]": s_eff,
+            "sigma[gaussian_learned]": float(np.mean(per["gaussian_learned"]["sigma"])),
+            "learned_sigma_calibration": float(np.mean(per["gaussian_learned"]["calib"])),
+            "active_spearman": float(np.mean(active_rho)),
+            "blur_spearman": float(np.mean(blur_rho)),
+            "midgrey_spearman": float(np.mean(grey_rho)),
+            "bernoulli_blur_rank": float(np.mean(rank)),
+            "sigma_eff_posthoc[bernoulli]": float(np.mean(per["bernoulli"]["posthoc"])),
+            "linear_analytic_check_max_error": analytic_err}
+    for lab in LIKELIHOOD_LABELS:
+        r = per[lab]
+        meas[f"blur_ratio[{lab}]"] = float(np.mean(r["blur_ratio"]))
+        meas[f"blur_ratio_sd[{lab}]"] = _sd(r["blur_ratio"])
+        meas[f"midgrey_fraction[{lab}]"] = float(np.mean(r["midgrey"]))
+        meas[f"midgrey_ratio[{lab}]"] = float(np.mean(r["midgrey_ratio"]))
+        meas[f"gradient_magnitude[{lab}]"] = float(np.mean(r["gradient"]))
+        meas[f"mse[{lab}]"] = float(np.mean(r["mse"]))
+        meas[f"active_dims[{lab}]"] = float(np.mean(r["active"]))
+        meas[f"kl_total[{lab}]"] = float(np.mean([np.sum(k) for k in r["kl"]]))
+        if lab in P["predicted_mlp"]:
+            n_pred = P["predicted_mlp"][lab]
+            meas[f"predicted_active_dims[{lab}]"] = float(n_pred)
+            if n_pred < st.latent:
+                meas[f"collapsed_kl[{lab}]"] = float(np.mean([collapsed_kl(k, n_pred)
+                                                              for k in r["kl"]]))
+    for s in LINEAR_SIGMAS:
+        meas[f"active_dims_linear[sigma={s:g}]"] = float(np.mean(lin[s]["active"]))
+        meas[f"predicted_active_dims_linear[sigma={s:g}]"] = float(P["predicted_linear"][s])
+        meas[f"rate_linear[sigma={s:g}]"] = float(np.mean(lin[s]["rate"]))
+        meas[f"predicted_rate_linear[sigma={s:g}]"] = float(
+            linear_optimum_kl(lam, s, LINEAR_LATENT).sum())
+        meas[f"elbo_gap_linear[sigma={s:g}]"] = float(np.mean(lin[s]["gap"]))
+        n_pred = P["predicted_linear"][s]
+        if n_pred < LINEAR_LATENT:
+            meas[f"collapsed_kl_linear[sigma={s:g}]"] = float(np.mean(
+                [collapsed_kl(k, n_pred) for k in lin[s]["kl"]]))
+
+    figures = _figure(cfg, ds, P, per, lin, seeds, x_eval, examples, st)
+    elapsed = time.perf_counter() - t_start
+    md = _markdown(ds, st, seeds, P, per, lin, results, meas, elapsed)
+    progress(f"E5 {ds}: done in {elapsed:.0f} s")
+    return ExperimentOutput(NAME, results, md, figures, meas)
+
+
+def _sd(values) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _pm(values, fmt="{:.3f}") -> str:
+    return (fmt + " ± " + fmt).format(float(np.mean(values)), _sd(values))
+
+
+# ----------------------------------------------------------------------------------------------
+# Figure and text
+# ----------------------------------------------------------------------------------------------
+def _mosaic(rows, side=28, gap=2):
+    """One greyscale array from a list of image rows (each (n, side^2)), white gaps."""
+    n = max(len(r) for r in rows)
+    out = np.ones((len(rows) * (side + gap) - gap, n * (side + gap) - gap))
+    for i, r in enumerate(rows):
+        for j, im in enumerate(r):
+            out[i * (side + gap):i * (side + gap) + side,
+                j * (side + gap):j * (side + gap) + side] = np.asarray(im).reshape(side, side)
+    return out
+
+
+def _figure(cfg, ds, P, per, lin, seeds, x_eval, examples, st):
+    lam = P["eigenvalues"]
+    fig, axes = plotting.figure(2, 3, columns=2, height=4.9)
+    ax_spec, ax_act, ax_blur = axes[0]
+    ax_grey = axes[1, 0]
+    gs = axes[1, 1].get_gridspec()
+    for a in axes[1, 1:]:
+        a.remove()
+    ax_img = fig.add_subplot(gs[1, 1:])
+
+    # (a) spectrum with the thresholds
+    idx = np.arange(1, 61)
+    ax_spec.semilogy(idx, lam[:60], color="black", marker="o", ms=1.8, lw=0.8,
+                     label="data covariance")
+    for j, s in enumerate(sorted(set(SIGMAS) | set(LINEAR_SIGMAS), reverse=True)):
+        ax_spec.axhline(s * s * math.exp(2 * KL_THRESHOLD), color=plotting.color("", j),
+                        lw=0.7, ls=(0, (3, 2)))
+        ax_spec.text(1.01, s * s * math.exp(2 * KL_THRESHOLD), f"σ={s:g}", ha="left",
+                     va="center", fontsize=6, color=plotting.color("", j),
+                     transform=ax_spec.get_yaxis_transform())
+    ax_spec.axvline(LINEAR_LATENT, color="grey", lw=0.5)
+    ax_spec.axvline(st.latent, color="grey", lw=0.5, ls=":")
+    ax_spec.set_xlabel("eigenvalue index i")
+    ax_spec.set_ylabel("eigenvalue λ_i (intensity²)")
+    ax_spec.set_title("(a) spectrum; lines at σ²")
+
+    # (b) active dimensions vs sigma
+    sl = np.array(LINEAR_SIGMAS)
+    grid = np.geomspace(0.08, 2.5, 200)
+    ax_act.plot(grid, [predicted_active_dims(lam, s, LINEAR_LATENT) for s in grid],
+                color=plotting.color("", 0), lw=0.9, label=f"predicted, linear (cap {LINEAR_LATENT})")
+    ax_act.errorbar(sl, [np.mean(lin[s]["active"]) for s in LINEAR_SIGMAS],
+                    yerr=[_sd(lin[s]["active"]) for s in LINEAR_SIGMAS], fmt="o", ms=3,
+                    color=plotting.color("", 0), label="measured, linear VAE")
+    ax_act.plot(grid, [predicted_active_dims(lam, s, st.latent) for s in grid],
+                color=plotting.color("", 1), lw=0.9, ls=(0, (3, 2)),
+                label=f"linear rule, cap {st.latent}")
+    fixed = [label("gaussian", s) for s in SIGMAS]
+    ax_act.errorbar(SIGMAS, [np.mean(per[l]["active"]) for l in fixed],
+                    yerr=[_sd(per[l]["active"]) for l in fixed], fmt="s", ms=3,
+                    color=plotting.color("", 1), label="measured, MLP VAE")
+    ax_act.plot([P["sigma_eff"]], [np.mean(per["bernoulli"]["active"])], "D", ms=4,
+                color=plotting.color("bce"), label="MLP, Bernoulli (at σ_eff)")
+    ax_act.plot([np.mean(per["gaussian_learned"]["sigma"])],
+                [np.mean(per["gaussian_learned"]["active"])], "^", ms=4,
+                color=plotting.color("", 2), label="MLP, learned σ")
+    ax_act.set_xscale("log")
+    ax_act.set_xlabel("decoder σ (intensity units)")
+    ax_act.set_ylabel(f"active latent dims (KL > {KL_THRESHOLD:g} nats)")
+    ax_act.set_title("(b) active dimensions")
+    ax_act.legend(fontsize=5.5, loc="lower left")
+
+    # (c), (d) blur and mid-grey vs sigma
+    for ax, key, ylabel, ref in (
+            (ax_blur, "blur_ratio", "blur ratio |∇x| data / |∇x̂| recon.", 1.0),
+            (ax_grey, "midgrey", "mid-grey fraction (0.2 < x̂ < 0.8)", midgrey_fraction(x_eval))):
+        ax.errorbar(SIGMAS, [np.mean(per[l][key]) for l in fixed],
+                    yerr=[_sd(per[l][key]) for l in fixed], fmt="s-", ms=3, lw=0.8,
+                    color=plotting.color("", 1), label="Gaussian, fixed σ")
+        ax.errorbar([np.mean(per["gaussian_learned"]["sigma"])],
+                    [np.mean(per["gaussian_learned"][key])],
+                    yerr=[_sd(per["gaussian_learned"][key])], fmt="^", ms=4,
+                    color=plotting.color("", 2), label="Gaussian, learned σ")
+        ax.errorbar([P["sigma_eff"]], [np.mean(per["bernoulli"][key])],
+                    yerr=[_sd(per["bernoulli"][key])], fmt="D", ms=4,
+                    color=plotting.color("bce"), label="Bernoulli (at predicted σ_eff)")
+        ax.plot([np.mean(per["bernoulli"]["posthoc"])], [np.mean(per["bernoulli"][key])], "D",
+                ms=4, mfc="none", color=plotting.color("bce"),
+                label="Bernoulli (at post-hoc σ_eff)")
+        ax.axhline(ref, color="grey", lw=0.6, ls=":", label="data")
+        ax.set_xscale("log")
+        ax.set_xlabel("decoder σ (intensity units)")
+        ax.set_ylabel(ylabel)
+    ax_blur.set_title("(c) blur (> 1: blurrier than the data)")
+    ax_grey.set_title("(d) grey pixels")
+    ax_grey.legend(fontsize=5.5)
+
+    # (e) reconstructions
+    rows = [x_eval[:8]] + [examples[l] for l in LIKELIHOOD_LABELS]
+    ax_img.imshow(_mosaic(rows), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax_img.set_yticks([14 + 30 * i for i in range(len(rows))])
+    ax_img.set_yticklabels(["data"] + [l.replace("gaussian_", "Gauss. ").replace("sigma", "σ=")
+                                       for l in LIKELIHOOD_LABELS], fontsize=6)
+    ax_img.set_xticks([])
+    for side in ("left", "bottom"):
+        ax_img.spines[side].set_visible(False)
+    ax_img.set_title(f"(e) test reconstructions (posterior mean, seed {seeds[0]})")
+    fig.suptitle(f"E5 {ds}: decoder scale, active dimensions and blur", fontsize=8)
+    stem = os.path.join(cfg.figures_dir, f"{_prefix(ds)}_e5_vae_scale")
+    return [str(p) for p in plotting.save(fig, stem)]
+
+
+def _prefix(ds: str) -> str:
+    return ds.replace("-", "_")
+
+
+def _markdown(ds, st, seeds, P, per, lin, results, meas, elapsed) -> str:
+    lam = P["eigenvalues"]
+    lines = [f"### {NAME} ({ds})", "",
+             f"Setup: {st.describe()}; seeds {seeds}; a latent dimension counts as active when "
+             f"its KL to the prior, averaged over the training images, exceeds "
+             f"{KL_THRESHOLD:g} nats.  Run time {elapsed:.0f} s.", "",
+             "Prediction (before training): a Gaussian decoder with fixed σ is the summed squared "
+             "error weighted by 1/(2σ²) (Rybkin et al. 2021); for a linear decoder the optimum is "
+             "probabilistic PCA (Tipping & Bishop 1999; Lucas et al. 2019), which keeps direction "
+             "i exactly when the covariance eigenvalue λ_i exceeds σ², with KL ½ ln(λ_i/σ²).  "
+             f"Largest eigenvalues: {', '.join(f'{v:.2f}' for v in lam[:6])}, ... "
+             f"(total variance {lam.sum():.1f}).  Putting the closed-form optimum into the network "
+             f"reproduces ½ ln(λ_i/σ²) through its own KL code to "
+             f"{meas['linear_analytic_check_max_error']:.1e} nats.", "",
+             "| linear VAE σ | predicted active | measured | total KL predicted / measured (nats) "
+             "| mean KL of the directions predicted to collapse (nats) "
+             "| −ELBO above optimum (nats) |", "|---|---|---|---|---|---|"]
+    for s in LINEAR_SIGMAS:
+        ck = meas.get(f"collapsed_kl_linear[sigma={s:g}]")
+        lines.append(f"| {s:g} | {P['predicted_linear'][s]} | {_pm(lin[s]['active'], '{:.1f}')} "
+                     f"| {linear_optimum_kl(lam, s, LINEAR_LATENT).sum():.2f} / "
+                     f"{_pm(lin[s]['rate'], '{:.2f}')} | {'–' if ck is None else f'{ck:.4f}'} "
+                     f"| {_pm(lin[s]['gap'], '{:.2f}')} |")
+    lines += ["", f"The Bernoulli decoder's effective σ (√ of the mean Bernoulli variance y(1−y) = "
+              f"1/(2 w(y)), w = analysis.effective_weight('bce', y), over the training pixels) is "
+              f"{P['sigma_eff']:.3f}; its active-count prediction uses the covariance whitened by "
+              f"the Bernoulli variance of the mean image (largest whitened eigenvalue "
+              f"{P['whitened'][0]:.1f}).", "",
+              f"| MLP decoder | active dims (of {st.latent}) | predicted (linear rule) "
+              "| total KL (nats) | blur ratio | mid-grey fraction | per-pixel MSE |",
+              "|---|---|---|---|---|---|---|"]
+    for lab in LIKELIHOOD_LABELS:
+        r = per[lab]
+        pred = P["predicted_mlp"].get(lab, "–")
+        rate = [float(np.sum(k)) for k in r["kl"]]
+        lines.append(f"| {lab} | {_pm(r['active'], '{:.1f}')} | {pred} | {_pm(rate, '{:.1f}')} "
+                     f"| {_pm(r['blur_ratio'])} | {_pm(r['midgrey'])} | {_pm(r['mse'], '{:.4f}')} |")
+    lines.append(f"| data | – | – | – | 1 | {meas['midgrey_fraction[data]']:.3f} | 0 |")
+    lines += ["", f"Learned shared σ: {_pm(per['gaussian_learned']['sigma'], '{:.4f}')} "
+              f"(σ²/MSE − 1 = {_pm(per['gaussian_learned']['calib'])}).  Post hoc, the Bernoulli "
+              f"variance p(1−p) at the trained Bernoulli decoder's own outputs, weighted by its "
+              f"squared errors, amounts to σ = {meas['sigma_eff_posthoc[bernoulli]']:.3f} "
+              "(a measurement, not a prediction).", ""]
+    lines += _verdict_text(results, meas, P, per, st)
+    return "\n".join(lines) + "\n"
+
+
+def _sigma_axis(per, s_eff):
+    """(label, sigma) of the six decoders on the sigma axis (learned: its mean final value)."""
+    out = [(label("gaussian", s), s) for s in SIGMAS]
+    out.append(("gaussian_learned", float(np.mean(per["gaussian_learned"]["sigma"]))))
+    out.append(("bernoulli", s_eff))
+    return out
+
+
+def _discordant(per, s_eff, key):
+    """Pairs (smaller sigma, larger sigma) whose mean ``key`` is in the wrong order."""
+    axis = sorted(_sigma_axis(per, s_eff), key=lambda t: t[1])
+    vals = {lab: float(np.mean(per[lab][key])) for lab, _ in axis}
+    return [(a, b, vals[a], vals[b]) for i, (a, _) in enumerate(axis)
+            for b, _ in axis[i + 1:] if vals[a] > vals[b]]
+
+
+def _verdict_text(results, meas, P, per, st) -> list[str]:
+    """Findings, with what the analysis missed where a prediction was refuted (the reasons
+    quote this run's own diagnostics)."""
+    out = ["Findings:", ""]
+    for r in results:
+        p = r.prediction
+        out.append(f"* `{p.id}` -- {p.statement}.  Predicted {p.kind} {p.value:.3g} "
+                   f"(tolerance {p.tolerance:.3g}); measured {r.mean:.3g} ± {r.spread:.2g}: "
+                   f"**{r.verdict}**." + (f"  ({r.notes})" if r.notes else ""))
+        if r.verdict != "refuted":
+            continue
+        if p.id.startswith("E5.linear"):
+            s = p.id[p.id.index("=") + 1:-1]
+            ck = meas.get(f"collapsed_kl_linear[sigma={s}]", math.nan)
+            out.append(
+                "  What the analysis missed: the rule is exact at the optimum, and the total KL "
+                f"does match it ({meas[f'rate_linear[sigma={s}]']:.2f} vs "
+                f"{meas[f'predicted_rate_linear[sigma={s}]']:.2f} nats), but the directions it "
+                f"says collapse keep {ck:.3f} nats each on average: a floor of stochastic "
+                f"optimisation (Adam moves every weight by about its learning rate per step, "
+                f"so unused encoder weights jitter instead of vanishing) at the level of the "
+                f"{KL_THRESHOLD:g}-nat threshold.  The count then depends on the threshold, "
+                "not on the spectrum.")
+        elif p.id.startswith("E5.mlp.active["):
+            lab = p.id[p.id.index("[") + 1:-1]
+            out.append(
+                f"  What the analysis missed: the bound concerns the optimum; after {st.epochs} "
+                f"epochs the dimensions beyond the predicted {int(p.value)} still carry "
+                f"{meas.get(f'collapsed_kl[{lab}]', math.nan):.3f} nats each on average -- "
+                "posterior collapse of an unneeded dimension is slow in the MLP VAE, and the "
+                "time budget stops before it.")
+        elif p.id == "E5.mlp.active_order":
+            rates = ", ".join(f"σ={s:g}: {np.mean([np.sum(k) for k in per[label('gaussian', s)]['kl']]):.1f}"
+                              for s in SIGMAS)
+            out.append(
+                "  What the analysis missed: the counts do not resolve the ordering -- the "
+                "small σ sit at the latent cap and the large σ have not collapsed their spare "
+                f"dimensions yet -- although the information in the code does fall with σ "
+                f"(total KL in nats: {rates}).")
+        elif p.id in ("E5.blur.order", "E5.midgrey.order", "E5.bernoulli.blur_rank"):
+            key = "midgrey" if p.id == "E5.midgrey.order" else "blur_ratio"
+            bad = _discordant(per, P["sigma_eff"], key)
+            if bad:
+                out.append("  Out of order (smaller σ but blurrier/greyer): " + "; ".join(
+                    f"{a} ({va:.3f}) vs {b} ({vb:.3f})" for a, b, va, vb in bad) + ".")
+            if any("bernoulli" in (a, b) for a, b, *_ in bad) or p.id == "E5.bernoulli.blur_rank":
+                out.append(
+                    "  What the analysis missed: σ_eff evaluated at the data "
+                    f"({P['sigma_eff']:.3f}) assumes the output sits at the target, where the "
+                    "Bernoulli's curvature 1/(y(1−y)) is huge on the many pixels near 0 or 1.  Blur "
+                    "happens where the decoder is unsure, and there its curvature 1/(p(1−p)) at "
+                    "its own output p ≈ ½ is that of σ ≈ ½: weighted by the squared errors, the "
+                    "Bernoulli variance of the trained decoder's outputs amounts to σ = "
+                    f"{meas['sigma_eff_posthoc[bernoulli]']:.3f}, which is where its blur puts it.")
+            if p.id != "E5.bernoulli.blur_rank" and any("gaussian_learned" in (a, b)
+                                                        for a, b, *_ in bad):
+                out.append(
+                    "  The learned σ ends at its final value but trained from 0.26 downward, a "
+                    "schedule rather than one scale; the analysis compares fixed scales at "
+                    "their optima, not training paths.")
+        elif p.id == "E5.learned.calibration":
+            out.append("  What the analysis missed: σ follows the MSE only as fast as Adam moves "
+                       "log σ (about the learning rate per step); the run ended before it "
+                       "caught up.")
+    return out

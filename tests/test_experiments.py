@@ -1,0 +1,280 @@
+"""Tests for the experiments (lossanalysis.experiments) and their report.
+
+One quick run of ``scripts/confirm_predictions.py`` on MNIST (module-scoped fixture, in a
+subprocess so that its BLAS setting applies and its figures go to a temporary folder) is shared
+by the report tests; it needs the real data through LOSSANALYSIS_DATA (skipped locally when the
+variable is unset, a failure when CI is set).  The machinery tests run single experiments on a
+few hundred images with tiny budgets, in-process.  No test hard-codes a measured value: verdicts
+are checked against the predictions and measurements they come from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lossanalysis
+from lossanalysis.data import intensity_summary
+from lossanalysis.experiments import report
+from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, REFUTED, ExperimentData,
+                                           Prediction, Progress, RunConfig, judge)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "confirm_predictions.py"
+REAL_DATA = os.environ.get("LOSSANALYSIS_DATA")
+VERDICTS = {CONFIRMED, REFUTED, INCONCLUSIVE}
+
+
+def _need_data():
+    if not REAL_DATA:
+        if os.environ.get("CI"):
+            pytest.fail("LOSSANALYSIS_DATA must point at the data folder in CI")
+        pytest.skip("LOSSANALYSIS_DATA is not set (the real MNIST files are needed)")
+
+
+# ----------------------------------------------------------------------------------------------
+# The quick run (one invocation shared by the report tests)
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    _need_data()
+    out = tmp_path_factory.mktemp("quick_report")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--dataset", "mnist", "--quick",
+                           "--out", str(out)], capture_output=True, text=True, env=env,
+                          timeout=900, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    md = (out / "mnist.md").read_text(encoding="utf-8")
+    doc = json.loads((out / "mnist.json").read_text(encoding="utf-8"))
+    return {"out": out, "md": md, "json": doc, "stderr": proc.stderr, "stdout": proc.stdout}
+
+
+def _summary_rows(md):
+    """The rows of the summary table (split into cells)."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| experiment |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows.append(cells)
+    return rows
+
+
+def test_quick_run_writes_report_json_and_own_figures(quick_run):
+    out = quick_run["out"]
+    assert (out / "mnist.md").is_file() and (out / "mnist.json").is_file()
+    figs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    for label, mod in report.EXPERIMENTS:
+        assert any(mod.split("_")[0] in f for f in figs), (label, figs)
+    # every figure the report embeds exists, relative to the report
+    for rel in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", quick_run["md"]):
+        assert (out / rel).is_file(), rel
+        assert (out / rel).resolve().parent == (out / "figures").resolve(), rel
+
+
+def test_header_has_command_seeds_data_and_version(quick_run):
+    md = quick_run["md"]
+    head = md.split("## Summary")[0]
+    assert "- Command: `python scripts/confirm_predictions.py --dataset mnist --quick" in head
+    assert re.search(r"- Seeds: 0, 1\b", head)
+    assert "- Data: mnist, " in head and "training images" in head and "test images" in head
+    assert "mid-grey" in head
+    assert f"lossanalysis {lossanalysis.__version__}" in head
+    assert f"numpy {np.__version__}" in head
+    assert "git " in head
+    assert report.TIMING_MARK in head
+
+
+def test_every_experiment_has_a_section_and_a_figure(quick_run):
+    md = quick_run["md"]
+    import importlib
+    for label, mod_name in report.EXPERIMENTS:
+        mod = importlib.import_module(f"lossanalysis.experiments.{mod_name}")
+        assert f"### {mod.NAME} (mnist)" in md, mod.NAME
+        assert f"![{mod.NAME}](" in md, mod.NAME
+    assert "## E7 Binary versus grey data" in md
+    assert "## The thread's claims" in md
+
+
+def test_summary_verdicts_are_computed_from_predictions_and_measurements(quick_run):
+    rows = _summary_rows(quick_run["md"])
+    results = [r for e in quick_run["json"]["experiments"].values() for r in e["results"]]
+    assert len(rows) == len(results) > 0
+    for cells, r in zip(rows, results):
+        assert cells[-1] in VERDICTS
+        assert cells[-1] == r["verdict"]
+        assert f"`{r['id']}`" in cells[1]
+        pred = Prediction(**{k: r[k] for k in ("id", "experiment", "statement", "quantity",
+                                               "value", "tolerance", "kind", "source")})
+        meas = [float(v) for v in r["measurements"]]
+        assert judge(pred, meas) == r["verdict"]
+        # quick mode: at most 2 seeds, at least 1
+        assert 1 <= len(meas) <= 2
+        if all(math.isfinite(v) for v in meas):
+            assert r["mean"] == pytest.approx(float(np.mean(meas)))
+
+
+def test_claims_take_their_data_verdicts_from_the_run(quick_run):
+    claims = {c["id"]: c for c in quick_run["json"]["claims"]}
+    parts = {p["id"]: p for c in claims.values() for p in c["parts"]}
+    assert parts["3b"]["verdict"] != "awaiting data"
+    assert claims["8"]["verdict"] != "awaiting data"
+    assert "Measured:" in claims["7"]["qualification"]
+    assert "awaiting data" not in quick_run["md"].split("## The thread's claims")[1].split(
+        "## Experiments")[0]
+
+
+def test_progress_lines_on_stderr(quick_run):
+    lines = [ln for ln in quick_run["stderr"].splitlines() if ln.strip()]
+    timed = [ln for ln in lines if re.match(r"^\[\s*\d+\.\d s\] ", ln)]
+    assert len(timed) >= 12
+    for label, _ in report.EXPERIMENTS:
+        assert any(f"{label} (" in ln and "starts" in ln for ln in timed), label
+
+
+def test_no_timestamps_outside_timing_lines(quick_run):
+    """The report carries no dates; wall-clock times only on lines with the timing mark."""
+    md = quick_run["md"]
+    stamp = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+    for line in md.splitlines():
+        if report.TIMING_MARK not in line:
+            assert not stamp.search(line), line
+
+
+# ----------------------------------------------------------------------------------------------
+# The machinery, in-process on small budgets
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_data():
+    _need_data()
+    from lossanalysis.data import load
+    x_train, _ = load("mnist", "train")
+    x_test, _ = load("mnist", "test")
+    x_train, x_test = x_train[:400], x_test[:200]
+    return ExperimentData("mnist", x_train, x_test, intensity_summary(x_train))
+
+
+_TINY_E1 = {"steps": 200, "ae_steps": 5, "ae_images": 4, "ae_sizes": (784, 16, 4),
+            "n_locations": 8}
+
+
+def _run_e1(data, tmp_path, **cfg_kw):
+    from lossanalysis.experiments import e1_minimizers
+    extra = {"e1": dict(_TINY_E1)}
+    extra.update(cfg_kw.pop("extra", {}))
+    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
+                    quiet=True, extra=extra, **cfg_kw)
+    return e1_minimizers.run(cfg, data, Progress(quiet=True))
+
+
+def test_injected_wrong_prediction_is_refuted(small_data, tmp_path):
+    honest = _run_e1(small_data, tmp_path)
+    by_id = {r.prediction.id: r for r in honest.results}
+    target = by_id["E1.point.bce"]
+    # a value far outside the tolerance of what was measured: the same machinery must refute it
+    wrong = target.mean + 100 * target.prediction.tolerance + 0.5
+    injected = _run_e1(small_data, tmp_path, extra={"override": {"E1.point.bce": wrong}})
+    r = {x.prediction.id: x for x in injected.results}["E1.point.bce"]
+    assert r.prediction.value == wrong
+    assert r.prediction.tolerance == target.prediction.tolerance
+    assert r.measurements == target.measurements          # same seed, same measurement
+    assert r.verdict == REFUTED
+    # the other predictions are untouched
+    for x in injected.results:
+        if x.prediction.id != "E1.point.bce":
+            assert x.prediction == by_id[x.prediction.id].prediction
+
+
+def test_changing_the_seed_changes_the_measurements(small_data, tmp_path):
+    a = _run_e1(small_data, tmp_path, base_seed=0)
+    b = _run_e1(small_data, tmp_path, base_seed=7)
+    ma = {r.prediction.id: r.measurements for r in a.results}
+    mb = {r.prediction.id: r.measurements for r in b.results}
+    assert ma.keys() == mb.keys()
+    changed = [k for k in ma if ma[k] != mb[k]]
+    assert len(changed) >= len(ma) // 2, changed
+    # predictions come from the analysis, not from the seed
+    assert [r.prediction for r in a.results] == [r.prediction for r in b.results]
+
+
+def test_e2_wrong_first_step_prediction_is_refuted(small_data, tmp_path):
+    from lossanalysis.experiments import e2_saturation
+    extra = {"e2": {"n_train": 200, "n_eval": 16, "batch": 8, "max_steps": 3},
+             "override": {"E2.ae.first_step.sgd": 1.0}}
+    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
+                    quiet=True, extra=extra)
+    out = e2_saturation.run(cfg, small_data, Progress(quiet=True))
+    r = {x.prediction.id: x for x in out.results}
+    assert r["E2.ae.first_step.sgd"].prediction.value == 1.0
+    assert r["E2.ae.first_step.sgd"].verdict == REFUTED
+    # the measured ratio is the analysis's, computed independently of the injected value
+    assert r["E2.ae.first_step.sgd"].mean == pytest.approx(e2_saturation.first_step_ratio(),
+                                                           rel=0.02)
+
+
+# ----------------------------------------------------------------------------------------------
+# Report pieces without data
+# ----------------------------------------------------------------------------------------------
+def _snap(frac_mid, **meas):
+    return {"summary": {"frac_mid_of_nonzero": frac_mid, "frac_between": 2 * frac_mid},
+            "measurements": meas, "source": "test"}
+
+
+def test_e7_relates_effects_to_the_grey_fraction():
+    snaps = {"mnist": _snap(0.3, **{"E3.mse_mean_abs_error": 0.002, "E2.sgd_slowdown": 100.0}),
+             "fashion-mnist": _snap(0.6, **{"E3.mse_mean_abs_error": 0.006,
+                                             "E2.sgd_slowdown": 95.0})}
+    text = report.e7_section("mnist", snaps)
+    assert "| mid-grey share of the non-zero pixels | 0.300 | 0.600 | 2.00 |" in text
+    assert "| E3 MSE calibration error in the large, mean \\|.\\| | 0.002 | 0.006 | 3.00 |" in text
+    assert "| E2 SGD slowdown of MSE from saturation (x) | 100 | 95 | 0.95 |" in text
+    assert "1 are larger on the greyer Fashion-MNIST by more than 1.1x (E3 MSE calibration " \
+        "drift (3.00x)), 0 are smaller (none) and 1 about the same (E2 SGD slowdown (0.95x))" \
+        in text
+    single = report.e7_section("mnist", {"mnist": snaps["mnist"]})
+    assert "Only MNIST has results" in single
+
+
+def test_claim_measurements_follow_the_numbers():
+    base = {"E4.blur_ratio[ae_bce]": 1.3, "E4.blur_ratio[ae_mse]": 1.2,
+            "E2.sgd_slowdown": 150.0, "E2.adam_slowdown": 1.05,
+            "E2.bce_faster_sgd_all_seeds": 1.0, "E2.bce_faster_adam_all_seeds": 1.0}
+    sharper = dict(base, **{"E4.blur_diff_per_seed": [-0.02, -0.01]})
+    blurrier = dict(base, **{"E4.blur_diff_per_seed": [0.1, 0.1]})
+    m1 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **sharper)})
+    m2 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **blurrier)})
+    assert m1["3"].verdict == "refuted"
+    assert m2["3"].verdict == "confirmed"
+    assert m1["7"].verdict == "qualified"            # Adam hides the advantage
+    slower = dict(base, **{"E2.bce_faster_sgd_all_seeds": 0.0, "E4.blur_diff_per_seed": [0.1]})
+    assert report.claim_measurements("mnist", {"mnist": _snap(0.3, **slower)})["7"].verdict \
+        == "refuted"
+    assert "8" not in m1                              # no pixels given: claim 8 awaits data
+    pixels = np.concatenate([np.zeros(90), np.ones(5), np.full(5, 0.5)])
+    m3 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **base)}, pixels)
+    assert m3["8"].evidence["fraction near 0 or 1"] == pytest.approx(0.95)
+
+
+def test_script_command_line_is_canonical():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("confirm_predictions", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ns = dataclasses.make_dataclass("NS", ["dataset", "seeds", "quick", "out", "data_dir"])
+    cmd = mod.command_line(ns("both", 3, False, None, None), explicit_seeds=False)
+    assert cmd == "python scripts/confirm_predictions.py --dataset both"
+    cmd = mod.command_line(ns("mnist", 2, True, "x", "d"), explicit_seeds=True)
+    assert cmd == ("python scripts/confirm_predictions.py --dataset mnist --seeds 2 --quick "
+                   "--out x --data-dir d")
+    with pytest.raises(SystemExit):
+        mod.main(["--seeds", "0"])
