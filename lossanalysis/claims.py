@@ -1,10 +1,10 @@
 """The thread's claims about MSE and binary cross-entropy, each with a computed verdict.
 
-The Cross Validated question "Loss function autoencoder vs variational-autoencoder or MSE-loss
-vs binary-cross-entropy-loss" (see ``/work/shared/references.md``) makes ten claims.  Each is
-turned into a checkable statement and evaluated by a function of the loss(es) it is about, using
-:mod:`lossanalysis.analysis`; no verdict is typed by hand, so feeding a different loss to a check
-changes its verdict (the tests do this).
+The Cross Validated (stats.stackexchange.com) question "Loss function autoencoder vs
+variational-autoencoder or MSE-loss vs binary-cross-entropy-loss" and its answers make ten
+claims.  Each is turned into a checkable statement and evaluated by a function of the loss(es)
+it is about, using :mod:`lossanalysis.analysis`; no verdict is typed by hand, so feeding a
+different loss to a check changes its verdict (the tests do this).
 
 Verdicts (:data:`VERDICTS`): ``"confirmed"``, ``"refuted"``, ``"qualified"`` (true only with the
 stated qualification) and ``"awaiting data"`` (the claim is empirical and no measurement has
@@ -25,9 +25,12 @@ The experiments module supplies them in one of two ways:
   ``evidence`` and optionally ``qualification`` and ``source``; it overrides the registry.
 
 :func:`binary_fraction_measurement` turns an array of pixel intensities into the measurement
-for claim 8.
+for claim 8.  :func:`measurements_from_reports` reads the measurements back from the report
+JSON files that the experiments write (``reports/<dataset>.json``), so the data verdicts can be
+shown without re-running the experiments; the derivable parts are recomputed by the library.
 
-Command line: ``python -m lossanalysis claims [--json]`` (see :func:`_register_claims`).
+Command line: ``python -m lossanalysis claims [--json] [--report FILE ...]`` (see
+:func:`_register_claims`).
 """
 from __future__ import annotations
 
@@ -46,8 +49,8 @@ from .losses import Loss, get_loss, symbols
 __all__ = [
     "VERDICTS", "MEASURABLE", "Claim", "ClaimResult", "Measurement", "CLAIMS",
     "register_measurement", "unregister_measurement", "registered_measurements",
-    "binary_fraction_measurement", "evaluate", "evaluate_all", "to_markdown", "to_json",
-    "main",
+    "binary_fraction_measurement", "measurements_from_report", "measurements_from_reports",
+    "evaluate", "evaluate_all", "to_markdown", "to_json", "main",
 ]
 
 VERDICTS = ("confirmed", "refuted", "qualified", "awaiting data")
@@ -193,6 +196,116 @@ def binary_fraction_measurement(pixels, tol=0.1, *, confirm_at=0.95, refute_belo
 
 
 # ----------------------------------------------------------------------------------------------
+# Measurements recorded in an experiments report
+# ----------------------------------------------------------------------------------------------
+def _report_error(path, why) -> ValueError:
+    return ValueError(f"report {str(path)!r} {why} (expected the JSON written by the "
+                      "experiments, e.g. reports/mnist.json)")
+
+
+def _split_source(evidence: dict) -> tuple[dict, str]:
+    ev = dict(evidence)
+    return ev, str(ev.pop("source", "") or "")
+
+
+def measurements_from_report(path) -> dict:
+    """The data measurements (claim id -> :class:`Measurement`) recorded in one report JSON.
+
+    The report (``reports/<dataset>.json``, written by :mod:`lossanalysis.experiments.report`)
+    holds the evaluated claims under ``"claims"`` (:meth:`ClaimResult.to_dict`).  A measurement
+    is read back from where the checks put it: claim 3's part ``3b`` (blur), claim 7's
+    ``evidence["measurement"]`` (its qualification follows "Measured: <verdict>." in the
+    claim's qualification) and claim 8 itself; a claim still "awaiting data" gives none.
+    ValueError (naming the file) for a missing, unreadable or malformed file.
+    """
+    from pathlib import Path
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"report {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"report {str(path)!r} cannot be read: {err}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _report_error(path, f"is not valid JSON ({err})") from None
+    claims = doc.get("claims") if isinstance(doc, dict) else None
+    if not isinstance(claims, list):
+        raise _report_error(path, "has no 'claims' list")
+    by_id = {}
+    for i, c in enumerate(claims):
+        if not (isinstance(c, dict) and isinstance(c.get("id"), str)
+                and c.get("verdict") in VERDICTS and isinstance(c.get("evidence", {}), dict)
+                and isinstance(c.get("parts", []), list)):
+            raise _report_error(path, f"has a malformed claim at claims[{i}] (needs 'id', a "
+                                      f"'verdict' among {VERDICTS}, an 'evidence' object)")
+        by_id[c["id"]] = c
+    dataset = doc.get("dataset")
+    fallback = f"{p.name}" + (f" ({dataset})" if isinstance(dataset, str) else "")
+    out = {}
+
+    def add(cid, verdict, evidence, qualification):
+        if verdict not in VERDICTS[:3]:
+            return
+        ev, source = _split_source(evidence)
+        out[cid] = Measurement(verdict, ev, str(qualification or ""), source or fallback)
+
+    parts = {q.get("id"): q for q in by_id.get("3", {}).get("parts", []) if isinstance(q, dict)}
+    if "3b" in parts:
+        q = parts["3b"]
+        ev = q.get("evidence", {})
+        if not isinstance(ev, dict):
+            raise _report_error(path, "has a malformed part 3b")
+        add("3", q.get("verdict"), ev, q.get("qualification"))
+    m7 = by_id.get("7", {}).get("evidence", {}).get("measurement")
+    if m7 is not None:
+        if not (isinstance(m7, dict) and m7.get("verdict") in VERDICTS[:3]):
+            raise _report_error(path, "has a malformed measurement for claim 7")
+        ev = {k: v for k, v in m7.items() if k != "verdict"}
+        qual = str(by_id["7"].get("qualification", ""))
+        marker = f"Measured: {m7['verdict']}. "
+        add("7", m7["verdict"], ev, qual.rsplit(marker, 1)[1] if marker in qual else "")
+    if "8" in by_id:
+        add("8", by_id["8"]["verdict"], by_id["8"].get("evidence", {}),
+            by_id["8"].get("qualification"))
+    return out
+
+
+def _merge(cid, ms: list) -> Measurement:
+    """One measurement from several reports: identical ones collapse; otherwise "refuted" if any
+    is, "confirmed" if all are, else "qualified", with each report's evidence and text."""
+    unique = []
+    for m in ms:
+        if m not in unique:
+            unique.append(m)
+    if len(unique) == 1:
+        return unique[0]
+    verdicts = [m.verdict for m in unique]
+    verdict = ("refuted" if "refuted" in verdicts else
+               "confirmed" if all(v == "confirmed" for v in verdicts) else "qualified")
+    labels = []
+    for i, m in enumerate(unique):
+        lab = m.source or f"report {i + 1}"
+        labels.append(lab if lab not in labels else f"{lab} ({i + 1})")
+    return Measurement(verdict,
+                       {lab: dict(m.evidence, verdict=m.verdict) for lab, m in zip(labels, unique)},
+                       " ".join(f"[{lab}: {m.verdict}] {m.qualification}".rstrip()
+                                for lab, m in zip(labels, unique)),
+                       "; ".join(labels))
+
+
+def measurements_from_reports(paths) -> dict:
+    """:func:`measurements_from_report` of each file, merged per claim (see ``_merge``: the
+    same measurement in two reports counts once; different ones are combined conservatively)."""
+    collected: dict = {}
+    for path in paths:
+        for cid, m in measurements_from_report(path).items():
+            collected.setdefault(cid, []).append(m)
+    return {cid: _merge(cid, ms) for cid, ms in collected.items()}
+
+
+# ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
 def _jsonable(x):
@@ -288,7 +401,7 @@ def check_2(measurement=None, *, loss="bce") -> ClaimResult:
         qual = (f"{_name(L)} excess: L(0.8, 0.9) = {_g(e['L(0.8,0.9)'])} > L(0.8, 0.7) = "
                 f"{_g(e['L(0.8,0.7)'])}; L(0.3, 0.4) = {_g(e['L(0.3,0.4)'])} < L(0.3, 0.2) = "
                 f"{_g(e['L(0.3,0.2)'])}; R(y, delta) > 1 at every grid point (min "
-                f"{_g(R.min())}), i.e. moving toward 0.5 is cheaper for every y != 1/2.")
+                f"{_g(R.min())}): moving toward 0.5 is cheaper at every grid target y != 1/2.")
     elif ok_examples:
         verdict = "qualified"
         qual = "The two examples hold, but R(y, delta) <= 1 somewhere on the grid."
@@ -307,13 +420,16 @@ def _toward_half(b, y):
     return np.where(np.abs(b) <= 1e-12, 0, s)
 
 
-def check_3(measurement=None, *, loss="bce", sigma_prob=0.01, sigma_logit=0.5) -> ClaimResult:
+def check_3(measurement=None, *, loss="bce", sigma_prob=0.01, sigma_logit=0.5,
+            mean_ref="mse") -> ClaimResult:
     """Claim 3: BCE is biased toward 0.5 for non-binary targets, hence blurrier images.
 
     Part 3a (theory): "confirmed" if the point-target minimizer itself is pulled toward 1/2;
     "qualified" if it is not but the loss is asymmetric toward 1/2 in cost and/or prediction noise
-    in probability space biases the mean toward 1/2; "refuted" otherwise.  Part 3b (blur) needs a
-    measurement; the claim's verdict combines both (3a alone while 3b awaits data)."""
+    in probability space biases the mean toward 1/2; "refuted" otherwise.  The evidence also
+    records whether the optimum for an uncertain (0/1) edge pixel is the targets' mean, for
+    ``loss`` and for ``mean_ref``.  Part 3b (blur) needs a measurement; the claim's
+    verdict combines both (3a alone while 3b awaits data)."""
     L = _loss(loss)
     prop = A.is_proper(L)
     asym = A.asymmetry_coefficient(L)
@@ -343,18 +459,32 @@ def check_3(measurement=None, *, loss="bce", sigma_prob=0.01, sigma_logit=0.5) -
     logit_dir = ("zero" if logit_zero else "toward 1/2" if np.all(tl > 0)
                  else "away from 1/2" if np.all(tl < 0) else "mixed")
     i8 = int(np.flatnonzero(y == 0.8)[0])
+    w_edge, p_edge = _edge_profile(L, n=101)
+    edge_dev = float(np.max(np.abs(p_edge - w_edge)))
+    ref_dev = float(np.max(np.abs(_edge_profile(mean_ref, n=101)[1] - w_edge)))
+    ev["edge pixel (targets 0 and 1, weight w of 1): max |p*(w) - w|"] = {
+        _name(L): edge_dev, _name(mean_ref): ref_dev}
     if prop.direction == "toward 1/2":
         v3a = "confirmed"
         q3a = (f"{_name(L)}'s point-target minimizer is itself pulled toward 1/2 (max |bias| "
                f"{_g(prop.max_abs_bias)}).")
     elif prop.proper and (prob_toward or asym.sign == "away"):
         v3a = "qualified"
+        prob_txt = (f"Irreducible noise of the prediction in probability space biases the mean "
+                    f"prediction toward 1/2: E[p] - y = ({coef_p}) sigma^2 + O(sigma^4) (y = 0.8,"
+                    f" sigma = {sigma_prob}: {_g(bp[i8])})" if prob_toward else
+                    "Noise of the prediction in probability space does not bias the mean toward "
+                    f"1/2 (y = 0.8, sigma = {sigma_prob}: {_g(bp[i8])})")
+        same = f", as for {_name(mean_ref)}" if ref_dev <= 1e-9 else ""
+        mix_txt = (f" For uncertain targets its optimum is their mean{same} (edge pixel black "
+                   f"or white with probability w: max |p*(w) - w| {_g(edge_dev)})."
+                   if edge_dev <= 1e-9 else
+                   f" For uncertain targets its optimum is not their mean (edge pixel: max "
+                   f"|p*(w) - w| {_g(edge_dev)}).")
         q3a = (f"The point-target minimizer is not biased: argmin_p L(y, p) = y (max |bias| "
-               f"{_g(prop.max_abs_bias)}). The cost asymmetry is real ({asym.classification}). "
-               f"A bias toward 1/2 appears only when the prediction carries irreducible noise in "
-               f"probability space: E[p] - y = ({coef_p}) sigma^2 + O(sigma^4)"
-               f" (y = 0.8, sigma = {sigma_prob}: {_g(bp[i8])}); "
-               f"with the noise in the logit (a sigmoid output) the mean prediction is "
+               f"{_g(prop.max_abs_bias)}). The cost asymmetry is real ({asym.classification})."
+               + mix_txt + " " + prob_txt + "; with the noise in the logit (a sigmoid output) "
+               "the mean prediction is "
                + ("exactly unbiased (E[dL/dz] = E[p] - y = 0)." if logit_zero else
                   f"biased {logit_dir} (y = 0.8, sigma = {sigma_logit}: {_g(bl[i8])})."))
     else:
@@ -777,13 +907,20 @@ def to_json(results: list[ClaimResult] | None = None) -> str:
 # Command line
 # ----------------------------------------------------------------------------------------------
 def _run_claims(args: argparse.Namespace) -> int:
-    results = evaluate_all()
+    reports = getattr(args, "report", None) or []
+    try:
+        measurements = measurements_from_reports(reports) if reports else None
+    except ValueError as err:
+        print(f"error: --report: {err}", file=sys.stderr)
+        return 2
+    results = evaluate_all(measurements)
     sys.stdout.write(to_json(results) if args.json else to_markdown(results))
     return 0
 
 
 def _register_claims(subparsers) -> None:
-    """Add the ``claims`` subcommand (``--json``) to an argparse subparsers object."""
+    """Add the ``claims`` subcommand (``--json``, ``--report FILE``) to an argparse subparsers
+    object."""
     p = subparsers.add_parser(
         "claims",
         help="the thread's claims about MSE and BCE with computed verdicts",
@@ -795,11 +932,15 @@ def _register_claims(subparsers) -> None:
     )
     p.add_argument("--json", action="store_true",
                    help="print JSON (verdicts, qualifications and the evidence) instead")
+    p.add_argument("--report", action="append", default=None, metavar="FILE",
+                   help="take the data measurements (claims 3b, 7, 8) from a report JSON "
+                        "written by the experiments, e.g. reports/mnist.json (repeatable: "
+                        "measurements of several reports are combined per claim)")
     p.set_defaults(func=_run_claims)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lossanalysis.claims [--json]``."""
+    """``python -m lossanalysis.claims [--json] [--report FILE ...]``."""
     parser = argparse.ArgumentParser(prog="python -m lossanalysis")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _register_claims(sub)

@@ -232,6 +232,11 @@ def _sympy_number(v):
 # ----------------------------------------------------------------------------------------------
 # The Loss type
 # ----------------------------------------------------------------------------------------------
+#: SymPy functions whose presence in an expression makes a loss non-smooth (a kink or a jump).
+NONSMOOTH_FUNCTIONS = ("Abs", "sign", "Piecewise", "Heaviside", "Max", "Min", "DiracDelta",
+                       "floor", "ceiling")
+
+
 class Loss:
     """A reconstruction loss L(y, p): its SymPy definition and its NumPy numerics.
 
@@ -241,7 +246,8 @@ class Loss:
     ``check=False`` in hot loops whose inputs are known to be valid.
     """
 
-    #: False where the loss has a kink (mae at p = y, huber at |p - y| = delta).
+    #: False where the loss has a kink (mae at p = y, huber at |p - y| = delta); for a user
+    #: loss, False when its expression contains one of :data:`NONSMOOTH_FUNCTIONS`.
     smooth = True
     #: "closed" when targets may be 0 or 1, "open" when they must lie strictly inside.
     target_domain = "closed"
@@ -316,6 +322,9 @@ class Loss:
                 e = sp.diff(e, p)
             if which == "curvature":
                 e = sp.diff(e, p)
+            # Abs, sign and Heaviside differentiate into DiracDelta, which NumPy cannot
+            # evaluate; off the kink it is 0, and at the kink the derivative is undefined anyway
+            e = e.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
             self._lambdified[which] = sp.lambdify((y, p), e, modules=["scipy", "numpy"])
         return self._lambdified[which]
 
@@ -451,6 +460,7 @@ class _ExprLoss(Loss):
         self._param_spec = {k: (v, lambda v: True, "finite") for k, v in params.items()}
         super().__init__(name or "custom", params)
         self._expr = expr.subs({by_name[k]: _sympy_number(v) for k, v in self.params.items()})
+        self.smooth = not self._expr.has(*(getattr(sp, f) for f in NONSMOOTH_FUNCTIONS))
 
     def __repr__(self):
         return f"Loss.from_expr({str(self._expr)!r}, name={self.name!r})"

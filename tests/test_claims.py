@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -89,6 +90,11 @@ def test_claim_evidence_is_computed(results):
     assert all(v > 1 for v in vals) and vals == sorted(vals)   # exceeds 2*MSE, increasingly
     slope = by_id["6"].evidence["slope dp*/dw at w = 1/2 (mean: 1)"]
     assert slope > 1
+    edge = by_id["3"].parts[0].evidence["edge pixel (targets 0 and 1, weight w of 1): "
+                                        "max |p*(w) - w|"]
+    assert max(edge.values()) <= 1e-9                 # BCE and MSE both predict the mean w
+    focal = C.evaluate("3", loss="focal").parts[0].evidence
+    assert focal["edge pixel (targets 0 and 1, weight w of 1): max |p*(w) - w|"]["focal"] > 0.01
 
 
 def test_measurements_via_registry_and_mapping():
@@ -154,3 +160,93 @@ def test_cli_subcommand(capsys, monkeypatch):
 def test_bad_claim_id():
     with pytest.raises(ValueError, match="claim_id"):
         C.evaluate("11")
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements read back from an experiments report (python -m lossanalysis claims --report)
+# ---------------------------------------------------------------------------------------------
+def _write_report(path, results, dataset="toy"):
+    """A report in the layout of lossanalysis.experiments.report: the claims under "claims"."""
+    doc = {"dataset": dataset, "measurements": {}, "claims": [r.to_dict() for r in results]}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _cli(argv, capsys):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    C._register_claims(sub)
+    args = parser.parse_args(["claims", *argv])
+    rc = args.func(args)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_report_round_trip(tmp_path):
+    given = {"3": C.Measurement("refuted", {"blur ratio": {"bce": 1.1, "mse": 1.2}},
+                                "BCE is sharper here.", source="toy blur run"),
+             "7": C.Measurement("qualified", {"SGD slowdown": 12.5}, "Faster with SGD only.",
+                                source="toy optimizer run"),
+             "8": C.Measurement("confirmed", {"fraction near 0 or 1": 0.97}, "Nearly binary.",
+                                source="toy pixels")}
+    path = _write_report(tmp_path / "toy.json", C.evaluate_all(given))
+    back = C.measurements_from_report(path)
+    assert back == given
+    # a report whose data claims still await data carries no measurement
+    empty = _write_report(tmp_path / "empty.json", C.evaluate_all())
+    assert C.measurements_from_report(empty) == {}
+
+
+def test_cli_report_supplies_the_data_verdicts(tmp_path, capsys):
+    # written by hand in the report's layout, not through to_dict
+    doc = {"dataset": "toy", "claims": [
+        {"id": "3", "verdict": "qualified", "qualification": "", "evidence": {}, "parts": [
+            {"id": "3a", "verdict": "qualified", "qualification": "", "evidence": {}},
+            {"id": "3b", "verdict": "confirmed", "qualification": "Blurrier with BCE.",
+             "evidence": {"blur": 1.3, "source": "E4 on toy"}}]},
+        {"id": "8", "verdict": "refuted", "qualification": "Mostly grey.",
+         "evidence": {"fraction near 0 or 1": 0.2}}]}
+    path = tmp_path / "hand.json"
+    path.write_text(json.dumps(doc))
+    rc, out, _ = _cli(["--json", "--report", str(path)], capsys)
+    assert rc == 0
+    res = {d["id"]: d for d in json.loads(out)}
+    assert res["8"]["verdict"] == "refuted"
+    assert res["8"]["evidence"]["source"] == "hand.json (toy)"     # no source: the file names it
+    assert [p["verdict"] for p in res["3"]["parts"]][1] == "confirmed"
+    assert res["3"]["verdict"] == "qualified"                        # 3a (theory) stays qualified
+    rc, out, _ = _cli([], capsys)                                   # without --report: awaiting
+    assert rc == 0 and "| 8 |" in out and "awaiting data" in out.split("| 8 |")[1]
+
+
+def test_several_reports_are_combined(tmp_path):
+    a = _write_report(tmp_path / "a.json", C.evaluate_all(
+        {"8": C.Measurement("confirmed", {"f": 0.97}, "binary", "pixels A"),
+         "7": C.Measurement("qualified", {"x": 1}, "q", "run")}))
+    b = _write_report(tmp_path / "b.json", C.evaluate_all(
+        {"8": C.Measurement("refuted", {"f": 0.3}, "grey", "pixels B"),
+         "7": C.Measurement("qualified", {"x": 1}, "q", "run")}))
+    m = C.measurements_from_reports([a, b])
+    assert m["7"] == C.Measurement("qualified", {"x": 1}, "q", "run")   # same: counted once
+    assert m["8"].verdict == "refuted"                                   # any refutation wins
+    assert set(m["8"].evidence) == {"pixels A", "pixels B"}
+    both_confirmed = _write_report(tmp_path / "c.json", C.evaluate_all(
+        {"8": C.Measurement("confirmed", {"f": 0.99}, "binary", "pixels C")}))
+    assert C.measurements_from_reports([a, both_confirmed])["8"].verdict == "confirmed"
+
+
+@pytest.mark.parametrize("content,why", [
+    (None, "does not exist"), ("{not json", "not valid JSON"), ('{"claims": 3}', "'claims'"),
+    ('[1, 2]', "'claims'"), ('{"claims": [{"id": "8", "verdict": "maybe"}]}', "claims\\[0\\]"),
+    ('{"claims": [{"id": "7", "verdict": "qualified", "evidence": {"measurement": 5}}]}',
+     "claim 7")])
+def test_bad_report_files(tmp_path, capsys, content, why):
+    path = tmp_path / "report.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ValueError, match="report") as err:
+        C.measurements_from_report(path)
+    assert str(path) in str(err.value)
+    assert re.search(why, str(err.value))
+    rc, out, errtext = _cli(["--report", str(path)], capsys)
+    assert rc == 2 and out == "" and str(path) in errtext

@@ -274,6 +274,23 @@ def test_user_loss_from_sympy_expression_with_parameters():
     assert loss.value(0.1, 0.4) == pytest.approx(3 * 0.09)
 
 
+def test_user_loss_with_a_kink_is_non_smooth_and_differentiates():
+    """|p - y|^3 has a kink in its third derivative, |p - y| in its first: both are flagged
+    non-smooth, and their derivatives evaluate (SymPy's DiracDelta is 0 off the kink)."""
+    cubic = Loss.from_expr("Abs(p - y)**3", name="abs_cubic")
+    absolute = Loss.from_expr("Abs(p - y)")
+    assert not cubic.smooth and not absolute.smooth
+    assert Loss.from_expr("(p - y)**2").smooth
+    assert cubic.curvature(0.2, 0.5) == pytest.approx(6 * 0.3)
+    assert cubic.curvature(0.5, 0.2) == pytest.approx(6 * 0.3)
+    assert absolute.grad(0.2, [0.1, 0.5]).tolist() == [-1.0, 1.0]
+    assert absolute.curvature(0.2, 0.5) == 0
+    # the same numbers as the catalogue's mae, which has hand-written forms
+    mae = get_loss("mae")
+    np.testing.assert_array_equal(absolute.grad_logit(0.3, [-2.0, 2.0]),
+                                  mae.grad_logit(0.3, [-2.0, 2.0]))
+
+
 def test_user_loss_errors():
     with pytest.raises(ValueError, match="free symbols"):
         Loss.from_expr("b * (p - y)**2")
