@@ -91,8 +91,28 @@ def test_header_has_command_seeds_data_and_version(quick_run):
     assert "mid-grey" in head
     assert f"lossanalysis {lossanalysis.__version__}" in head
     assert f"numpy {np.__version__}" in head
-    assert "git " in head
+    # the commit, and whether the working tree differed from it when the run started
+    commit, dirty = report.git_state()
+    version = re.search(r"- Version: .*, git ([^,]+), numpy", head)
+    assert version, head
+    if commit is None:
+        assert version.group(1) == "unavailable"
+    else:
+        assert version.group(1) == commit + (" (modified)" if dirty else "")
     assert report.TIMING_MARK in head
+    # the summary heading counts the verdicts of the table
+    rows = _summary_rows(md)
+    counts = {v: sum(r[-1] == v for r in rows) for v in VERDICTS}
+    assert (f"## Summary: {counts[CONFIRMED]} confirmed, {counts[REFUTED]} refuted, "
+            f"{counts[INCONCLUSIVE]} inconclusive") in md
+
+
+def test_spread_is_the_sample_sd_over_seeds(quick_run):
+    results = [r for e in quick_run["json"]["experiments"].values() for r in e["results"]]
+    for r in results:
+        meas = [float(v) for v in r["measurements"]]
+        if len(meas) > 1 and all(math.isfinite(v) for v in meas):
+            assert r["spread"] == pytest.approx(float(np.std(meas, ddof=1)), abs=1e-15)
 
 
 def test_every_experiment_has_a_section_and_a_figure(quick_run):
@@ -207,6 +227,60 @@ def test_changing_the_seed_changes_the_measurements(small_data, tmp_path):
     assert [r.prediction for r in a.results] == [r.prediction for r in b.results]
 
 
+def test_same_seed_same_report_section(small_data, tmp_path):
+    """Byte-stable output: the same seed gives the same measurements and the same Markdown."""
+    a = _run_e1(small_data, tmp_path)
+    b = _run_e1(small_data, tmp_path)
+    assert [r.measurements for r in a.results] == [r.measurements for r in b.results]
+    assert a.markdown == b.markdown
+    assert report.TIMING_MARK not in a.markdown
+
+
+def test_e1_autoencoder_convergence_is_checked(small_data, tmp_path):
+    from lossanalysis.experiments import e1_minimizers as e1
+    from lossanalysis.losses import logit
+    out = _run_e1(small_data, tmp_path)
+    by_id = {r.prediction.id: r for r in out.results}
+    for name in e1.AE_LOSSES:
+        assert f"ae_newton_distance[{name}]" in out.measurements
+        assert "converged" in by_id[f"E1.ae.{name}"].notes
+        # every AE prediction is judged at the same resolution, as an equality
+        p = by_id[f"E1.ae.{name}"].prediction
+        assert p.kind == "equal"
+        assert p.tolerance == by_id["E1.ae.mse"].prediction.tolerance
+    assert "still to move" in out.markdown
+    # the Newton distance vanishes at the minimizer and grows away from it
+    y = np.array([0.1, 0.3, 0.7, 0.9])
+    for name in e1.AE_LOSSES:
+        from lossanalysis import analysis
+        z_star = logit(np.asarray(analysis.argmin(name, y), dtype=float))
+        assert np.all(e1.newton_distance(name, y, z_star) < 1e-6)
+        # a small displacement delta in the logit: the Newton step recovers the distance in p
+        from lossanalysis.losses import sigmoid
+        delta = 0.05
+        d = e1.newton_distance(name, y, z_star + delta)
+        np.testing.assert_allclose(d, np.abs(sigmoid(z_star + delta) - sigmoid(z_star)),
+                                   rtol=0.2)
+    # capped at max(p, 1 - p), also where the curvature is negative (saturated MSE output)
+    d = e1.newton_distance("mse", np.array([0.9]), np.array([-12.0]))
+    assert 0 < d[0] <= 1.0
+
+
+def test_e3_wrong_prediction_is_refuted_and_strata_cover_the_locations(small_data, tmp_path):
+    from lossanalysis.experiments import e3_calibration as e3
+    tiny = {"sizes": (784, 16, 4), "n_train": 200, "n_eval": 50, "epochs": 1, "batch": 50}
+    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
+                    quiet=True, extra={"e34": tiny, "override": {"E3.bce.calibration": 0.5}})
+    out = e3.run(cfg, small_data, Progress(quiet=True))
+    r = {x.prediction.id: x for x in out.results}
+    assert r["E3.bce.calibration"].prediction.value == 0.5
+    assert r["E3.bce.calibration"].verdict == REFUTED
+    n_loc = sum(out.measurements[k] for k in out.measurements
+                if k.startswith("stratum[") and k.endswith(".locations"))
+    assert n_loc == out.measurements["locations"]
+    assert "By the locations' data mean" in out.markdown
+
+
 def test_e2_wrong_first_step_prediction_is_refuted(small_data, tmp_path):
     from lossanalysis.experiments import e2_saturation
     extra = {"e2": {"n_train": 200, "n_eval": 16, "batch": 8, "max_steps": 3},
@@ -231,18 +305,71 @@ def _snap(frac_mid, **meas):
 
 
 def test_e7_relates_effects_to_the_grey_fraction():
-    snaps = {"mnist": _snap(0.3, **{"E3.mse_mean_abs_error": 0.002, "E2.sgd_slowdown": 100.0}),
+    snaps = {"mnist": _snap(0.3, **{"E3.mse_mean_abs_error": 0.002, "E2.sgd_slowdown": 100.0,
+                                    "E5.sigma_eff[bernoulli]": 0.2}),
              "fashion-mnist": _snap(0.6, **{"E3.mse_mean_abs_error": 0.006,
-                                             "E2.sgd_slowdown": 95.0})}
+                                             "E2.sgd_slowdown": 95.0,
+                                             "E5.sigma_eff[bernoulli]": 0.1})}
     text = report.e7_section("mnist", snaps)
-    assert "| mid-grey share of the non-zero pixels | 0.300 | 0.600 | 2.00 |" in text
-    assert "| E3 MSE calibration error in the large, mean \\|.\\| | 0.002 | 0.006 | 3.00 |" in text
-    assert "| E2 SGD slowdown of MSE from saturation (x) | 100 | 95 | 0.95 |" in text
-    assert "1 are larger on the greyer Fashion-MNIST by more than 1.1x (E3 MSE calibration " \
-        "drift (3.00x)), 0 are smaller (none) and 1 about the same (E2 SGD slowdown (0.95x))" \
+    assert "| mid-grey share of the non-zero pixels | 0.300 | 0.600 | 2.00 | 1 |" in text
+    # ratio 3 against a grey-share ratio of 2: elasticity ln 3 / ln 2
+    assert (f"| E3 MSE calibration error in the large, mean \\|.\\| | 0.002 | 0.006 | 3.00 | "
+            f"{math.log(3) / math.log(2):+.2f} | – | grows |") in text
+    assert (f"| E2 SGD slowdown of MSE from saturation (x) | 100 | 95 | 0.95 | "
+            f"{math.log(0.95) / math.log(2):+.2f} | flat | flat |") in text
+    assert "| E5 Bernoulli decoder's effective sigma | 0.2 | 0.1 | 0.50 | -1.00 | grows | falls |" \
         in text
+    assert ("1 are larger on the greyer Fashion-MNIST by more than 1.1x (E3 MSE calibration "
+            "drift (3.00x)), 1 are smaller (E5 Bernoulli sigma_eff (0.50x)), 1 about the same "
+            "(E2 SGD slowdown (0.95x))") in text
+    # the effects with a stated dependence are compared with it
+    assert "Of the 2 whose dependence the analysis states, 1 behave as it says" in text
+    assert "E5 Bernoulli sigma_eff expected grows, measured falls (0.50x)" in text
+    rows = {r["short"]: r for r in report.e7_rows(snaps)}
+    assert rows["E3 MSE calibration drift"]["elasticity"] == pytest.approx(math.log(3)
+                                                                           / math.log(2))
+    assert rows["E4 AE blur BCE-MSE"]["measured"] is None          # not measured here
+    assert report.e7_relation(-0.5) == "changes sign"
+    assert report.e7_relation(1.05) == "flat"
     single = report.e7_section("mnist", {"mnist": snaps["mnist"]})
     assert "Only MNIST has results" in single
+
+
+def test_git_state_reports_a_modified_tree(tmp_path):
+    import shutil
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                       env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+                                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"))
+    git("init", "-q")
+    (repo / "code.py").write_text("x = 1\n")
+    (repo / "reports").mkdir()
+    (repo / "reports" / "mnist.md").write_text("old\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "init")
+    commit, dirty = report.git_state(repo)
+    assert commit and dirty is False
+    v = {"git": commit, "git_modified": dirty}
+    assert report.git_label(v) == commit
+    # the run's own outputs do not count as a modification ...
+    (repo / "reports" / "mnist.md").write_text("new\n")
+    (repo / "figures").mkdir()
+    (repo / "figures" / "f.png").write_bytes(b"png")
+    assert report.git_state(repo) == (commit, False)
+    # ... a changed or a new source file does
+    (repo / "code.py").write_text("x = 2\n")
+    assert report.git_state(repo) == (commit, True)
+    assert report.git_label({"git": commit, "git_modified": True}) == f"{commit} (modified)"
+    git("checkout", "code.py")
+    (repo / "extra.py").write_text("y = 1\n")
+    assert report.git_state(repo) == (commit, True)
+    assert report.git_state(tmp_path / "nowhere") == (None, None)
+    assert report.git_label({"git": None}) == "unavailable"
 
 
 def test_claim_measurements_follow_the_numbers():

@@ -101,6 +101,13 @@ class RunConfig:
     quiet: bool = False
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, (int, np.integer)) \
+                or self.n_seeds < 1:
+            raise ValueError(f"n_seeds must be an integer >= 1, got {self.n_seeds!r}")
+        if not isinstance(self.extra, dict):
+            raise TypeError(f"extra must be a dict, got {type(self.extra).__name__}")
+
     @property
     def seeds(self) -> list[int]:
         return seeds(self.n_seeds, self.base_seed)

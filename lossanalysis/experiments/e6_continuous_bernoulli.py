@@ -26,6 +26,18 @@ Both VAEs share the architecture of E5 (784-256-16), the seeds, the data order a
 reparameterization noise (same training seed); the Bernoulli VAEs are E5's own when E5 ran
 first in the same process.
 
+**The boundary.**  Every prediction above presumes a minimizer at every pixel.  The CB has none
+at an exact 0 or 1: its density at x = 0 is C(lambda)(1 - lambda), about ln(1/lambda), which
+grows without bound as lambda -> 0 (the NLL is -ln|eta| + O(1) as eta -> -inf, its logit
+gradient mu(eta) ~ 1/|eta| never vanishes), so on data with exact 0s -- most of MNIST's pixels,
+half of Fashion-MNIST's -- the CB likelihood has no maximum and training keeps pushing those
+logits.  (The authors' reference code clips lambda into [1e-4, 1 - 1e-4], which bounds the
+likelihood but floors the CB mean image at mu(1e-4) = 0.108: it cannot show black.)  E6 therefore
+also runs a **control**: the same pair of VAEs trained and evaluated on the data clipped into
+[CLIP_LO, CLIP_HI] (E1's range, where every pixel's CB minimizer is finite), with the same
+predictions recomputed from the clipped data before training (ids ``E6.clipped.*``).  The
+predictions on the raw data stand as made and are judged as made.
+
 Measurement keys (``ExperimentOutput.measurements``; floats, means over seeds)
 ---------------------------------------------------------------------------
 ``<out>`` is ``bernoulli`` (sigmoid output = Bernoulli mean), ``continuous_bernoulli`` (the CB
@@ -48,9 +60,13 @@ the "pervasive error" shows).  All on the E5 test slice, at the posterior mean.
   summed KL per image (nats).
 * ``sigma_eff[continuous_bernoulli]``, ``sigma_eff[bernoulli]`` -- sqrt of the mean variance of
   each likelihood at the data's intensities (predicted, from the training pixels).
+* ``logit_background_median[<lik>]`` -- the median decoder logit on the test pixels that are
+  exactly 0 in the raw data; ``background_fraction`` -- their share of the test pixels.
+* ``clipped.<key>`` -- every key above for the control (data clipped into [CLIP_LO, CLIP_HI]).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -61,13 +77,18 @@ from .. import analysis, plotting
 from ..losses import continuous_bernoulli_mean_logit, get_loss
 from . import e5_vae_scale as e5
 from .core import ExperimentOutput, Prediction, Result, bin_by_target
+from .e1_minimizers import HI as CLIP_HI
+from .e1_minimizers import LO as CLIP_LO
 
-__all__ = ["run", "NAME", "build_predictions", "cb_natural_parameter", "cb_variance",
-           "cb_sigma_eff", "OUTPUTS"]
+__all__ = ["run", "NAME", "build_predictions", "control_predictions", "cb_natural_parameter",
+           "cb_variance", "cb_sigma_eff", "OUTPUTS", "CLIP_LO", "CLIP_HI"]
 
 NAME = "E6 Continuous Bernoulli"
 OUTPUTS = ("bernoulli", "continuous_bernoulli", "continuous_bernoulli_param")
 _LO = e5.MIDGREY[0]
+LIKS = ("bernoulli", "continuous_bernoulli")
+#: Bins of the data intensity for the output-vs-data curves.
+EDGES = np.linspace(0, 1, 21)
 
 
 def cb_natural_parameter(m) -> np.ndarray:
@@ -181,45 +202,52 @@ def build_predictions(x_eval, x_train, latent: int) -> dict:
                                                              "continuous_bernoulli": s_cb}}
 
 
-def run(cfg, data, progress) -> ExperimentOutput:
-    """Run E6 on ``data`` (an :class:`~lossanalysis.experiments.core.ExperimentData`)."""
-    t_start = time.perf_counter()
-    st = e5.settings(cfg)
-    seeds = e5.run_seeds(cfg)
-    ds = data.name
-    x = e5.training_subset(data.x_train, st.n_train)
-    x_eval = e5.eval_subset(data.x_test, st.n_eval)
-    progress(f"E6 {ds}: predictions from the analysis")
-    P = build_predictions(x_eval, x, st.latent)
-    preds = P["predictions"]
+def control_predictions(x_eval, x_train, latent: int) -> dict:
+    """The predictions of :func:`build_predictions` for the control: the same VAEs on the data
+    clipped into [CLIP_LO, CLIP_HI], where the CB's minimizer is finite at every pixel.  Computed
+    from the clipped data alone, like the main ones; ids ``E6.clipped.*``."""
+    lo, hi = np.float32(CLIP_LO), np.float32(CLIP_HI)
+    P = build_predictions(np.clip(x_eval, lo, hi), np.clip(x_train, lo, hi), latent)
+    P["predictions"] = {
+        k: dataclasses.replace(p, id=p.id.replace("E6.", "E6.clipped.", 1),
+                               statement=f"(data clipped into [{CLIP_LO}, {CLIP_HI}]) "
+                               + p.statement)
+        for k, p in P["predictions"].items()}
+    return P
+
+
+def _measure(x, x_eval, background, seeds, st, progress, label, cache_bernoulli):
+    """Train the Bernoulli and CB VAEs of every seed on ``x`` and measure them on ``x_eval``.
+    ``background``: the test pixels that are exactly 0 in the raw data."""
     xe = x_eval.astype(np.float64)
     mid = e5.midgrey_mask(x_eval)
-
     keys = ("blur_ratio", "midgrey", "midgrey_ratio", "mse", "mae", "mean", "extreme",
             "mae_background", "mae_stroke")
-    background, stroke = xe == 0, x_eval > np.float32(_LO)
-    per = {o: {k: [] for k in keys} for o in OUTPUTS}
-    active = {"bernoulli": [], "continuous_bernoulli": []}
-    kl_total = {"bernoulli": [], "continuous_bernoulli": []}
-    sampled = {"bernoulli": [], "continuous_bernoulli": []}   # mean offset, posterior samples
-    curves = {o: [] for o in OUTPUTS}
-    edges = np.linspace(0, 1, 21)
-    examples = {}
+    stroke = x_eval > np.float32(_LO)
+    m = {"per": {o: {k: [] for k in keys} for o in OUTPUTS},
+         "active": {lik: [] for lik in LIKS}, "kl_total": {lik: [] for lik in LIKS},
+         "sampled": {lik: [] for lik in LIKS},        # mean offset, posterior samples
+         "logit_background": {lik: [] for lik in LIKS},
+         "curves": {o: [] for o in OUTPUTS}, "examples": {}}
+    per = m["per"]
     for seed in seeds:
         outs = {}
-        for lik in ("bernoulli", "continuous_bernoulli"):
-            tag = f"E6 {ds} seed {seed} {lik}"
-            model = e5.train_vae(x, lik, seed, st, progress, tag=tag, cache=(lik == "bernoulli"))
+        for lik in LIKS:
+            tag = f"E6 {label} seed {seed} {lik}"
+            model = e5.train_vae(x, lik, seed, st, progress, tag=tag,
+                                 cache=(cache_bernoulli and lik == "bernoulli"))
             n_active, kl = e5.active_dims(model, x)
-            active[lik].append(n_active)
-            kl_total[lik].append(float(np.sum(kl)))
-            outs[lik] = model.reconstruct(x_eval)
+            m["active"][lik].append(n_active)
+            m["kl_total"][lik].append(float(np.sum(kl)))
             mu, logvar = model.encode(x_eval)
+            eta = model.decode(mu, kind="logit").astype(np.float64)
+            outs[lik] = model.decode(mu)
+            m["logit_background"][lik].append(float(np.median(eta[background])))
             eps = np.random.default_rng([seed, 11]).standard_normal(mu.shape).astype(mu.dtype)
-            sampled[lik].append(float(np.mean(model.decode(mu + np.exp(0.5 * logvar) * eps),
-                                               dtype=np.float64) - xe.mean()))
+            m["sampled"][lik].append(float(np.mean(model.decode(mu + np.exp(0.5 * logvar) * eps),
+                                                    dtype=np.float64) - xe.mean()))
             if lik == "continuous_bernoulli":
-                outs["continuous_bernoulli_param"] = model.reconstruct(x_eval, kind="param")
+                outs["continuous_bernoulli_param"] = model.decode(mu, kind="param")
         for o in OUTPUTS:
             out = outs[o].astype(np.float64)
             b = e5.blur_stats(out, xe)
@@ -230,15 +258,22 @@ def run(cfg, data, progress) -> ExperimentOutput:
             r["extreme"].append(float(np.mean(np.abs(out[mid] - 0.5))))
             r["mae_background"].append(float(np.mean(np.abs(out - xe)[background])))
             r["mae_stroke"].append(float(np.mean(np.abs(out - xe)[stroke])))
-            curves[o].append(bin_by_target(xe, out, edges)[1])
+            m["curves"][o].append(bin_by_target(xe, out, EDGES)[1])
             if seed == seeds[0]:
-                examples[o] = out[:8]
-        progress(f"E6 {ds} seed {seed}: CB mean blur {per['continuous_bernoulli']['blur_ratio'][-1]:.3f}, "
-                 f"Bernoulli {per['bernoulli']['blur_ratio'][-1]:.3f}")
+                m["examples"][o] = out[:8]
+        progress(f"E6 {label} seed {seed}: CB mean blur "
+                 f"{per['continuous_bernoulli']['blur_ratio'][-1]:.3f}, Bernoulli "
+                 f"{per['bernoulli']['blur_ratio'][-1]:.3f}; median logit on the black pixels: "
+                 f"CB {m['logit_background']['continuous_bernoulli'][-1]:.1f}, Bernoulli "
+                 f"{m['logit_background']['bernoulli'][-1]:.1f}")
+    return m
 
-    n = len(seeds)
+
+def _results(preds, P, m, ds, latent) -> list:
+    per, active, sampled = m["per"], m["active"], m["sampled"]
+    n = len(active["bernoulli"])
     data_ext = P["data_extremeness"]
-    results = [
+    return [
         Result(preds["expansion"], [v - data_ext for v in per["continuous_bernoulli_param"]["extreme"]], ds,
                notes=(f"mean|lambda - 1/2| {np.mean(per['continuous_bernoulli_param']['extreme']):.3f} "
                       f"(predicted {P['predicted_extremeness']:.3f}, data {data_ext:.3f}; CB mean image "
@@ -263,37 +298,70 @@ def run(cfg, data, progress) -> ExperimentOutput:
                notes=(f"CB {np.mean(active['continuous_bernoulli']):.1f}, Bernoulli "
                       f"{np.mean(active['bernoulli']):.1f} active dims"
                       + ("; both at the latent size, so the count cannot tell them apart"
-                         if min(active["bernoulli"]) == st.latent else ""))),
+                         if min(active["bernoulli"]) == latent else ""))),
     ]
 
-    meas = {"midgrey_fraction[data]": e5.midgrey_fraction(xe),
-            "mean_intensity[data]": float(xe.mean()),
-            "param_extremeness[data]": data_ext,
-            "predicted_param_extremeness": P["predicted_extremeness"],
-            "sigma_eff[bernoulli]": P["sigma_eff"]["bernoulli"],
-            "sigma_eff[continuous_bernoulli]": P["sigma_eff"]["continuous_bernoulli"]}
+
+def _measurements(m, P, xe, prefix="") -> dict:
+    per = m["per"]
+    meas = {f"{prefix}midgrey_fraction[data]": e5.midgrey_fraction(xe),
+            f"{prefix}mean_intensity[data]": float(xe.mean()),
+            f"{prefix}param_extremeness[data]": P["data_extremeness"],
+            f"{prefix}predicted_param_extremeness": P["predicted_extremeness"],
+            f"{prefix}sigma_eff[bernoulli]": P["sigma_eff"]["bernoulli"],
+            f"{prefix}sigma_eff[continuous_bernoulli]": P["sigma_eff"]["continuous_bernoulli"]}
     for o in OUTPUTS:
         r = per[o]
-        meas[f"blur_ratio[{o}]"] = float(np.mean(r["blur_ratio"]))
-        meas[f"midgrey_fraction[{o}]"] = float(np.mean(r["midgrey"]))
-        meas[f"midgrey_ratio[{o}]"] = float(np.mean(r["midgrey_ratio"]))
-        meas[f"mse[{o}]"] = float(np.mean(r["mse"]))
-        meas[f"mae[{o}]"] = float(np.mean(r["mae"]))
-        meas[f"mean_intensity[{o}]"] = float(xe.mean() + np.mean(r["mean"]))
-        meas[f"param_extremeness[{o}]"] = float(np.mean(r["extreme"]))
-        meas[f"mae_background[{o}]"] = float(np.mean(r["mae_background"]))
-        meas[f"mae_stroke[{o}]"] = float(np.mean(r["mae_stroke"]))
-    meas["mae_ratio[continuous_bernoulli]"] = results[3].mean
-    for lik in active:
-        meas[f"active_dims[{lik}]"] = float(np.mean(active[lik]))
-        meas[f"kl_total[{lik}]"] = float(np.mean(kl_total[lik]))
-        meas[f"mean_intensity_sampled[{lik}]"] = float(xe.mean() + np.mean(sampled[lik]))
+        meas[f"{prefix}blur_ratio[{o}]"] = float(np.mean(r["blur_ratio"]))
+        meas[f"{prefix}midgrey_fraction[{o}]"] = float(np.mean(r["midgrey"]))
+        meas[f"{prefix}midgrey_ratio[{o}]"] = float(np.mean(r["midgrey_ratio"]))
+        meas[f"{prefix}mse[{o}]"] = float(np.mean(r["mse"]))
+        meas[f"{prefix}mae[{o}]"] = float(np.mean(r["mae"]))
+        meas[f"{prefix}mean_intensity[{o}]"] = float(xe.mean() + np.mean(r["mean"]))
+        meas[f"{prefix}param_extremeness[{o}]"] = float(np.mean(r["extreme"]))
+        meas[f"{prefix}mae_background[{o}]"] = float(np.mean(r["mae_background"]))
+        meas[f"{prefix}mae_stroke[{o}]"] = float(np.mean(r["mae_stroke"]))
+    meas[f"{prefix}mae_ratio[continuous_bernoulli]"] = float(np.mean(
+        [c / b for c, b in zip(per["continuous_bernoulli"]["mae"], per["bernoulli"]["mae"])]))
+    for lik in LIKS:
+        meas[f"{prefix}active_dims[{lik}]"] = float(np.mean(m["active"][lik]))
+        meas[f"{prefix}kl_total[{lik}]"] = float(np.mean(m["kl_total"][lik]))
+        meas[f"{prefix}mean_intensity_sampled[{lik}]"] = float(xe.mean()
+                                                                + np.mean(m["sampled"][lik]))
+        meas[f"{prefix}logit_background_median[{lik}]"] = float(np.mean(m["logit_background"][lik]))
+    return meas
 
-    figures = _figure(cfg, ds, x_eval, examples, curves, edges, seeds)
+
+def run(cfg, data, progress) -> ExperimentOutput:
+    """Run E6 on ``data`` (an :class:`~lossanalysis.experiments.core.ExperimentData`)."""
+    t_start = time.perf_counter()
+    st = e5.settings(cfg)
+    seeds = e5.run_seeds(cfg)
+    ds = data.name
+    x = e5.training_subset(data.x_train, st.n_train)
+    x_eval = e5.eval_subset(data.x_test, st.n_eval)
+    lo, hi = np.float32(CLIP_LO), np.float32(CLIP_HI)
+    xc, xc_eval = np.clip(x, lo, hi), np.clip(x_eval, lo, hi)
+    progress(f"E6 {ds}: predictions from the analysis (raw data and the clipped control)")
+    P = build_predictions(x_eval, x, st.latent)
+    Pc = control_predictions(x_eval, x, st.latent)
+    xe = x_eval.astype(np.float64)
+    background = xe == 0
+
+    m = _measure(x, x_eval, background, seeds, st, progress, ds, cache_bernoulli=True)
+    mc = _measure(xc, xc_eval, background, seeds, st, progress, f"{ds} clipped",
+                  cache_bernoulli=False)
+    results = _results(P["predictions"], P, m, ds, st.latent)
+    control = _results(Pc["predictions"], Pc, mc, ds, st.latent)
+    meas = _measurements(m, P, xe)
+    meas.update(_measurements(mc, Pc, xc_eval.astype(np.float64), prefix="clipped."))
+    meas["background_fraction"] = float(background.mean())
+
+    figures = _figure(cfg, ds, x_eval, m["examples"], m["curves"], EDGES, seeds)
     elapsed = time.perf_counter() - t_start
-    md = _markdown(ds, st, seeds, P, per, active, results, meas, elapsed)
+    md = _markdown(ds, st, seeds, P, Pc, m, mc, results, control, meas, elapsed)
     progress(f"E6 {ds}: done in {elapsed:.0f} s")
-    return ExperimentOutput(NAME, results, md, figures, meas)
+    return ExperimentOutput(NAME, results + control, md, figures, meas)
 
 
 _OUT_LABEL = {"bernoulli": "Bernoulli reconstruction p", "continuous_bernoulli": "CB mean image μ(λ)",
@@ -334,61 +402,135 @@ def _figure(cfg, ds, x_eval, examples, curves, edges, seeds):
     return [str(p) for p in plotting.save(fig, stem)]
 
 
-def _markdown(ds, st, seeds, P, per, active, results, meas, elapsed) -> str:
+def _table(per, meas, P, prefix=""):
     pm = e5._pm
-    lines = [f"### {NAME} ({ds})", "",
-             f"Setup: Bernoulli and continuous-Bernoulli VAEs with the architecture, seeds, data "
-             f"order and noise of E5 ({st.describe()}); seeds {seeds}.  Run time {elapsed:.0f} s.",
-             "",
-             "Prediction (before training): the CB's loss minimizer for a target x is λ = μ⁻¹(x) "
-             "(`analysis.argmin`), farther from ½ than x; the mean image μ(λ) is what the decoder "
-             "fits, and the canonical link makes its average equal the data's.  The CB's variance "
-             "at every mean is below the Bernoulli's m(1−m) (Bhatia–Davis), i.e. a sharper "
-             f"likelihood: effective σ {P['sigma_eff']['continuous_bernoulli']:.3f} against "
-             f"{P['sigma_eff']['bernoulli']:.3f} for the Bernoulli.", "",
-             "| output | blur ratio | mid-grey fraction | mean abs. error | mean intensity "
+    lines = ["| output | blur ratio | mid-grey fraction | mean abs. error | mean intensity "
              "| mean abs(out − ½) on mid-grey pixels |", "|---|---|---|---|---|---|"]
     for o in OUTPUTS:
         r = per[o]
         lines.append(f"| {_OUT_LABEL[o]} | {pm(r['blur_ratio'])} | {pm(r['midgrey'])} "
-                     f"| {pm(r['mae'], '{:.4f}')} | {meas[f'mean_intensity[{o}]']:.4f} "
+                     f"| {pm(r['mae'], '{:.4f}')} | {meas[f'{prefix}mean_intensity[{o}]']:.4f} "
                      f"| {pm(r['extreme'])} |")
-    lines.append(f"| data | 1 | {meas['midgrey_fraction[data]']:.3f} | 0 "
-                 f"| {meas['mean_intensity[data]']:.4f} | {P['data_extremeness']:.3f} "
+    lines.append(f"| data | 1 | {meas[f'{prefix}midgrey_fraction[data]']:.3f} | 0 "
+                 f"| {meas[f'{prefix}mean_intensity[data]']:.4f} | {P['data_extremeness']:.3f} "
                  f"(predicted for λ: {P['predicted_extremeness']:.3f}) |")
-    lines += ["", f"Active latent dimensions: Bernoulli {pm(active['bernoulli'], '{:.1f}')}, CB "
-              f"{pm(active['continuous_bernoulli'], '{:.1f}')}; information in the code (total "
-              f"KL, measured, not judged): Bernoulli {meas['kl_total[bernoulli]']:.1f} nats, CB "
-              f"{meas['kl_total[continuous_bernoulli]']:.1f} nats.", "", "Findings:", ""]
+    return lines
+
+
+def _findings(results, ctx, control):
+    lines = []
     for r in results:
         p = r.prediction
         lines.append(f"* `{p.id}` -- {p.statement}.  Predicted {p.kind} {p.value:.3g} "
                      f"(tolerance {p.tolerance:.3g}); measured {r.mean:.3g} ± {r.spread:.2g}: "
                      f"**{r.verdict}**." + (f"  ({r.notes})" if r.notes else ""))
         if r.verdict == "refuted":
-            lines.append("  What the analysis missed: " + _missed(p.id, r, P, per, meas))
+            lines.append("  What the analysis missed: " + _missed(p.id, r, ctx, control))
+    return lines
+
+
+def _markdown(ds, st, seeds, P, Pc, m, mc, results, control, meas, elapsed) -> str:
+    pm = e5._pm
+    active, kl = m["active"], meas
+    ctx = {"P": P, "Pc": Pc, "meas": meas, "results": {r.prediction.id: r for r in results},
+           "control": {r.prediction.id: r for r in control}}
+    lines = [f"### {NAME} ({ds})", "",
+             f"Setup: Bernoulli and continuous-Bernoulli VAEs with the architecture, seeds, data "
+             f"order and noise of E5 ({st.describe()}); seeds {seeds}; a second pair of each seed "
+             f"trained and evaluated on the data clipped into [{CLIP_LO}, {CLIP_HI}] (the "
+             f"control).  Run time {elapsed:.0f} s.",
+             "",
+             "Prediction (before training): the CB's loss minimizer for a target x is λ = μ⁻¹(x) "
+             "(`analysis.argmin`), farther from ½ than x; the mean image μ(λ) is what the decoder "
+             "fits, and the canonical link makes its average equal the data's.  The CB's variance "
+             "at every mean is below the Bernoulli's m(1−m) (Bhatia–Davis), i.e. a sharper "
+             f"likelihood: effective σ {P['sigma_eff']['continuous_bernoulli']:.3f} against "
+             f"{P['sigma_eff']['bernoulli']:.3f} for the Bernoulli.  All of this presumes a "
+             "minimizer at every pixel, which the CB lacks at an exact 0 or 1: its density at "
+             "x = 0 is C(λ)(1 − λ) ≈ ln(1/λ), unbounded as λ → 0, so on the "
+             f"{100 * meas['background_fraction']:.0f}% of these test pixels that are exactly 0 "
+             "its likelihood has no maximum.  The control removes the exact 0s and 1s (the same "
+             "predictions, recomputed from the clipped data before training).", ""]
+    lines += _table(m["per"], meas, P)
+    lines += ["", f"Active latent dimensions: Bernoulli {pm(active['bernoulli'], '{:.1f}')}, CB "
+              f"{pm(active['continuous_bernoulli'], '{:.1f}')}; information in the code (total "
+              f"KL, measured, not judged): Bernoulli {kl['kl_total[bernoulli]']:.1f} nats, CB "
+              f"{kl['kl_total[continuous_bernoulli]']:.1f} nats.  Median decoder logit on the "
+              f"black test pixels: Bernoulli {meas['logit_background_median[bernoulli]']:.1f}, "
+              f"CB {meas['logit_background_median[continuous_bernoulli]']:.1f}.", "",
+              "Findings:", ""]
+    lines += _findings(results, ctx, control=False)
+    lines += ["", f"Control: the same VAEs (architecture, seeds, data order, noise) trained and "
+              f"evaluated on the data clipped into [{CLIP_LO}, {CLIP_HI}], where every pixel's CB "
+              "minimizer is finite (E1's range):", ""]
+    lines += _table(mc["per"], meas, Pc, prefix="clipped.")
+    lines += ["", f"Active latent dimensions: Bernoulli "
+              f"{pm(mc['active']['bernoulli'], '{:.1f}')}, CB "
+              f"{pm(mc['active']['continuous_bernoulli'], '{:.1f}')}; total KL: Bernoulli "
+              f"{meas['clipped.kl_total[bernoulli]']:.1f} nats, CB "
+              f"{meas['clipped.kl_total[continuous_bernoulli]']:.1f} nats.  Median decoder logit "
+              "on the clipped black pixels: Bernoulli "
+              f"{meas['clipped.logit_background_median[bernoulli]']:.1f}, CB "
+              f"{meas['clipped.logit_background_median[continuous_bernoulli]']:.1f}.", "",
+              "Findings (control):", ""]
+    lines += _findings(control, ctx, control=True)
     return "\n".join(lines) + "\n"
 
 
-def _missed(pid, r, P, per, meas) -> str:
+def _control_clause(ctx, pid) -> str:
+    """'in the control ... (verdict)' for the raw prediction ``pid``."""
+    c = ctx["control"].get(pid.replace("E6.", "E6.clipped.", 1))
+    if c is None:
+        return ""
+    return (f"  In the control, without exact 0s and 1s, the same prediction "
+            f"({c.prediction.value:.3g}) meets {c.mean:.3g} ± {c.spread:.2g}: **{c.verdict}**.")
+
+
+def _missed(pid, r, ctx, control) -> str:
     """Why a refuted E6 prediction failed, quoting this run's own diagnostics."""
-    if pid == "E6.cb.param_expansion":
-        cb_mean = meas["param_extremeness[continuous_bernoulli]"]
+    P = ctx["Pc"] if control else ctx["P"]
+    meas = ctx["meas"]
+    pre = "clipped." if control else ""
+    base = pid.replace("E6.clipped.", "E6.", 1)
+    cb_mean = meas[f"{pre}param_extremeness[continuous_bernoulli]"]
+    unbounded = (
+        "At an exact 0 the CB has no minimizer -- its likelihood grows without limit as the "
+        "pixel's logit goes to −∞ (density C(λ)(1 − λ) ≈ ln(1/λ) at x = 0) -- so training never "
+        "stops pushing the black pixels: median decoder logit on them "
+        f"{meas['logit_background_median[continuous_bernoulli]']:.0f} against "
+        f"{meas['logit_background_median[bernoulli]']:.1f} for the Bernoulli decoder, and "
+        f"{meas['kl_total[continuous_bernoulli]']:.0f} nats in the CB's code against "
+        f"{meas['kl_total[bernoulli]']:.0f} (in the control, without exact 0s: "
+        f"{meas['clipped.kl_total[continuous_bernoulli]']:.0f} against "
+        f"{meas['clipped.kl_total[bernoulli]']:.0f})")
+    if base == "E6.cb.param_expansion":
         if r.mean > r.prediction.value:
-            return ("the prediction assumes the mean image equals the data.  The mid-grey data "
-                    "pixels are stroke edges, which the VAE reconstructs a little displaced, "
-                    "i.e. dark or bright: there the CB mean image is itself "
-                    f"{cb_mean:.3f} from ½ on average against the data's "
-                    f"{P['data_extremeness']:.3f}, and λ = μ⁻¹(μ̂) expands that, not x.  The "
-                    "qualitative claim -- λ far more extreme than the data -- holds with room "
-                    f"to spare ({meas['param_extremeness[continuous_bernoulli_param]']:.3f} vs "
-                    f"{P['data_extremeness']:.3f}).")
+            text = ("the prediction assumes the decoder's mean image equals the data at the "
+                    "mid-grey pixels.  ")
+            if not control:
+                text += ("Two things break that.  (i) " + unbounded
+                         + "; the stroke edges next to those pixels are decoded from the same "
+                         "weights and are pushed to the extremes with them.  (ii) Even where a "
+                         "minimizer exists, the VAE reconstructs an edge only approximately.  ")
+            else:
+                text += ("The VAE reconstructs a stroke edge only approximately (its residual "
+                         "error there is of the order of the edge's distance to ½), which the "
+                         "analysis does not model.  ")
+            text += (f"At the mid-grey pixels the CB mean image is {cb_mean:.3f} from ½ on "
+                     f"average against the data's {P['data_extremeness']:.3f}, and "
+                     "λ = μ⁻¹(μ̂) expands that, not x.  The qualitative claim -- λ far more "
+                     "extreme than the data -- holds "
+                     f"({meas[f'{pre}param_extremeness[continuous_bernoulli_param]']:.3f} vs "
+                     f"{P['data_extremeness']:.3f}).")
+            return text + ("" if control else _control_clause(ctx, pid))
         return ("the prediction assumes the mean image equals the data; at the mid-grey "
                 f"pixels the CB mean image is {cb_mean:.3f} from ½ against the data's "
-                f"{P['data_extremeness']:.3f}: the blur pulls it toward ½ and λ follows.")
-    if pid in ("E6.cb.mean_intensity", "E6.bernoulli.mean_intensity"):
-        lik = "bernoulli" if pid.startswith("E6.bernoulli") else "continuous_bernoulli"
-        samp = meas[f"mean_intensity_sampled[{lik}]"] - meas["mean_intensity[data]"]
+                f"{P['data_extremeness']:.3f}: the blur pulls it toward ½ and λ follows."
+                + ("" if control else _control_clause(ctx, pid)))
+    if base in ("E6.cb.mean_intensity", "E6.bernoulli.mean_intensity"):
+        lik = "bernoulli" if base.startswith("E6.bernoulli") else "continuous_bernoulli"
+        samp = (meas[f"{pre}mean_intensity_sampled[{lik}]"]
+                - meas[f"{pre}mean_intensity[data]"])
         seeds = ", ".join(f"{v:+.4f}" for v in r.measurements)
         text = ("the identity holds for the decoder averaged over posterior samples, at a "
                 "stationary point of the output bias.  Averaged over posterior samples the "
@@ -399,22 +541,38 @@ def _missed(pid, r, P, per, meas) -> str:
                      "tolerance, i.e. the last Adam steps leave the output bias away from its "
                      "stationary point by that much")
         return text + ".  The 0.01 allowance underestimated these two effects."
-    if pid == "E6.cb.mae_ratio":
-        return ("the error of the CB mean image sits on the bright pixels (strokes, garments): "
-                "mean |error| over pixels "
-                f"with x > 0.2 is {meas['mae_stroke[continuous_bernoulli]']:.3f} against "
-                f"{meas['mae_stroke[bernoulli]']:.3f} for the Bernoulli, while on the black "
-                f"background it is {meas['mae_background[continuous_bernoulli]']:.4f} against "
-                f"{meas['mae_background[bernoulli]']:.4f}.  Bhatia–Davis compares the two "
-                "likelihoods' curvature at equal mean; it ignores how the mean depends on the "
-                "decoder's logit η.  The CB mean approaches 0 and 1 only like 1/|η| (dμ/dη is "
-                "the CB variance, about m² near the ends), so bright pixels, where the decoder "
-                "is unsure and its logits are moderate, come out darker than the Bernoulli's "
-                "sigmoid(η) makes them (see the figure's output-vs-data panel).")
-    if pid == "E6.cb.sharper":
-        return ("the sharper likelihood does not show in the mean image at this training "
-                "length; the mean map μ(η) flattens near 0 and 1 (see E6.cb.mae_ratio).")
-    if pid == "E6.cb.active_dims":
-        return ("both VAEs keep every latent dimension at this training length, so the count "
-                "cannot show a difference (compare the total KL instead).")
+    if base == "E6.cb.mae_ratio":
+        text = (f"the CB mean image's error sits on the bright pixels: mean |error| over pixels "
+                f"with x > 0.2 is {meas[f'{pre}mae_stroke[continuous_bernoulli]']:.3f} against "
+                f"{meas[f'{pre}mae_stroke[bernoulli]']:.3f} for the Bernoulli, on the black "
+                f"pixels {meas[f'{pre}mae_background[continuous_bernoulli]']:.4f} against "
+                f"{meas[f'{pre}mae_background[bernoulli]']:.4f}.  Bhatia–Davis compares the two "
+                "likelihoods pixel by pixel at equal mean; a sharper likelihood everywhere "
+                "does not make the unweighted error smaller, because the decoder's capacity "
+                "goes where the curvature is largest -- near 0 the CB's variance at mean m is "
+                "about m², the Bernoulli's about m, so the CB weighs an error on a dark pixel "
+                "by ~1/m² against ~1/m")
+        if not control:
+            text += (", and at the exact-0 pixels without bound.  " + unbounded
+                     + ".  The bright pixels, where the decoder is unsure, are what that "
+                     "capacity is taken from." + _control_clause(ctx, pid))
+        else:
+            text += "."
+        return text
+    if base == "E6.cb.sharper":
+        return ("Bhatia–Davis compares the likelihoods' curvature at each intensity; the blur "
+                "ratio measures edge contrast, which that comparison does not address.  A "
+                "likely reason: the CB mean map μ(η) flattens toward 0 and 1 (dμ/dη is the CB "
+                "variance, about m² near the ends), so an edge the decoder is unsure of, with "
+                "moderate logits on both sides, has less contrast in μ(η) than in sigmoid(η).  "
+                f"The blur ratio of the CB mean image is "
+                f"{meas[f'{pre}blur_ratio[continuous_bernoulli]']:.3f} against "
+                f"{meas[f'{pre}blur_ratio[bernoulli]']:.3f} for the Bernoulli and "
+                f"{meas[f'{pre}blur_ratio[continuous_bernoulli_param]']:.3f} for λ."
+                + ("" if control else _control_clause(ctx, pid)))
+    if base == "E6.cb.active_dims":
+        return ("the CB VAE keeps fewer latent dimensions above the threshold than the "
+                "Bernoulli VAE at this training length; compare the total KL, which measures "
+                "the information in the code directly."
+                + ("" if control else _control_clause(ctx, pid)))
     return "see the table."

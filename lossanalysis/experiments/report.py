@@ -7,9 +7,12 @@ data (:func:`~lossanalysis.experiments.core.load_data`), runs E1-E6 in order (ea
 measurements, relates every loss-dependent effect to the dataset's fraction of mid-grey pixels
 (E7, across datasets: both run together, or the other dataset's saved JSON), and writes
 
-* ``<out>/<dataset>.md`` -- header (command, seeds, data, version), one table of all
-  predictions (prediction, tolerance, measured mean and spread, computed verdict), the claims
-  with their verdicts, a section per experiment with its figure, and E7;
+* ``<out>/<dataset>.md`` -- header (command, seeds, data, version: the git commit, marked
+  "(modified)" when the working tree differed from it as the run started, outside the output
+  folders), one table of all predictions (prediction, tolerance, measured mean and spread,
+  computed verdict), the claims with their verdicts, a section per experiment with its figure,
+  and E7 (each effect on both datasets, its elasticity with respect to the mid-grey share, and
+  whether it depends on that share as the analysis says);
 * ``<out>/<dataset>.json`` -- every result, measurement, the intensity summary and the claims.
 
 The Markdown is byte-stable for a given code version, data and machine except for the lines
@@ -32,7 +35,9 @@ import numpy as np
 from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_data
 
 __all__ = ["EXPERIMENTS", "run_all", "run_dataset", "render", "e7_rows", "e7_section",
-           "claim_measurements", "version_info", "TIMING_MARK", "DATASET_TITLES"]
+           "e7_relation",
+           "claim_measurements", "version_info", "git_state", "git_label", "TIMING_MARK",
+           "DATASET_TITLES", "OUTPUT_DIRS"]
 
 #: (label, module) of every experiment, in the order they run.
 EXPERIMENTS = (
@@ -89,6 +94,9 @@ def run_all(datasets, *, n_seeds=3, quick=False, out_dir="reports", figures_dir=
     Returns {dataset: {"report": path, "json": path, "results": [...], "timing": {...}}}.
     """
     progress = Progress(quiet=quiet)
+    # the version before anything is written (the run's own outputs never count as a change)
+    version = version_info()
+    progress(f"lossanalysis {version['lossanalysis']}, git {git_label(version)}")
     os.makedirs(out_dir, exist_ok=True)
     runs = {}
     for ds in datasets:
@@ -96,6 +104,7 @@ def run_all(datasets, *, n_seeds=3, quick=False, out_dir="reports", figures_dir=
                         figures_dir=figures_dir, quiet=quiet, extra=dict(extra or {}))
         runs[ds] = run_dataset(cfg, progress, only=only)
         runs[ds]["cfg"] = cfg
+        runs[ds]["version"] = version
     # E7 needs every dataset: the ones run now, else the other dataset's saved JSON
     snapshots = {ds: _snapshot(r) for ds, r in runs.items()}
     for other in DATASET_TITLES:
@@ -106,7 +115,7 @@ def run_all(datasets, *, n_seeds=3, quick=False, out_dir="reports", figures_dir=
                     saved = json.load(f)
                 snapshots[other] = {"summary": saved.get("summary", {}),
                                     "measurements": saved.get("measurements", {}),
-                                    "source": os.path.basename(path)}
+                                    "source": _saved_source(path, saved)}
     written = {}
     for ds, r in runs.items():
         progress(f"{ds}: claims and report")
@@ -227,30 +236,54 @@ def _claims(ds, run, snapshots, data_dir):
 # ----------------------------------------------------------------------------------------------
 # E7: binary versus grey data
 # ----------------------------------------------------------------------------------------------
-#: (short name, label, key in the snapshot's measurements or a function of them)
+#: (short name, label, key in the snapshot's measurements or a function of them, how the analysis
+#: says the effect depends on the share of grey pixels -- "grows", "flat", "falls" or None when
+#: it gives no scaling -- and why).  Fixed here, before any run.
 _E7 = (
     ("E1 mean-median gap", "E1 mean |mean - median| of a pixel location (what MAE vs MSE/BCE "
-     "changes)", "E1.mean_minus_median"),
+     "changes)", "E1.mean_minus_median", "falls",
+     "a location's mean and median part most when its targets are bimodal (0 or 1); grey "
+     "targets between them bring the two together"),
     ("E1 focal pull", "E1 focal's pull toward 1/2 at the AE batch's grey pixels (predicted, |.|)",
-     lambda m: abs(m["E1.ae_directional_bias_predicted[focal]"])),
-    ("E2 SGD slowdown", "E2 SGD slowdown of MSE from saturation (x)", "E2.sgd_slowdown"),
-    ("E2 Adam slowdown", "E2 Adam slowdown (x)", "E2.adam_slowdown"),
+     lambda m: abs(m["E1.ae_directional_bias_predicted[focal]"]), "flat",
+     "an average over grey pixels: set by where the grey levels lie, not by how many there are"),
+    ("E2 SGD slowdown", "E2 SGD slowdown of MSE from saturation (x)", "E2.sgd_slowdown", "flat",
+     "set by the sigmoid at the starting logit (2p(1 - p) at z = -6), not by the data"),
+    ("E2 Adam slowdown", "E2 Adam slowdown (x)", "E2.adam_slowdown", "flat",
+     "as the SGD slowdown"),
     ("E3 MSE calibration drift", "E3 MSE calibration error in the large, mean |.|",
-     "E3.mse_mean_abs_error"),
+     "E3.mse_mean_abs_error", None,
+     "unbalanced errors on confident outputs, binary targets as well as grey ones: no scaling "
+     "with the grey share follows"),
     ("E4 BCE-MSE signed error", "E4 mean |BCE - MSE| signed error over the grey bins",
-     "E4.mean_abs_signed_diff"),
+     "E4.mean_abs_signed_diff", None,
+     "an average per grey pixel, set by the networks' noise there: no scaling with the grey "
+     "share follows"),
     ("E4 AE blur BCE-MSE", "E4 AE blur ratio, BCE - MSE",
-     lambda m: m["E4.blur_ratio[ae_bce]"] - m["E4.blur_ratio[ae_mse]"]),
-    ("E5 Bernoulli VAE blur", "E5 VAE blur ratio, Bernoulli decoder", "E5.blur_ratio[bernoulli]"),
+     lambda m: m["E4.blur_ratio[ae_bce]"] - m["E4.blur_ratio[ae_mse]"], None,
+     "the analysis predicts no point-target bias for either loss (claim 3)"),
+    ("E5 Bernoulli VAE blur", "E5 VAE blur ratio, Bernoulli decoder", "E5.blur_ratio[bernoulli]",
+     "grows", "the Bernoulli decoder's effective sigma grows with the grey share, and a larger "
+     "sigma weakens the data term against the KL"),
     ("E5 Bernoulli sigma_eff", "E5 Bernoulli decoder's effective sigma",
-     "E5.sigma_eff[bernoulli]"),
+     "E5.sigma_eff[bernoulli]", "grows",
+     "sqrt(mean y(1 - y)) over the pixels: only non-binary pixels contribute"),
     ("E6 CB lambda push", "E6 CB parameter image: extra distance from 1/2 over the data "
      "(mid-grey pixels)", lambda m: m["E6.param_extremeness[continuous_bernoulli_param]"]
-     - m["E6.param_extremeness[data]"]),
+     - m["E6.param_extremeness[data]"], "flat",
+     "an average over mid-grey pixels: set by where the grey levels lie"),
     ("E6 CB/Bernoulli MAE", "E6 MAE of the CB mean image / Bernoulli's",
-     "E6.mae_ratio[continuous_bernoulli]"),
+     "E6.mae_ratio[continuous_bernoulli]", None, "no scaling derived"),
+    ("E6 CB lambda push (control)", "E6 control (data clipped, no exact 0 or 1): CB parameter "
+     "image's extra distance from 1/2 over the data (mid-grey pixels)",
+     lambda m: m["E6.clipped.param_extremeness[continuous_bernoulli_param]"]
+     - m["E6.clipped.param_extremeness[data]"], "flat",
+     "as the raw push, without the exact 0s and 1s at which the CB has no minimizer (MNIST has "
+     "more of them)"),
+    ("E6 CB/Bernoulli MAE (control)", "E6 control: MAE of the CB mean image / Bernoulli's",
+     "E6.clipped.mae_ratio[continuous_bernoulli]", None, "no scaling derived"),
 )
-#: Ratios within this factor of 1 count as "about the same" in E7's summary sentence.
+#: Ratios within this factor of 1 count as "about the same" ("flat").
 E7_SAME = 1.1
 
 
@@ -263,14 +296,47 @@ def _e7_value(meas, key):
         return None
 
 
+def e7_relation(ratio) -> str | None:
+    """How an effect changed from MNIST to Fashion-MNIST: "grows", "falls", "flat" (within
+    :data:`E7_SAME`), "changes sign", or None when it was not measured on both."""
+    if ratio is None:
+        return None
+    if ratio < 0:
+        return "changes sign"
+    if ratio > E7_SAME:
+        return "grows"
+    if ratio < 1 / E7_SAME:
+        return "falls"
+    return "flat"
+
+
 def e7_rows(snapshots) -> list[dict]:
-    """One row per loss-dependent effect: its value on each dataset and the Fashion/MNIST
-    ratio, next to the ratio of mid-grey fractions."""
+    """One row per loss-dependent effect: its value on each dataset, the Fashion/MNIST ratio,
+    its elasticity with respect to the mid-grey share (ln ratio / ln grey-share ratio: 1 =
+    proportional to the share, 0 = independent of it), what the analysis expects and what was
+    measured."""
+    grey = {ds: s.get("summary", {}).get("frac_mid_of_nonzero") for ds, s in snapshots.items()}
+    g_ratio = (grey["fashion-mnist"] / grey["mnist"]
+               if grey.get("mnist") and grey.get("fashion-mnist") else None)
     rows = []
-    for short, label, key in _E7:
+    for short, label, key, expected, why in _E7:
         vals = {ds: _e7_value(s.get("measurements", {}), key) for ds, s in snapshots.items()}
-        rows.append({"short": short, "effect": label, "values": vals})
+        a, b = vals.get("mnist"), vals.get("fashion-mnist")
+        ratio = (b / a) if (a is not None and b is not None and a != 0) else None
+        elasticity = (math.log(ratio) / math.log(g_ratio)
+                      if ratio is not None and ratio > 0 and g_ratio and g_ratio != 1 else None)
+        rows.append({"short": short, "effect": label, "values": vals, "ratio": ratio,
+                     "elasticity": elasticity, "expected": expected, "why": why,
+                     "measured": e7_relation(ratio)})
     return rows
+
+
+def _saved_source(path, saved) -> str:
+    """How a dataset's saved JSON is named as a source in E7: file, command, version."""
+    v = saved.get("version", {}) or {}
+    quick = " (quick)" if saved.get("quick") else ""
+    return (f"{os.path.basename(path)}{quick}, git {git_label(v)}"
+            if v else f"{os.path.basename(path)}{quick}")
 
 
 def e7_section(ds, snapshots) -> str:
@@ -290,60 +356,102 @@ def e7_section(ds, snapshots) -> str:
         "Every loss-dependent effect on both datasets, next to each dataset's share of mid-grey "
         "pixels (0.2 < y < 0.8) among its non-zero pixels "
         f"(MNIST {100 * gm:.1f}%, Fashion-MNIST {100 * gf:.1f}%: ratio {gf / gm:.2f}).  "
-        f"Sources: MNIST {src['mnist']}, Fashion-MNIST {src['fashion-mnist']}.", "",
-        "| effect | MNIST | Fashion-MNIST | Fashion / MNIST |", "|---|---|---|---|",
-        f"| mid-grey share of the non-zero pixels | {gm:.3f} | {gf:.3f} | {gf / gm:.2f} |",
+        "Elasticity: ln(effect ratio) / ln(grey-share ratio) -- 1 if the effect is proportional "
+        "to the grey share, 0 if independent of it, negative if it falls as the share rises.  "
+        f"'Expected' is what the analysis says about the dependence (fixed in the code before the "
+        f"runs; – where it gives none); 'measured' classifies the ratio (within {E7_SAME:g}x of "
+        f"1: flat).  Sources: MNIST {src['mnist']}, Fashion-MNIST {src['fashion-mnist']}.", "",
+        "| effect | MNIST | Fashion-MNIST | Fashion / MNIST | elasticity | expected | measured |",
+        "|---|---|---|---|---|---|---|",
+        f"| mid-grey share of the non-zero pixels | {gm:.3f} | {gf:.3f} | {gf / gm:.2f} | 1 | – "
+        "| – |",
         f"| pixels strictly between 0 and 1 | {mn['summary']['frac_between']:.3f} | "
         f"{fm['summary']['frac_between']:.3f} | "
-        f"{fm['summary']['frac_between'] / mn['summary']['frac_between']:.2f} |"]
-    grows = []
-    for row in e7_rows({"mnist": mn, "fashion-mnist": fm}):
+        f"{fm['summary']['frac_between'] / mn['summary']['frac_between']:.2f} | – | – | – |"]
+    rows = e7_rows({"mnist": mn, "fashion-mnist": fm})
+    for row in rows:
         a, b = row["values"]["mnist"], row["values"]["fashion-mnist"]
-        ratio = (b / a) if (a is not None and b is not None and a != 0) else None
         fa = "–" if a is None else f"{a:.4g}"
         fb = "–" if b is None else f"{b:.4g}"
-        fr = "–" if ratio is None else f"{ratio:.2f}"
-        lines.append(f"| {_cell(row['effect'])} | {fa} | {fb} | {fr} |")
-        if ratio is not None:
-            grows.append((row["short"], ratio))
-    up = [f"{e} ({r:.2f}x)" for e, r in grows if r > E7_SAME]
-    down = [f"{e} ({r:.2f}x)" for e, r in grows if r < 1 / E7_SAME]
-    same = [f"{e} ({r:.2f}x)" for e, r in grows if 1 / E7_SAME <= r <= E7_SAME]
-    lines += ["", f"Of the {len(grows)} effects measured on both datasets, {len(up)} are larger "
-              f"on the greyer Fashion-MNIST by more than {E7_SAME:g}x "
-              f"({', '.join(up) or 'none'}), {len(down)} are smaller "
-              f"({', '.join(down) or 'none'}) and {len(same)} about the same "
-              f"({', '.join(same) or 'none'}).", "",
-              "How to read the ratios: an effect summed over all pixels (E3's calibration "
-              "drift, E4's BCE − MSE difference, the Bernoulli decoder's effective σ = "
-              "√mean y(1 − y)) can only come from non-binary pixels and grows with their "
-              "share; an effect measured per grey pixel (focal's pull, the continuous "
-              "Bernoulli's push of λ) depends on where the grey levels lie, not on how many "
-              "there are; the gap between a location's mean and median (MSE/BCE against MAE) "
-              "is largest when its targets are bimodal -- strokes on black, as in MNIST; and "
-              "the saturation slowdown (E2) is set by the sigmoid at the starting logit, not "
-              "by the data.", ""]
+        fr = "–" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        fe = "–" if row["elasticity"] is None else f"{row['elasticity']:+.2f}"
+        lines.append(f"| {_cell(row['effect'])} | {fa} | {fb} | {fr} | {fe} | "
+                     f"{row['expected'] or '–'} | {row['measured'] or '–'} |")
+    measured = [r for r in rows if r["measured"] is not None]
+    judged = [r for r in measured if r["expected"] is not None]
+    agree = [r for r in judged if r["measured"] == r["expected"]]
+    disagree = [r for r in judged if r["measured"] != r["expected"]]
+
+    def names(rs):
+        return ", ".join(f"{r['short']} ({r['ratio']:.2f}x)" for r in rs) or "none"
+    by = {k: [r for r in measured if r["measured"] == k]
+          for k in ("grows", "falls", "flat", "changes sign")}
+    lines += ["", f"Of the {len(measured)} effects measured on both datasets, "
+              f"{len(by['grows'])} are larger on the greyer Fashion-MNIST by more than "
+              f"{E7_SAME:g}x ({names(by['grows'])}), {len(by['falls'])} are smaller "
+              f"({names(by['falls'])}), {len(by['flat'])} about the same "
+              f"({names(by['flat'])})"
+              + (f" and {len(by['changes sign'])} change sign ({names(by['changes sign'])})"
+                 if by["changes sign"] else "") + ".  "
+              f"Of the {len(judged)} whose dependence the analysis states, {len(agree)} behave "
+              f"as it says ({names(agree)}) and {len(disagree)} "
+              f"{'does' if len(disagree) == 1 else 'do'} not"
+              + (": " + "; ".join(f"{r['short']} expected {r['expected']}, measured "
+                                  f"{r['measured']} ({r['ratio']:.2f}x)" for r in disagree)
+                 if disagree else "") + ".", "",
+              "Why each dependence is expected:", ""]
+    for row in rows:
+        lines.append(f"* {row['short']}: {row['expected'] or 'no expectation'} -- {row['why']}.")
+    lines.append("")
     return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------------------------
 # Rendering
 # ----------------------------------------------------------------------------------------------
-def version_info() -> dict:
-    """lossanalysis, numpy and Python versions, the git commit (if available) and the BLAS
-    thread setting."""
-    from .. import __version__
-    commit = None
+#: Folders that a run writes into (they do not change the results): a modified or untracked
+#: file there does not make the working tree count as modified.
+OUTPUT_DIRS = ("reports", "figures", "runs")
+
+
+def git_state(root=None) -> tuple[str | None, bool | None]:
+    """(short commit hash, working tree modified?) of the checkout holding the package, or
+    (None, None) without git.  "Modified" means a tracked file differs from the commit or an
+    untracked, non-ignored file exists -- outside :data:`OUTPUT_DIRS`."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[2]
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=20)
     try:
-        root = Path(__file__).resolve().parents[2]
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
-                                capture_output=True, text=True, timeout=10).stdout.strip() or None
+        head = git("rev-parse", "--short=12", "HEAD")
+        if head.returncode != 0 or not head.stdout.strip():
+            return None, None
+        excludes = [f":(exclude){d}" for d in OUTPUT_DIRS]
+        status = git("status", "--porcelain", "--", ".", *excludes)
+        dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+        return head.stdout.strip(), dirty
     except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"lossanalysis": __version__, "git": commit, "numpy": np.__version__,
-            "python": platform.python_version(),
+        return None, None
+
+
+def version_info() -> dict:
+    """lossanalysis, numpy and Python versions, the git commit and whether the working tree was
+    modified (if git is available), and the BLAS thread setting."""
+    from .. import __version__
+    commit, dirty = git_state()
+    return {"lossanalysis": __version__, "git": commit, "git_modified": dirty,
+            "numpy": np.__version__, "python": platform.python_version(),
             "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")
             or os.environ.get("OMP_NUM_THREADS") or "default"}
+
+
+def git_label(v: dict) -> str:
+    """"abc123", "abc123 (modified)", "abc123 (modification state unknown)" or "unavailable"."""
+    if not v.get("git"):
+        return "unavailable"
+    state = {True: " (modified)", False: "", None: " (modification state unknown)"}
+    return v["git"] + state[v.get("git_modified")]
 
 
 def _g(v, digits=4) -> str:
@@ -382,7 +490,7 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
     from .. import claims
     data, cfg, outputs, timing = run["data"], run["cfg"], run["outputs"], run["timing"]
     s = data.summary
-    v = version_info()
+    v = run.get("version") or version_info()
     seeds = cfg.seeds[:2] if cfg.quick else cfg.seeds
     title = DATASET_TITLES.get(ds, ds)
     results = [r for _, o in outputs for r in o.results]
@@ -398,7 +506,7 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
         f"exactly 0, {100 * s.frac_one:.2f}% exactly 1, {100 * s.frac_between:.1f}% strictly "
         f"between, {100 * s.frac_mid:.1f}% mid-grey (0.2-0.8) = "
         f"{100 * s.frac_mid_of_nonzero:.1f}% of the non-zero pixels.",
-        f"- Version: lossanalysis {v['lossanalysis']}, git {v['git'] or 'unavailable'}, "
+        f"- Version: lossanalysis {v['lossanalysis']}, git {git_label(v)}, "
         f"numpy {v['numpy']}, Python {v['python']}, BLAS threads {v['blas_threads']}.",
         f"- {TIMING_MARK}: {timing['total']:.0f} s in total ("
         + ", ".join(f"{k} {t:.0f} s" for k, t in timing.items() if k != "total") + ").",
@@ -453,7 +561,7 @@ def _json_doc(ds, run, snapshot, claim_results, command) -> dict:
     return _jsonable({
         "dataset": ds, "command": command, "quick": cfg.quick,
         "seeds": cfg.seeds[:2] if cfg.quick else cfg.seeds,
-        "version": version_info(), "summary": snapshot["summary"],
+        "version": run.get("version") or version_info(), "summary": snapshot["summary"],
         "experiments": {label: {"name": out.name,
                                 "results": [r.to_dict() for r in out.results],
                                 "measurements": out.measurements,
