@@ -1116,11 +1116,24 @@ def _kink_points(loss: Loss, y):
 
 
 def _noise_solve(loss: Loss, y, sigma, space, nodes):
-    """(offset c, E[p]) minimizing the expected loss under prediction noise, elementwise;
-    solved in blocks of about :data:`_BLOCK_ELEMENTS` (targets x nodes)."""
+    """(offset c, E[p]) minimizing the expected loss under prediction noise, elementwise.
+
+    Each distinct (y, sigma) pair is solved once: arrays of pixel intensities (256 grey levels)
+    or of bin centres repeat a few values many times."""
     y, sigma = np.broadcast_arrays(y, sigma)
-    shape = y.shape
-    yf, sf = y.ravel().astype(float), sigma.ravel().astype(float)
+    pairs = np.stack([y.ravel(), sigma.ravel()], axis=1).astype(float)
+    if pairs.shape[0] > 1:
+        pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    else:
+        inverse = np.zeros(pairs.shape[0], dtype=np.intp)
+    c, mean = _noise_solve_flat(loss, pairs[:, 0], pairs[:, 1], space, nodes)
+    inverse = inverse.ravel()
+    return c[inverse].reshape(y.shape), mean[inverse].reshape(y.shape)
+
+
+def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
+    """:func:`_noise_solve` on flat float arrays, in blocks of about :data:`_BLOCK_ELEMENTS`
+    (targets x nodes)."""
     pstar = np.asarray(argmin(loss, yf), dtype=float).reshape(yf.shape)
     c = np.zeros_like(yf)
     mean = pstar.copy()
@@ -1175,7 +1188,7 @@ def _noise_solve(loss: Loss, y, sigma, space, nodes):
             cs[b], ms[b] = _logit_block(loss, yi[b], si[b], c_start[b], rules(b))
         c[noisy] = cs
         mean[noisy] = ms
-    return c.reshape(shape), mean.reshape(shape)
+    return c, mean
 
 
 def _noise_inputs(loss, y, sigma, space):

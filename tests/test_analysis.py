@@ -465,6 +465,25 @@ def test_noise_bias_blocks_match_single_targets():
         np.testing.assert_allclose(vec[pick], one, rtol=1e-12, atol=1e-17)
 
 
+def test_noise_bias_of_repeated_targets_is_solved_per_distinct_pair():
+    """Pixel intensities repeat a few grey levels many times: a shuffled, repeated array with
+    several sigmas gives, element by element, what each (y, sigma) pair gives on its own."""
+    rng = np.random.default_rng(3)
+    levels, sigmas = np.array([0.1, 0.35, 0.8]), np.array([0.2, 1.5])
+    y = rng.choice(levels, size=(40, 7))
+    sigma = rng.choice(sigmas, size=(40, 7))
+    got = A.noise_bias("bce", y, sigma, "logit"), A.noise_offset("mse", y, sigma, "logit")
+    for a in levels:
+        for b in sigmas:
+            at = (y == a) & (sigma == b)
+            assert at.any()
+            # (rules differ by rounding: the largest sigma in a solve picks the quadrature)
+            np.testing.assert_allclose(got[0][at], A.noise_bias("bce", a, b, "logit"),
+                                       rtol=1e-10, atol=1e-15)
+            np.testing.assert_allclose(got[1][at], A.noise_offset("mse", a, b, "logit"),
+                                       rtol=1e-10, atol=1e-15)
+
+
 @pytest.mark.parametrize("nodes", [0, 1, 2.5, True, 301])
 def test_noise_nodes_validated(nodes):
     with pytest.raises(ValueError, match="nodes"):
