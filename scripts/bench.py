@@ -10,6 +10,8 @@ the step's matrix products (counted below), and the GFLOP/s of bare ``numpy.matm
 the same shapes (the physical limit on this machine), plus a breakdown of the non-matmul work.
 If ``torch`` is importable the same models are timed in PyTorch with the same thread count
 (torch is never a dependency of the package: run this script with an interpreter that has it).
+``--threads N`` sets the BLAS threads and torch's intra-op threads alike.  The machine's load
+average is printed with the numbers: on a shared machine, rerun when it is low.
 
 Quality::
 
@@ -17,8 +19,11 @@ Quality::
 
 trains the VAE 784-400-20 (Bernoulli, Adam 1e-3, batch 128), the configuration of the PyTorch
 examples' vae/main.py, on the MNIST training images found by ``lossanalysis.data.load`` and
-reports the test negative ELBO (nats per image, one latent sample per example); with torch
-importable, a PyTorch twin (same layers, same initial weights, same data order) is trained too.
+reports the test negative ELBO (nats per image, one latent sample per example), once with the
+package's default initialization (He/Glorot) and once with the frameworks' default
+(``init="uniform_fan_in"``).  With torch importable a PyTorch twin (same layers, same loss, same
+data order) is trained beside each: from the very same initial weights, and from torch's own
+default initialization.  A summary gives the mean and sample standard deviation over the seeds.
 
 FLOP count of a step: every dense layer (n_in -> n_out) at batch B does 2 B n_in n_out flops
 in the forward product, as many for the weight gradient and, except for the first encoder
@@ -38,7 +43,8 @@ def _args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("mode", nargs="?", default="speed", choices=("speed", "quality"))
     ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS (and torch) threads; default: OPENBLAS_NUM_THREADS or all cores")
+                    help="BLAS and torch threads; default: OPENBLAS_NUM_THREADS "
+                         "or all cores")
     ap.add_argument("--repeat", type=int, default=200, help="timed steps per measurement")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--data-dir", default=None)
@@ -59,6 +65,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lossanalysis.nn import AE, VAE, Adam, train  # noqa: E402
+
 
 try:
     if ARGS.no_torch:
@@ -204,7 +211,8 @@ def speed():
     batch = ARGS.batch_size
     data = batch_data(batch * 8)
     batches = [np.ascontiguousarray(data[i * batch:(i + 1) * batch]) for i in range(len(data) // batch)]
-    print(f"BLAS threads: {THREADS}; batch {batch}; float32; {ARGS.repeat} timed steps, "
+    print(f"BLAS threads: {THREADS}; "
+          f"batch {batch}; float32; {ARGS.repeat} timed steps, "
           "interleaved with the bare-matmul (and torch) timings so that machine noise hits all alike"
           + (f"; torch {torch.__version__}" if torch else "; torch not importable")
           + f"; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
@@ -291,30 +299,47 @@ def quality():
     x_test, _ = load(ARGS.dataset, "test", data_dir=ARGS.data_dir)
     print(f"{ARGS.dataset}: {len(x_train)} train, {len(x_test)} test images; VAE 784-400-20, "
           f"Bernoulli, Adam 1e-3, batch {ARGS.batch_size}, {ARGS.epochs} epochs; "
-          "test = negative ELBO in nats per image, one latent sample per example")
+          "test = negative ELBO in nats per image, one latent sample per example; "
+          f"{THREADS} thread(s); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    results = {}
+
+    def report(seed, label, test, rec, kl, tr, step_ms, seconds, note=""):
+        results.setdefault(label, []).append(test)
+        print(f"seed {seed}: {label:<28} test {test:7.2f} (rec {rec:6.2f}, kl {kl:5.2f}), "
+              f"train {tr:7.2f}, median step {step_ms:5.2f} ms, {seconds:5.1f} s{note}", flush=True)
+
     for seed in ARGS.seeds:
-        model = VAE((784, 400, 20), likelihood="bernoulli", seed=seed)
-        init = model.get_params()
-        t = time.perf_counter()
-        hist = train(model, x_train, x_test, epochs=ARGS.epochs, batch_size=ARGS.batch_size,
-                     lr=1e-3, seed=seed, quiet=True)
-        print(f"seed {seed}: ours   test {hist['test_loss'][-1]:.2f} (rec {hist['test_rec'][-1]:.2f}, "
-              f"kl {hist['test_kl'][-1]:.2f}), train {hist['train_loss'][-1]:.2f}, "
-              f"{time.perf_counter() - t:.1f} s")
-        if torch is None:
-            continue
-        for init_name in ("same init", "torch init"):
-            model.set_params(init)
+        for init in (None, "uniform_fan_in"):
+            model = VAE((784, 400, 20), likelihood="bernoulli", init=init, seed=seed)
+            start = model.get_params()
+            t = time.perf_counter()
+            hist = train(model, x_train, x_test, epochs=ARGS.epochs, batch_size=ARGS.batch_size,
+                         lr=1e-3, seed=seed, quiet=True)
+            label = "numpy" + (", framework init" if init else ", He/Glorot init")
+            report(seed, label, hist["test_loss"][-1], hist["test_rec"][-1], hist["test_kl"][-1],
+                   hist["train_loss"][-1], 1e3 * float(np.median(hist["step_time_median"])),
+                   time.perf_counter() - t, " (test loss after every epoch included)")
+            if torch is None:
+                continue
+            # the twin: same layers and loss; with the He/Glorot model it starts from the very
+            # same weights, otherwise from torch's own default initialization
+            model.set_params(start)
             torch.manual_seed(seed)
             twin = torch_twin(model)
-            if init_name == "torch init":
+            if init:
                 for m in twin.modules():
                     if isinstance(m, torch.nn.Linear):
                         m.reset_parameters()
             t = time.perf_counter()
-            test, rec, kl, tr = torch_train(twin, x_train, x_test, seed)
-            print(f"seed {seed}: torch  test {test:.2f} (rec {rec:.2f}, kl {kl:.2f}), train {tr:.2f}, "
-                  f"{time.perf_counter() - t:.1f} s [{init_name}, same data order]")
+            test, rec, kl, tr, step = torch_train(twin, x_train, x_test, seed)
+            label = "torch" + (", framework init" if init else ", same init as numpy")
+            report(seed, label, test, rec, kl, tr, 1e3 * step, time.perf_counter() - t)
+    print("\nsummary (test negative ELBO, mean +- sample sd over seeds "
+          f"{' '.join(map(str, ARGS.seeds))}):")
+    for label, values in results.items():
+        v = np.array(values)
+        sd = f"{v.std(ddof=1):.2f}" if v.size > 1 else "n/a"
+        print(f"  {label:<28} {v.mean():7.2f} +- {sd}   ({', '.join(f'{x:.2f}' for x in v)})")
 
 
 def torch_train(twin, x_train, x_test, seed):
@@ -323,21 +348,24 @@ def torch_train(twin, x_train, x_test, seed):
     rng = np.random.default_rng(seed)
     n, b = len(x_train), ARGS.batch_size
     xt = torch.from_numpy(np.ascontiguousarray(x_train))
+    step_times = []
     for _ in range(ARGS.epochs):
         order = rng.permutation(n)
         # our trainer also draws the VAE noise from this generator; here torch draws it
         total = 0.0
         for s in range(0, n, b):
             xb = xt[torch.from_numpy(order[s:s + b])]
+            t = time.perf_counter()
             opt.zero_grad()
             loss, _ = twin(xb)
             loss.backward()
             opt.step()
+            step_times.append(time.perf_counter() - t)
             total += float(loss.detach()) * xb.shape[0]
     with torch.no_grad():
         xs = torch.from_numpy(x_test)
         loss, (rec, kl) = twin(xs)
-    return float(loss), float(rec), float(kl), total / n
+    return float(loss), float(rec), float(kl), total / n, float(np.median(step_times))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-from lossanalysis.losses import Loss, get_loss, sigmoid
+from lossanalysis.losses import LOSSES, Loss, get_loss, sigmoid
 from lossanalysis.nn import (AE, MLP, SGD, VAE, Adam, BiasOnly, Dense, Gaussian, check_gradients,
                              make_activation, make_likelihood)
 from lossanalysis.nn.mlp import flat_view, pack
@@ -218,6 +218,22 @@ def test_ae_gradients(loss):
     errors = check_gradients(model, x)
     assert set(errors) == set(model.params)
     assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_ae_gradients_cover_the_whole_catalogue(name):
+    """Every catalogue loss, on targets inside (0, 1) where each of them is finite and smooth
+    (reverse_kl and logit_mse are infinite at 0 and 1; mae and huber are kinked at p = y and
+    |p - y| = delta, which interior targets drawn at random do not hit)."""
+    x = 0.05 + 0.9 * np.random.default_rng(11).random((3, 8))
+    model = AE((8, 5, 3), loss=name, activation="tanh", dtype=np.float64, seed=1)
+    d = np.abs(sigmoid(model.logits(x)) - x)
+    # clear of the kinks of mae (d = 0) and huber (d = delta): a parameter step of 2h = 6e-3
+    # moves p by about 2e-3 at most here
+    assert d.min() > 1e-2 and np.abs(d - get_loss("huber").params["delta"]).min() > 1e-2
+    errors = check_gradients(model, x)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) <= TOL, (name, errors)
 
 
 @pytest.mark.parametrize("act", ["relu", "leaky_relu"])
@@ -442,3 +458,164 @@ def test_model_argument_errors():
         AE((10,))
     with pytest.raises(ValueError):
         Gaussian(sigma=-1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks can fail, and the output gradient is the catalogue's
+# ---------------------------------------------------------------------------------------------
+class _SkewedBCE(make_likelihood("bernoulli").__class__):
+    """The catalogue bce with its logit gradient off by a relative 1e-4 (a deliberate bug)."""
+
+    def __init__(self):
+        super().__init__("bce")
+
+    def value_and_grad(self, x, out, grad_scale=None):
+        values, g = super().value_and_grad(x, out, grad_scale)
+        if g is not None:
+            g *= 1 + 1e-4
+        return values, g
+
+
+def test_gradient_check_detects_a_wrong_output_gradient():
+    x = _data()
+    good = AE((8, 5, 3), loss="bce", activation="tanh", dtype=np.float64, seed=1)
+    bad = AE((8, 5, 3), loss=_SkewedBCE(), activation="tanh", dtype=np.float64, seed=1)
+    assert max(check_gradients(good, x).values()) <= TOL
+    errors = check_gradients(bad, x)
+    # every parameter sees the skew, about 1e-4 relative
+    assert min(errors.values()) > 10 * TOL, errors
+
+
+def test_gradient_check_detects_a_wrong_kl(monkeypatch):
+    from lossanalysis.nn import models
+
+    x = _data()
+    eps = np.random.default_rng(4).standard_normal((x.shape[0], 2))
+    model = VAE((8, 5, 2), likelihood="bernoulli", activation="tanh", dtype=np.float64, seed=2)
+    assert max(check_gradients(model, x, eps=eps).values()) <= TOL
+    exact = models._kl_elements
+    # the reported KL is off by 0.1%, its hand-written gradient is not: the check must notice
+    monkeypatch.setattr(models, "_kl_elements", lambda mu, lv, em1: exact(mu, lv, em1) * 1.001)
+    errors = check_gradients(model, x, eps=eps)
+    assert errors["enc.1.W"] > 10 * TOL and errors["enc.1.b"] > 10 * TOL, errors
+
+
+def _spy(monkeypatch, loss):
+    """Record the calls of the catalogue's logit gradient -- ``loss.grad_logit`` or the fused
+    ``loss.value_and_grad_logit`` (the instance's own methods, still computing)."""
+    calls = []
+    for method in ("grad_logit", "value_and_grad_logit"):
+        real = getattr(loss, method)
+
+        def spy(y, z, _real=real, **kw):
+            calls.append(z.shape)
+            return _real(y, z, **kw)
+
+        monkeypatch.setattr(loss, method, spy)
+    return calls
+
+
+def test_ae_output_gradient_is_the_catalogue_grad_logit(monkeypatch):
+    loss = get_loss("focal", gamma=2.0)
+    x = _data(5, 8)
+    model = AE((8, 5, 3), loss=loss, dtype=np.float64, seed=3)
+    calls = _spy(monkeypatch, loss)
+    value, grads = model.loss_and_grads(x)
+    assert calls == [(5, 8)]
+    z = model.logits(x)
+    # the last layer's bias gradient is the batch mean of dL/dz: the catalogue's grad_logit
+    np.testing.assert_allclose(grads["dec.1.b"], loss.grad_logit(x, z).mean(axis=0), rtol=1e-12)
+    assert value == pytest.approx(loss.value_logit(x, z).sum(axis=1).mean(), rel=1e-13)
+
+
+@pytest.mark.parametrize("likelihood,kw,catalogue", [
+    ("bernoulli", {}, "bce"),
+    ("gaussian", {"sigma": 0.4}, "gaussian_nll"),
+    ("gaussian", {"sigma": "per_pixel"}, "mse"),
+    ("continuous_bernoulli", {}, "continuous_bernoulli"),
+    ("beta", {"kappa": 4.0}, "beta_nll"),
+])
+def test_vae_output_gradient_is_the_catalogue_grad_logit(monkeypatch, likelihood, kw, catalogue):
+    x = _data(5, 10)
+    eps = np.random.default_rng(6).standard_normal((5, 3))
+    model = _vae(likelihood, **kw)
+    term = model.term
+    loss = getattr(term, "loss", None) or (term._mse if term.learned else term._fixed)
+    assert loss.name == catalogue
+    calls = _spy(monkeypatch, loss)
+    model.loss_and_grads(x, eps=eps)
+    assert calls == [(5, 10)]
+    mu, logvar, _, h = model.last_latent
+    z = model.decoder.forward(np.array(h))
+    y = term.prepare(x)
+    expected = loss.grad_logit(y, z)
+    if term.name == "gaussian" and term.learned:     # mse scaled by 1/(2 sigma^2)
+        expected = expected * 0.5 * np.exp(-2 * model.params["lik.log_sigma"])
+    np.testing.assert_allclose(model.grads["dec.1.b"], expected.mean(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_vae_gradients_with_kinked_activations(act):
+    """The VAE's default ReLU units (and leaky ReLU), with every pre-activation clear of 0."""
+    x = _data()
+    eps = np.random.default_rng(7).standard_normal((x.shape[0], 2))
+    for seed in range(100):
+        model = VAE((8, 6, 2), likelihood="bernoulli", activation=act, dtype=np.float64, seed=seed)
+        r = np.random.default_rng(seed)
+        model.set_params({k: r.uniform(-0.5, 0.5, v.shape) for k, v in model.params.items()
+                          if k.endswith(".b")})
+        pre_enc = model.encoder.dense[0].forward(x)
+        mu, logvar = model.encode(x)
+        pre_dec = model.decoder.dense[0].forward(mu + np.exp(logvar / 2) * eps)
+        if min(np.abs(pre_enc).min(), np.abs(pre_dec).min()) > 0.02:
+            break
+    else:
+        pytest.fail("no seed kept the pre-activations away from the kink")
+    errors = check_gradients(model, x, eps=eps, h=2e-3)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.parametrize("sigma", ["shared", "per_pixel"])
+def test_ae_with_a_learned_sigma_term_checks_every_parameter(sigma):
+    x = _data()
+    model = AE((8, 5, 3), loss=Gaussian(sigma=sigma), activation="tanh", dtype=np.float64, seed=4)
+    model.set_params({"lik.log_sigma": np.random.default_rng(8).uniform(-1, 0, model.params["lik.log_sigma"].shape)})
+    errors = check_gradients(model, x)
+    assert "lik.log_sigma" in errors and set(errors) == set(model.params)
+    assert max(errors.values()) <= TOL, errors
+
+
+def test_check_data_rejects_bad_inputs_plainly():
+    ae = AE((10, 3), loss="bce")
+    good = ae.check_data(_data(4, 10))
+    assert good.dtype == np.float32 and good.flags.c_contiguous
+    for bad, match in [(np.zeros((4, 9)), r"shape \(examples, 10\)"),
+                       (np.zeros(10), "shape"),
+                       (np.full((2, 10), np.nan), "NaN"),
+                       (_data(4, 10) * 255, r"\[0, 1\]"),
+                       (-_data(4, 10), r"\[0, 1\]"),
+                       (np.array([["a"] * 10]), "numbers")]:
+        with pytest.raises(ValueError, match=match):
+            ae.check_data(bad)
+    # the linear decoder's Gaussian mean is unconstrained: any finite data are fine
+    lin = VAE((10, 3), likelihood="gaussian", decoder="linear")
+    assert lin.check_data(_data(4, 10) * 5 - 2).shape == (4, 10)
+
+
+def test_init_option_applies_to_every_layer():
+    default = VAE((784, 400, 20), seed=0)
+    # default: He before the ReLU layers, Glorot (uniform) for the linear head and output
+    assert abs(default.params["enc.0.W"].var() * 784 / 2 - 1) < 0.02
+    bound = math.sqrt(6 / (400 + 40))
+    assert np.abs(default.params["enc.1.W"]).max() <= bound
+    torch_like = VAE((784, 400, 20), init="uniform_fan_in", seed=0)
+    for k, v in torch_like.params.items():
+        fan_in = v.shape[0] if k.endswith(".W") else None
+        if fan_in:
+            assert np.abs(v).max() <= 1 / math.sqrt(fan_in)
+            assert abs(v.var() * 3 * fan_in - 1) < 0.05
+    ae = AE((20, 8, 3), init="glorot", seed=0)
+    for k, v in ae.params.items():
+        if k.endswith(".W"):
+            assert np.abs(v).max() <= math.sqrt(6 / sum(v.shape))

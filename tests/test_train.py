@@ -135,6 +135,61 @@ def test_progress_lines_and_quiet(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_train_rejects_bad_data_and_settings():
+    model = _vae()
+    cases = [({"x_train": X_TRAIN * 255}, r"x_train must lie in \[0, 1\]"),
+             ({"x_train": X_TRAIN[:, :10]}, r"x_train must have shape \(examples, 12\)"),
+             ({"x_test": np.full((3, 12), np.nan, np.float32)}, "x_test holds NaN"),
+             ({"epochs": 1.5}, "epochs must be an integer"),
+             ({"batch_size": 0}, "batch_size must be >= 1"),
+             ({"lr": -1.0}, "learning rate must be positive"),
+             ({"resume": True}, "needs out_dir")]
+    for kw, match in cases:
+        args = {"x_train": X_TRAIN, "x_test": X_TEST, "epochs": 1, "quiet": True, **kw}
+        with pytest.raises(ValueError, match=match):
+            train(model, args.pop("x_train"), args.pop("x_test"), **args)
+
+
+def test_resume_refuses_another_model_or_a_damaged_file(tmp_path):
+    _run(AE((12, 6, 3), loss="bce", seed=0), epochs=1, out_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="different model"):
+        _run(AE((12, 6, 3), loss="mse", seed=0), epochs=2, out_dir=str(tmp_path), resume=True)
+    (tmp_path / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        _run(AE((12, 6, 3), loss="bce", seed=0), epochs=2, out_dir=str(tmp_path), resume=True)
+
+
+def _script():
+    """scripts/train.py as a module (its main() runs in-process: fast)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--model", "ae", "--loss", "nope"], "unknown loss 'nope'"),
+    (["--model", "ae", "--loss", "focal", "--loss-param", "gamma"], "NAME=NUMBER"),
+    (["--model", "ae", "--layers", "784,abc"], "comma-separated"),
+    (["--model", "ae", "--layers", "784"], "two or more sizes"),
+    (["--model", "vae", "--likelihood", "poisson"], "unknown likelihood"),
+    (["--model", "vae", "--likelihood", "gaussian", "--sigma", "wide"], "sigma must be"),
+    (["--model", "ae", "--n-train", "0"], "--n-train"),
+    (["--model", "ae", "--data-dir", "{damaged}"], "train-images-idx3-ubyte"),
+])
+def test_train_script_reports_bad_input_in_one_line(argv, match, capsys, tmp_path):
+    damaged = tmp_path / "mnist"          # files that are there but are no IDX files
+    damaged.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (damaged / name).write_bytes(b"not an idx file")
+    argv = [a.replace("{damaged}", str(damaged)) for a in argv]
+    code = _script().main(argv + ["--epochs", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and match in err, err
+    assert "Traceback" not in err
+
+
 def _data_dir():
     for d in (os.environ.get("LOSSANALYSIS_DATA"), ROOT.parent / "shared" / "data"):
         if d and (Path(d) / "mnist").is_dir():
@@ -142,14 +197,18 @@ def _data_dir():
     return None
 
 
-@pytest.mark.skipif(_data_dir() is None, reason="MNIST files not found")
 def test_train_script_end_to_end(tmp_path):
+    if _data_dir() is None:
+        message = "MNIST files not found: set LOSSANALYSIS_DATA (CI uses ../shared/data)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     out = tmp_path / "run"
 
-    def run(*extra):
+    def run(*extra, folder=out):
         cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--model", "vae", "--likelihood",
                "gaussian", "--sigma", "per_pixel", "--layers", "784,16,4", "--dataset", "mnist",
-               "--data-dir", _data_dir(), "--n-train", "256", "--batch-size", "64", "--out", str(out),
+               "--data-dir", _data_dir(), "--n-train", "256", "--batch-size", "64", "--out", str(folder),
                *extra]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
@@ -162,4 +221,14 @@ def test_train_script_end_to_end(tmp_path):
     done = run("--epochs", "2", "--resume", "--quiet")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert json.loads((out / "metrics.json").read_text())["epoch"] == [1, 2]
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert resumed["epoch"] == [1, 2]
+    # a second process, two epochs straight: bitwise the same losses as 1 + resume 1
+    done = run("--epochs", "2", "--quiet", folder=tmp_path / "straight")
+    assert done.returncode == 0, done.stderr
+    straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    for k in LOSS_KEYS:
+        assert straight[k] == resumed[k], k
+    # the first size must match the images
+    done = run("--epochs", "1", "--layers", "100,4")
+    assert done.returncode == 2 and done.stderr.startswith("error: --layers must start with 784")

@@ -1,7 +1,8 @@
 """Small NumPy neural networks with hand-written backward passes, for testing the loss analysis.
 
 The autoencoders train with the very loss definitions of :mod:`lossanalysis.losses`: the output
-gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit``.
+gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit`` (both from
+``value_and_grad_logit``, which shares their work).
 
 Typical use::
 

@@ -43,6 +43,35 @@ __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS"]
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+#: The catalogue is called on blocks of rows of about this many elements.  Whole-batch
+#: temporaries (128 x 784 float32 = 400 kB each) are returned to the OS by malloc after every
+#: call and page-faulted back in on the next (measured: 360 faults and 1.7 ms per BCE call,
+#: against none and 0.9 ms in blocks); blocks also stay in cache.  Every element's value is the
+#: same either way, and the row sums are taken row by row.
+BLOCK_ELEMENTS = 1 << 15
+
+
+def _catalogue(loss: Loss, x, out, grad_scale, summed: bool = True):
+    """The catalogue's value of ``loss`` at targets ``x`` and logits ``out`` (2-D, one row per
+    example; summed over pixels if ``summed``) and, unless ``grad_scale`` is None,
+    ``grad_scale`` times its logit gradient (else None)."""
+    rows = max(1, BLOCK_ELEMENTS // max(1, out.shape[1]))
+    want_grad = grad_scale is not None
+    values = np.empty(out.shape[0] if summed else out.shape, dtype=out.dtype)
+    grad = np.empty_like(out) if want_grad else None
+    for lo in range(0, out.shape[0], rows):
+        b = slice(lo, lo + rows)
+        if want_grad:
+            v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
+            if grad_scale != 1:
+                g *= grad_scale
+            grad[b] = g
+        else:
+            v = loss.value_logit(x[b], out[b], check=False)
+        values[b] = v.sum(axis=1) if summed else v
+    return values, grad
+
+
 class Term:
     """Base class.  Learnable parameters (if any) live in ``params``/``grads`` dicts."""
 
@@ -101,12 +130,7 @@ class Catalogue(Term):
         return x
 
     def value_and_grad(self, x, out, grad_scale=None):
-        values = self.loss.value_logit(x, out, check=False).sum(axis=1)
-        if grad_scale is None:
-            return values, None
-        g = self.loss.grad_logit(x, out, check=False)
-        g *= grad_scale
-        return values, g
+        return _catalogue(self.loss, x, out, grad_scale)
 
     def mean(self, out):
         if self.loss.name == "continuous_bernoulli":
@@ -165,8 +189,7 @@ class Gaussian(Term):
         """(mu - y)^2 and its gradient in ``out``: from the catalogue's mse for the logit
         output, written here for the identity output."""
         if self.output == "logit":
-            se = self._mse.value_logit(x, out, check=False)
-            dse = self._mse.grad_logit(x, out, check=False) if want_grad else None
+            se, dse = _catalogue(self._mse, x, out, 1 if want_grad else None, summed=False)
         else:
             diff = out - x
             se = np.square(diff)
@@ -180,12 +203,7 @@ class Gaussian(Term):
         want_grad = grad_scale is not None
         if self.output == "logit" and self.learned is None:
             # Fixed sigma: the catalogue's gaussian_nll as is.
-            values = self._fixed.value_logit(x, out, check=False).sum(axis=1)
-            if not want_grad:
-                return values, None
-            g = self._fixed.grad_logit(x, out, check=False)
-            g *= grad_scale
-            return values, g
+            return _catalogue(self._fixed, x, out, grad_scale)
         se, dse = self._squared_error(x, out, want_grad)
         n_pix = x.shape[1]
         if self.learned is None:  # identity output, fixed sigma

@@ -51,6 +51,40 @@ class _Model:
             x = x.astype(self.dtype)
         return x
 
+    def check_data(self, x, name: str = "x") -> np.ndarray:
+        """Validate a data set for this model and return it as a C-contiguous array of the
+        model's dtype.
+
+        Raises :class:`ValueError` with a plain message (naming ``name``) unless ``x`` is a
+        2-D numeric array with :attr:`n_pixels` columns and finite values, inside ``[0, 1]``
+        when the output term is a sigmoid-output loss (every catalogue loss and likelihood
+        except the linear decoder's Gaussian, whose mean is unconstrained).  Training calls it
+        once per data set, so the per-step hot path can skip the catalogue's own range checks.
+        """
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name} is not an array of numbers: {err}") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                       or arr.dtype == np.bool_):
+            raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            raise ValueError(f"{name} must be real, got dtype {arr.dtype}")
+        if arr.ndim != 2 or arr.shape[1] != self.n_pixels:
+            raise ValueError(f"{name} must have shape (examples, {self.n_pixels}) to match the "
+                             f"model's input size, got shape {arr.shape}")
+        arr = np.ascontiguousarray(arr, dtype=self.dtype)
+        if arr.size:
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name} holds NaN or infinite values")
+            if self.term.output == "logit":
+                lo, hi = float(arr.min()), float(arr.max())
+                if lo < 0 or hi > 1:
+                    raise ValueError(f"{name} must lie in [0, 1] (pixel intensities), got values "
+                                     f"from {lo:g} to {hi:g}; scale the images, e.g. divide "
+                                     "uint8 data by 255")
+        return arr
+
     def set_params(self, values: dict) -> None:
         """Copy ``values`` (name -> array, a subset of :attr:`params` is allowed) in place."""
         for k, v in values.items():
@@ -108,8 +142,9 @@ class AE(_Model):
     :class:`~lossanalysis.nn.likelihoods.Term`.  The loss per example is summed over pixels;
     :meth:`loss_and_grads` reports the batch mean.
 
-    Initialization: He before ReLU-like units, Glorot otherwise (``init`` overrides the hidden
-    layers), drawn from ``rng`` or ``np.random.default_rng(seed)``.
+    Initialization: He before ReLU-like units, Glorot otherwise; ``init`` (``"he"``,
+    ``"glorot"`` or ``"uniform_fan_in"``, the frameworks' default) applies one scheme to every
+    layer.  Drawn from ``rng`` or ``np.random.default_rng(seed)``.
     """
 
     def __init__(self, layer_sizes, loss="bce", *, loss_params: dict | None = None,
@@ -123,9 +158,9 @@ class AE(_Model):
         self.n_pixels = sizes[0]
         self.latent_dim = sizes[-1]
         self.encoder = MLP(sizes, rng=self.rng, activation=activation, out_activation=code_activation,
-                           init=init, dtype=self.dtype)
+                           init=init, out_init=init, dtype=self.dtype)
         self.decoder = MLP(sizes[::-1], rng=self.rng, activation=activation, out_activation="identity",
-                           init=init, dtype=self.dtype)
+                           init=init, out_init=init, dtype=self.dtype)
         self.term = loss if isinstance(loss, Term) else Catalogue(loss, **(loss_params or {}))
         self.term.setup(self.n_pixels, self.dtype)
         owners = self.encoder.owners("enc") + self.decoder.owners("dec")
@@ -197,6 +232,9 @@ class VAE(_Model):
     ``decoder="linear"``: a single affine map ``mu = W h + b`` with identity output and a
     Gaussian likelihood (fixed or learned sigma), for comparison with probabilistic PCA
     (Tipping & Bishop 1999; Lucas et al. 2019, arXiv 1911.02469).
+
+    Initialization as for :class:`AE`: He before ReLU-like units, Glorot otherwise, or one
+    ``init`` scheme for every layer.
     """
 
     def __init__(self, layer_sizes, likelihood="bernoulli", *, sigma=1.0, kappa=None, clip=1e-3,
@@ -214,7 +252,7 @@ class VAE(_Model):
         k = self.latent_dim = sizes[-1]
         self.decoder_kind = decoder
         self.encoder = MLP(sizes[:-1] + (2 * k,), rng=self.rng, activation=activation,
-                           out_activation="identity", init=init, dtype=self.dtype)
+                           out_activation="identity", init=init, out_init=init, dtype=self.dtype)
         if decoder == "linear":
             if likelihood not in ("gaussian",) and not isinstance(likelihood, Term):
                 raise ValueError("the linear decoder needs the gaussian likelihood")
@@ -224,7 +262,7 @@ class VAE(_Model):
             dec_sizes = sizes[::-1]
             output = "logit"
         self.decoder = MLP(dec_sizes, rng=self.rng, activation=activation, out_activation="identity",
-                           init=init, dtype=self.dtype)
+                           init=init, out_init=init, dtype=self.dtype)
         self.term = make_likelihood(likelihood, sigma=sigma, kappa=kappa, clip=clip, output=output,
                                     init_sigma=init_sigma)
         if self.term.output != output:

@@ -169,7 +169,9 @@ class Adam(Optimizer):
         self._tmp = None
 
     #: Elements per chunk of a flat update: working chunk by chunk keeps the operands of the
-    #: ten passes in cache (about 20% faster on 1e6 parameters; results are identical).
+    #: ten passes in cache where the cache is large enough (results are identical; on the
+    #: 2-core test machine, with 512 KiB of L2 per core, chunk sizes from 2^15 to unchunked
+    #: all took 1.6 ms for the AE's 944k float32 parameters).
     block = 1 << 17
 
     def _update(self, p, g, state):
@@ -201,7 +203,7 @@ class Adam(Optimizer):
 
 
 def _tmp(opt, like):
-    """A scratch array shaped like ``like`` (reused between steps when the shape is the same)."""
+    """A scratch array shaped like ``like`` (reused between steps)."""
     buf = opt._tmp
     if buf is None or buf.size < like.size or buf.dtype != like.dtype:
         buf = opt._tmp = np.empty(like.size, like.dtype)

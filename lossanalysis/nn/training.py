@@ -125,11 +125,15 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     model)`` runs after each epoch.  A progress line per epoch goes to ``log`` (default stderr)
     unless ``quiet``.
     """
-    if epochs < 0 or batch_size < 1:
-        raise ValueError("epochs must be >= 0 and batch_size >= 1")
+    epochs = _count(epochs, "epochs", 0)
+    batch_size = _count(batch_size, "batch_size", 1)
+    eval_batch_size = _count(eval_batch_size, "eval_batch_size", 1)
     log = log if log is not None else sys.stderr
     dtype = model.dtype
-    x_train = np.ascontiguousarray(x_train, dtype=dtype)
+    check = getattr(model, "check_data", None) or (lambda x, _: np.ascontiguousarray(x, dtype=dtype))
+    x_train = check(x_train, "x_train")
+    if x_test is not None:
+        x_test = check(x_test, "x_test")
     n = x_train.shape[0]
     if n == 0 or (drop_last and n < batch_size):
         raise ValueError(f"not enough training examples ({n}) for batch_size {batch_size}")
@@ -213,6 +217,15 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     return history
 
 
+def _count(value, name: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
 def _nonfinite(loss, grads, flat=None) -> str | None:
     """A description of the first NaN/inf found in the loss or the gradients, else None.
     ``flat``: a flat view covering all of ``grads`` (one vectorized check instead of many)."""
@@ -228,13 +241,22 @@ def _nonfinite(loss, grads, flat=None) -> str | None:
 
 
 def _restore(path, model, opt, rng, config) -> int:
-    state = load_checkpoint(path)
+    try:
+        state = load_checkpoint(path)
+    except Exception as err:  # noqa: BLE001 - a damaged or foreign file: say so plainly
+        raise ValueError(f"cannot resume: {path} is not a readable checkpoint ({err})") from None
     saved = state["history"].get("config", {})
     config = json.loads(json.dumps(config))     # compare as stored (tuples become lists)
     diff = [k for k in _RESUME_KEYS if k in saved and saved[k] != config[k]]
     if diff:
         detail = ", ".join(f"{k}: checkpoint {saved[k]!r} vs now {config[k]!r}" for k in diff)
         raise ValueError(f"cannot resume from {path}: settings differ ({detail})")
+    saved_model = state["history"].get("model")
+    if hasattr(model, "describe") and saved_model is not None:
+        now = json.loads(json.dumps(model.describe()))
+        if saved_model != now:
+            raise ValueError(f"cannot resume from {path}: it was written by a different model "
+                             f"(checkpoint {saved_model} vs now {now})")
     if set(state["params"]) != set(model.params):
         raise ValueError(f"cannot resume from {path}: parameter names differ from the model's")
     model.set_params(state["params"])
