@@ -31,6 +31,14 @@ def test_flagship_writes_pdf_and_png(flagship):
     assert sorted(p.name for p in flagship.iterdir()) == ["asymmetry.pdf", "asymmetry.png"]
 
 
+def test_flagship_keeps_the_two_column_width(flagship):
+    """Laid out by hand, not cropped: 7.0 in wide at 300 dpi, and a 7.0 in wide PDF page."""
+    import struct
+    width, height = struct.unpack(">II", (flagship / "asymmetry.png").read_bytes()[16:24])
+    assert (width, height) == (2100, 690)
+    assert b"/MediaBox [ 0 0 504 165.6 ]" in (flagship / "asymmetry.pdf").read_bytes()
+
+
 def test_pdf_embeds_truetype_fonts_and_no_dates(flagship):
     data = (flagship / "asymmetry.pdf").read_bytes()
     assert b"/FontFile2" in data          # TrueType embedded (pdf.fonttype 42)
