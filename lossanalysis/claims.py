@@ -761,7 +761,7 @@ def check_9(measurement=None, *, gaussian="gaussian_nll", squared="mse", bernoul
                 f"NLL at binary targets: {pmf_ok}.")
     elif normalized_b:
         verdict = "confirmed"
-        qual = f"Both are normalized negative log-likelihoods."
+        qual = "Both are normalized negative log-likelihoods."
     else:
         verdict = "qualified"
         qual = (f"{_name(S)} is the Gaussian NLL up to scale and a constant ({_name(G)} = {k} "
@@ -769,7 +769,7 @@ def check_9(measurement=None, *, gaussian="gaussian_nll", squared="mse", bernoul
                 f"targets. For grey targets in [0, 1] exp(-{_name(B)}) is not a normalized "
                 f"density: its integral over y is "
                 + ", ".join(f"{v:.4f} at p = {q}" for q, v in mass_b.items())
-                + f" (= 1/C(p)); the continuous Bernoulli adds ln C(p) and integrates to 1. "
+                + " (= 1/C(p)); the continuous Bernoulli adds ln C(p) and integrates to 1. "
                 "Both are cross-entropies between the data and the model in Goodfellow et al.'s "
                 "sense (any NLL is).")
     return ClaimResult("9", CLAIM_TEXT["9"], STATEMENTS["9"], verdict, qual, ev)

@@ -12,7 +12,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
 import socket
 import threading
 from pathlib import Path
@@ -27,7 +26,6 @@ import lossanalysis.data as data
 from lossanalysis.__main__ import main
 
 # Captured before the sandbox fixture below removes it from the environment.
-REAL_DATA = os.environ.get("LOSSANALYSIS_DATA")
 
 ALL_FILES = [base for split in data.SPLITS for base in data.FILES[split]]
 
@@ -594,28 +592,9 @@ def test_cli_rejects_unknown_dataset(capsys):
 
 
 @pytest.fixture
-def real(monkeypatch):
-    """Loader for the real datasets in $LOSSANALYSIS_DATA; skips (fails on CI) without them."""
-    problem = None
-    if not REAL_DATA:
-        problem = "LOSSANALYSIS_DATA is not set"
-    else:
-        missing = [
-            f"{REAL_DATA}/{name}/{base}[.gz]"
-            for name in data.DATASETS
-            for base in ALL_FILES
-            if not any((Path(REAL_DATA) / name / (base + ext)).is_file() for ext in ("", ".gz"))
-        ]
-        if missing:
-            problem = "missing " + ", ".join(missing)
-    if problem:
-        message = (f"real-data tests need MNIST and Fashion-MNIST: {problem}. Set "
-                   "LOSSANALYSIS_DATA to a folder holding mnist/ and fashion-mnist/ "
-                   "(CI uses ../shared/data).")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    monkeypatch.setenv(data.DATA_ENV, REAL_DATA)
+def real(real_data, monkeypatch):
+    """Loader for the real datasets (see conftest.real_data)."""
+    monkeypatch.setenv(data.DATA_ENV, real_data)
     return _load_real
 
 

@@ -7,7 +7,6 @@ No test pins a measured value of a real run; synthetic inputs with known answers
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -190,18 +189,10 @@ def test_snapshot_sees_the_shorter_run():
 
 
 # ------------------------------------------------------------------ E4 on real data, quick mode
-REAL_DATA = os.environ.get("LOSSANALYSIS_DATA")
-
-
 @pytest.fixture(scope="module")
-def e4_run(tmp_path_factory):
-    if not REAL_DATA:
-        message = "LOSSANALYSIS_DATA is not set: E4 needs the real MNIST files"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+def e4_run(tmp_path_factory, real_data):
     from lossanalysis.experiments.core import Progress, load_data
-    cfg = RunConfig(dataset="mnist", n_seeds=2, quick=True, data_dir=REAL_DATA,
+    cfg = RunConfig(dataset="mnist", n_seeds=2, quick=True, data_dir=real_data,
                     figures_dir=str(tmp_path_factory.mktemp("figures")), quiet=True)
     data = load_data(cfg)
     return {"cfg": cfg, "data": data, "out": e4.run(cfg, data, Progress(quiet=True))}

@@ -29,23 +29,14 @@ from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, REFUTED, Exp
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "confirm_predictions.py"
-REAL_DATA = os.environ.get("LOSSANALYSIS_DATA")
 VERDICTS = {CONFIRMED, REFUTED, INCONCLUSIVE}
-
-
-def _need_data():
-    if not REAL_DATA:
-        if os.environ.get("CI"):
-            pytest.fail("LOSSANALYSIS_DATA must point at the data folder in CI")
-        pytest.skip("LOSSANALYSIS_DATA is not set (the real MNIST files are needed)")
 
 
 # ----------------------------------------------------------------------------------------------
 # The quick run (one invocation shared by the report tests)
 # ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    _need_data()
+def quick_run(tmp_path_factory, real_data):
     out = tmp_path_factory.mktemp("quick_report")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, str(SCRIPT), "--dataset", "mnist", "--quick",
@@ -144,6 +135,29 @@ def test_summary_verdicts_are_computed_from_predictions_and_measurements(quick_r
             assert r["mean"] == pytest.approx(float(np.mean(meas)))
 
 
+def test_revised_predictions_are_listed_and_exist(quick_run):
+    """Every revision names predictions the run really makes, and the report lists them all."""
+    ids = {r["id"] for e in quick_run["json"]["experiments"].values() for r in e["results"]}
+    revs = report.revisions()
+    assert revs
+    section = quick_run["md"].split("## Predictions revised after an earlier run")[1]
+    for rev in revs:
+        for pid in rev.ids:
+            assert pid in ids, pid
+            assert f"`{pid}`" in section
+
+
+def test_judge_boundaries():
+    """The edges of each kind, and no verdict hanging on the last bit of a float sum."""
+    p = Prediction("X.t", "X", "s", "q", 1.0, 0.2, "equal")
+    assert judge(p, [1.2]) == CONFIRMED and judge(p, [1.2000001]) == REFUTED
+    assert judge(p, [0.1 + 0.7]) == CONFIRMED            # 0.7999999999999999, on the edge
+    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_least"), [0.8]) == CONFIRMED
+    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_least"), [0.79]) == REFUTED
+    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_most"), [5.0]) == REFUTED
+    assert judge(p, [np.nan, 1.0]) == INCONCLUSIVE and judge(p, []) == INCONCLUSIVE
+
+
 def test_claims_take_their_data_verdicts_from_the_run(quick_run):
     claims = {c["id"]: c for c in quick_run["json"]["claims"]}
     parts = {p["id"]: p for c in claims.values() for p in c["parts"]}
@@ -175,8 +189,7 @@ def test_no_timestamps_outside_timing_lines(quick_run):
 # The machinery, in-process on small budgets
 # ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def small_data():
-    _need_data()
+def small_data(real_data):
     from lossanalysis.data import load
     x_train, _ = load("mnist", "train")
     x_test, _ = load("mnist", "test")

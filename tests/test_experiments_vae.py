@@ -9,7 +9,6 @@ measured values themselves, which the quick mode's short training does not pin d
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +21,10 @@ from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, REFUTED, Exp
                                            load_data)
 from lossanalysis.losses import continuous_bernoulli_mean_logit, sigmoid
 
-REAL_DATA = os.environ.get("LOSSANALYSIS_DATA")
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    if not REAL_DATA:
-        message = ("LOSSANALYSIS_DATA is not set: E5 and E6 need the real MNIST files "
-                   "(CI uses ../shared/data)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+def run(tmp_path_factory, real_data):
     figures = tmp_path_factory.mktemp("figures")
-    cfg = RunConfig(dataset="mnist", n_seeds=2, quick=True, data_dir=REAL_DATA,
+    cfg = RunConfig(dataset="mnist", n_seeds=2, quick=True, data_dir=real_data,
                     figures_dir=str(figures), quiet=True)
     data = load_data(cfg)
     progress = Progress(quiet=True)

@@ -190,25 +190,13 @@ def test_train_script_reports_bad_input_in_one_line(argv, match, capsys, tmp_pat
     assert "Traceback" not in err
 
 
-def _data_dir():
-    for d in (os.environ.get("LOSSANALYSIS_DATA"), ROOT.parent / "shared" / "data"):
-        if d and (Path(d) / "mnist").is_dir():
-            return str(d)
-    return None
-
-
-def test_train_script_end_to_end(tmp_path):
-    if _data_dir() is None:
-        message = "MNIST files not found: set LOSSANALYSIS_DATA (CI uses ../shared/data)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+def test_train_script_end_to_end(tmp_path, real_data):
     out = tmp_path / "run"
 
     def run(*extra, folder=out):
         cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--model", "vae", "--likelihood",
                "gaussian", "--sigma", "per_pixel", "--layers", "784,16,4", "--dataset", "mnist",
-               "--data-dir", _data_dir(), "--n-train", "256", "--batch-size", "64", "--out", str(folder),
+               "--data-dir", real_data, "--n-train", "256", "--batch-size", "64", "--out", str(folder),
                *extra]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
