@@ -34,8 +34,8 @@ import numpy as np
 
 from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_data
 
-__all__ = ["EXPERIMENTS", "run_all", "run_dataset", "render", "e7_rows", "e7_section",
-           "e7_relation",
+__all__ = ["EXPERIMENTS", "run_all", "run_dataset", "render", "revisions", "revisions_section",
+           "e7_rows", "e7_section", "e7_relation",
            "claim_measurements", "version_info", "git_state", "git_label", "TIMING_MARK",
            "DATASET_TITLES", "OUTPUT_DIRS"]
 
@@ -485,6 +485,27 @@ def summary_table(outputs) -> list[str]:
     return lines
 
 
+def revisions() -> list:
+    """Every experiment's :class:`~lossanalysis.experiments.core.Revision` records."""
+    return [r for _, name in EXPERIMENTS for r in getattr(_module(name), "REVISIONS", ())]
+
+
+def revisions_section() -> list[str]:
+    """The report's list of predictions revised after an earlier run had measured them."""
+    revs = revisions()
+    if not revs:
+        return []
+    lines = ["", "## Predictions revised after an earlier run", "",
+             "These predictions (or their measurements) were changed after an earlier run had "
+             "measured them, so they were not made blind; the earlier numbers are those of the "
+             "MNIST report in the commit named.  Their verdicts above are this run's.", ""]
+    for r in revs:
+        ids = ", ".join(f"`{i}`" for i in r.ids)
+        lines.append(f"- {ids}: {r.change}.  Why: {r.reason}.  Earlier ({r.commit}): "
+                     f"{r.earlier}.")
+    return lines
+
+
 def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") -> str:
     """The Markdown report of one dataset."""
     from .. import claims
@@ -520,6 +541,7 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
         f"## Summary: {counts[CONFIRMED]} confirmed, {counts[REFUTED]} refuted, "
         f"{counts[INCONCLUSIVE]} inconclusive", ""]
     lines += summary_table(outputs)
+    lines += revisions_section()
     lines += ["", "## The thread's claims", "",
               "Verdicts from `lossanalysis.claims`; claims 3 (blur), 7 (optimization) and 8 "
               "(MNIST nearly binary) take their data verdicts from this run.", ""]
