@@ -8,6 +8,7 @@ a wrong prediction fed through it is refuted exactly like a real one.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 __all__ = ["Prediction", "Result", "Revision", "judge", "RunConfig", "Progress", "seeds",
-           "bin_by_target",
+           "run_seeds", "stated", "bin_by_target",
            "ExperimentData", "ExperimentOutput", "load_data", "CONFIRMED", "REFUTED",
            "INCONCLUSIVE"]
 
@@ -137,6 +138,20 @@ def seeds(n: int, base: int = 0) -> list[int]:
     if n < 1:
         raise ValueError(f"the number of seeds must be >= 1, got {n}")
     return [base + i for i in range(n)]
+
+
+def run_seeds(cfg: RunConfig) -> list[int]:
+    """The seeds an experiment runs: ``cfg.seeds``, at most 2 of them in quick mode."""
+    s = list(cfg.seeds)
+    return s[:2] if cfg.quick else s
+
+
+def stated(cfg: RunConfig, pred: Prediction) -> Prediction:
+    """The prediction as made, or -- for tests of the machinery only -- with the value injected
+    through ``cfg.extra["override"][pred.id]`` (a deliberately wrong prediction must be refuted
+    by the same judging)."""
+    over = cfg.extra.get("override", {})
+    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
 
 
 class Progress:

@@ -39,7 +39,6 @@ still change, and is reported next to the resolution of the predictions.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -49,7 +48,7 @@ import numpy as np
 from .. import analysis, plotting
 from ..losses import LOSSES, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from ..nn import AE, Adam
-from .core import ExperimentOutput, Prediction, Result, Revision
+from .core import ExperimentOutput, Prediction, Result, Revision, run_seeds, stated
 
 __all__ = ["NAME", "run", "settings", "run_seeds", "fit_free_logits", "grey_levels",
            "location_histograms", "directional_bias", "newton_distance", "SPEC_LOSSES",
@@ -93,17 +92,6 @@ def settings(cfg) -> dict:
     return s
 
 
-def run_seeds(cfg) -> list[int]:
-    """The seeds of the run (at most 2 in quick mode)."""
-    s = list(cfg.seeds)
-    return s[:2] if cfg.quick else s
-
-
-def _stated(cfg, pred: Prediction) -> Prediction:
-    """The prediction, or -- for tests of the machinery -- the value injected through
-    ``cfg.extra["override"][pred.id]``."""
-    over = cfg.extra.get("override", {})
-    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,7 +255,7 @@ def build_predictions(cfg, levels, ae_targets, s) -> dict:
             f"an AE overfitting {s['ae_images']} images (clipped into [{LO}, {HI}]) with {name} "
             f"is biased like argmin({name}, y) ({direction})", quantity, pred_dir[name], res,
             "equal", src)
-    return {k: _stated(cfg, v) for k, v in P.items()}
+    return {k: stated(cfg, v) for k, v in P.items()}
 
 
 def run(cfg, data, progress) -> ExperimentOutput:

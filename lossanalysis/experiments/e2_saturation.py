@@ -28,7 +28,6 @@ Measurement, with plain SGD (no momentum) so that the step is the gradient times
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -39,7 +38,7 @@ from scipy.integrate import quad
 from .. import analysis, plotting
 from ..losses import get_loss
 from ..nn import AE, SGD, Adam, BiasOnly
-from .core import ExperimentOutput, Prediction, Result
+from .core import ExperimentOutput, Prediction, Result, run_seeds, stated
 
 __all__ = ["NAME", "run", "settings", "run_seeds", "integral_ratio", "first_step_ratio",
            "Z0", "INK"]
@@ -69,14 +68,6 @@ def settings(cfg) -> dict:
     return s
 
 
-def run_seeds(cfg) -> list[int]:
-    s = list(cfg.seeds)
-    return s[:2] if cfg.quick else s
-
-
-def _stated(cfg, pred: Prediction) -> Prediction:
-    over = cfg.extra.get("override", {})
-    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
 
 
 def integral_ratio(y=1.0, z0=Z0, z1=Z_FREE, slow="mse", fast="bce") -> float:
@@ -211,7 +202,7 @@ def build_predictions(cfg, s) -> dict:
             "Adam's first update is lr g/(|g| + eps) per parameter; tolerance 1%: eps = 1e-8 "
             "against gradients >= 1e-6"),
     }
-    return {k: _stated(cfg, v) for k, v in P.items()}
+    return {k: stated(cfg, v) for k, v in P.items()}
 
 
 def run(cfg, data, progress) -> ExperimentOutput:

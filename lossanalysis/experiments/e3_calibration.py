@@ -30,7 +30,6 @@ outputs saturate at 0 on the ink pixels (E2's mechanism) and it learns different
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -40,7 +39,7 @@ import numpy as np
 from .. import plotting
 from ..losses import get_loss, sigmoid
 from ..nn import AE, train
-from .core import ExperimentOutput, Prediction, Result
+from .core import ExperimentOutput, Prediction, Result, run_seeds, stated
 
 __all__ = ["NAME", "run", "settings", "run_seeds", "train_pair", "polish_bias",
            "stationary_offsets", "calibration_errors", "training_subset", "strata", "STRATA"]
@@ -61,14 +60,6 @@ def settings(cfg) -> dict:
     return s
 
 
-def run_seeds(cfg) -> list[int]:
-    s = list(cfg.seeds)
-    return s[:2] if cfg.quick else s
-
-
-def _stated(cfg, pred: Prediction) -> Prediction:
-    over = cfg.extra.get("override", {})
-    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
 
 
 def training_subset(x, n: int) -> np.ndarray:
@@ -274,7 +265,7 @@ def build_predictions(cfg, n_loc) -> dict:
             "BCE's error is bounded by rounding (~1e-7), MSE's predicted one by the weighting "
             "p(1 - p) (~1e-3 and up); 'at least 100x' is a conservative factor between them"),
     }
-    return {k: _stated(cfg, v) for k, v in P.items()}
+    return {k: stated(cfg, v) for k, v in P.items()}
 
 
 def run(cfg, data, progress) -> ExperimentOutput:

@@ -49,7 +49,6 @@ to MSE.  Whether the data show that lean is what is measured.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -58,8 +57,9 @@ import numpy as np
 
 from .. import analysis, plotting
 from ..losses import logit
-from .core import ExperimentOutput, Prediction, Result, Revision, bin_by_target
-from .e3_calibration import run_seeds, settings, train_pair
+from .core import (ExperimentOutput, Prediction, Result, Revision, bin_by_target, run_seeds,
+                   stated)
+from .e3_calibration import settings, train_pair
 
 __all__ = ["NAME", "run", "EDGES", "PAIRS", "AIM_GRID", "bin_stats", "prediction_noise",
            "offset_tables", "predicted_differences", "pair_lean", "slope", "toward_half",
@@ -91,10 +91,6 @@ CENTRE_BIN = 4                      # [0.45, 0.55): no direction to predict
 #: (0.4, 0.6).
 PAIRS = ((0, 8), (1, 7), (2, 6), (3, 5))
 
-
-def _stated(cfg, pred: Prediction) -> Prediction:
-    over = cfg.extra.get("override", {})
-    return dataclasses.replace(pred, value=float(over[pred.id])) if pred.id in over else pred
 
 
 def toward_half(y, p) -> np.ndarray:
@@ -298,7 +294,7 @@ def build_predictions(cfg) -> dict:
             "the MSE network's errors shifted by noise_offset(bce) - noise_offset(mse) "
             f"(logit), {noise}; tolerance 50%"),
     }
-    return {k: _stated(cfg, v) for k, v in P.items()}
+    return {k: stated(cfg, v) for k, v in P.items()}
 
 
 def run(cfg, data, progress) -> ExperimentOutput:

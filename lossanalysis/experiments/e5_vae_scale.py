@@ -98,7 +98,7 @@ from scipy.stats import rankdata
 
 from .. import analysis, plotting
 from ..nn import VAE, train
-from .core import ExperimentOutput, Prediction, Result, Revision
+from .core import ExperimentOutput, Prediction, Result, Revision, run_seeds
 
 __all__ = ["run", "NAME", "REVISIONS", "SIGMAS", "LINEAR_SIGMAS", "KL_THRESHOLD", "LIKELIHOOD_LABELS",
            "settings", "training_subset", "eval_subset", "spectrum", "whitened_spectrum",
@@ -207,11 +207,6 @@ def settings(cfg) -> Settings:
     return Settings(n_train=10000, n_eval=2000, epochs=8, lin_epochs=30, lin_anneal=(5, 5),
                     count_epochs=24)
 
-
-def run_seeds(cfg) -> list[int]:
-    """The seeds of the run (at most 2 in quick mode)."""
-    s = list(cfg.seeds)
-    return s[:2] if cfg.quick else s
 
 
 def training_subset(x_train, n: int) -> np.ndarray:

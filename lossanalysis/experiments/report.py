@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_data
+from ..claims import _jsonable  # the one conversion to JSON, shared with the claims
+from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_data, run_seeds
 
 __all__ = ["EXPERIMENTS", "run_all", "run_dataset", "render", "revisions", "revisions_section",
            "e7_rows", "e7_section", "e7_relation",
@@ -512,7 +513,7 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
     data, cfg, outputs, timing = run["data"], run["cfg"], run["outputs"], run["timing"]
     s = data.summary
     v = run.get("version") or version_info()
-    seeds = cfg.seeds[:2] if cfg.quick else cfg.seeds
+    seeds = run_seeds(cfg)
     title = DATASET_TITLES.get(ds, ds)
     results = [r for _, o in outputs for r in o.results]
     counts = {k: sum(r.verdict == k for r in results) for k in _VERDICTS}
@@ -559,30 +560,11 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
     return "\n".join(lines) + "\n"
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if x is None or isinstance(x, str):
-        return x
-    return str(x)
-
-
 def _json_doc(ds, run, snapshot, claim_results, command) -> dict:
     cfg = run["cfg"]
     return _jsonable({
         "dataset": ds, "command": command, "quick": cfg.quick,
-        "seeds": cfg.seeds[:2] if cfg.quick else cfg.seeds,
+        "seeds": run_seeds(cfg),
         "version": run.get("version") or version_info(), "summary": snapshot["summary"],
         "experiments": {label: {"name": out.name,
                                 "results": [r.to_dict() for r in out.results],
