@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
+from ._inputs import as_output, nonneg, real_array, unit_interval
 from .losses import LOSSES, Loss, get_loss, logit, sigmoid, symbols
 
 __all__ = [
@@ -101,35 +102,11 @@ def _as_loss(loss) -> Loss:
     raise ValueError(f"loss must be a catalogue name or a Loss, got {type(loss).__name__}")
 
 
-def _real_array(x, arg):
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{arg} must be real numbers, got {x!r}") from None
-    return a
-
-
 def _targets(y, arg="y", loss: Loss | None = None, open_=False):
     """float64 array of targets in [0, 1] (in (0, 1) for open-domain losses or ``open_``)."""
-    a = _real_array(y, arg)
-    open_ = open_ or (loss is not None and loss.target_domain == "open")
-    ok = (a > 0) & (a < 1) if open_ else (a >= 0) & (a <= 1)
-    if not np.all(ok):
-        bad = a[~ok].ravel()[0] if a.ndim else a[()]
-        interval = "(0, 1)" if open_ else "[0, 1]"
-        why = ""
-        if open_ and loss is not None and loss.target_domain == "open":
-            why = f" for {loss.name} (its targets must lie strictly inside)"
-        raise ValueError(f"{arg} must lie in {interval}{why}; got {bad!r}")
-    return a
-
-
-def _nonneg(x, arg):
-    a = _real_array(x, arg)
-    if not np.all(np.isfinite(a) & (a >= 0)):
-        bad = a[~(np.isfinite(a) & (a >= 0))].ravel()[0] if a.ndim else a[()]
-        raise ValueError(f"{arg} must be finite and >= 0; got {bad!r}")
-    return a
+    by_loss = loss is not None and loss.target_domain == "open"
+    why = f" for {loss.name} (its targets must lie strictly inside)" if by_loss else ""
+    return unit_interval(y, arg, open_=open_ or by_loss, why=why)
 
 
 def _space(space):
@@ -138,10 +115,7 @@ def _space(space):
     return space
 
 
-def _out(a):
-    """NumPy scalar for 0-d results, array otherwise."""
-    a = np.asarray(a)
-    return a[()] if a.ndim == 0 else a
+_out = as_output
 
 
 # ----------------------------------------------------------------------------------------------
@@ -172,7 +146,7 @@ def asymmetry_ratio(loss, y, delta):
     """
     loss = _as_loss(loss)
     y = _targets(y)
-    delta = _real_array(delta, "delta")
+    delta = real_array(delta, "delta", np.float64)
     if not np.all(np.isfinite(delta) & (delta > 0)):
         raise ValueError(f"delta must be finite and > 0; got {delta.ravel()[0]!r}"
                          if delta.ndim else f"delta must be finite and > 0; got {delta[()]!r}")
@@ -732,7 +706,7 @@ def optimal_prediction(loss, targets, weights=None):
     if weights is None:
         w = np.ones_like(t)
     else:
-        w = _nonneg(weights, "weights")
+        w = nonneg(weights, "weights")
         try:
             w = np.broadcast_to(w, np.asarray(targets).shape).ravel()
         except ValueError:
@@ -806,8 +780,8 @@ def optimal_prediction_beta(loss, a, b):
     mean a/(a + b), MAE the median, logit MSE sigmoid(psi(a) - psi(b)) (all tested).
     """
     loss = _as_loss(loss)
-    a_ = float(_nonneg(a, "a"))
-    b_ = float(_nonneg(b, "b"))
+    a_ = float(nonneg(a, "a"))
+    b_ = float(nonneg(b, "b"))
     if not (a_ > 0 and b_ > 0):
         raise ValueError(f"a and b must be > 0, got a={a!r}, b={b!r}")
     t, log_t, log_1mt, wt = _tanh_sinh()
@@ -1195,7 +1169,7 @@ def _noise_inputs(loss, y, sigma, space):
     loss = _as_loss(loss)
     space = _space(space)
     y = _targets(y, loss=loss)
-    sigma = _nonneg(sigma, "sigma")
+    sigma = nonneg(sigma, "sigma")
     try:
         np.broadcast_shapes(y.shape, sigma.shape)
     except ValueError:
@@ -1381,7 +1355,7 @@ def logit_gradient(loss, y, z):
     """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
-    z = _real_array(z, "z")
+    z = real_array(z, "z", np.float64)
     if not np.all(np.isfinite(z)):
         raise ValueError("z must be finite")
     return loss.grad_logit(y, z)

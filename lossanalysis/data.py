@@ -33,7 +33,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -41,6 +40,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_write
 
 __all__ = [
     "DATASETS",
@@ -323,9 +324,9 @@ def _fetch(url: str, folder: Path, filename: str, md5: str, timeout: float, quie
     interruption) the temporary file is removed.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "lossanalysis (urllib)"})
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+
+    def stream(out):
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             digest = hashlib.md5()
@@ -339,31 +340,12 @@ def _fetch(url: str, folder: Path, filename: str, md5: str, timeout: float, quie
                     print(f"\r  {filename}: {done}{of} bytes", end="", file=sys.stderr, flush=True)
             if not quiet:
                 print(file=sys.stderr, flush=True)
-            if total is not None and done != total:
-                raise DatasetError(f"incomplete: got {done} of {total} bytes")
-            if digest.hexdigest() != md5:
-                raise DatasetError(
-                    f"checksum mismatch: MD5 {digest.hexdigest()}, expected {md5}"
-                )
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp_name, folder / filename)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        if total is not None and done != total:
+            raise DatasetError(f"incomplete: got {done} of {total} bytes")
+        if digest.hexdigest() != md5:
+            raise DatasetError(f"checksum mismatch: MD5 {digest.hexdigest()}, expected {md5}")
+
+    atomic_write(folder / filename, stream)
 
 
 def download(

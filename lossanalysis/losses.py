@@ -26,6 +26,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._inputs import check_range, real_array
+
 __all__ = [
     "LOSSES", "Loss", "get_loss", "symbols", "sigmoid", "logit", "softplus", "log_sigmoid",
     "continuous_bernoulli_mean", "continuous_bernoulli_mean_logit",
@@ -215,23 +217,6 @@ def continuous_bernoulli_mean(lam):
 # ----------------------------------------------------------------------------------------------
 # Input handling
 # ----------------------------------------------------------------------------------------------
-def _float_array(x, arg):
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"{arg} must be real numbers, got an array of dtype {a.dtype}")
-    return a
-
-
-def _check_range(a, arg, what, lo, hi, open_=False):
-    ok = (a > lo) & (a < hi) if open_ else (a >= lo) & (a <= hi)
-    if not np.all(ok):
-        bad = np.flatnonzero(~np.asarray(ok).ravel())[0]
-        value = a.ravel()[bad] if a.ndim else a[()]
-        where = f" at flat index {bad}" if a.ndim else ""
-        interval = f"({lo}, {hi})" if open_ else f"[{lo}, {hi}]"
-        raise ValueError(f"{arg} ({what}) must lie in {interval}; got {value!r}{where}")
-
-
 _SYMBOLS = None
 
 
@@ -351,8 +336,8 @@ class Loss:
 
     # -- public numerics ------------------------------------------------------------------------
     def _call(self, impl, y, x, arg, check):
-        y = _float_array(y, "y")
-        x = _float_array(x, arg)
+        y = real_array(y, "y")
+        x = real_array(x, arg)
         try:
             np.broadcast_shapes(y.shape, x.shape)
         except ValueError:
@@ -362,9 +347,9 @@ class Loss:
         y = y.astype(dtype, copy=False)
         x = x.astype(dtype, copy=False)
         if check:
-            _check_range(y, "y", "target", 0, 1, open_=self.target_domain == "open")
+            check_range(y, "y", "target", 0, 1, open_=self.target_domain == "open")
             if arg == "p":
-                _check_range(x, "p", "prediction", 0, 1)
+                check_range(x, "p", "prediction", 0, 1)
             elif not np.all(np.isfinite(x)):
                 raise ValueError("z (logit) must be finite, got NaN or inf")
         with np.errstate(all="ignore"):

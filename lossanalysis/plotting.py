@@ -9,13 +9,13 @@ bytes, and writes through a temporary file, so a crash never leaves a half-writt
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+
+from ._io import atomic_write
 
 __all__ = ["PALETTE", "STYLE", "color", "linestyle", "figure", "save", "asymmetry_figure"]
 
@@ -120,15 +120,8 @@ def save(fig, stem, formats=("pdf", "png"), *, tight=True) -> list[Path]:
                 raise ValueError(f"unsupported figure format {fmt!r}; use one of "
                                  f"{', '.join(_METADATA)}")
             path = stem.with_suffix("." + fmt)
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fig.savefig(fh, format=fmt, metadata=_METADATA[fmt],
-                                bbox_inches="tight" if tight else None)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, metadata=_METADATA[fmt],
+                                                      bbox_inches="tight" if tight else None))
             paths.append(path)
     return paths
 

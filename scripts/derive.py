@@ -8,12 +8,11 @@ work; this script only writes the file).  The output is byte-stable for a given 
 Compile with `pdflatex derivations.tex` (article class + amsmath).
 """
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from lossanalysis import LOSSES
+from lossanalysis._io import atomic_write
 from lossanalysis.analysis import derivations_latex
 
 
@@ -33,10 +32,7 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{args.name}.tex"
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, text)
     print(path)
     return 0
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._io import atomic_write
 from ..claims import _jsonable  # the one conversion to JSON, shared with the claims
 from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_data, run_seeds
 
@@ -125,19 +126,14 @@ def run_all(datasets, *, n_seeds=3, quick=False, out_dir="reports", figures_dir=
         doc = _json_doc(ds, r, snapshots[ds], claim_results, command)
         md_path = os.path.join(out_dir, f"{ds}.md")
         js_path = os.path.join(out_dir, f"{ds}.json")
-        _atomic_text(md_path, md)
-        _atomic_text(js_path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        atomic_write(md_path, md)
+        atomic_write(js_path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
         written[ds] = {"report": md_path, "json": js_path, "timing": r["timing"],
                        "results": [res for _, o in r["outputs"] for res in o.results]}
         progress(f"{ds}: wrote {md_path} and {js_path} (total {r['timing']['total']:.0f} s)")
     return written
 
 
-def _atomic_text(path, text):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _snapshot(run) -> dict:

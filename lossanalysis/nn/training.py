@@ -21,11 +21,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
+from .._io import atomic_write
 from .mlp import flat_view
 from .optim import make_optimizer
 
@@ -48,23 +48,6 @@ class TrainingDiverged(RuntimeError):
         super().__init__(f"training diverged at epoch {epoch}, step {step}: {what}{where}")
 
 
-def _atomic_write(path: str, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then rename it over
-    ``path`` (readers see the old file or the new one, never a partial one)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _save_checkpoint(path, model, opt, epoch, rng, history):
     arrays = {f"param/{k}": v for k, v in model.params.items()}
     state = opt.state_dict()
@@ -76,7 +59,7 @@ def _save_checkpoint(path, model, opt, epoch, rng, history):
     arrays["format"] = np.array(_FORMAT)
     arrays["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
     arrays["history"] = np.array(json.dumps(history))
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_checkpoint(path: str) -> dict:
@@ -208,8 +191,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
         epoch_times.append(epoch_time)
         if ckpt:
             _save_checkpoint(ckpt, model, opt, epoch, rng, history)
-            text = json.dumps(history, indent=1).encode()
-            _atomic_write(metrics, lambda f: f.write(text))
+            atomic_write(metrics, json.dumps(history, indent=1))
         if callback is not None:
             callback(epoch, history, model)
         if not quiet:

@@ -1,0 +1,84 @@
+"""The one way the package writes a file: :func:`atomic_write`.
+
+Readers see the old file or the complete new one, never a partial one; an interrupted write
+leaves no temporary file behind; the new file gets the permissions an ordinary ``open`` would
+give it (0666 masked by the umask), not the 0600 of :func:`tempfile.mkstemp`.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Union
+
+__all__ = ["atomic_write"]
+
+Payload = Union[str, bytes, Callable]
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it back at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, payload: Payload, *, encoding: str = "utf-8") -> Path:
+    """Write ``payload`` to ``path`` atomically and durably; return the path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder is created if missing.
+    payload : str, bytes or callable
+        Text (written with ``encoding`` and ``\\n`` line endings), bytes, or a function called
+        with a binary file object that writes the content (``np.savez``, ``fig.savefig``, ...).
+
+    The content goes to a temporary file in the same folder, is flushed and fsynced, given
+    mode ``0o666 & ~umask`` and renamed over ``path``; on any error (an interruption included)
+    the temporary file is removed and the old file, if any, is left as it was.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = atomic_write(pathlib.Path(tempfile.mkdtemp()) / "note.txt", "hello\\n")
+    >>> p.read_text()
+    'hello\\n'
+    """
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(payload, str):
+        data = payload.encode(encoding)
+        write = lambda f: f.write(data)  # noqa: E731
+    elif isinstance(payload, (bytes, bytearray, memoryview)):
+        write = lambda f: f.write(payload)  # noqa: E731
+    elif callable(payload):
+        write = payload
+    else:
+        raise TypeError(f"payload must be str, bytes or a callable, got {type(payload).__name__}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable where the platform allows it
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return path
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+    return path
