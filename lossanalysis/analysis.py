@@ -42,7 +42,9 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from ._inputs import as_output, nonneg, real_array, unit_interval
-from .losses import LOSSES, Loss, get_loss, logit, sigmoid, symbols
+from .losses import LOSSES, Loss, get_loss, logit, sigmoid
+from .losses import _internal_symbols as symbols  # the analysis works in positive y, p
+from .losses import _to_public
 
 __all__ = [
     # asymmetry
@@ -116,6 +118,13 @@ def _space(space):
 
 
 _out = as_output
+
+
+def _public_fields(result):
+    """A frozen result dataclass with every SymPy field in the public symbols."""
+    import dataclasses
+    changes = {f.name: _to_public(getattr(result, f.name)) for f in dataclasses.fields(result)}
+    return dataclasses.replace(result, **changes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,7 +209,7 @@ def _tidy(e, budget=150):
 
 @functools.lru_cache(maxsize=None)
 def _expr(loss: Loss):
-    return loss.expr
+    return loss._internal_expr
 
 
 @functools.lru_cache(maxsize=None)
@@ -268,9 +277,9 @@ def series(loss, order=4):
     d = series_symbol()
     if not _is_smooth(loss):
         e = _expr(loss)
-        return _tidy(e.subs(p, y + d) - e.subs(p, y))
+        return _to_public(_tidy(e.subs(p, y + d) - e.subs(p, y)))
     terms = [_dp_at_target(loss, k) * d ** k / sp.factorial(k) for k in range(1, int(order) + 1)]
-    return sp.Add(*terms)
+    return _to_public(sp.Add(*terms))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -429,7 +438,7 @@ def asymmetry_coefficient(loss) -> Asymmetry:
     >>> a = asymmetry_coefficient("bce"); a.order, a.sign
     (3, 'away')
     """
-    return _asymmetry(_as_loss(loss))
+    return _public_fields(_asymmetry(_as_loss(loss)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -593,7 +602,7 @@ def argmin_expr(loss):
     None for losses whose stationarity condition is transcendental (focal, continuous Bernoulli,
     beta NLL): use :func:`argmin`.
     """
-    return _argmin_expr(_as_loss(loss))
+    return _to_public(_argmin_expr(_as_loss(loss)))
 
 
 @dataclass(frozen=True)
@@ -664,7 +673,7 @@ def is_proper(loss) -> Properness:
     toward 1/2 (psi(kappa p) - psi(kappa (1 - p)) = logit y at the optimum, and
     psi(x) ~ ln x - 1/(2x)).
     """
-    return _is_proper(_as_loss(loss))
+    return _public_fields(_is_proper(_as_loss(loss)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1333,7 +1342,7 @@ def noise_bias_coefficient(loss, space="prob"):
     0
     """
     loss = _as_loss(loss)
-    return _noise_coefficient(loss, _space(space))
+    return _to_public(_noise_coefficient(loss, _space(space)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1375,7 +1384,7 @@ def logit_gradient_expr(loss):
 
     BCE gives p - y (the canonical link), MSE 2 p (1 - p)(p - y) (up to SymPy's arrangement).
     """
-    return _logit_gradient_expr(_as_loss(loss))
+    return _to_public(_logit_gradient_expr(_as_loss(loss)))
 
 
 def curvature_at_optimum(loss, y):
@@ -1411,7 +1420,7 @@ def _effective_weight_expr(loss: Loss):
 def effective_weight_expr(loss):
     """L_pp(y, y) / L_pp^MSE(y, y) as a SymPy expression (BCE: 1/(2y(1 - y))); None for MAE,
     whose curvature at p = y is a Dirac delta."""
-    return _effective_weight_expr(_as_loss(loss))
+    return _to_public(_effective_weight_expr(_as_loss(loss)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1449,7 +1458,7 @@ def derivations(loss) -> dict:
     "noise bias prob" / "noise bias logit" the sigma^2 coefficients of :func:`noise_bias_series`
     (in y and p = p*(y) when the minimizer has no closed form).
     """
-    return dict(_derivations(_as_loss(loss)))
+    return _to_public(dict(_derivations(_as_loss(loss))))
 
 
 def _latex(e):

@@ -218,15 +218,57 @@ def continuous_bernoulli_mean(lam):
 # Input handling
 # ----------------------------------------------------------------------------------------------
 _SYMBOLS = None
+_INTERNAL = None
 
 
 def symbols():
-    """The SymPy symbols (y, p) in which every :attr:`Loss.expr` is written (both positive)."""
+    """The SymPy symbols (y, p) in which every :attr:`Loss.expr` is written.
+
+    They are plain ``sympy.Symbol("y")`` and ``sympy.Symbol("p")``, with no assumptions, so
+    that a user's own ``sympy.symbols("y p")`` are the same symbols (also ``lossanalysis.y``,
+    ``lossanalysis.p``)::
+
+        >>> import sympy as sp
+        >>> from lossanalysis import get_loss
+        >>> sp.diff(get_loss("mse").expr, sp.Symbol("p"))
+        2*p - 2*y
+    """
     global _SYMBOLS
     if _SYMBOLS is None:
         import sympy as sp
-        _SYMBOLS = sp.symbols("y p", positive=True)
+        _SYMBOLS = (sp.Symbol("y"), sp.Symbol("p"))
     return _SYMBOLS
+
+
+def _internal_symbols():
+    """The positive (y, p) in which the analysis works: the assumptions let SymPy simplify
+    logarithms and powers on the domain.  Never returned to users (see :func:`_to_public`)."""
+    global _INTERNAL
+    if _INTERNAL is None:
+        import sympy as sp
+        _INTERNAL = sp.symbols("y p", positive=True)
+    return _INTERNAL
+
+
+def _to_public(obj):
+    """``obj`` with the internal (positive) y and p replaced by the public plain symbols;
+    SymPy objects, and lists, tuples and dicts of them, are converted; anything else is kept."""
+    if isinstance(obj, dict):
+        return {k: _to_public(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_public(v) for v in obj)
+    if hasattr(obj, "xreplace"):
+        yi, pi = _internal_symbols()
+        y, p = symbols()
+        return obj.xreplace({yi: y, pi: p})
+    return obj
+
+
+def _to_internal(obj):
+    """The inverse of :func:`_to_public` for one SymPy expression."""
+    yi, pi = _internal_symbols()
+    y, p = symbols()
+    return obj.xreplace({y: yi, p: pi})
 
 
 def _sympy_number(v):
@@ -303,9 +345,14 @@ class Loss:
     @property
     def expr(self):
         """The definition, a SymPy expression in :func:`symbols` (parameters substituted)."""
+        return _to_public(self._internal_expr)
+
+    @property
+    def _internal_expr(self):
+        """The definition in the analysis' positive symbols (:func:`_internal_symbols`)."""
         if self._expr is None:
             import sympy as sp
-            y, p = symbols()
+            y, p = _internal_symbols()
             prm = {k: _sympy_number(v) for k, v in self.params.items()}
             self._expr = self._build_expr(sp, y, p, prm)
         return self._expr
@@ -322,8 +369,8 @@ class Loss:
         """NumPy/SciPy function of (y, p) for 'value', 'grad' or 'curvature' of :attr:`expr`."""
         if which not in self._lambdified:
             import sympy as sp
-            y, p = symbols()
-            e = self.expr
+            y, p = _internal_symbols()
+            e = self._internal_expr
             if which in ("grad", "curvature"):
                 e = sp.diff(e, p)
             if which == "curvature":
@@ -444,7 +491,7 @@ class Loss:
     def __eq__(self, other):
         return (isinstance(other, Loss) and type(other) is type(self)
                 and (self.name, self.params) == (other.name, other.params)
-                and (type(self) is not _ExprLoss or self.expr == other.expr))
+                and (type(self) is not _ExprLoss or self._expr == other._expr))
 
     def __hash__(self):
         return hash((type(self).__name__, self.name, tuple(sorted(self.params.items()))))
@@ -455,7 +502,7 @@ class _ExprLoss(Loss):
 
     def __init__(self, expr, name=None, params=None):
         import sympy as sp
-        y, p = symbols()
+        y, p = _internal_symbols()
         params = dict(params or {})
         if isinstance(expr, str):
             local = {"y": y, "p": p, **{k: sp.Symbol(k) for k in params}}

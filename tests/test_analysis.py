@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from scipy import optimize, special
 
 from lossanalysis import LOSSES, Loss, analysis as A, get_loss
-from lossanalysis.losses import continuous_bernoulli_mean, symbols
+from lossanalysis.losses import _internal_symbols, continuous_bernoulli_mean, symbols
 
-Y, P = symbols()
+Y, P = symbols()             # analysis results are in the public symbols
+YI, PI = _internal_symbols()  # a loss's _internal_expr is in the positive ones
 D = A.series_symbol()
 SMOOTH = [n for n in LOSSES if get_loss(n).smooth]
 
@@ -29,7 +30,7 @@ settings.load_profile("analysis")
 
 
 def mp_fun(expr, dps=50):
-    f = sp.lambdify((Y, P), expr, modules=["mpmath"])
+    f = sp.lambdify((YI, PI), expr, modules=["mpmath"])
 
     def g(y, p):
         with mpmath.workdps(dps):
@@ -66,7 +67,7 @@ def test_symmetric_losses_have_ratio_exactly_one(pair, name):
 def test_bce_ratio_exceeds_one_where_resolvable(pair):
     y, delta = pair
     loss = get_loss("bce")
-    f = mp_fun(loss.expr)
+    f = mp_fun(loss._internal_expr)
     s = 1 if y >= 0.5 else -1
     with mpmath.workdps(50):
         ex = lambda p: f(y, p) - f(y, y)  # noqa: E731
@@ -122,7 +123,7 @@ def test_ratio_bad_input(bad):
 def test_series_matches_excess_to_fifth_order(name, y):
     loss = get_loss(name)
     f = sp.lambdify((Y, D), A.series(loss, order=4), modules=["scipy", "numpy"])
-    exact = mp_fun(loss.expr)
+    exact = mp_fun(loss._internal_expr)
     resid = []
     for d in (0.02, 0.01):
         r = []
@@ -145,7 +146,7 @@ def test_series_exact_for_quadratics_and_kinks():
 
 def _numeric_sign(loss, ys, d=1e-3):
     """sign of s(y) [L(y, y+d) - L(y, y-d)] from 50-digit values of loss.expr."""
-    f = mp_fun(loss.expr)
+    f = mp_fun(loss._internal_expr)
     out = []
     for y in ys:
         s = 1 if y > 0.5 else -1
@@ -177,7 +178,7 @@ def test_asymmetry_coefficient_is_the_leading_odd_term(name):
     asym = A.asymmetry_coefficient(loss)
     if asym.order is None:
         return
-    f = mp_fun(loss.expr)
+    f = mp_fun(loss._internal_expr)
     c = sp.lambdify(Y, asym.coefficient, modules=["mpmath"])
     for y in (0.2, 0.45, 0.8):
         with mpmath.workdps(50):
@@ -246,7 +247,7 @@ def test_boundary_minima_and_shapes():
 @pytest.mark.parametrize("y", [0.1, 0.3, 0.8])
 def test_improper_argmin_at_30_digits(name, y):
     loss = get_loss(name)
-    g = sp.lambdify((Y, P), sp.diff(loss.expr, P), modules=["mpmath"])
+    g = sp.lambdify((YI, PI), sp.diff(loss._internal_expr, PI), modules=["mpmath"])
     p_num = float(A.argmin(loss, y))
     with mpmath.workdps(30):
         # solve in the logit, where the CB's root (e.g. 4.6e-5 at y = 0.1) is well scaled
@@ -543,7 +544,7 @@ def test_curvature_at_optimum_and_gradient_profile():
     ys = np.array([0.2, 0.7])
     for name in ("focal", "bce", "beta_nll"):
         loss = get_loss(name)
-        f = sp.lambdify((Y, P), sp.diff(loss.expr, P, 2), modules=["scipy", "numpy"])
+        f = sp.lambdify((YI, PI), sp.diff(loss._internal_expr, PI, 2), modules=["scipy", "numpy"])
         pstar = A.argmin(name, ys)
         np.testing.assert_allclose(A.curvature_at_optimum(name, ys), f(ys, pstar), rtol=1e-9)
     g = A.gradient_profile("bce", 0.3, np.array([0.1, 0.3, 0.9]))

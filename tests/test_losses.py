@@ -10,9 +10,9 @@ from hypothesis import given, settings, strategies as st
 
 from lossanalysis import LOSSES, Loss, get_loss
 from lossanalysis import losses as L
-from lossanalysis.losses import symbols
+from lossanalysis.losses import _internal_symbols, symbols
 
-Y, P = symbols()
+Y, P = _internal_symbols()
 Z = sp.Symbol("z", real=True)
 PROPER = ["mse", "mae", "huber", "bce", "kl", "reverse_kl", "logit_mse", "gaussian_nll"]
 BCE_FAMILY = ["bce", "kl", "focal", "continuous_bernoulli", "beta_nll"]
@@ -33,7 +33,7 @@ def interior_points(n=400, seed=0):
 
 def symbolic(loss, which):
     """The SymPy expression for a method, straight from the definition."""
-    e = loss.expr
+    e = loss._internal_expr
     # off the kinks of mae and huber their second derivative is 0: drop the Dirac deltas
     lp, lpp = (sp.diff(e, P, n).replace(sp.DiracDelta, lambda *a: sp.S.Zero) for n in (1, 2))
     s = P * (1 - P)
@@ -118,7 +118,7 @@ def test_excess_keeps_full_precision_next_to_the_target(name):
     # excess must agree with 50-digit arithmetic
     loss = get_loss(name)
     mp.mp.dps = 50
-    f = sp.lambdify((Y, P), loss.expr - loss.expr.subs(P, Y), modules="mpmath")
+    f = sp.lambdify((Y, P), loss._internal_expr - loss._internal_expr.subs(P, Y), modules="mpmath")
     for y, d in [(0.3, 1e-9), (0.9, -3e-7), (0.02, 1e-12), (0.5, 2e-5)]:
         p = y + d   # the prediction actually passed, as a double
         got = loss.excess(y, p)
@@ -389,3 +389,14 @@ def test_excess_of_proper_losses_is_nonnegative_and_zero_at_the_target(name, y, 
     assert loss.excess(y, y) == 0
     if p != y and 0 < y < 1:
         assert e > 0 or abs(p - y) < 1e-150
+
+
+def test_public_expressions_use_the_users_own_symbols():
+    """A user deriving in a REPL types plain sympy symbols; they must be the library's."""
+    y, p = sp.symbols("y p")
+    assert symbols() == (y, p)
+    bce = get_loss("bce")
+    assert sp.simplify(sp.diff(bce.expr, p) - (p - y) / (p * (1 - p))) == 0
+    assert bce.expr.free_symbols == {y, p}
+    user = Loss.from_expr((p - y) ** 2, name="sq")
+    assert user.expr == (p - y) ** 2 and user.expr.free_symbols == {y, p}
