@@ -51,8 +51,8 @@ from .linear_vae import (KL_THRESHOLD, MARGIN_NATS, bernoulli_sigma_eff,
                          predicted_active_dims, spectrum, whitened_spectrum)
 from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optimal_prediction,
                          optimal_prediction_beta, optimal_prediction_two_point)
-from .noise import (NOISE_SPACES, noise_bias, noise_bias_coefficient, noise_bias_series,
-                    noise_offset)
+from .noise import (NOISE_SPACES, max_prob_noise, noise_bias, noise_bias_coefficient,
+                    noise_bias_series, noise_offset)
 
 __all__ = [
     # asymmetry
@@ -63,7 +63,7 @@ __all__ = [
     "optimal_prediction", "optimal_prediction_beta", "optimal_prediction_two_point",
     # prediction noise
     "noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
-    "NOISE_SPACES",
+    "max_prob_noise", "NOISE_SPACES",
     # gradients and curvature
     "gradient_profile", "logit_gradient", "logit_gradient_expr", "curvature_at_optimum",
     "effective_weight", "effective_weight_expr",

@@ -11,54 +11,108 @@ from .._inputs import real_array
 from ..losses import Loss
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
-from ._common import _as_loss, _out, _public_fields, _targets
+from ._common import _as_loss, _out, _public_fields, _result_latex, _result_repr, _targets
 from ._symbolic import _dp_at_target, _expr, _is_smooth, _is_zero, _sp, _tidy
 from .gradients import _third
-from .minimizers import argmin
+from .minimizers import _is_catalogue, argmin
 
 __all__ = ["asymmetry_ratio", "series", "series_symbol", "asymmetry_coefficient", "Asymmetry"]
 
+#: Elements per block of :func:`asymmetry_ratio` (bounded memory for any number of targets).
+_BLOCK = 1 << 16
+
+
 def asymmetry_ratio(loss, y, delta):
-    """R(y, delta) = excess(y, y + s delta) / excess(y, y - s delta), s = sign(y - 1/2).
+    """R(y, delta): the excess cost of moving the prediction ``delta`` away from 1/2 over the
+    excess cost of moving it ``delta`` toward 1/2.
 
-    The excess cost of moving the prediction a distance ``delta`` from the target *away from*
-    1/2 (toward 0 or 1) over the excess cost of moving it *toward* 1/2; s = +1 at y = 1/2.  The
-    excesses are the catalogue's cancellation-free ``loss.excess``.  R > 1: moving toward 0 or 1
-    is dearer (BCE at every y != 1/2); R = 1: symmetric (MSE, MAE, Huber); R < 1: moving toward
-    1/2 is dearer.
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+    delta : array_like
+        Distances > 0 (finite); broadcasts with ``y``.
 
-    ``loss`` is a catalogue name or a :class:`~lossanalysis.losses.Loss`; ``y`` in [0, 1] and
-    ``delta`` > 0 broadcast.  The result is NaN where y + delta or y - delta leaves the open
-    interval (0, 1) -- this also keeps y inside every loss's target domain, since y - delta > 0
-    and y + delta < 1 imply 0 < y < 1 -- and where both excesses underflow to 0.
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        R = E(y, y + s delta) / E(y, y - s delta) with s = sign(y - 1/2) (s = +1 at y = 1/2)
+        and E(y, p) = L(y, p) - min_q L(y, q) the excess over the loss's own minimum.
+
+    Notes
+    -----
+    R > 1: moving toward 0 or 1 is dearer (BCE at every y != 1/2); R = 1: symmetric (MSE, MAE,
+    Huber); R < 1: moving toward 1/2 is dearer.
+
+    One rule for every loss: the excess is measured from the loss's minimum over p, so that
+    E >= 0 always and R >= 0.  For a proper loss the minimum is at p = y and E is the
+    catalogue's cancellation-free ``loss.excess``; for an improper loss (focal, continuous
+    Bernoulli, beta NLL, a user loss) E = excess(y, p) - excess(y, p*) with p* = :func:`argmin`
+    (absolute rounding about eps |excess(y, p*)|; a difference that rounds below 0 is 0).  R is
+    +inf where only the "toward" excess is 0 (the toward point is the minimizer), and NaN where
+    both are 0 or where y + delta or y - delta leaves the open interval (0, 1) -- which also
+    keeps y inside every loss's target domain, since y - delta > 0 and y + delta < 1 imply
+    0 < y < 1.
 
     Resolution: the points y +- delta are rounded to float64, which perturbs each excess by a
     relative 2 ulp(y)/delta; differences |R - 1| below about 4 eps (1 + 1/delta) are not
-    resolved unless y +- delta are exact (e.g. dyadic y and delta).
+    resolved unless y +- delta are exact (e.g. dyadic y and delta).  Computed in blocks of
+    65,536 elements (bounded memory).
 
+    Examples
+    --------
     >>> float(asymmetry_ratio("mse", 0.75, 0.125))      # dyadic: y +- delta exact
     1.0
     >>> bool(asymmetry_ratio("bce", 0.8, 0.1) > 1)
+    True
+    >>> float(asymmetry_ratio("focal", 0.3, 0.05)) > 1  # the toward point is nearer focal's p*
     True
     """
     loss = _as_loss(loss)
     y = _targets(y)
     delta = real_array(delta, "delta", np.float64)
-    if not np.all(np.isfinite(delta) & (delta > 0)):
-        raise ValueError(f"delta must be finite and > 0; got {delta.ravel()[0]!r}"
-                         if delta.ndim else f"delta must be finite and > 0; got {delta[()]!r}")
-    y, delta = np.broadcast_arrays(y, delta)
+    bad = ~(np.isfinite(delta) & (delta > 0))
+    if bad.any():
+        raise ValueError(f"delta must be finite and > 0; got {float(delta[bad].ravel()[0])!r}")
+    try:
+        shape = np.broadcast_shapes(y.shape, delta.shape)
+    except ValueError:
+        raise ValueError(f"y with shape {y.shape} and delta with shape {delta.shape} do not "
+                         "broadcast together") from None
+    yb, db = np.broadcast_to(y, shape), np.broadcast_to(delta, shape)
+    size = int(np.prod(shape))
+    out = np.empty(size)
+    for s in range(0, size, _BLOCK):
+        out[s:s + _BLOCK] = _ratio_block(loss, yb.flat[s:s + _BLOCK], db.flat[s:s + _BLOCK])
+    return _out(out.reshape(shape))
+
+
+def _ratio_block(loss: Loss, y, delta):
     s = np.where(y >= 0.5, 1.0, -1.0)
     away, toward = y + s * delta, y - s * delta
     valid = (away > 0) & (away < 1) & (toward > 0) & (toward < 1)
     out = np.full(y.shape, np.nan)
-    if np.any(valid):
-        yv = y[valid]
-        num = loss.excess(yv, away[valid], check=False)
-        den = loss.excess(yv, toward[valid], check=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[valid] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-    return _out(out)
+    if not valid.any():
+        return out
+    yv = y[valid]
+    with np.errstate(all="ignore"):
+        num = np.asarray(loss.excess(yv, away[valid], check=False), dtype=float)
+        den = np.asarray(loss.excess(yv, toward[valid], check=False), dtype=float)
+        # the excess over the loss's own minimum: p* = y where the catalogue loss is stationary
+        # at the target (its single stationary point); argmin elsewhere and for user losses
+        if _is_catalogue(loss):
+            need = np.flatnonzero(np.asarray(loss.grad(yv, yv, check=False)) != 0)
+        else:
+            need = np.arange(yv.size)
+        if need.size:
+            base = np.asarray(loss.excess(yv[need], argmin(loss, yv[need]), check=False))
+            num[need] = np.maximum(num[need] - base, 0.0)
+            den[need] = np.maximum(den[need] - base, 0.0)
+        out[valid] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
+                              np.where(num > 0, np.inf, np.nan))
+    return out
 
 
 _D = None
@@ -138,10 +192,21 @@ class Asymmetry:
     evidence: dict = field(default_factory=dict)
 
     def leading_term(self):
-        """coefficient * d**order as a SymPy expression (0 for symmetric losses)."""
+        """coefficient * d**order as a SymPy expression (0 for symmetric losses).
+
+        >>> asymmetry_coefficient("mse").leading_term()
+        0
+        """
         if self.order is None:
             return _sp().Integer(0)
         return self.coefficient * series_symbol() ** self.order
+
+    def __repr__(self):
+        return _result_repr(self)
+
+    def _repr_latex_(self):
+        k = "k" if self.order is None else str(self.order)
+        return _result_latex(self, {"coefficient": r"\text{coefficient of } d^{" + k + "}"})
 
 
 def _sign_on_unit(expr):

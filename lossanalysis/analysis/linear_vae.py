@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..losses import continuous_bernoulli_mean_logit, get_loss
-from ._solve import _arith_mid, _solve_increasing
+from ._solve import find_root
 from .gradients import effective_weight
 
 __all__ = ["KL_THRESHOLD", "MARGIN_NATS", "spectrum", "whitened_spectrum",
@@ -149,23 +149,18 @@ def bernoulli_sigma_zero_rate(x) -> float:
 
 def cb_natural_parameter(m) -> np.ndarray:
     """The natural parameter eta = logit(lambda) whose CB mean is ``m`` (0 < m < 1), by the
-    safeguarded Newton iteration of the analysis on the catalogue's
-    ``continuous_bernoulli_mean_logit`` (increasing in eta, with derivative the CB variance,
-    the catalogue's ``curvature_logit``), bracketed in [-1e4, 1e4] (mean about 1e-4: below
-    1/255).  In the logit, so intensities near 0 or 1 (lambda within 1e-100 of the boundary)
+    analysis's root finder on the catalogue's ``continuous_bernoulli_mean_logit`` (increasing
+    in eta), bracketed in [-1e4, 1e4] (mean about 1e-4: below 1/255).  In the logit, so intensities near 0 or 1 (lambda within 1e-100 of the boundary)
     stay exact."""
     m = np.asarray(m, dtype=np.float64)
     if np.any((m <= 0) | (m >= 1)):
         raise ValueError("the CB mean must lie strictly inside (0, 1)")
     mf = m.ravel()
-    cb = get_loss("continuous_bernoulli")
 
-    def F(eta, idx):
-        return continuous_bernoulli_mean_logit(eta) - mf[idx], cb.curvature_logit(mf[idx], eta,
-                                                                                  check=False)
+    def f(eta, idx):
+        return continuous_bernoulli_mean_logit(eta) - mf[idx]
 
-    lo, hi = np.full(mf.shape, -1e4), np.full(mf.shape, 1e4)
-    eta = _solve_increasing(F, lo, hi, np.zeros(mf.shape), _arith_mid)
+    eta, _ = find_root(f, np.full(mf.shape, -1e4), np.full(mf.shape, 1e4), x0=np.zeros(mf.shape))
     return eta.reshape(m.shape)
 
 

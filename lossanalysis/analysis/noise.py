@@ -11,14 +11,14 @@ from ..losses import Loss, logit, sigmoid
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _EPS, _as_loss, _out, _targets
-from ._quadrature import _SQRT_2PI, _TAIL, _composite_rule, _composite_size, _hermite
-from ._solve import _arith_mid, _solve_increasing
+from ._quadrature import _composite_rule, _composite_size, _hermite
+from ._solve import find_root
 from ._symbolic import _dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _tidy
 from .gradients import _third
 from .minimizers import _argmin_expr, argmin
 
 __all__ = ["noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
-           "NOISE_SPACES"]
+           "max_prob_noise", "NOISE_SPACES"]
 
 #: The two noise models of :func:`noise_bias`.
 NOISE_SPACES = ("prob", "logit")
@@ -73,27 +73,23 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
     c_hi = 1 - yi - si * xmax - margin
     ycol, scol = yi[:, None], si[:, None]
 
-    def G(cc, idx):
-        pp = ycol[idx] + cc[:, None] + scol[idx] * x
-        return loss.grad(ycol[idx], pp, check=False), pp
-
-    def F(cc, idx):
-        g, pp = G(cc, idx)
-        h = loss.curvature(ycol[idx], pp, check=False)
-        return g @ w, h @ w, np.abs(g) @ w
+    def f(cc, idx):
+        g = loss.grad(ycol[idx], ycol[idx] + cc[:, None] + scol[idx] * x, check=False)
+        return g @ w, np.abs(g) @ w
 
     idx = np.arange(yi.size)
     with np.errstate(all="ignore"):
-        f_lo, f_hi = G(c_lo, idx)[0] @ w, G(c_hi, idx)[0] @ w
+        f_lo, f_hi = f(c_lo, idx)[0], f(c_hi, idx)[0]
     # a flat expected gradient (MAE: zero between the innermost nodes) may round to +-1e-17
     bad = ~((f_lo <= 1e-12) & (f_hi >= -1e-12))
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
-            f"sigma={si[i]!r} is too large for y={yi[i]!r} in probability space: the "
-            f"optimal offset would push the {n}-point noisy prediction out of (0, 1)")
-    return _solve_increasing(F, c_lo, c_hi, np.clip(x0, c_lo, c_hi), _arith_mid,
-                             scale=2 * _EPS * (yi + si))
+            f"sigma={float(si[i])!r} is too large for y={float(yi[i])!r} in probability space: "
+            f"the optimal offset would push the {n}-point noisy prediction out of (0, 1)")
+    c, _ = find_root(f, c_lo, c_hi, x0=np.clip(x0, c_lo, c_hi),
+                     xatol=2 * _EPS * float(np.min(yi + si)))
+    return c
 
 
 def _logit_block(loss: Loss, yi, si, c_start, rule):
@@ -108,15 +104,10 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
     if rule[0] == "gh":
         x, w = rule[1], rule[2]
 
-        def G(cc, idx):
-            zz = zcol[idx] + cc[:, None] + scol[idx] * x
-            return loss.grad_logit(ycol[idx], zz, check=False) @ w
-
-        def F(cc, idx):
+        def f(cc, idx):
             zz = zcol[idx] + cc[:, None] + scol[idx] * x
             g = loss.grad_logit(ycol[idx], zz, check=False)
-            h = loss.curvature_logit(ycol[idx], zz, check=False)
-            return g @ w, h @ w, np.abs(g) @ w
+            return g @ w, np.abs(g) @ w
 
         def mean(cs):
             return sigmoid(zcol + cs[:, None] + scol * x) @ w
@@ -125,40 +116,20 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
         with np.errstate(all="ignore"):
             zk = logit(rule[1])                                    # kinks in z, rows x J
         zk = np.where((rule[1] > 0) & (rule[1] < 1), zk, np.nan)
-        # the expected gradient's derivative in c gets, besides E[curvature], a term from each
-        # jump of the gradient at a kink: (1/sigma) phi(e_k) [G(e_k+) - G(e_k-)] (Leibniz rule
-        # for the moving cut e_k = (z_k - z0 - c)/sigma); the one-sided values are taken
-        # 1e-8 (1 + |z_k|) either side of the kink
-        has = np.isfinite(zk)
-        zk0 = np.where(has, zk, 0.0)
-        step = 1e-8 * (1 + np.abs(zk0))
-        with np.errstate(all="ignore"):
-            jump = np.where(has, np.asarray(loss.grad_logit(ycol, zk0 + step, check=False))
-                            - np.asarray(loss.grad_logit(ycol, zk0 - step, check=False)), 0.0)
 
-        def rule_at(cc, idx):
-            cuts = (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx]
-            e, wt = _composite_rule(cuts, smax)
-            return zcol[idx] + cc[:, None] + scol[idx] * e, wt, cuts
+        def nodes(cc, idx, cuts):
+            mu = z0[idx] + cc
+            e, wt = _composite_rule(cuts, smax, -mu / si[idx], si[idx])
+            return mu[:, None] + scol[idx] * e, wt
 
-        def G(cc, idx):
-            zz, wt, _ = rule_at(cc, idx)
-            return (np.asarray(loss.grad_logit(ycol[idx], zz, check=False)) * wt).sum(axis=1)
-
-        def F(cc, idx):
-            zz, wt, cuts = rule_at(cc, idx)
+        def f(cc, idx):
+            zz, wt = nodes(cc, idx, (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx])
             g = np.asarray(loss.grad_logit(ycol[idx], zz, check=False))
-            h = np.asarray(loss.curvature_logit(ycol[idx], zz, check=False))
-            inside = np.abs(np.nan_to_num(cuts, nan=np.inf)) < _TAIL
-            cut = np.where(inside, cuts, 0.0)
-            dirac = np.where(inside, np.exp(-0.5 * cut * cut) * jump[idx], 0.0).sum(axis=1)
-            return ((g * wt).sum(axis=1),
-                    (h * wt).sum(axis=1) + dirac / (_SQRT_2PI * si[idx]),
-                    (np.abs(g) * wt).sum(axis=1))
+            return (g * wt).sum(axis=1), (np.abs(g) * wt).sum(axis=1)
 
         def mean(cs):
-            e, wt = _composite_rule(np.empty((cs.size, 0)), smax)
-            return (sigmoid(zcol + cs[:, None] + scol * e) * wt).sum(axis=1)
+            zz, wt = nodes(cs, np.arange(cs.size), np.empty((cs.size, 0)))
+            return (sigmoid(zz) * wt).sum(axis=1)
 
     # bracket: grow [-B, B] until the expected gradient changes sign (only the rows still
     # without a bracket are re-evaluated)
@@ -166,7 +137,7 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
     todo = np.arange(yi.size)
     for _ in range(8):
         with np.errstate(all="ignore"):
-            f_lo, f_hi = G(-bound[todo], todo), G(bound[todo], todo)
+            f_lo, f_hi = f(-bound[todo], todo)[0], f(bound[todo], todo)[0]
         found = (f_lo <= 1e-12) & (f_hi >= -1e-12)
         todo = todo[~found]
         if todo.size == 0:
@@ -174,32 +145,40 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
         bound[todo] *= 4
     if todo.size:
         i = todo[0]
-        raise ValueError(f"no optimal logit offset found for y={yi[i]!r}, "
-                         f"sigma={si[i]!r}: the expected gradient does not change sign")
-    cs = _solve_increasing(F, -bound, bound, c_start, _arith_mid,
-                           scale=2 * _EPS * (1 + np.abs(z0) + si))
-    return cs, mean(cs)
+        raise ValueError(f"no optimal logit offset found for y={float(yi[i])!r}, "
+                         f"sigma={float(si[i])!r}: the expected gradient does not change sign")
+    cs, _ = find_root(f, -bound, bound, x0=np.clip(c_start, -bound, bound),
+                      xatol=2 * _EPS * float(np.min(1 + np.abs(z0) + si)))
+    with np.errstate(all="ignore"):
+        return cs, mean(cs)
+
+
+#: (target, sigma) pairs per block of the noise solve; each block's distinct pairs are solved
+#: once (images have 256 levels), so memory stays bounded whatever the number of targets.
+_PAIR_BLOCK = 1 << 16
 
 
 def _noise_solve(loss: Loss, y, sigma, space, nodes):
     """(offset c, E[p]) minimizing the expected loss under prediction noise, elementwise.
 
-    Each distinct (y, sigma) pair is solved once: arrays of pixel intensities (256 grey levels)
-    or of bin centres repeat a few values many times."""
-    y, sigma = np.broadcast_arrays(y, sigma)
-    pairs = np.stack([y.ravel(), sigma.ravel()], axis=1).astype(float)
-    if pairs.shape[0] > 1:
-        pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    else:
-        inverse = np.zeros(pairs.shape[0], dtype=np.intp)
-    c, mean = _noise_solve_flat(loss, pairs[:, 0], pairs[:, 1], space, nodes)
-    inverse = inverse.ravel()
-    return c[inverse].reshape(y.shape), mean[inverse].reshape(y.shape)
+    Each distinct (y, sigma) pair of a block is solved once: arrays of pixel intensities (256
+    grey levels) or of bin centres repeat a few values many times."""
+    shape = np.broadcast_shapes(y.shape, sigma.shape)
+    yb, sb = np.broadcast_to(y, shape), np.broadcast_to(sigma, shape)
+    size = int(np.prod(shape))
+    c, mean = np.empty(size), np.empty(size)
+    for s in range(0, size, _PAIR_BLOCK):
+        ys, ss = yb.flat[s:s + _PAIR_BLOCK], sb.flat[s:s + _PAIR_BLOCK]
+        pairs, inverse = np.unique(np.stack([ys, ss], axis=1), axis=0, return_inverse=True)
+        cu, mu = _noise_solve_flat(loss, pairs[:, 0].copy(), pairs[:, 1].copy(), space, nodes)
+        inverse = inverse.ravel()
+        c[s:s + _PAIR_BLOCK], mean[s:s + _PAIR_BLOCK] = cu[inverse], mu[inverse]
+    return c.reshape(shape), mean.reshape(shape)
 
 
 def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
-    """:func:`_noise_solve` on flat float arrays, in blocks of about :data:`_BLOCK_ELEMENTS`
-    (targets x nodes)."""
+    """:func:`_noise_solve` on flat float arrays of distinct pairs, in blocks of about
+    :data:`_BLOCK_ELEMENTS` (targets x nodes)."""
     pstar = np.asarray(argmin(loss, yf), dtype=float).reshape(yf.shape)
     c = np.zeros_like(yf)
     mean = pstar.copy()
@@ -207,16 +186,7 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
     if space == "prob":
         n = _nodes(nodes, _PROB_NODES)
         x, w = _hermite(n)
-        xmax = float(x.max())
-        room = np.minimum(pstar, 1 - pstar) - sf * xmax
-        bad = noisy & ~(room > 0)
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"sigma={sf[i]!r} is too large for y={yf[i]!r} in probability space: the "
-                f"{n}-point noise reaches +-{xmax:.3f} sigma, so {xmax:.3f} sigma must be below "
-                f"min(p*, 1 - p*) = {min(pstar[i], 1 - pstar[i])!r} (p* = argmin, = y for proper "
-                "losses) to keep the noisy prediction inside (0, 1)")
+        _check_prob_room(yf, sf, pstar, n)
         yi, si = yf[noisy], sf[noisy]
         x0 = pstar[noisy] - yi
         cs = np.empty_like(yi)
@@ -227,12 +197,7 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
         c[noisy] = cs
         mean[noisy] = yi + cs            # zero-mean noise: E[p] = y + c
     else:
-        bad = noisy & ~((yf > 0) & (yf < 1))
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"y={yf[i]!r}: logit-space noise is centred on a finite logit, so y must lie in "
-                "the open interval (0, 1)")
+        _check_logit_target(yf, sf)
         yi, si = yf[noisy], sf[noisy]
         smooth = _is_smooth(loss)
         if nodes is not None or (smooth and (si.size == 0 or si.max() <= _GH_SIGMA_MAX)):
@@ -255,6 +220,32 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
         c[noisy] = cs
         mean[noisy] = ms
     return c, mean
+
+
+def _check_prob_room(y, sigma, pstar, n):
+    """ValueError unless the n-point noise keeps every noisy prediction inside (0, 1):
+    sigma * max|e| < min(p*, 1 - p*) wherever sigma > 0."""
+    xmax = float(_hermite(n)[0].max())
+    room = np.minimum(pstar, 1 - pstar) - sigma * xmax
+    bad = (sigma > 0) & ~(room > 0)
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        yv, sv, pv = (float(np.ravel(a)[i]) for a in (y, sigma, pstar))
+        raise ValueError(
+            f"sigma={sv!r} is too large for y={yv!r} in probability space: the {n}-point noise "
+            f"reaches +-{xmax:.3f} sigma, so {xmax:.3f} sigma must be below min(p*, 1 - p*) = "
+            f"{min(pv, 1 - pv)!r} (p* = argmin, = y for proper losses) to keep the noisy "
+            "prediction inside (0, 1); see max_prob_noise")
+
+
+def _check_logit_target(y, sigma):
+    """ValueError unless y lies in (0, 1) wherever sigma > 0 (logit-space noise)."""
+    bad = (sigma > 0) & ~((y > 0) & (y < 1))
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        raise ValueError(
+            f"y={float(np.ravel(y)[i])!r}: logit-space noise is centred on a finite logit, so y "
+            "must lie in the open interval (0, 1)")
 
 
 def _noise_inputs(loss, y, sigma, space):
@@ -344,23 +335,77 @@ def noise_bias_series(loss, y, sigma, space="prob"):
       -(sigma^2/2) [(L_ppp/L_pp) s' + 3 s''/s'] times s', and E[sigmoid] adds (sigma^2/2) s''.
 
     For BCE the two logit-space terms cancel (bias 0); for MSE (L_ppp = 0) the logit-space bias is
-    -sigma^2 p(1 - p)(1 - 2p), away from 1/2.  Needs L_pp(y, p*) > 0 (ValueError for MAE, whose
-    kink at p = y has no expansion).  :func:`noise_bias_coefficient` gives b2 symbolically.
+    -sigma^2 p(1 - p)(1 - 2p), away from 1/2.  :func:`noise_bias_coefficient` gives b2
+    symbolically.
+
+    Domain: one rule with :func:`noise_bias`.  The series raises ValueError wherever
+    :func:`noise_bias` does (probability space: sigma must stay below :func:`max_prob_noise`;
+    logit space: y must lie in (0, 1) where sigma > 0), and where sigma > 0 but the expansion
+    does not exist (L_pp(y, p*) not finite and positive, e.g. MAE's kink, or L_ppp not
+    finite).  Where sigma = 0 it returns the point bias p* - y, as :func:`noise_bias` does.
     """
     loss, y, sigma, space = _noise_inputs(loss, y, sigma, space)
     y, sigma = np.broadcast_arrays(y, sigma)
     pstar = np.asarray(argmin(loss, y), dtype=float)
-    with np.errstate(all="ignore"):
-        l2 = np.asarray(loss.curvature(y, pstar, check=False), dtype=float)
-        l3 = np.asarray(_third(loss, y, pstar), dtype=float)
-    if not np.all(np.isfinite(l2) & (l2 > 0)):
-        raise ValueError(f"loss: {loss.name} has no sigma^2 expansion here (its curvature at the "
-                         "minimizer is not finite and positive)")
-    b2 = -0.5 * l3 / l2
-    if space == "logit":
-        s1 = pstar * (1 - pstar)
-        b2 = b2 * s1 * s1 - s1 * (1 - 2 * pstar)
+    if space == "prob":
+        _check_prob_room(y, sigma, pstar, _PROB_NODES)
+    else:
+        _check_logit_target(y, sigma)
+    noisy = sigma > 0
+    b2 = np.zeros(y.shape)
+    if noisy.any():
+        yn, pn = y[noisy], pstar[noisy]
+        with np.errstate(all="ignore"):
+            l2 = np.asarray(loss.curvature(yn, pn, check=False), dtype=float)
+            l3 = np.asarray(_third(loss, yn, pn), dtype=float)
+        bad = ~(np.isfinite(l2) & (l2 > 0) & np.isfinite(l3))
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            raise ValueError(f"loss: {loss.name} has no sigma^2 expansion at y={float(yn[i])!r} "
+                             "(its second derivative at the minimizer is not finite and "
+                             "positive, or its third is not finite)")
+        c2 = -0.5 * l3 / l2
+        if space == "logit":
+            s1 = pn * (1 - pn)
+            c2 = c2 * s1 * s1 - s1 * (1 - 2 * pn)
+        b2[noisy] = c2
     return _out(pstar - y + sigma ** 2 * b2)
+
+
+def max_prob_noise(loss, y, *, nodes=None):
+    """The largest noise level the probability-space model of :func:`noise_bias` accepts at y.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+    nodes : int, optional
+        The size of the Gauss-Hermite noise (default 10, as in :func:`noise_bias`).
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        sigma_max(y) = min(p*, 1 - p*) / max|e|, with p* = :func:`argmin` (= y for a proper
+        loss) and max|e| the outermost node of the ``nodes``-point noise (4.859 for 10 nodes):
+        the noisy prediction p* + sigma e stays inside (0, 1) exactly when sigma < sigma_max.
+        :func:`noise_bias` and :func:`noise_bias_series` raise ValueError for sigma >=
+        sigma_max (and the former also if the optimal offset itself would push the noise out,
+        which no catalogue loss does below sigma_max: tested).
+
+    Examples
+    --------
+    >>> round(float(max_prob_noise("bce", 0.5)), 6)        # 0.5 / 4.859...
+    0.102892
+    >>> bool(max_prob_noise("mse", 0.0) == 0)
+    True
+    """
+    loss = _as_loss(loss)
+    y = _targets(y, loss=loss)
+    xmax = float(_hermite(_nodes(nodes, _PROB_NODES))[0].max())
+    pstar = np.asarray(argmin(loss, y), dtype=float)
+    return _out(np.minimum(pstar, 1 - pstar) / xmax)
 
 
 @functools.lru_cache(maxsize=None)
