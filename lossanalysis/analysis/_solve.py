@@ -110,6 +110,12 @@ def minimize_unit(grad, n, x0=None):
     return out
 
 
+def _p_of(z):
+    """sigmoid(z) with the ends of the logit interval mapped back exactly onto P_LO and P_HI
+    (sigmoid(logit(P_HI)) rounds to 1 - 2^-52, one float below P_HI)."""
+    return np.where(z >= _Z_HI, _P_HI, np.where(z <= _Z_LO, _P_LO, sigmoid(z)))
+
+
 def _interior_root(grad, rows, lo=None, hi=None):
     """Root in (P_LO, P_HI) of grad(p, rows[i]) for each i: a search in the logit, then a polish
     in p (see :func:`minimize_unit`).  ``lo``/``hi``: optional brackets in p (default the whole
@@ -118,17 +124,17 @@ def _interior_root(grad, rows, lo=None, hi=None):
     zh = np.full(rows.size, _Z_HI) if hi is None else logit(np.minimum(hi, _P_HI))
 
     def fz(z, i):
-        return grad(sigmoid(z), rows[i])
+        return grad(_p_of(z), rows[i])
 
     z, st = find_root(fz, zl, zh, xrtol=1e-9)
     # the final bracket in z, widened by the tolerance, mapped to p; polish there
     w = 2e-9 * np.maximum(np.abs(z), 1.0)
-    pl = sigmoid(np.maximum(z - w, zl))
-    ph = sigmoid(np.minimum(z + w, zh))
+    pl = _p_of(np.maximum(z - w, zl))
+    ph = _p_of(np.minimum(z + w, zh))
 
     def fp(p, i):
         return grad(p, rows[i])
 
     p, st2 = find_root(fp, pl, ph)
     bad = st2 == -1            # the widened bracket missed (rounding): keep the logit answer
-    return np.where(bad, sigmoid(z), p)
+    return np.where(bad, _p_of(z), p)

@@ -238,6 +238,18 @@ def _check_prob_room(y, sigma, pstar, n):
             "prediction inside (0, 1); see max_prob_noise")
 
 
+def _check_prob_boundary(y, sigma, pstar):
+    """ValueError where sigma > 0 and the minimizer lies on the boundary (p* = 0 or 1): noise in
+    probability space then leaves (0, 1) for every sigma > 0."""
+    bad = (sigma > 0) & ~((pstar > 0) & (pstar < 1))
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        yv, pv = (float(np.ravel(a)[i]) for a in (y, pstar))
+        raise ValueError(
+            f"y={yv!r}: the minimizer p* = {pv!r} lies on the boundary, so noise in probability "
+            "space leaves (0, 1) for every sigma > 0")
+
+
 def _check_logit_target(y, sigma):
     """ValueError unless y lies in (0, 1) wherever sigma > 0 (logit-space noise)."""
     bad = (sigma > 0) & ~((y > 0) & (y < 1))
@@ -338,17 +350,20 @@ def noise_bias_series(loss, y, sigma, space="prob"):
     -sigma^2 p(1 - p)(1 - 2p), away from 1/2.  :func:`noise_bias_coefficient` gives b2
     symbolically.
 
-    Domain: one rule with :func:`noise_bias`.  The series raises ValueError wherever
-    :func:`noise_bias` does (probability space: sigma must stay below :func:`max_prob_noise`;
-    logit space: y must lie in (0, 1) where sigma > 0), and where sigma > 0 but the expansion
-    does not exist (L_pp(y, p*) not finite and positive, e.g. MAE's kink, or L_ppp not
-    finite).  Where sigma = 0 it returns the point bias p* - y, as :func:`noise_bias` does.
+    Domain (one rule with :func:`noise_bias`): where sigma = 0 both return the point bias
+    p* - y.  Where sigma > 0 both raise ValueError when the noisy prediction leaves (0, 1) for
+    every sigma > 0 -- probability space with the minimizer on the boundary (p* = 0 or 1, e.g.
+    BCE at y = 0), logit space with y = 0 or 1 -- and the series also where the expansion does
+    not exist (L_pp(y, p*) not finite and positive, e.g. MAE's kink, or L_ppp not finite).  The
+    series is an expansion in sigma -> 0, so it is returned for any sigma > 0 beyond that;
+    :func:`noise_bias`, a finite noise model, further needs sigma < :func:`max_prob_noise` in
+    probability space.
     """
     loss, y, sigma, space = _noise_inputs(loss, y, sigma, space)
     y, sigma = np.broadcast_arrays(y, sigma)
     pstar = np.asarray(argmin(loss, y), dtype=float)
     if space == "prob":
-        _check_prob_room(y, sigma, pstar, _PROB_NODES)
+        _check_prob_boundary(y, sigma, pstar)
     else:
         _check_logit_target(y, sigma)
     noisy = sigma > 0
