@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._inputs import real_array
-from ..losses import Loss
+from ..losses import Loss, logit
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _as_loss, _out, _public_fields, _result_latex, _result_repr, _targets
+from ._solve import find_root
 from ._symbolic import _dp_at_target, _expr, _is_smooth, _is_zero, _sp, _tidy
 from .gradients import _third
 from .minimizers import _is_catalogue, argmin
@@ -50,7 +51,10 @@ def asymmetry_ratio(loss, y, delta):
     E >= 0 always and R >= 0.  For a proper loss the minimum is at p = y and E is the
     catalogue's cancellation-free ``loss.excess``; for an improper loss (focal, continuous
     Bernoulli, beta NLL, a user loss) E = excess(y, p) - excess(y, p*) with p* = :func:`argmin`
-    (absolute rounding about eps |excess(y, p*)|; a difference that rounds below 0 is 0).  R is
+    (the second term through the loss's logit form, ``value_logit``, where p* is inside
+    (0, 1); absolute rounding about eps |excess(y, p*)|; a difference that rounds below 0 is
+    0; a minimizer that rounds to 0 or 1 in p is taken in the logit, where it is an ordinary
+    number).  NaN also where that fails (no minimum with |logit p*| <= 800).  R is
     +inf where only the "toward" excess is 0 (the toward point is the minimizer), and NaN where
     both are 0 or where y + delta or y - delta leaves the open interval (0, 1) -- which also
     keeps y inside every loss's target domain, since y - delta > 0 and y + delta < 1 imply
@@ -107,7 +111,24 @@ def _ratio_block(loss: Loss, y, delta):
         else:
             need = np.arange(yv.size)
         if need.size:
-            base = np.asarray(loss.excess(yv[need], argmin(loss, yv[need]), check=False))
+            yn = yv[need]
+            ps = np.asarray(argmin(loss, yn), dtype=float)
+            # L(y, p*) - L(y, y): in the logit where p* is inside (0, 1) (a minimizer at
+            # 1e-100 is an ordinary logit, while 1 - 2 p* rounds), else at the boundary in p
+            inside = (ps > 0) & (ps < 1)
+            zs = logit(np.where(inside, ps, 0.5))
+            edge = np.flatnonzero(~inside)
+            if edge.size:
+                # a minimizer that rounds to 0 or 1 in p (the CB's at y > 0.973 is
+                # 1 - e^(-1/(1 - y))) is still an ordinary number in the logit
+                ze, status = _logit_minimizer(loss, yn[edge])
+                ok = status == 0
+                zs[edge[ok]] = ze[ok]
+                inside[edge[ok]] = True
+            base = np.where(inside,
+                            np.asarray(loss.value_logit(yn, zs, check=False))
+                            - np.asarray(loss.value_logit(yn, logit(yn), check=False)),
+                            np.asarray(loss.excess(yn, ps, check=False)))
             num[need] = np.maximum(num[need] - base, 0.0)
             den[need] = np.maximum(den[need] - base, 0.0)
         out[valid] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
@@ -115,11 +136,32 @@ def _ratio_block(loss: Loss, y, delta):
     return out
 
 
+def _logit_minimizer(loss: Loss, y):
+    """(z*, status): the root of dL/dz(y, z) in [-800, 800], where L rises through it; status
+    0 where found (see ``_solve.find_root``)."""
+    def f(z, idx):
+        return loss.grad_logit(y[idx], z, check=False)
+
+    return find_root(f, np.full(y.shape, -800.0), np.full(y.shape, 800.0))
+
+
 _D = None
 
 
 def series_symbol():
-    """The SymPy symbol ``d`` (real) of :func:`series`: the prediction is p = y + d."""
+    """The SymPy symbol ``d`` of :func:`series` and :func:`asymmetry_coefficient`.
+
+    Returns
+    -------
+    sympy.Symbol
+        ``d`` (real), the distance of the prediction from the target: p = y + d.  Created on
+        first use (no SymPy import when the package loads); also ``analysis.d``.
+
+    Examples
+    --------
+    >>> d = series_symbol(); d, d.is_real
+    (d, True)
+    """
     global _D
     if _D is None:
         _D = _sp().Symbol("d", real=True)
@@ -127,20 +169,37 @@ def series_symbol():
 
 
 def series(loss, order=4):
-    """The expansion of L(y, y + d) - L(y, y) in d, through d**order (a SymPy expression).
+    """The expansion of the excess L(y, y + d) - L(y, y) in the distance d, through d**order.
 
-    For a smooth loss this is the Taylor polynomial sum_{k=1}^{order} L^(k)(y, y) d^k / k!
-    (L^(k) = d^k L/dp^k, coefficients simplified); the remainder O(d^(order+1)) is not included.
-    The linear term vanishes exactly for losses whose minimizer is the target (proper losses).
-    ``d`` is :func:`series_symbol` (also ``analysis.d``).
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    order : int, optional
+        The highest power of d kept (>= 1; default 4).
 
-    A non-smooth loss (mae, huber, or any loss whose expression contains Abs, Piecewise, sign,
-    Max, Min, ...) has no Taylor expansion at d = 0; the exact difference L(y, y + d) - L(y, y)
-    is returned instead (``|d|`` for mae, a Piecewise that is ``d**2/2`` for |d| <= delta for
-    huber).
+    Returns
+    -------
+    sympy.Expr
+        In y and d (:func:`series_symbol`).  For a smooth loss the Taylor polynomial
 
+            sum_{k=1}^{order} L^(k)(y, y) d^k / k!,   L^(k) = d^k L / dp^k,
+
+        coefficients simplified; the remainder O(d^(order+1)) is not included.  The linear term
+        vanishes exactly for losses whose minimizer is the target (proper losses).  A
+        non-smooth loss (mae, huber, or any loss whose expression contains Abs, Piecewise,
+        sign, Max, Min, ...) has no Taylor expansion at d = 0: the exact difference
+        L(y, y + d) - L(y, y) is returned instead (``|d|`` for mae, a Piecewise that is
+        ``d**2/2`` for |d| <= delta for huber).
+
+    Examples
+    --------
     >>> series("mse")
     d**2
+    >>> series("bce", 3)
+    d**3*(2*y - 1)/(3*y**2*(1 - y)**2) + d**2/(2*y*(1 - y))
+    >>> series("mae")
+    Abs(d)
     """
     sp = _sp()
     loss = _as_loss(loss)
@@ -167,20 +226,39 @@ _SIGN_TEXT = {
 class Asymmetry:
     """The leading odd term of A(y, d) = L(y, y + d) - L(y, y - d) = coefficient * d**order + ...
 
+    Returned by :func:`asymmetry_coefficient`.  Its ``repr`` lists one field per line; in
+    Jupyter it renders as a table with the coefficient typeset (``_repr_latex_``).
+
     Attributes
     ----------
-    loss : the loss name.
-    order : the power of d of the leading odd term: 3 for smooth proper losses (the linear term
-        2 L_p(y, y) d vanishes), 1 for improper ones (reported as is: it dominates for small d),
-        None when A(y, d) == 0 identically (the two sides cost exactly the same, to all orders).
-    coefficient : SymPy expression in y (0 when ``order`` is None); for order 3 it is
-        L_ppp(y, y)/3, for order 1 it is 2 L_p(y, y).
-    sign : "away" (coefficient has the sign of y - 1/2 on (0, 1): moving toward 0 or 1 is dearer,
-        as for BCE), "toward" (the opposite), "none" (exactly symmetric) or "mixed".
-    classification : the same in words.
-    about_minimizer : for improper losses (order 1) the sign, in the same vocabulary, of the
-        cubic asymmetry about the loss's own minimizer p* (L_ppp(y, p*)); None otherwise.
-    evidence : how the sign was established ("symbolic" or a 40-digit grid), grid extremes, ...
+    loss : str
+        The loss name.
+    order : int or None
+        The power of d of the leading odd term: 3 for smooth proper losses (the linear term
+        2 L_p(y, y) d vanishes), 1 for improper ones (reported as is: it dominates for small
+        d), None when A(y, d) == 0 identically (the two sides cost exactly the same, to all
+        orders).
+    coefficient : sympy.Expr
+        In y (0 when ``order`` is None); for order 3 it is L_ppp(y, y)/3, for order 1 it is
+        2 L_p(y, y).  For a kinked loss whose two sides differ, the exact difference A(y, d).
+    sign : str
+        "away" (the coefficient has the sign of y - 1/2 on (0, 1): moving toward 0 or 1 is
+        dearer, as for BCE), "toward" (the opposite), "none" (exactly symmetric) or "mixed".
+    classification : str
+        The same in words.
+    about_minimizer : str or None
+        For improper losses (order 1) the sign, in the same vocabulary, of the cubic asymmetry
+        about the loss's own minimizer p* (L_ppp(y, p*)); None otherwise.
+    evidence : dict
+        How the sign was established ("symbolic" or a 40-digit grid), grid extremes, ...
+
+    Examples
+    --------
+    >>> a = asymmetry_coefficient("logit_mse")
+    >>> a.order, a.sign
+    (3, 'away')
+    >>> a.leading_term()
+    2*d**3*(2*y - 1)/(y**3*(1 - y)**3)
     """
 
     loss: str
@@ -301,6 +379,19 @@ def _asymmetry_about_minimizer(loss: Loss):
 def asymmetry_coefficient(loss) -> Asymmetry:
     """The leading odd term of L(y, y + d) - L(y, y - d) and its sign over (0, 1).
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+
+    Returns
+    -------
+    Asymmetry
+        The order, the coefficient (SymPy, in y), its sign over (0, 1) in words and the
+        evidence for the sign.
+
+    Notes
+    -----
     For a smooth loss, L(y, y + d) - L(y, y - d) = 2 L_p(y, y) d + (1/3) L_ppp(y, y) d^3 + O(d^5).
     Convention (decided here): the asymmetry is measured **about the target** p = y, the point the
     thread's claims are about ("for a target of 0.8, predicting 0.9 costs more than 0.7").  For
@@ -314,9 +405,17 @@ def asymmetry_coefficient(loss) -> Asymmetry:
     moving toward 0 or 1 costs more than moving toward 1/2 (BCE, KL, reverse KL, logit MSE) --
     ``"toward"`` for the opposite, ``"none"`` when L(y, y + d) == L(y, y - d) exactly (MSE,
     Gaussian NLL; MAE, whose two sides are both |d|; Huber, symmetric in d), ``"mixed"`` when the
-    sign changes.  Non-smooth losses are decided on the exact difference.
+    sign changes.  Non-smooth losses are decided on the exact difference.  The sign is proved
+    by SymPy where it can be (coefficient/(2y - 1) with y = t/(1 + t), t > 0), else read off a
+    40-digit grid of 398 targets.  Cached per loss.
 
+    Examples
+    --------
     >>> a = asymmetry_coefficient("bce"); a.order, a.sign
     (3, 'away')
+    >>> a.coefficient
+    2*(2*y - 1)/(3*y**2*(1 - y)**2)
+    >>> asymmetry_coefficient("focal").about_minimizer     # improper: order 1, about p*
+    'toward'
     """
     return _public_fields(_asymmetry(_as_loss(loss)))

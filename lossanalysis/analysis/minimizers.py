@@ -245,7 +245,28 @@ def _global_min(value, grad, n, where, name):
 
 
 def bias(loss, y):
-    """argmin(loss, y) - y: how far the point-target minimizer sits from the target."""
+    """How far the point-target minimizer sits from the target: argmin(loss, y) - y.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        p*(y) - y, the shape of ``y``: 0 for proper losses, toward 1/2 (its sign opposite to
+        y - 1/2) for focal, away from 1/2 for the continuous Bernoulli's parameter.
+
+    Examples
+    --------
+    >>> float(bias("mse", 0.3))
+    0.0
+    >>> bool(bias("focal", 0.2) > 0)          # pulled up toward 1/2
+    True
+    """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
     return _out(np.asarray(argmin(loss, y)) - y)
@@ -293,13 +314,28 @@ def _argmin_expr(loss: Loss):
 
 
 def argmin_expr(loss):
-    """Closed form of the point-target minimizer p*(y) as a SymPy expression, or None.
+    """Closed form of the point-target minimizer p*(y), or None.
 
-    From ``sympy.solve(dL/dp, p)`` (the real root in (0, 1) that is a minimum; checked against
-    :func:`argmin` at three targets).  When SymPy cannot solve the equation but dL/dp vanishes
-    identically at p = y (e.g. MAE's sign(p - y), Huber's Piecewise gradient), ``y`` is returned.
-    None for losses whose stationarity condition is transcendental (focal, continuous Bernoulli,
-    beta NLL): use :func:`argmin`.
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+
+    Returns
+    -------
+    sympy.Expr or None
+        p*(y) in y.  From ``sympy.solve(dL/dp, p)``: the real root in (0, 1) that is a strict
+        minimum and agrees with :func:`argmin` at three targets.  When SymPy cannot solve the
+        equation but dL/dp vanishes identically at p = y (e.g. MAE's sign(p - y), Huber's
+        Piecewise gradient), ``y`` is returned.  None for losses whose stationarity condition
+        is transcendental (focal, continuous Bernoulli, beta NLL): use :func:`argmin`.
+
+    Examples
+    --------
+    >>> argmin_expr("bce")
+    y
+    >>> argmin_expr("focal") is None
+    True
     """
     return _to_public(_argmin_expr(_as_loss(loss)))
 
@@ -328,8 +364,14 @@ class Properness:
     stationarity : sympy.Expr
         L_p(y, y).
     evidence : dict
-        The grid, where the largest bias sits, the biases at y = 0.2 and 0.8, and whether the
-        stationarity and the minimizer agree.
+        The grid, where the largest bias sits, the biases at y = 0.2 and 0.8, whether the
+        symbolic and numeric verdicts agree and, when they do not, why the loss is not proper.
+
+    Examples
+    --------
+    >>> r = is_proper("continuous_bernoulli")
+    >>> r.proper, r.direction, r.symbolic
+    (False, 'away from 1/2', False)
     """
 
     loss: str
@@ -463,17 +505,37 @@ def _weighted_minimizer(loss: Loss, ys, ws, x0):
 
 
 def optimal_prediction(loss, targets, weights=None):
-    """The single prediction p minimizing the weighted mean loss sum_i w_i L(y_i, p) / sum_i w_i.
+    """The single prediction p minimizing the weighted mean loss over a set of targets.
 
-    ``targets`` is any array of target intensities (e.g. a dataset's pixels), ``weights``
-    (optional, non-negative, same shape) their weights.  For MSE, BCE and KL this is the weighted
-    mean of the targets (their gradients are affine in y, so the condition is E[y] = p); for MAE
-    the weighted median (when the weights split exactly in half any point between the two middle
-    targets is optimal and one of them is returned).  Duplicate targets are merged, so 8-bit
-    images cost 256 terms per evaluation.
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    targets : array_like
+        Target intensities in [0, 1] (e.g. a dataset's pixels); not empty.
+    weights : array_like, optional
+        Non-negative weights of the shape of ``targets``, not all zero (default: equal).
 
+    Returns
+    -------
+    float
+        argmin_p sum_i w_i L(y_i, p) / sum_i w_i over p in [0, 1].
+
+    Notes
+    -----
+    For MSE, BCE and KL this is the weighted mean of the targets (their gradients are affine in
+    y, so the condition is E[y] = p); for MAE the weighted median (when the weights split
+    exactly in half any point between the two middle targets is optimal and one of them is
+    returned).  Duplicate targets are merged, so 8-bit images cost 256 terms per evaluation.
+    The root of the summed gradient is found as in :func:`argmin` (a single sign change for the
+    catalogue losses, the global search for a user loss).
+
+    Examples
+    --------
     >>> round(float(optimal_prediction("mae", [0.0, 0.1, 1.0])), 12)
     0.1
+    >>> round(float(optimal_prediction("bce", [0.0, 0.1, 1.0], [1, 2, 1])), 12)
+    0.3
     """
     loss = _as_loss(loss)
     t = _targets(targets, "targets", loss=loss).ravel()
@@ -496,15 +558,34 @@ def optimal_prediction(loss, targets, weights=None):
 
 
 def optimal_prediction_two_point(loss, y0, y1, w1):
-    """argmin_p (1 - w1) L(y0, p) + w1 L(y1, p): targets y0 and y1 with weights 1 - w1 and w1.
+    """The optimal prediction for two targets: argmin_p (1 - w1) L(y0, p) + w1 L(y1, p).
 
-    Vectorized over broadcast ``y0``, ``y1``, ``w1`` (w1 in [0, 1]); the exact closed sum of
-    the two gradients is solved by the bracketed Newton iteration of :func:`argmin`.  An edge
-    uncertain between black (y0 = 0) and white (y1 = 1) with probability w1 of white: MSE and BCE
-    predict w1 (grey: blur), MAE predicts 0 or 1 (the median: a hard edge).
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y0, y1 : array_like
+        The two targets, in [0, 1].
+    w1 : array_like
+        The weight of ``y1`` in [0, 1] (``y0`` has 1 - w1); the three broadcast.
 
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        The minimizer, the broadcast shape; the exact weighted sum of the two gradients is
+        solved as in :func:`argmin`.
+
+    Notes
+    -----
+    An edge uncertain between black (y0 = 0) and white (y1 = 1) with probability w1 of white:
+    MSE and BCE predict w1 (grey: blur), MAE predicts 0 or 1 (the median: a hard edge).
+
+    Examples
+    --------
     >>> float(optimal_prediction_two_point("bce", 0.0, 1.0, 0.25))
     0.25
+    >>> optimal_prediction_two_point("mae", 0.0, 1.0, [0.25, 0.75])
+    array([0., 1.])
     """
     loss = _as_loss(loss)
     y0 = _targets(y0, "y0", loss=loss)
@@ -528,8 +609,22 @@ def optimal_prediction_two_point(loss, y0, y1, w1):
 
 
 def optimal_prediction_beta(loss, a, b):
-    """argmin_p E[L(Y, p)] for targets Y ~ Beta(a, b) (a, b > 0), a scalar.
+    """The optimal prediction for Beta-distributed targets: argmin_p E[L(Y, p)], Y ~ Beta(a, b).
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    a, b : float
+        The Beta shape parameters, > 0.
+
+    Returns
+    -------
+    float
+        The minimizer in [0, 1].
+
+    Notes
+    -----
     E[L_p(Y, p)] is an integral over y split at y = p (where MAE's gradient jumps), each piece
     by tanh-sinh quadrature in the distance to its singular end (y = 0 on the left, y = 1 on the
     right), so the Beta density's endpoint singularities y^(a-1), (1-y)^(b-1) and logarithmic
@@ -538,6 +633,13 @@ def optimal_prediction_beta(loss, a, b):
     largest float below 1, an error of order 1e-16^b |ln 1e-16| (1e-10 for b = 1/2, 1e-4 for
     b = 0.2; likewise near 0 with a).  MSE/BCE/KL give the
     mean a/(a + b), MAE the median, logit MSE sigmoid(psi(a) - psi(b)) (all tested).
+
+    Examples
+    --------
+    >>> round(optimal_prediction_beta("bce", 2.0, 6.0), 12)       # the mean a/(a + b)
+    0.25
+    >>> round(optimal_prediction_beta("mae", 2.0, 2.0), 12)       # the median
+    0.5
     """
     loss = _as_loss(loss)
     a_ = float(nonneg(a, "a"))
