@@ -16,7 +16,7 @@ from .. import analysis as A
 from ._common import (LEAN_WORDS, Y_GRID, ZERO, edge_profile, fmt, lean, loss_of, name_of,
                       noise_lean, short)
 from .claim import Claim
-from .evidence import Exceeds, Rows
+from .evidence import AE_LEAN, LOGIT_NOISE_LEAN, PROB_NOISE_LEAN, VAE_LEAN, Exceeds
 from .verdicts import CONFIRMED, QUALIFIED, REFUTED, Finding
 
 TEXT_A = "Cross-entropy loss is biased towards 0.5 whenever the ground truth is not binary"
@@ -102,10 +102,6 @@ def check_prob_noise(*, loss="bce", sigma_prob=0.01) -> Finding:
     return Finding(REFUTED, f"Not even in this setting: {text}.", ev)
 
 
-#: A trained network's mean prediction leans toward 1/2 (3a in practice), from rows whose
-#: measurement is a lean toward 1/2 predicted 0 (evidence.CONTRACT).
-_LEAN_PREDICTED_ZERO = dict(confirmed=REFUTED, above=CONFIRMED, below=REFUTED)
-
 CLAIM = Claim(
     "3", TEXT_A + ", so the network is trained to generate blurrier images.",
     "3a (bias toward 1/2) and 3b (blurrier images).",
@@ -116,16 +112,13 @@ CLAIM = Claim(
               "toward 1/2 (E4.null: deterministic AEs, E8.vae: the VAE's sampled latent, "
               "E8.*.logit: logit noise inside the loss).",
               check=check_bias,
-              reads=(Rows("E4.null.*", **_LEAN_PREDICTED_ZERO),
-                     Rows("E8.vae.*", **_LEAN_PREDICTED_ZERO),
-                     Rows("E8.*.logit.*", exclude="E8.vae.*", **_LEAN_PREDICTED_ZERO)),
+              reads=(AE_LEAN, VAE_LEAN, LOGIT_NOISE_LEAN),
               conditions=(
                   Claim("3a.prob", "... if the loss averages over noise in probability space.",
                         "E[p] - y of the noisy prediction leans toward 1/2 by "
                         "noise_bias(bce, y, sigma, 'prob') (analysis; E8.*.prob rows).",
                         check=check_prob_noise,
-                        reads=(Rows("E8.*.prob.*", exclude="E8.vae.*", confirmed=CONFIRMED,
-                                    above=QUALIFIED, below=REFUTED),)),)),
+                        reads=(PROB_NOISE_LEAN,)),)),
         Claim("3b", TEXT_B,
               "The same autoencoder reconstructs blurrier images when trained with BCE than "
               "with MSE, and the Bernoulli VAE blurrier than the Gaussian one with sigma = 1 "

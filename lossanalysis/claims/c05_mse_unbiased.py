@@ -14,7 +14,7 @@ import numpy as np
 from .. import analysis as A
 from ._common import LEAN_WORDS, Y_GRID, edge_profile, fmt, name_of, noise_lean, short
 from .claim import Claim
-from .evidence import Exceeds, Rows
+from .evidence import AE_LEAN, LOGIT_NOISE_LEAN, PROB_NOISE_LEAN, Exceeds
 from .verdicts import CONFIRMED, QUALIFIED, REFUTED, Finding
 
 
@@ -138,19 +138,17 @@ CLAIM = Claim(
               "BCE the same deterministic autoencoder leans toward 1/2 where the MSE one does "
               "not (E4.null rows).",
               check=check_unbiased,
-              reads=(Rows("E4.null.*", confirmed=REFUTED, above=CONFIRMED, below=REFUTED),),
+              reads=(AE_LEAN,),
               conditions=(
                   Claim("5b.prob", "... if the loss averages over noise in probability space.",
                         "MSE's noisy mean stays on target while BCE's leans toward 1/2 "
                         "(analysis; E8.*.prob rows measure BCE's lean).",
                         check=check_prob_noise,
-                        reads=(Rows("E8.*.prob.*", exclude="E8.vae.*", confirmed=CONFIRMED,
-                                    above=QUALIFIED, below=REFUTED),)),
+                        reads=(PROB_NOISE_LEAN,)),
                   Claim("5b.logit", "... if the noise is in the logit (a sigmoid output).",
                         "MSE's noisy mean stays on target while BCE's leans toward 1/2 "
                         "(analysis; E8.*.logit rows measure BCE's lean).",
                         check=check_logit_noise,
-                        reads=(Rows("E8.*.logit.*", exclude="E8.vae.*", confirmed=REFUTED,
-                                    above=CONFIRMED, below=REFUTED),)))),
+                        reads=(LOGIT_NOISE_LEAN,)))),
     ))
 

@@ -59,7 +59,17 @@ class ClaimResult:
     """A claim with its computed verdict, the sentence that explains it and the evidence.
 
     ``analysis`` and ``data`` are the two findings that :func:`~.verdicts.combine` joined (None
-    where the claim has no such part); ``parts`` and ``conditions`` the sub-claims' results.
+    where the claim has no such part); ``parts`` and ``conditions`` the sub-claims' results;
+    ``reads`` names the evidence it reads; ``role`` is "claim", "part" or "condition".
+
+    Examples
+    --------
+    >>> from lossanalysis.claims import evaluate
+    >>> r = evaluate("5")
+    >>> [(p.id, p.role, p.analysis.verdict) for p in r.parts]
+    [('5a', 'part', 'confirmed'), ('5b', 'part', 'refuted')]
+    >>> r.to_dict()["parts"][1]["conditions"][1]["id"]
+    '5b.logit'
     """
 
     id: str
@@ -188,7 +198,14 @@ class Claim:
             raise ValueError(f"claim {self.id}: verdicts must be among {DECIDED}")
 
     def walk(self):
-        """This claim, then its parts and conditions, depth first."""
+        """This claim, then its parts and conditions, depth first.
+
+        Examples
+        --------
+        >>> from lossanalysis.claims import get_claim
+        >>> [c.id for c in get_claim("3").walk()], get_claim("3").has_data
+        (['3', '3a', '3a.prob', '3b'], True)
+        """
         yield self
         for sub in self.parts + self.conditions:
             yield from sub.walk()

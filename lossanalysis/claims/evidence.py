@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .verdicts import CONFIRMED, INCONCLUSIVE, NOT_JUDGED, REFUTED, VERDICTS, Finding
+from .verdicts import CONFIRMED, INCONCLUSIVE, NOT_JUDGED, QUALIFIED, REFUTED, VERDICTS, Finding
 
 __all__ = ["CONTRACT", "Row", "Observation", "Report", "Evidence", "load_report",
-           "report_from_document", "Rows", "Exceeds", "mean_interval"]
+           "report_from_document", "Rows", "Exceeds", "mean_interval", "AE_LEAN", "VAE_LEAN",
+           "LOGIT_NOISE_LEAN", "PROB_NOISE_LEAN"]
 
 #: What each row pattern and observation that a claim reads must measure (the contract with the
 #: experiments).  "Toward 1/2" is signed: positive where the prediction lies on the side of the
@@ -181,12 +182,26 @@ class Evidence:
 
     @classmethod
     def from_files(cls, paths) -> "Evidence":
-        """:func:`load_report` of each path."""
+        """:func:`load_report` of each path.
+
+        Examples
+        --------
+        >>> Evidence.from_files([]).reports
+        ()
+        """
         return cls(tuple(load_report(p) for p in paths))
 
     @classmethod
     def from_documents(cls, docs, sources=None) -> "Evidence":
-        """:func:`report_from_document` of each parsed JSON document."""
+        """:func:`report_from_document` of each parsed JSON document (``sources`` label them;
+        default "document 1", ...).
+
+        Examples
+        --------
+        >>> ev = Evidence.from_documents([{"dataset": "mnist", "quick": True}], ["q.json"])
+        >>> ev.reports[0].source, ev.reports[0].quick
+        ('q.json', True)
+        """
         docs = list(docs)
         sources = list(sources) if sources is not None else [f"document {i + 1}"
                                                              for i in range(len(docs))]
@@ -452,8 +467,8 @@ class Rows:
                 verdict = row.verdict
             flags = [w for w, bad in (("not registered", row.registered is False),
                                       ("not blind", row.blind is False)) if bad]
-            how = (f"mean {_fmt(row.mean)}" + (f" {side} the prediction" if side else "")
-                   + f" {row.comparison} {_fmt(row.value)}"
+            how = (f"mean {_fmt(row.mean)}" + (f", {side}" if side else "")
+                   + f"; predicted {row.comparison} {_fmt(row.value)}"
                    + (f" +- {_fmt(row.tolerance)}" if math.isfinite(row.tolerance) else ""))
             text = (f"{report.dataset} `{row.id}` {row.verdict} ({how}"
                     + (", " + ", ".join(flags) if flags else "") + f") -> {verdict}")
@@ -526,3 +541,24 @@ class Exceeds:
             "source": report.source, "seeds": seeds, "differences": diffs, "mean": m,
             "interval": [lo, hi], "reads as": verdict})]
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Readings several claims share: what the rows say about a lean toward 1/2
+# ----------------------------------------------------------------------------------------------
+def _lean_predicted_zero(pattern, exclude=""):
+    # rows measuring a lean toward 1/2 against a prediction of none: confirmed -> no lean (the
+    # lean is refuted), above -> a lean toward 1/2, below -> a lean away from it
+    return Rows(pattern, confirmed=REFUTED, above=CONFIRMED, below=REFUTED, exclude=exclude)
+
+
+#: Trained with BCE, the deterministic autoencoder leans toward 1/2 where the MSE one does not.
+AE_LEAN = _lean_predicted_zero("E4.null.*")
+#: The Bernoulli VAE's latent-averaged mean prediction leans toward 1/2.
+VAE_LEAN = _lean_predicted_zero("E8.vae.*")
+#: With noise in the logit inside the loss, BCE's mean prediction leans toward 1/2.
+LOGIT_NOISE_LEAN = _lean_predicted_zero("E8.*.logit.*", exclude="E8.vae.*")
+#: With noise in probability space inside the loss, BCE's mean prediction leans toward 1/2 as
+#: noise_bias predicts (confirmed), more (qualified: the lean holds, the size does not) or less.
+PROB_NOISE_LEAN = Rows("E8.*.prob.*", confirmed=CONFIRMED, above=QUALIFIED, below=REFUTED,
+                       exclude="E8.vae.*")

@@ -74,13 +74,14 @@ def _first_pending(verdicts):
 def combine(analysis: str | None, data: str | None) -> str | None:
     """THE rule for one statement checked by an analysis and by measurements.
 
-    ==============  ===========  ===========  =========  ===========
-    analysis \\ data  confirmed    qualified    refuted    pending
-    ==============  ===========  ===========  =========  ===========
-    confirmed       confirmed    qualified    refuted    the pending
-    qualified       qualified    qualified    refuted    the pending
-    refuted         qualified    qualified    refuted    the pending
-    ==============  ===========  ===========  =========  ===========
+    =========  =========  =========  =========  ===========
+    analysis   data:      data:      data:      data:
+               confirmed  qualified  refuted    pending
+    =========  =========  =========  =========  ===========
+    confirmed  confirmed  qualified  refuted    the pending
+    qualified  qualified  qualified  refuted    the pending
+    refuted    qualified  qualified  refuted    the pending
+    =========  =========  =========  =========  ===========
 
     The thread's claims are about what trained networks do.  A measurement that contradicts a
     claim refutes it, whatever the derivation says; a measured effect that the analysis does not
