@@ -246,6 +246,8 @@ def test_unknown_arguments_and_ids():
         C.evaluate("3", lss="focal")
     with pytest.raises(ValueError, match="claim_id"):
         C.evaluate("11")
+    with pytest.raises(TypeError, match="evidence must be"):
+        C.evaluate("8", {"dataset": "mnist"})
 
 
 def test_evidence_is_computed():

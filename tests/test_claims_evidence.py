@@ -112,6 +112,7 @@ def test_old_format_report_gives_no_evidence():
     (_doc([_row("E1.a", "confirmed"), _row("E1.a", "refuted")]), "two rows with the id 'E1.a'"),
     (_doc(observations={"x": {"values": [1.0], "seeds": [0, 1]}}), "seeds do not match"),
     (_doc(observations={"x": {"values": []}}), "no values"),
+    (_doc(observations={"x": {"values": [1.0], "seeds": [[0]]}}), "seed that is not"),
     (_doc(observations={"x": {"seeds": []}}), "without 'values'"),
     (_doc(observations={"x": {"values": [True]}}), "non-numeric"),
 ])

@@ -244,6 +244,9 @@ class Claim:
         -------
         ClaimResult
         """
+        if evidence is not None and not isinstance(evidence, Evidence):
+            raise TypeError(f"evidence must be a lossanalysis.claims.Evidence (e.g. "
+                            f"Evidence.from_files([...])), got {type(evidence).__name__}")
         return self._evaluate(evidence if evidence is not None else Evidence(),
                               self._route(kwargs), "claim")
 

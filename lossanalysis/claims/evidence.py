@@ -271,6 +271,8 @@ def _observation(name, d, source) -> Observation:
     seeds = d.get("seeds") or []
     if not isinstance(seeds, list) or (seeds and len(seeds) != len(values)):
         raise _fail(source, f"has an {where} whose seeds do not match its values one to one")
+    if any(isinstance(s, bool) or not isinstance(s, (int, str)) for s in seeds):
+        raise _fail(source, f"has an {where} with a seed that is not an integer or a string")
     if not values:
         raise _fail(source, f"has an {where} with no values")
     return Observation(values, tuple(seeds), str(d.get("unit", "")))
