@@ -397,11 +397,24 @@ def save(fig, stem, formats=("pdf", "png")) -> list[Path]:
     stem = Path(stem)
     metadata = _metadata()
     paths = []
+    engine = fig.get_layout_engine()
     with style():
-        for fmt in formats:
-            path = stem.parent / f"{stem.name}.{fmt}"
-            atomic_write(path, lambda fh: fig.savefig(fh, format=fmt, metadata=metadata[fmt]))
-            paths.append(path)
+        # lay the figure out once, with its own renderer, and keep that layout for every
+        # format: the files agree with each other whatever the order of ``formats``, and the
+        # layout (the costliest step of a constrained figure) is not redone per format
+        frozen = engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine"
+        if frozen:
+            engine.execute(fig)
+            fig.set_layout_engine("none")
+        try:
+            for fmt in formats:
+                path = stem.parent / f"{stem.name}.{fmt}"
+                atomic_write(path, lambda fh: fig.savefig(fh, format=fmt,
+                                                          metadata=metadata[fmt]))
+                paths.append(path)
+        finally:
+            if frozen:
+                fig.set_layout_engine(engine)
     return paths
 
 
