@@ -378,6 +378,15 @@ def save(fig, stem, formats=("pdf", "png")) -> list[Path]:
     -------
     list of pathlib.Path
 
+    Notes
+    -----
+    Byte-stable means: the same figure code, drawn afresh and saved once, on the same numerical
+    stack (recorded in the metadata) gives the same bytes.  matplotlib writes PDF coordinates
+    rounded to 6 decimals, and display coordinates are often binary fractions that sit exactly
+    on a rounding tie, so a 1-ulp change anywhere (another numpy build; a figure drawn or
+    checked with :func:`legend_overlaps` before saving, whose cached transforms then differ in
+    the last bit) can change the last printed digit of some coordinates.
+
     Examples
     --------
     >>> import tempfile
