@@ -2,7 +2,7 @@
 """Timings of ``python -m lossanalysis advise`` (the goal: <= 20 s for 60,000 28 x 28 images on
 one core) and its peak memory.
 
-Times, best of --repeat runs, each as "wall/cpu" seconds (on a shared machine the wall time
+Times, best of --repeat runs after a warm-up run, each as "wall/cpu" seconds (on a shared machine the wall time
 includes waiting for a core; the process CPU time does not):
 
 * the analysis, ``lossanalysis.advise.advise``, on the Fashion-MNIST training images (60,000)
@@ -22,23 +22,11 @@ import tempfile
 import time
 import tracemalloc
 
+from bench_analysis import best, cell  # scripts/: best of n runs as (wall, cpu) seconds
+
 from lossanalysis import data
 from lossanalysis.__main__ import main as cli
 from lossanalysis.advise import advise
-
-
-def best(fn, repeat):
-    """(wall, cpu) seconds of the fastest of ``repeat`` runs of fn()."""
-    times = []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        times.append((time.perf_counter() - t0, time.process_time() - c0))
-    return min(times)
-
-
-def cell(t):
-    return f"{t[0]:.2f}/{t[1]:.2f}"
 
 
 def main(argv=None):

@@ -197,7 +197,7 @@ def test_uniform_grey_images():
     assert sat["numbers"]["ratio_mean_image"] == pytest.approx(2.0, rel=1e-3)
 
 
-def test_low_rank_gaussian_with_known_spectrum():
+def test_low_rank_data_with_an_exactly_known_spectrum():
     """x = 1/2 + Z diag(sqrt(lambda)) U^T with Z the +-1 columns of a Hadamard matrix (mean 0,
     Z^T Z / n = I): the sample covariance is U diag(lambda) U^T exactly."""
     from scipy.linalg import hadamard
@@ -219,6 +219,24 @@ def test_low_rank_gaussian_with_known_spectrum():
     assert [r["active"] for r in a.scale["rows"][:6]] == [0, 1, 2, 3, 4, 4]
     assert learned_sigma(a.spectrum, 2) ** 2 == pytest.approx((0.01 + 0.0025) / (d - 2),
                                                              rel=1e-10)
+
+
+def test_low_rank_gaussian_counts_match_the_spectrum():
+    """Gaussian factors on a rank-4 subspace plus isotropic noise of variance 1e-5: the sample
+    eigenvalues lie within a few sqrt(2/n) of the population ones, and sigmas whose thresholds
+    sit midway (in log) between them must count exactly the directions above."""
+    rng = np.random.default_rng(16)
+    lam = np.array([0.04, 0.01, 0.0025, 0.000625])
+    d, n = 32, 4000
+    u, _ = np.linalg.qr(rng.normal(size=(d, lam.size)))
+    x = 0.5 + (rng.normal(size=(n, lam.size)) * np.sqrt(lam)) @ u.T
+    x += rng.normal(scale=math.sqrt(1e-5), size=(n, d))
+    assert x.min() > 0 and x.max() < 1
+    mids = np.sqrt(np.append(lam[:-1] * lam[1:], lam[-1] * 1e-5))      # between neighbours
+    sigmas = tuple(np.sqrt(mids / math.exp(2 * TAU)))
+    a = advise(x, latent=10, sigmas=sigmas)
+    np.testing.assert_allclose(a.spectrum[:4], lam, rtol=6 * math.sqrt(2 / n))
+    assert [r["active"] for r in a.scale["rows"] if r["kind"] == "gaussian"] == [1, 2, 3, 4]
 
 
 def test_constant_images_are_degenerate_not_broken():
@@ -413,7 +431,7 @@ def files(tmp_path):
     (["text.npy"], "must be numbers"),
     (["many.npz"], "holds 2 arrays \\(a, b\\)"),
     (["good.npy", "--max-images", "0"], "--max-images: .*positive integer"),
-    (["good.npy", "--scale", "-1"], "--scale: .*number > 0"),
+    (["good.npy", "--scale", "-1"], "--scale: expected a finite number > 0, got .-1."),
     (["good.npy", "--scale", "nan"], "--scale: .*finite number > 0"),
     (["good.npy", "--seed", "-1"], "--seed: .*integer >= 0"),
     (["good.npy", "--columns", "3"], "--columns: invalid choice"),
@@ -463,16 +481,10 @@ def test_binary_uint8_hint():
 
 
 def test_figure_has_no_legend_over_data():
+    from lossanalysis import plotting
     a = advise(np.random.default_rng(15).random((60, 16)), latent=4)
     for columns in (1, 2):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        fig = advice_figure(a, columns=columns)
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()
-        renderer = canvas.get_renderer()
-        for ax in fig.axes:
-            legend = ax.get_legend().get_window_extent(renderer)
-            assert not legend.overlaps(ax.get_window_extent(renderer))
+        assert plotting.legend_overlaps(advice_figure(a, columns=columns)) == []
 
 
 # ----------------------------------------------------------------------------------------------

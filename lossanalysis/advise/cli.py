@@ -10,34 +10,23 @@ from pathlib import Path
 __all__ = ["register", "run"]
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _number(convert, lowest, strict: bool, what: str):
+    """An argparse type: ``convert(text)``, finite and above ``lowest`` (``strict``) or at
+    least ``lowest``; ``what`` names the expectation in the error."""
+    def parse(text: str):
+        try:
+            v = convert(text)
+        except ValueError:
+            v = None
+        if v is None or not math.isfinite(v) or (v <= lowest if strict else v < lowest):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
-
-
-def _scale(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return v
+_positive_int = _number(int, 1, False, "a positive integer")
+_seed = _number(int, 0, False, "an integer >= 0")
+_scale = _number(float, 0.0, True, "a finite number > 0")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -117,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         from .. import plotting
         fig = advice_figure(advice, columns=args.columns)
-        plotting.save(fig, out / FIGURE_STEM, tight=False)
+        plotting.save(fig, out / FIGURE_STEM)
         atomic_write(out / "advice.md", to_markdown(advice, title=title,
                                                     figure=FIGURE_STEM + ".png"))
     if args.json:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import analysis
+from ..claims import _jsonable  # the one conversion to JSON
 from ..data import DATASETS
 from ..losses import logit
 from . import reports as rep
@@ -68,7 +69,8 @@ class Advice:
     hist_counts: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
-        """The advice as JSON-ready Python objects (the spectra truncated to 100 values)."""
+        """The advice as JSON-ready Python objects (the spectra truncated to 100 values;
+        non-finite numbers as the strings "nan", "inf")."""
         return _jsonable({
             "source": self.source, "profile": self.profile, "likelihoods": self.likelihoods,
             "scale": self.scale, "predictions": self.predictions,
@@ -76,22 +78,6 @@ class Advice:
             "notes": self.notes, "seconds": self.seconds,
             "spectrum_top": self.spectrum[:100], "whitened_top": self.whitened[:100],
             "hist_counts": self.hist_counts})
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, rep.Measured):
-        return x.to_dict()
-    return x
 
 
 # ----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..data import DATASETS
-from .core import Advice
+from .core import Advice, _pct
 from .reports import DISPLAY
 from .stats import HIST_BINS
 
@@ -16,14 +16,6 @@ __all__ = ["to_markdown", "advice_figure", "FIGURE_STEM"]
 FIGURE_STEM = "advice"
 
 _KIND = {"equal": "=", "at_least": "≥", "at_most": "≤"}
-
-
-def _pct(f) -> str:
-    if f is None:
-        return "–"
-    if f == 0 or f == 1:
-        return f"{100 * f:.0f}%"
-    return f"{100 * f:.3g}%" if f < 0.001 else f"{100 * f:.1f}%"
 
 
 def _g(v, digits=4) -> str:
@@ -150,7 +142,8 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
 def advice_figure(advice: Advice, *, columns: int = 1):
     """One figure: (a) the histogram of the values, exact 0s and 1s apart; (b) the covariance
     spectrum with the thresholds sigma^2 e^(2 tau) of the table's decoders.  ``columns``: 1
-    (3.4 in, panels stacked) or 2 (7.0 in, side by side).  Returns the matplotlib Figure.
+    (3.4 in, panels stacked) or 2 (7.0 in, side by side); each panel has its legend below it.
+    Returns the matplotlib Figure (save it with :func:`lossanalysis.plotting.save`).
 
     Examples
     --------
@@ -158,65 +151,62 @@ def advice_figure(advice: Advice, *, columns: int = 1):
     >>> rng = np.random.default_rng(0)
     >>> fig = advice_figure(advise(rng.random((50, 9)), latent=3), columns=2)
     >>> [round(float(v), 1) for v in fig.get_size_inches()]
-    [7.0, 2.6]
+    [7.0, 2.8]
     """
     from .. import plotting
 
     a = advice
-    if columns == 1:
-        fig, axes = plotting.figure(2, 1, columns=1, height=4.6)
-    else:
-        fig, axes = plotting.figure(1, 2, columns=2, height=2.6)
-    ax = axes[0]
-    n_values = a.profile["values"]
-    edges = np.linspace(0, 1, HIST_BINS + 1)
-    width = edges[1] - edges[0]
-    frac = a.hist_counts / n_values
-    grey = plotting.PALETTE[5]
-    ax.bar(edges[:-1], frac, width=width, align="edge", color=grey, linewidth=0,
-           label="strictly inside (0, 1)")
-    exact = [a.profile["exactly_0"], a.profile["exactly_1"]]
-    ax.bar([-width, 1.0], exact, width=width, align="edge", color=plotting.PALETTE[6],
-           linewidth=0, label="exactly 0 or 1")
-    ax.set_yscale("log")
-    positive = [v for v in list(frac) + exact if v > 0]
-    if positive:
-        ax.set_ylim(min(positive) / 2, max(positive) * 2)
-    ax.set_xlim(-width, 1 + width)
-    ax.set_xlabel("value (intensity, 0 to 1)")
-    ax.set_ylabel("fraction of values")
-    ax.set_title("(a) intensity profile")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-              handlelength=1.0)
+    fig, subs, axes = plotting.panels(2, columns=columns, height=2.8)
+    with plotting.style():
+        ax = axes[0]
+        edges = np.linspace(0, 1, HIST_BINS + 1)
+        width = edges[1] - edges[0]
+        frac = a.hist_counts / a.profile["values"]
+        ax.bar(edges[:-1], frac, width=width, align="edge", color=plotting.PALETTE[5],
+               linewidth=0, label="strictly inside (0, 1)")
+        exact = [a.profile["exactly_0"], a.profile["exactly_1"]]
+        ax.bar([-width, 1.0], exact, width=width, align="edge", color=plotting.PALETTE[6],
+               linewidth=0, label="exactly 0 or 1")
+        ax.set_yscale("log")
+        positive = [v for v in list(frac) + exact if v > 0]
+        if positive:
+            ax.set_ylim(min(positive) / 2, max(positive) * 2)
+        ax.set_xlim(-width, 1 + width)
+        ax.set_xlabel(plotting.axis_label("value", "intensity"))
+        ax.set_ylabel(plotting.axis_label("fraction of values", "ratio"))
+        ax.set_title("(a) intensity profile")
+        plotting.panel_legend(subs[0])
 
-    ax = axes[1]
-    lam = a.spectrum
-    k = int(min(lam.size, 300))
-    idx = np.arange(1, k + 1)
-    pos = lam[:k] > 0
-    ax.plot(idx[pos], lam[:k][pos], color="0.1", lw=1.0, label="eigenvalue λᵢ")
-    tau = a.scale["kl_threshold"]
-    styles = [(0, (1, 1.2)), (0, (4, 1.5)), (0, (4, 1.5, 1, 1.5)), "-", (0, (8, 2)),
-              (0, (4, 1.5, 1, 1.5, 1, 1.5))]
-    handles = []
-    for j, r in enumerate(r for r in a.scale["rows"] if r["kind"] == "gaussian"):
-        handles.append(ax.axhline(r["sigma"] ** 2 * math.exp(2 * tau), color="0.55", lw=0.7,
-                                  ls=styles[j % len(styles)], label=f"σ = {r['sigma']:g}"))
-    learned = a.scale["learned_sigma"]
-    if learned > 0:
-        ax.axhline(learned ** 2 * math.exp(2 * tau), color=plotting.PALETTE[5], lw=1.0,
-                   label=f"learned σ = {learned:.3f}")
-    s_b = a.scale["sigma_eff_bernoulli"]
-    if math.isfinite(s_b) and s_b > 0:
-        ax.axhline(s_b ** 2 * math.exp(2 * tau), color=plotting.PALETTE[6], lw=1.0,
-                   label=f"Bernoulli σ_eff = {s_b:.3f}")
-    ax.axvline(a.scale["latent"], color="0.8", lw=0.6, zorder=0,
-               label=f"latent size {a.scale['latent']}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("direction i (rank)")
-    ax.set_ylabel("λᵢ and σ² e^(2τ) (intensity²)")
-    ax.set_title("(b) covariance spectrum and thresholds")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-              handlelength=1.6)
+        ax = axes[1]
+        lam = a.spectrum
+        k = int(min(lam.size, 300))
+        idx = np.arange(1, k + 1)
+        pos = lam[:k] > 0
+        ax.plot(idx[pos], lam[:k][pos], color="0.1", lw=1.0, label="eigenvalue λᵢ")
+        tau = a.scale["kl_threshold"]
+        styles = [(0, (1, 1.2)), (0, (4, 1.5)), (0, (4, 1.5, 1, 1.5)), "-", (0, (8, 2)),
+                  (0, (4, 1.5, 1, 1.5, 1, 1.5))]
+        fixed = [r for r in a.scale["rows"] if r["kind"] == "gaussian"]
+        for j, r in enumerate(fixed):
+            plotting.mark_reference(ax.axhline(
+                r["sigma"] ** 2 * math.exp(2 * tau), color="0.55", lw=0.7,
+                ls=styles[j % len(styles)], label=f"σ = {r['sigma']:g}"))
+        learned = a.scale["learned_sigma"]
+        if learned > 0:
+            plotting.mark_reference(ax.axhline(learned ** 2 * math.exp(2 * tau),
+                                               color=plotting.PALETTE[5], lw=1.0,
+                                               label=f"learned σ = {learned:.3f}"))
+        s_b = a.scale["sigma_eff_bernoulli"]
+        if math.isfinite(s_b) and s_b > 0:
+            plotting.mark_reference(ax.axhline(s_b ** 2 * math.exp(2 * tau),
+                                               color=plotting.PALETTE[6], lw=1.0,
+                                               label=f"Bernoulli σ_eff = {s_b:.3f}"))
+        plotting.mark_reference(ax.axvline(a.scale["latent"], color="0.8", lw=0.6, zorder=0,
+                                           label=f"latent size {a.scale['latent']}"))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(plotting.axis_label("direction rank i", "count"))
+        ax.set_ylabel(plotting.axis_label("λᵢ and σ² e^(2τ)", "intensity²"))
+        ax.set_title("(b) covariance spectrum and thresholds")
+        plotting.panel_legend(subs[1], max_columns=3)
     return fig
