@@ -44,8 +44,9 @@ def _measured(b: dict) -> str:
         if b.get("tolerance") is not None:
             pred += f", tolerance {_g(b['tolerance'], 3)}"
     inner = "; ".join(x for x in (seeds, pred) if x)
+    role = " (a consistency check)" if b.get("role") == "consistency" else ""
     return (f"{DISPLAY.get(b['dataset'], b['dataset'])} `{b['id']}`: {_g(b['mean'])}{spread}"
-            + (f" ({inner})" if inner else "") + f": {b['verdict']}")
+            + (f" ({inner})" if inner else "") + f": {b['verdict']}{role}")
 
 
 def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = None) -> str:

@@ -7,8 +7,10 @@ Two layouts are read, by structured fields only (never by parsing the prose):
   ``spread`` and ``verdict`` -- and a flat ``measurements`` mapping ``"E5.sigma_eff[bernoulli]"``
   to a number;
 * the ``results`` schema: a top-level ``results`` list (or mapping by id) of rows with ``id``,
-  ``kind``, ``mean``, ``sd``, ``interval`` and ``verdict``, and ``observations`` holding the
-  named measurements with their per-seed values (a mapping or a list of rows with an ``id``).
+  ``comparison`` (``equal``, ``at_least``, ``at_most``), ``kind`` (``falsifiable`` or
+  ``consistency``), ``value``, ``tolerance``, ``mean``, ``sd``, ``interval`` and ``verdict``,
+  and ``observations`` holding the named measurements with their per-seed values (a mapping of
+  name to ``{"values": [...], ...}``, or a list of rows with an ``id``).
 
 A row is returned as a :class:`Measured` whichever layout it came from.
 """
@@ -33,12 +35,14 @@ DISPLAY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 @dataclass(frozen=True)
 class Measured:
-    """One judged prediction of a report: its id, kind (``equal``, ``at_least``, ``at_most``),
-    predicted value and tolerance (None where the report does not give them), measured mean and
-    spread over seeds (sample sd), number of seeds, optional interval and the verdict."""
+    """One judged prediction of a report: its id, comparison (``equal``, ``at_least``,
+    ``at_most``), role (``falsifiable`` or ``consistency`` where the report says), predicted
+    value and tolerance (None where the report does not give them), measured mean and spread
+    over seeds (sample sd), number of seeds, optional interval and the verdict."""
     dataset: str
     id: str
     kind: str | None
+    role: str | None
     value: float | None
     tolerance: float | None
     mean: float
@@ -149,8 +153,11 @@ def result(report: dict, pid: str, dataset: str = "") -> Measured | None:
         interval = (tuple(float(v) for v in interval)
                     if isinstance(interval, (list, tuple)) and len(interval) == 2
                     and all(_number(v) is not None for v in interval) else None)
+        comparisons = ("equal", "at_least", "at_most")
+        comparison = next((r[k] for k in ("comparison", "kind") if r.get(k) in comparisons), None)
+        role = r.get("kind") if r.get("kind") in ("falsifiable", "consistency") else None
         return Measured(dataset=dataset or str(report.get("dataset", "")), id=pid,
-                        kind=r.get("kind") if isinstance(r.get("kind"), str) else None,
+                        kind=comparison, role=role,
                         value=_number(r.get("value", r.get("predicted"))),
                         tolerance=_number(r.get("tolerance")), mean=mean,
                         sd=_number(r.get("sd", r.get("spread"))), n=n, interval=interval,
@@ -158,10 +165,11 @@ def result(report: dict, pid: str, dataset: str = "") -> Measured | None:
     return None
 
 
-def measurement(report: dict, key: str) -> float | None:
+def measurement(report: dict, *keys: str) -> float | None:
     """A named measurement (mean over seeds) such as ``"E5.sigma_eff[bernoulli]"``, from the
     flat ``measurements`` mapping or from ``observations`` (a number, a list of per-seed values,
-    or an object with ``mean`` or ``values``); None if absent.
+    or an object with ``mean`` or ``values``); the first of ``keys`` found (names differ between
+    the layouts), None if none is.
 
     Examples
     --------
@@ -169,6 +177,8 @@ def measurement(report: dict, key: str) -> float | None:
     0.5
     >>> measurement({"observations": [{"id": "E5.a", "values": [0.4, 0.6]}]}, "E5.a")
     0.5
+    >>> measurement({"observations": {"b": {"values": [1.0]}}}, "E5.b", "b")
+    1.0
     >>> measurement({}, "E5.a") is None
     True
     """
@@ -183,13 +193,15 @@ def measurement(report: dict, key: str) -> float | None:
         return _number(v)
 
     flat = report.get("measurements")
-    if isinstance(flat, dict) and key in flat:
-        return value_of(flat[key])
     obs = report.get("observations")
-    if isinstance(obs, dict) and key in obs:
-        return value_of(obs[key])
-    if isinstance(obs, list):
-        for row in obs:
-            if isinstance(row, dict) and key in (row.get("id"), row.get("key"), row.get("name")):
-                return value_of(row)
+    for key in keys:
+        if isinstance(flat, dict) and key in flat:
+            return value_of(flat[key])
+        if isinstance(obs, dict) and key in obs:
+            return value_of(obs[key])
+        if isinstance(obs, list):
+            for row in obs:
+                if isinstance(row, dict) and key in (row.get("id"), row.get("key"),
+                                                     row.get("name")):
+                    return value_of(row)
     return None
