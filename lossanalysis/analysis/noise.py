@@ -348,7 +348,11 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
 
     The offset is the root of the expected gradient in c, bracketed and found by SciPy's
     vectorized Chandrupatla solver; each distinct (y, sigma) pair is solved once, in blocks of
-    65,536 pairs (bounded memory).
+    65,536 pairs (bounded memory).  The solver keeps a bracket on which the expected gradient
+    rises through zero, so the offset is a minimum of the expected loss, never a maximum; for
+    a user loss with several wells it is a local minimum (the global search of :func:`argmin`
+    is not repeated for every noise level), and ValueError is raised when no rising bracket
+    exists (e.g. a concave loss).
 
     Signs (see :func:`noise_bias_series` for the formulas):
 
