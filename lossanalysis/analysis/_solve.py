@@ -27,7 +27,8 @@ _Z_LO = float(logit(_P_LO))
 _Z_HI = float(logit(_P_HI))
 
 
-def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter=None):
+def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, fzero=None,
+              maxiter=None):
     """The root of ``f`` in [lo, hi], elementwise: f rises through zero, f(lo) <= 0 <= f(hi).
 
     ``f(x, idx)`` returns f at the points ``x`` for the entries ``idx`` (an integer index array
@@ -35,8 +36,12 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter
     zero (``scale`` the size of the terms summed into f, so that a sum that cancels to rounding
     stops the search; e.g. MAE's flat expected gradient).  ``x0``: a starting point; where f is
     zero there it is returned, elsewhere it narrows the bracket.  ``xatol``/``xrtol``: SciPy's
-    tolerances on the bracket (defaults 4 tiny and 4 eps: the root to the last bit); ``fatol``:
-    |f| below it counts as zero (default the smallest normal float).
+    tolerances on the bracket (defaults 4 tiny and 4 eps: the root to the last bit); ``xatol``
+    may be an array, one absolute resolution per entry (the problem is then solved in
+    x / xatol, where SciPy's scalar tolerance 1 is that resolution), so that an entry's answer
+    does not depend on the other entries solved with it; ``fatol``: |f| below it counts as
+    zero (default the smallest normal float); ``fzero``: an array, |f| <= fzero counts as zero
+    for each entry (a dead zone fixed in advance, where ``f`` is too costly to return a scale).
 
     Returns (x, status): ``status`` 0 where converged, -1 where the bracket was invalid (f of the
     same strict sign at both ends), -2 at the iteration limit, -3 where f was not finite.
@@ -54,7 +59,8 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter
             if isinstance(out, tuple):
                 val, scale = (np.asarray(v, dtype=np.float64) for v in out)
                 return np.where(np.abs(val) <= 4 * _EPS * scale, 0.0, val)
-            return np.asarray(out, dtype=np.float64)
+            out = np.asarray(out, dtype=np.float64)
+            return out if fzero is None else np.where(np.abs(out) <= fzero[idx], 0.0, out)
 
     x = np.full(n, np.nan)
     status = np.zeros(n, dtype=np.int64)
@@ -70,7 +76,16 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter
     if todo.size == 0:
         return x, status
     tol = {}
-    if xatol is not None:
+    unit = np.ones(n)
+    if xatol is not None and np.ndim(xatol) > 0:
+        unit = np.broadcast_to(np.asarray(xatol, dtype=np.float64), lo.shape)
+        tol["xatol"] = 1.0
+        lo, hi = lo / unit, hi / unit
+        g_x = g
+
+        def g(u, idx):
+            return g_x(u * unit[idx], idx)
+    elif xatol is not None:
         tol["xatol"] = float(xatol)
     if xrtol is not None:
         tol["xrtol"] = float(xrtol)
@@ -79,7 +94,7 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter
     with np.errstate(all="ignore"):
         res = chandrupatla(g, (lo[todo], hi[todo]), args=(todo,), tolerances=tol or None,
                            maxiter=maxiter)
-    x[todo] = res.x
+    x[todo] = res.x * unit[todo]
     status[todo] = res.status
     # a valid bracket with f = 0 at an end is reported by SciPy as converged; an invalid one
     # (the caller's error) keeps status -1

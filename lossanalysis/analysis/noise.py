@@ -43,11 +43,12 @@ def _space(space):
     return space
 
 
-# Block size of the noise solve, in (targets x quadrature nodes) elements: each temporary array
-# of a block then has 8192 doubles (64 kB, below glibc's default 128 kB mmap threshold).  For
-# 10^4 targets, whole-array temporaries were measured 1.5-3x slower in CPU time, much of it
-# system time spent on page faults for the large intermediate arrays.
-_BLOCK_ELEMENTS = 8192
+# Block size of the noise solve, in (targets x quadrature nodes) elements (1 MB per temporary).
+# Each block is one call of SciPy's solver, whose fixed cost per iteration is about a
+# millisecond; measured on 10^6 targets (BCE, one core, CPU seconds, probability / logit
+# space): 8.4 / 9.3 with 8,192 elements, 3.3 / 3.9 with 65,536, 3.0 / 3.3 with 262,144 and
+# 11.2 / 15.6 with 1,048,576 (temporaries beyond the caches and page faults).
+_BLOCK_ELEMENTS = 1 << 17
 
 
 def _block_rows(nodes):
@@ -73,9 +74,9 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
     c_hi = 1 - yi - si * xmax - margin
     ycol, scol = yi[:, None], si[:, None]
 
-    def f(cc, idx):
+    def f(cc, idx, scale=True):
         g = loss.grad(ycol[idx], ycol[idx] + cc[:, None] + scol[idx] * x, check=False)
-        return g @ w, np.abs(g) @ w
+        return (g @ w, np.abs(g) @ w) if scale else g @ w
 
     idx = np.arange(yi.size)
     with np.errstate(all="ignore"):
@@ -87,9 +88,28 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
         raise ValueError(
             f"sigma={float(si[i])!r} is too large for y={float(yi[i])!r} in probability space: "
             f"the optimal offset would push the {n}-point noisy prediction out of (0, 1)")
-    # default tolerances (4 eps relative, per element): a row's answer does not depend on the
-    # other rows of its block; a sum that cancels to rounding stops the search (scale)
-    c, _ = find_root(f, c_lo, c_hi, x0=np.clip(x0, c_lo, c_hi))
+    # c is resolved to the spacing of the floats p = y + c + sigma e (per row, so that a row's
+    # answer does not depend on its block); a sum that cancels to rounding stops the search
+    return _solve_rows(f, c_lo, c_hi, np.clip(x0, c_lo, c_hi), 2 * _EPS * (yi + si))
+
+
+def _solve_rows(f, lo, hi, x0, resolution):
+    """The root of the expected gradient ``f(c, idx, scale)`` on [lo, hi] (rows), started at
+    ``x0``; its rounding level, 4 eps times the sum of the terms' sizes, is taken once at x0
+    (where the terms have the size they have at the root) and counts as zero thereafter."""
+    idx = np.arange(lo.size)
+    with np.errstate(all="ignore"):
+        val, scale = (np.asarray(v, dtype=float) for v in f(x0, idx))
+    fzero = 4 * _EPS * scale
+    done = np.abs(val) <= fzero
+    c = np.where(done, x0, np.nan)
+    todo = np.flatnonzero(~done)
+    if todo.size:
+        lo = np.where(val < 0, x0, lo)[todo]          # x0 narrows the bracket
+        hi = np.where(val > 0, x0, hi)[todo]
+        c[todo], _ = find_root(lambda cc, i: f(cc, todo[i], False), lo, hi,
+                               xatol=resolution[todo], fzero=fzero[todo])
+    return c
     return c
 
 
@@ -105,10 +125,10 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
     if rule[0] == "gh":
         x, w = rule[1], rule[2]
 
-        def f(cc, idx):
+        def f(cc, idx, scale=True):
             zz = zcol[idx] + cc[:, None] + scol[idx] * x
             g = loss.grad_logit(ycol[idx], zz, check=False)
-            return g @ w, np.abs(g) @ w
+            return (g @ w, np.abs(g) @ w) if scale else g @ w
 
         def bias(cs):
             return _mean_minus_y(yi, zcol + cs[:, None] + scol * x, w)
@@ -123,10 +143,11 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
             e, wt = _composite_rule(cuts, smax, -mu / si[idx], si[idx])
             return mu[:, None] + scol[idx] * e, wt
 
-        def f(cc, idx):
+        def f(cc, idx, scale=True):
             zz, wt = nodes(cc, idx, (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx])
             g = np.asarray(loss.grad_logit(ycol[idx], zz, check=False))
-            return (g * wt).sum(axis=1), (np.abs(g) * wt).sum(axis=1)
+            val = (g * wt).sum(axis=1)
+            return (val, (np.abs(g) * wt).sum(axis=1)) if scale else val
 
         def bias(cs):
             zz, wt = nodes(cs, np.arange(cs.size), np.empty((cs.size, 0)))
@@ -150,7 +171,8 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
         i = todo[0]
         raise ValueError(f"no optimal logit offset found for y={float(yi[i])!r}, "
                          f"sigma={float(si[i])!r}: the expected gradient does not change sign")
-    cs, _ = find_root(f, -bound, bound, x0=np.clip(c_start, -bound, bound))
+    cs = _solve_rows(f, -bound, bound, np.clip(c_start, -bound, bound),
+                     2 * _EPS * (1 + np.abs(z0) + si))
     with np.errstate(all="ignore"):
         return cs, bias(cs)
 
@@ -158,10 +180,12 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
 def _mean_minus_y(y, z, w):
     """E[sigmoid(z)] - y for rows of nodes z with weights w (rows x K): for y > 1/2 as
     (1 - y) - E[sigmoid(-z)], so that a mean within 1e-6 of 1 keeps its relative precision."""
+    w = np.broadcast_to(w, z.shape)
+    out = np.empty(y.shape)
     up = y > 0.5
-    lower = (sigmoid(z) * w).sum(axis=1) - y
-    upper = (1 - y) - (sigmoid(-z) * w).sum(axis=1)
-    return np.where(up, upper, lower)
+    out[~up] = (sigmoid(z[~up]) * w[~up]).sum(axis=1) - y[~up]
+    out[up] = (1 - y[up]) - (sigmoid(-z[up]) * w[up]).sum(axis=1)
+    return out
 
 
 #: (target, sigma) pairs per block of the noise solve; each block's distinct pairs are solved
@@ -180,8 +204,9 @@ def _noise_solve(loss: Loss, y, sigma, space, nodes):
     c, bias = np.empty(size), np.empty(size)
     for s in range(0, size, _PAIR_BLOCK):
         ys, ss = yb.flat[s:s + _PAIR_BLOCK], sb.flat[s:s + _PAIR_BLOCK]
-        pairs, inverse = np.unique(np.stack([ys, ss], axis=1), axis=0, return_inverse=True)
-        cu, mu = _noise_solve_flat(loss, pairs[:, 0].copy(), pairs[:, 1].copy(), space, nodes)
+        # the pairs as complex numbers: a 1-d sort (6x faster than unique rows), exact
+        pairs, inverse = np.unique(ys + 1j * ss, return_inverse=True)
+        cu, mu = _noise_solve_flat(loss, pairs.real.copy(), pairs.imag.copy(), space, nodes)
         inverse = inverse.ravel()
         c[s:s + _PAIR_BLOCK], bias[s:s + _PAIR_BLOCK] = cu[inverse], mu[inverse]
     return c.reshape(shape), bias.reshape(shape)
