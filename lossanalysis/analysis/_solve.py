@@ -27,8 +27,7 @@ _Z_LO = float(logit(_P_LO))
 _Z_HI = float(logit(_P_HI))
 
 
-def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, fzero=None,
-              maxiter=None):
+def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, maxiter=None):
     """The root of ``f`` in [lo, hi], elementwise: f rises through zero, f(lo) <= 0 <= f(hi).
 
     ``f(x, idx)`` returns f at the points ``x`` for the entries ``idx`` (an integer index array
@@ -40,8 +39,7 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, fzero=N
     may be an array, one absolute resolution per entry (the problem is then solved in
     x / xatol, where SciPy's scalar tolerance 1 is that resolution), so that an entry's answer
     does not depend on the other entries solved with it; ``fatol``: |f| below it counts as
-    zero (default the smallest normal float); ``fzero``: an array, |f| <= fzero counts as zero
-    for each entry (a dead zone fixed in advance, where ``f`` is too costly to return a scale).
+    zero (default the smallest normal float).
 
     Returns (x, status): ``status`` 0 where converged, -1 where the bracket was invalid (f of the
     same strict sign at both ends), -2 at the iteration limit, -3 where f was not finite.
@@ -59,8 +57,7 @@ def find_root(f, lo, hi, *, x0=None, xatol=None, xrtol=None, fatol=None, fzero=N
             if isinstance(out, tuple):
                 val, scale = (np.asarray(v, dtype=np.float64) for v in out)
                 return np.where(np.abs(val) <= 4 * _EPS * scale, 0.0, val)
-            out = np.asarray(out, dtype=np.float64)
-            return out if fzero is None else np.where(np.abs(out) <= fzero[idx], 0.0, out)
+            return np.asarray(out, dtype=np.float64)
 
     x = np.full(n, np.nan)
     status = np.zeros(n, dtype=np.int64)

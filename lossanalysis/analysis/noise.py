@@ -74,9 +74,9 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
     c_hi = 1 - yi - si * xmax - margin
     ycol, scol = yi[:, None], si[:, None]
 
-    def f(cc, idx, scale=True):
+    def f(cc, idx):
         g = loss.grad(ycol[idx], ycol[idx] + cc[:, None] + scol[idx] * x, check=False)
-        return (g @ w, np.abs(g) @ w) if scale else g @ w
+        return g @ w, np.abs(g) @ w
 
     idx = np.arange(yi.size)
     with np.errstate(all="ignore"):
@@ -94,22 +94,20 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
 
 
 def _solve_rows(f, lo, hi, x0, resolution):
-    """The root of the expected gradient ``f(c, idx, scale)`` on [lo, hi] (rows), started at
-    ``x0``; its rounding level, 4 eps times the sum of the terms' sizes, is taken once at x0
-    (where the terms have the size they have at the root) and counts as zero thereafter."""
+    """The root of the expected gradient ``f(c, idx)`` -> (value, size of its terms) on
+    [lo, hi] (rows), started at ``x0`` and resolved to ``resolution`` (per row).  A value
+    within 4 eps of the size of its terms is zero to rounding (re-evaluated at every point: at
+    large sigma that size changes by orders of magnitude along the bracket)."""
     idx = np.arange(lo.size)
     with np.errstate(all="ignore"):
         val, scale = (np.asarray(v, dtype=float) for v in f(x0, idx))
-    fzero = 4 * _EPS * scale
-    done = np.abs(val) <= fzero
+    done = np.abs(val) <= 4 * _EPS * scale
     c = np.where(done, x0, np.nan)
     todo = np.flatnonzero(~done)
     if todo.size:
         lo = np.where(val < 0, x0, lo)[todo]          # x0 narrows the bracket
         hi = np.where(val > 0, x0, hi)[todo]
-        c[todo], _ = find_root(lambda cc, i: f(cc, todo[i], False), lo, hi,
-                               xatol=resolution[todo], fzero=fzero[todo])
-    return c
+        c[todo], _ = find_root(lambda cc, i: f(cc, todo[i]), lo, hi, xatol=resolution[todo])
     return c
 
 
@@ -125,10 +123,10 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
     if rule[0] == "gh":
         x, w = rule[1], rule[2]
 
-        def f(cc, idx, scale=True):
+        def f(cc, idx):
             zz = zcol[idx] + cc[:, None] + scol[idx] * x
             g = loss.grad_logit(ycol[idx], zz, check=False)
-            return (g @ w, np.abs(g) @ w) if scale else g @ w
+            return g @ w, np.abs(g) @ w
 
         def bias(cs):
             return _mean_minus_y(yi, zcol + cs[:, None] + scol * x, w)
@@ -143,11 +141,10 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
             e, wt = _composite_rule(cuts, smax, -mu / si[idx], si[idx])
             return mu[:, None] + scol[idx] * e, wt
 
-        def f(cc, idx, scale=True):
+        def f(cc, idx):
             zz, wt = nodes(cc, idx, (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx])
             g = np.asarray(loss.grad_logit(ycol[idx], zz, check=False))
-            val = (g * wt).sum(axis=1)
-            return (val, (np.abs(g) * wt).sum(axis=1)) if scale else val
+            return (g * wt).sum(axis=1), (np.abs(g) * wt).sum(axis=1)
 
         def bias(cs):
             zz, wt = nodes(cs, np.arange(cs.size), np.empty((cs.size, 0)))
