@@ -198,3 +198,13 @@ def test_float32_inputs_give_the_float64_answer_of_the_same_values():
         assert out.dtype == np.float64
         np.testing.assert_array_equal(out, A.noise_bias("bce", y32.astype(float), float(s32),
                                                         space))
+
+
+def test_continuous_bernoulli_logit_noise_at_extreme_targets():
+    """Near y = 1 the CB's optimal logit is about 1/(1 - y) (3e5 at y = 1 - 3e-6; its parameter
+    rounds to 1): the offset bracket must reach it.  Logit noise of sigma = 0.5 moves that
+    optimum by a relative O(sigma^2 (1 - y)), so the offset is the noiseless one."""
+    y = np.array([1 - 3e-6, 1 - 1e-9, 0.01])
+    c = np.asarray(A.noise_offset("continuous_bernoulli", y, 0.5, "logit"))
+    eta = A.cb_natural_parameter(y)
+    np.testing.assert_allclose(c, eta - np.log(y / (1 - y)), rtol=1e-4)

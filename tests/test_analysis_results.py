@@ -236,7 +236,7 @@ def test_linear_vae_bad_input(call, arg):
 
 
 def test_cb_natural_parameter_against_mpmath():
-    m = np.array([1e-4 * 1.5, 0.01, 0.3, 0.5, 0.8, 0.999])
+    m = np.array([1e-7, 1e-4 * 1.5, 0.01, 0.3, 0.5, 0.8, 0.999, 1 - 3e-6])
     eta = A.cb_natural_parameter(m)
     with mpmath.workdps(40):
         for mi, ei in zip(m, eta):

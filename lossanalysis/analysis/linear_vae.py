@@ -353,9 +353,9 @@ def cb_natural_parameter(m) -> np.ndarray:
     numpy.ndarray
         eta = logit(lambda) with mu(eta) = 1/(1 - e^-eta) - 1/eta = m (Loaiza-Ganem &
         Cunningham 2019; the catalogue's ``continuous_bernoulli_mean_logit``), the root of
-        an increasing function found by the analysis's root finder on [-1e4, 1e4] (a mean of
-        about 1e-4: below 1/255).  In the logit, so means near 0 or 1 (lambda within 1e-100
-        of the boundary) stay exact.
+        an increasing function found by the analysis's root finder on [-(1 + 2/m),
+        1 + 2/(1 - m)] (mu(eta) ~ -1/eta and 1 - 1/eta at the two ends).  In the logit, so
+        means near 0 or 1 (lambda within 1e-100 of the boundary) stay exact.
 
     Examples
     --------
@@ -370,7 +370,9 @@ def cb_natural_parameter(m) -> np.ndarray:
     def f(eta, idx):
         return continuous_bernoulli_mean_logit(eta) - mf[idx]
 
-    eta, _ = find_root(f, np.full(mf.shape, -1e4), np.full(mf.shape, 1e4), x0=np.zeros(mf.shape))
+    # mu(eta) ~ -1/eta for eta -> -inf and 1 - 1/eta for eta -> +inf: these ends bracket m
+    lo, hi = -(1 + 2 / mf), 1 + 2 / (1 - mf)
+    eta, _ = find_root(f, lo, hi, x0=np.zeros(mf.shape))
     return eta.reshape(m.shape)
 
 

@@ -151,10 +151,11 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
             return _mean_minus_y(yi, zz, wt)
 
     # bracket: grow [-B, B] until the expected gradient changes sign (only the rows still
-    # without a bracket are re-evaluated)
+    # without a bracket are re-evaluated); up to 4^16 B, since the offset can be huge (the
+    # continuous Bernoulli's optimal logit at y = 1 - 3e-6 is 3e5, its parameter rounds to 1)
     bound = 1.0 + 2 * si + np.abs(c_start)
     todo = np.arange(yi.size)
-    for _ in range(8):
+    for _ in range(16):
         with np.errstate(all="ignore"):
             (f_lo, s_lo), (f_hi, s_hi) = f(-bound[todo], todo), f(bound[todo], todo)
         # zero to rounding counts (a flat expected gradient, e.g. MAE's): relative to the size
