@@ -252,6 +252,9 @@ def test_e2_text_follows_the_facts(experiment_run):
                  [100.0] * n)
     assert "hides the effect only partly" in _text(s, hides)
     assert "does not hide the effect" in _text(s, worse)
+    faster = _set(between, "E2.sgd_slowdown", [0.5] * n)
+    assert "MSE is 100x slower than BCE" in _text(s, hides)
+    assert "MSE is not slower than BCE" in _text(s, faster)
 
 
 def test_e3_text_follows_the_facts(experiment_run):

@@ -7,7 +7,6 @@ hand from the closed-form Student-t quantiles of 1 and 2 degrees of freedom) and
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 
 import numpy as np

@@ -64,7 +64,8 @@ __all__ = [
     "INTERIOR", "frozen", "OLD_COMMIT",
     "STREAMS", "stream", "stream_entropy", "training_subset", "eval_subset", "load_data",
     "dataset", "bin_by_target", "Progress",
-    "fmt", "fmt_dec", "cell", "pm", "sd", "file_stem", "spearman", "one_swap_tolerance",
+    "fmt", "fmt_dec", "cell", "pm", "sd", "file_stem", "prediction_table", "spearman",
+    "one_swap_tolerance",
 ]
 
 CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
@@ -610,6 +611,18 @@ def pm(values, form: str = "{:.3f}") -> str:
     '2.0 ± 1.4'
     """
     return (form + " ± " + form).format(float(np.mean(values)), sd(values))
+
+
+def prediction_table(rows) -> list:
+    """An experiment section's table of its predictions: statement, kind, predicted value,
+    tolerance, measured mean ± sd and the verdict (Markdown lines)."""
+    lines = ["| prediction | kind | predicted | tolerance | measured (mean ± sd) | verdict |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        p = r.prediction
+        lines.append(f"| `{p.id}`: {cell(p.statement)} | {p.kind} | {fmt(p.value)} | "
+                     f"{fmt(p.tolerance)} | {fmt(r.mean)} ± {fmt(r.sd, 2)} | **{r.verdict}** |")
+    return lines
 
 
 def file_stem(ds: str) -> str:

@@ -47,7 +47,8 @@ from ..losses import LOSSES, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from ..nn import AE, Adam
 from .core import (CONFIRMED, CONSISTENCY, FALSIFIABLE, INCONCLUSIVE, INTERIOR, REFUTED,
                    Measured, Observation, Prediction, Revision, Task,
-                   experiment_settings, fmt_dec, frozen, stated, stream, stream_entropy)
+                   experiment_settings, fmt_dec, frozen, prediction_table, stated, stream,
+                   stream_entropy)
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "fit_free_logits", "grey_levels", "location_histograms", "directional_bias",
@@ -363,8 +364,8 @@ def _fit_autoencoders(prep, seed, *, deps=None) -> dict:
 
 
 _PARTS = (("points", _fit_points, "grey levels, 11 losses", 1.0),
-          ("locations", _fit_locations, "pixel locations, 3 losses", 0.5),
-          ("ae", _fit_autoencoders, "overfitting AEs, 4 losses", 1.0))
+          ("locations", _fit_locations, "pixel locations, 3 losses", 0.7),
+          ("ae", _fit_autoencoders, "overfitting AEs, 4 losses", 2.2))
 
 
 def tasks(cfg, prep, seeds) -> list:
@@ -531,14 +532,8 @@ def text(cfg, prep, measured, rows) -> str:
         f"{s['ae_images']} training images clipped into [{LO}, {HI}] (at an exact 0 or 1 the "
         f"continuous Bernoulli's loss is unbounded below, so no network could converge there), "
         f"one network per loss from the same initialization.  Seeds "
-        f"{', '.join(map(str, measured.seeds))}.", "",
-        "| prediction | kind | predicted | tolerance | measured (mean ± sd) | verdict |",
-        "|---|---|---|---|---|---|"]
-    for r in rows:
-        p = r.prediction
-        lines.append(f"| `{p.id}`: {p.statement} | {p.kind} | {fmt_dec(p.value)} | "
-                     f"{fmt_dec(p.tolerance)} | {fmt_dec(r.mean)} ± {fmt_dec(r.sd)} | "
-                     f"**{r.verdict}** |")
+        f"{', '.join(map(str, measured.seeds))}.", ""]
+    lines += prediction_table(rows)
     lines += ["", "Findings:", ""]
     point = [by_id[f"E1.point.{n}"] for n in SPEC_LOSSES] + [by_id["E1.point.others"]]
     worst = max(r.mean for r in point)

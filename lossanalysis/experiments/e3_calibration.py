@@ -35,7 +35,7 @@ from .. import plotting
 from ..losses import sigmoid
 from . import models
 from .core import (CONSISTENCY, FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Task,
-                   experiment_settings, frozen, stated)
+                   experiment_settings, frozen, prediction_table, stated)
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "calibration_errors", "strata", "STRATA"]
@@ -183,7 +183,7 @@ def tasks(cfg, prep, seeds) -> list:
     for seed in seeds:
         pair = models.ae_pair_task(cfg.data, s, seed)
         out += [pair, Task(_key(cfg, s, seed), _measure_seed, (cfg.data, s, seed),
-                           deps=(pair.key,), cost=0.5,
+                           deps=(pair.key,), cost=s["n_train"] / 750.0,
                            label=f"{cfg.dataset} E3 seed {seed}: calibration")]
     return out
 
@@ -285,12 +285,8 @@ def text(cfg, prep, measured, rows) -> str:
         f"training images; then the output bias of each is made stationary over those images "
         f"by Newton's method (|gradient| ≤ {models.GRAD_TOL:g}); {prep['locations']} locations "
         f"with a data mean strictly inside (0, 1).  Seeds {', '.join(map(str, measured.seeds))}.",
-        "", "| prediction | kind | predicted | tolerance | measured (mean ± sd) | verdict |",
-        "|---|---|---|---|---|---|"]
-    for r in rows:
-        p = r.prediction
-        lines.append(f"| `{p.id}`: {p.statement} | {p.kind} | {p.value:.3g} | "
-                     f"{p.tolerance:.3g} | {r.mean:.3g} ± {r.sd:.2g} | **{r.verdict}** |")
+        ""]
+    lines += prediction_table(rows)
     bce = by["E3.bce.calibration"]
     pre = obs["E3.bce_pre_polish_mean_abs_error"].mean
     tol = bce.prediction.tolerance

@@ -57,9 +57,9 @@ import numpy as np
 from .. import analysis, plotting
 from ..losses import logit, sigmoid
 from . import models
-from .core import (FALSIFIABLE, REFUTED, Measured, Observation,
-                   Prediction, Revision, Task, bin_by_target, eval_subset, dataset,
-                   experiment_settings, frozen, stated)
+from .core import (FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Revision, Task,
+                   bin_by_target, dataset, eval_subset, experiment_settings, frozen,
+                   prediction_table, stated)
 from .images import blur_stats
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
@@ -385,7 +385,8 @@ def tasks(cfg, prep, seeds) -> list:
     s = prep["settings"]["ae"]
     pairs = [models.ae_pair_task(cfg.data, s, seed) for seed in seeds]
     return pairs + [Task(_key(cfg, s, seeds), _measure_all, (cfg.data, s, tuple(seeds)),
-                         deps=tuple(t.key for t in pairs), cost=1.0 + 0.5 * len(seeds),
+                         deps=tuple(t.key for t in pairs),
+                         cost=len(seeds) * s["n_eval"] / 1000.0,
                          label=f"{cfg.dataset} E4 seeds {', '.join(map(str, seeds))}")]
 
 
@@ -559,13 +560,8 @@ def text(cfg, prep, measured, rows) -> str:
         "networks (√(mean (z_a − z_b)²/2) per bin); the predicted BCE outputs are the MSE "
         "network's own logits shifted by noise_offset(bce) − noise_offset(mse).  The lean toward "
         "½ is judged on bin pairs (y, 1 − y), which cancels a uniform brightness offset between "
-        f"the networks (see the module docstring).  Seeds {', '.join(map(str, seeds))}.", "",
-        "| prediction | kind | predicted | tolerance | measured (mean ± sd) | verdict |",
-        "|---|---|---|---|---|---|"]
-    for r in rows:
-        p = r.prediction
-        lines.append(f"| `{p.id}`: {p.statement} | {p.kind} | {p.value:.3g} | "
-                     f"{p.tolerance:.3g} | {r.mean:.3g} ± {r.sd:.2g} | **{r.verdict}** |")
+        f"the networks (see the module docstring).  Seeds {', '.join(map(str, seeds))}.", ""]
+    lines += prediction_table(rows)
     lines += [""] + _table(tab, seeds)
     by = {r.id: r for r in rows}
     sgn, sz = by["E4.signed.sign"], by["E4.signed.size.logit"]

@@ -502,7 +502,7 @@ def tasks(cfg, prep, seeds) -> list:
             out.append(Task(("E5", "linear", cfg.dataset, frozen(st), sg, int(seed)),
                             _measure_linear,
                             (cfg.data, st, sg, seed, prep["linear_optimum_nll"][sg]),
-                            cost=epochs * st["n_train"] / 80000.0,
+                            cost=epochs * st["n_train"] / 47000.0,
                             label=f"{cfg.dataset} E5 seed {seed}: linear VAE sigma={sg:g}"))
         for lik, sig in LIKELIHOODS:
             lab = label(lik, sig)
@@ -511,7 +511,7 @@ def tasks(cfg, prep, seeds) -> list:
             out += [net, Task(("E5", "mlp", cfg.dataset, frozen(st), lab, int(seed)),
                               _measure_mlp,
                               (cfg.data, st, lik, sig, seed, prep["init_sigma"], long),
-                              deps=(net.key,), cost=0.3,
+                              deps=(net.key,), cost=0.4,
                               label=f"{cfg.dataset} E5 seed {seed}: {lab} measured")]
     return out
 

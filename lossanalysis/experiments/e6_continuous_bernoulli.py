@@ -63,7 +63,6 @@ reconstruction.  All on the E5 test slice, at the posterior mean; the control's 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -300,7 +299,7 @@ def tasks(cfg, prep, seeds) -> list:
             out += list(nets.values())
             out.append(Task(_key(cfg, st, variant, seed), _measure_seed,
                             (cfg.data, st, variant, seed),
-                            deps=tuple(t.key for t in nets.values()), cost=0.5,
+                            deps=tuple(t.key for t in nets.values()), cost=2.0,
                             label=f"{cfg.dataset} E6 seed {seed}: {variant} measured"))
     return out
 

@@ -297,7 +297,7 @@ def vae_task(ref, s: dict, likelihood: str, seed: int, *, sigma=1.0, init_sigma=
         "gaussian learned sigma" if isinstance(sigma, str) else f"gaussian sigma={sigma:g}")
     return Task(key, train_vae, (ref, s, likelihood, sigma, float(init_sigma), int(seed), epochs,
                                  snapshots, variant),
-                cost=epochs * s["n_train"] / 8000.0,
+                cost=epochs * s["n_train"] / 3600.0,
                 label=f"{ref.name} {variant} VAE {name} seed {seed} ({epochs} epochs)")
 
 

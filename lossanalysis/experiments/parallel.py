@@ -59,9 +59,9 @@ def worker_info(*, deps=None) -> dict:
 
 
 def _call(fn, args, deps):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = fn(*args, deps=deps)
-    return result, time.perf_counter() - t0
+    return result, time.perf_counter() - t0, time.process_time() - c0
 
 
 def _eta(seconds: float) -> str:
@@ -100,6 +100,9 @@ class Runner:
         self.tasks: dict = {}
         self.results: dict = {}
         self.seconds: dict = {}
+        #: CPU seconds of each task (its process's time while it ran: on a loaded machine a
+        #: better measure of the work than the wall-clock seconds)
+        self.cpu: dict = {}
         self._pool = None
         self._env = None
         self.t0 = time.perf_counter()
@@ -161,9 +164,10 @@ class Runner:
         self.progress(f"{len(done)}/{len(self.tasks)} tasks, ETA {_eta(eta)}: "
                       f"{task.label or task.key} ({seconds:.1f} s)")
 
-    def _finish(self, task, result, seconds, on_done):
+    def _finish(self, task, result, seconds, cpu, on_done):
         self.results[task.key] = result
         self.seconds[task.key] = seconds
+        self.cpu[task.key] = cpu
         self._report(task, seconds)
         if on_done is not None:
             on_done(task, result)
@@ -176,8 +180,8 @@ class Runner:
                 if not ready:
                     break
                 t = ready[0]
-                result, seconds = _call(t.fn, t.args, {d: self.results[d] for d in t.deps})
-                self._finish(t, result, seconds, on_done)
+                result, seconds, cpu = _call(t.fn, t.args, {d: self.results[d] for d in t.deps})
+                self._finish(t, result, seconds, cpu, on_done)
         else:
             running = {}
             try:
@@ -194,11 +198,11 @@ class Runner:
                     for key in [k for k, (_, f) in running.items() if f in finished]:
                         t, fut = running.pop(key)
                         try:
-                            result, seconds = fut.result()
+                            result, seconds, cpu = fut.result()
                         except Exception as err:
                             raise RuntimeError(f"task {t.label or key} failed: "
                                                f"{type(err).__name__}: {err}") from err
-                        self._finish(t, result, seconds, on_done)
+                        self._finish(t, result, seconds, cpu, on_done)
             except BaseException:
                 self.close()
                 raise

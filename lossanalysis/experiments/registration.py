@@ -47,30 +47,21 @@ _REL = 1e-9
 
 
 def stable(x):
-    """``x`` in the registration's stable form: floats to 12 significant digits, tuples as
-    lists, NumPy scalars as Python numbers.
+    """``x`` in the registration's stable form: the report's JSON conversion
+    (:func:`lossanalysis.claims._jsonable`) with floats rounded to 12 significant digits.
 
     >>> stable({"a": (0.1 + 0.2, 3), "b": np.float32(0.5)})
     {'a': [0.3, 3], 'b': 0.5}
     """
-    if isinstance(x, dict):
-        return {str(k): stable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [stable(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        if not math.isfinite(v):
-            raise ValueError(f"a registered number must be finite, got {v!r}")
-        return float(f"{v:.12g}")
-    if isinstance(x, np.ndarray):
-        return stable(x.tolist())
-    if x is None or isinstance(x, str):
-        return x
-    raise TypeError(f"cannot register a {type(x).__name__}")
+    from ..claims import _jsonable
+
+    def rounded(v):
+        if isinstance(v, dict):
+            return {k: rounded(w) for k, w in v.items()}
+        if isinstance(v, list):
+            return [rounded(w) for w in v]
+        return float(f"{v:.12g}") if isinstance(v, float) else v
+    return rounded(_jsonable(x))
 
 
 def _prediction_fields(p) -> dict:

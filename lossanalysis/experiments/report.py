@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import platform
 import subprocess
@@ -109,7 +108,7 @@ def register(datasets, *, seeds=DEFAULT_SEEDS, extra_seeds=EXTRA_SEEDS, out_dir=
     labels = _labels(only)
     preps = {}
     with Runner(_workers(workers), progress) as runner:
-        runner.add([Task(("prepare", ds, lab), _prepare, (lab, cfgs[ds]), cost=1.0,
+        runner.add([Task(("prepare", ds, lab), _prepare, (lab, cfgs[ds]), cost=5.0,
                          label=f"{ds} {lab}: predictions") for ds in cfgs for lab in labels])
         runner.run()
         for ds in cfgs:
@@ -214,7 +213,7 @@ def run_all(datasets, *, seeds=DEFAULT_SEEDS, extra_seeds=EXTRA_SEEDS, quick=Fal
                 return
             runner.add([Task(("figure", state.ds, state.label), _figure,
                              (state.label, state.cfg, state.prep, state.measured, state.stem),
-                             cost=1.5, label=f"{state.ds} {state.label}: figure")])
+                             cost=3.0, label=f"{state.ds} {state.label}: figure")])
 
         def check(state):
             if state.pending is not None and state.pending <= runner.results.keys():
@@ -238,7 +237,7 @@ def run_all(datasets, *, seeds=DEFAULT_SEEDS, extra_seeds=EXTRA_SEEDS, quick=Fal
                     if state.pending and task.key in state.pending:
                         check(state)
 
-        runner.add([Task(("prepare", s.ds, s.label), _prepare, (s.label, s.cfg), cost=1.0,
+        runner.add([Task(("prepare", s.ds, s.label), _prepare, (s.label, s.cfg), cost=5.0,
                          label=f"{s.ds} {s.label}: predictions", priority=1) for s in per_ds])
         runner.run(on_done)
         for s in after:
@@ -304,14 +303,16 @@ def _load():
 
 
 def _task_seconds(runner, ds) -> dict:
-    """Seconds of work per experiment (tasks whose key names the dataset), and in total."""
+    """CPU seconds of the tasks of a dataset, per experiment (its prepare, measuring and figure
+    tasks), for the shared networks, and in total."""
     out = {}
-    for key, secs in runner.seconds.items():
+    for key, secs in runner.cpu.items():
         if ds in key:
             lab = key[0] if key[0] in dict(EXPERIMENTS) else key[2] if key[0] in (
                 "prepare", "figure") else "networks"
             out[lab] = out.get(lab, 0.0) + secs
-    out["total"] = sum(v for k, v in out.items())
+    out = {k: out[k] for k in sorted(out, key=lambda k: (k == "networks", k))}
+    out["total"] = sum(out.values())
     return out
 
 
@@ -487,8 +488,8 @@ def _disclosure(run) -> list:
                      + (f"  Before the change ({rev.commit}): {rev.earlier}." if rev.earlier
                         else ""))
         for i in rev.ids:
-            old = [f"{DATASET_TITLES.get(d, d)}: {t}" for j, d, t in rev.old_seeds
-                   if j == i and d in (ds, "both")]
+            old = [t if d == "both" else f"{DATASET_TITLES.get(d, d)}: {t}"
+                   for j, d, t in rev.old_seeds if j == i and d in (ds, "both")]
             r = by.get(i)
             now = ("not in this run" if r is None else
                    f"{fmt(r.mean)} ± {fmt(r.sd, 2)} on seeds {', '.join(map(str, r.seeds)) or '–'}"
@@ -539,9 +540,9 @@ def render(run, *, out_dir="reports") -> str:
               f"- {TIMING_MARK}: {run['wall_time']:.0f} s wall clock, {run['workers']} worker "
               f"process{'es' if run['workers'] > 1 else ''}; load average "
               f"{_fmt_load(run['load']['start'])} at the start, {_fmt_load(run['load']['end'])} "
-              f"at the end; {run['task_seconds'].get('total', 0):.0f} s of work ("
-              + ", ".join(f"{k} {t:.0f} s" for k, t in run["task_seconds"].items()
-                          if k != "total") + ").",
+              f"at the end; {run['task_seconds'].get('total', 0):.0f} CPU seconds of work in "
+              "the tasks (" + ", ".join(f"{k} {t:.0f} s" for k, t in run["task_seconds"].items()
+                                      if k != "total") + ").",
               "",
               "Each prediction -- value, tolerance, comparison, kind -- is computed from the "
               "analysis and the data statistics before any network is trained (and registered, "
@@ -604,6 +605,6 @@ def json_doc(run) -> dict:
                 "seeds_by_experiment": {st.label: list(st.seeds) for st in run["states"]},
                 "version": run["version"], "wall_time_s": run["wall_time"],
                 "workers": run["workers"], "load_average": run["load"],
-                "work_seconds": run["task_seconds"]},
+                "cpu_seconds": run["task_seconds"]},
         "claims": [c.to_dict() for c in run["claims"]],
     })
