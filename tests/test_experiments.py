@@ -355,12 +355,13 @@ def test_e7_text_follows_the_facts():
     def ctx(fashion_sgd):
         o = lambda v: Observation(tuple(v), (3, 4) if len(v) > 1 else (), "x")  # noqa: E731
         base = {"E1.mean_minus_median": o([0.1]), "E1.focal_pull_predicted": o([0.1]),
-                "E5.sigma_eff[bernoulli]": o([0.3])}
+                "E2.adam_slowdown": o([1.1, 1.2])}
         return {"observations": {"mnist": {**base, "E2.sgd_slowdown": o([100.0, 100.0])},
                                  "fashion-mnist": {**base, "E2.sgd_slowdown": o(fashion_sgd)}},
                 "summaries": {d: {"frac_mid_of_nonzero": g, "frac_between": g}
                               for d, g in (("mnist", 0.3), ("fashion-mnist", 0.6))},
-                "sources": {"mnist": "this run", "fashion-mnist": "this run"}}
+                "sources": {"mnist": "this run", "fashion-mnist": "this run"},
+                "experiments": {d: {"E1", "E2"} for d in ("mnist", "fashion-mnist")}}
     flat = e7.measure(cfg, prep, (), {}, ctx([101.0, 99.0]))
     grows = e7.measure(cfg, prep, (), {}, ctx([200.0, 210.0]))
     t_flat, t_grows = e7.text(cfg, prep, flat, []), e7.text(cfg, prep, grows, [])
@@ -370,12 +371,16 @@ def test_e7_text_follows_the_facts():
 
 
 # ----------------------------------------------------------------- parallel and quick runs
-def test_two_workers_reproduce_the_serial_run(experiment_run, tmp_path, real_data):
+def test_two_workers_reproduce_the_serial_run(experiment_run, tmp_path, real_data, capsys):
     only = ["E2", "E4", "E6"]
     written = report.run_all(["mnist"], seeds=TINY_SEEDS, extra_seeds=TINY_EXTRA,
                              out_dir=str(tmp_path), figures_dir=str(tmp_path / "figures"),
-                             data_dir=real_data, quiet=True, extra=TINY, workers=2, only=only,
+                             data_dir=real_data, quiet=False, extra=TINY, workers=2, only=only,
                              registration_dir=str(experiment_run["predictions"]), figures=False)
+    progress = capsys.readouterr().err.splitlines()
+    done = [ln for ln in progress if re.match(r"^\[\s*\d+\.\d s\] \d+/\d+ tasks, ETA ", ln)]
+    assert done and "2 worker processes" in progress[0]
+    assert re.search(r"(\d+)/\1 tasks, ETA 0 s", done[-1])
     par = json.loads(Path(written["mnist"]["json"]).read_text(encoding="utf-8"))
     serial = _rows(experiment_run)
     assert par["run"]["workers"] == 2

@@ -268,8 +268,9 @@ def _obs(v, seeds=(3, 4, 5)):
 
 def _context(mnist, fashion, grey=(0.3, 0.6)):
     base = {"E1.mean_minus_median": [0.1], "E1.focal_pull_predicted": [0.14],
-            "E5.sigma_eff[bernoulli]": [0.33]}
-    return {"observations": {
+            "E2.adam_slowdown": [1.1, 1.0, 1.2]}
+    return {"experiments": {d: {"E1", "E2"} for d in ("mnist", "fashion-mnist")},
+            "observations": {
         "mnist": {k: _obs(v) for k, v in {**base, **mnist}.items()},
         "fashion-mnist": {k: _obs(v) for k, v in {**base, **fashion}.items()}},
         "summaries": {"mnist": {"frac_mid_of_nonzero": grey[0], "frac_between": 0.2},
@@ -293,7 +294,11 @@ def test_e7_pairs_the_datasets_seed_by_seed():
     assert effects["E2 SGD slowdown"]["ratio"] == pytest.approx(439 / 330)
     assert effects["E2 SGD slowdown"]["elasticity"] == pytest.approx(
         math.log(439 / 330) / math.log(2))
-    assert effects["E3 MSE calibration drift"]["ratio"] is None      # not measured
+    assert effects["E3 MSE calibration drift"]["ratio"] is None      # E3 did not run
+    # an experiment that ran without publishing what E7 reads is a bug, not a blank
+    ran = dict(ctx, experiments={"mnist": {"E2", "E3"}, "fashion-mnist": {"E2", "E3"}})
+    with pytest.raises(KeyError, match="E3 ran on mnist"):
+        e7.measure(cfg, prep, (), {}, ran)
     assert "not_registrable" not in m.extra
     # seeds in common only
     ctx2 = _context({"E2.sgd_slowdown": [100.0, 120.0, 110.0]},

@@ -217,17 +217,25 @@ def tasks(cfg, prep, seeds) -> list:
 
 def measure(cfg, prep, seeds, done, context) -> Measured:
     """Each effect on both datasets from ``context``: {"observations": {dataset: {name:
-    Observation or dict}}, "summaries": {dataset: dict}, "sources": {dataset: text}}."""
+    Observation or dict}}, "summaries": {dataset: dict}, "sources": {dataset: text},
+    "experiments": {dataset: labels of the experiments that ran}}.  An effect whose experiment
+    ran but did not publish the observation it needs is an error, not a blank."""
     obs_by = context["observations"]
     have = [ds for ds, _ in DATASETS if ds in obs_by]
     effects, values, notes, row_seeds = [], {}, {}, {}
     for short, label, get, expected, why in EFFECTS:
         per = {}
+        source = short.split()[0]          # the experiment behind the effect, e.g. "E2"
         for ds in have:
+            ran = context.get("experiments", {}).get(ds)
+            if ran is not None and source not in ran:
+                per[ds] = None             # that experiment did not run: nothing to compare
+                continue
             try:
                 per[ds] = get(obs_by[ds])
-            except KeyError:               # the experiment behind it did not run
-                per[ds] = None
+            except KeyError as err:        # it ran, so a missing observation is a bug
+                raise KeyError(f"E7: {source} ran on {ds} but published no observation "
+                               f"{err.args[0]!r}") from None
         a, b = per.get("mnist"), per.get("fashion-mnist")
         ratio = lr = None
         if a is not None and b is not None:

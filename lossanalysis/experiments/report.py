@@ -348,13 +348,14 @@ def pixel_observations(data) -> dict:
 def _after_context(cfgs, per_ds, out_dir, labels) -> dict:
     """What the experiments that need every dataset see: this run's observations, or a saved
     report's for a dataset not run now."""
-    context = {"observations": {}, "summaries": {}, "sources": {}}
+    context = {"observations": {}, "summaries": {}, "sources": {}, "experiments": {}}
     for ds, cfg in cfgs.items():
         data = dataset(cfg.data)
-        context["observations"][ds] = _observations(
-            ds, [s for s in per_ds if s.ds == ds], data)
+        mine = [s for s in per_ds if s.ds == ds]
+        context["observations"][ds] = _observations(ds, mine, data)
         context["summaries"][ds] = dataclasses.asdict(data.summary)
         context["sources"][ds] = "this run"
+        context["experiments"][ds] = {s.label for s in mine}
     for ds in DATASET_TITLES:
         path = Path(out_dir) / f"{ds}.json"
         if ds in cfgs or not path.exists():
@@ -369,6 +370,7 @@ def _after_context(cfgs, per_ds, out_dir, labels) -> dict:
         context["observations"][ds] = obs
         context["summaries"][ds] = summary
         context["sources"][ds] = f"{path.name}{quick}, git {git_label(v)}"
+        context["experiments"][ds] = set((saved.get("run") or {}).get("seeds_by_experiment", {}))
     return context
 
 
