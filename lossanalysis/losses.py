@@ -91,6 +91,29 @@ def _residual(y, p, q):
     return p * (1 - y) - q * y
 
 
+def _residual_logit(y, z, e, want_pq=False):
+    """p - y at p = sigmoid(z) given e = exp(-|z|) (and p q if ``want_pq``), for the training
+    step: (m - y) + (1 - 2m) s with m = [z >= 0] and s = e/(1 + e) the smaller of p, 1 - p.
+
+    That is (1 - y) - sigmoid(-z) for z >= 0 and sigmoid(z) - y below: as in
+    :func:`_residual`, the small one of p and 1 - p enters directly.  Written in place, so that
+    few block-sized temporaries are alive at once (more made malloc return memory to the OS
+    after every call and fault it back in: 120 page faults and 3x the time per BCE block).
+    """
+    sign = (z >= 0).astype(e.dtype)
+    d = np.subtract(sign, y)
+    sign *= -2
+    sign += 1
+    s = np.empty_like(e)
+    np.add(e, 1, out=s)
+    np.reciprocal(s, out=s)
+    s *= e
+    pq = s * (1 - s) if want_pq else None
+    s *= sign
+    d += s
+    return (d, pq) if want_pq else d
+
+
 def sigmoid(z):
     """The logistic function, without overflow for large |z|."""
     z = np.asarray(z)
@@ -190,10 +213,11 @@ _CB_VAR = [float(_B[2 * k] * (2 * k - 1) / math.factorial(2 * k)) for k in range
 
 
 def _poly(coeffs, t):
-    """sum_k coeffs[k] t^k by Horner's rule."""
-    acc = np.zeros_like(t)
-    for c in reversed(coeffs):
-        acc = acc * t + c
+    """sum_k coeffs[k] t^k by Horner's rule (in place: one temporary, not two per term)."""
+    acc = np.full_like(t, coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        acc *= t
+        acc += c
     return acc
 
 
@@ -206,10 +230,14 @@ def _cb_nll_logit(z, y):
     """
     small = np.abs(z) < _CB_WINDOW
     zs = np.where(small, z, 0)
-    series = (0.5 - y) * zs + zs * zs * _poly(_CB_A, zs * zs)
+    z2 = zs * zs
+    series = _poly(_CB_A, z2)
+    series *= z2
+    series += (0.5 - y) * zs
     az = np.abs(np.where(small, 1, z))
     with np.errstate(over="ignore", divide="ignore"):
-        closed = z * np.where(z > 0, 1 - y, -y) + np.log(-np.expm1(-az) / az)
+        closed = np.log(-np.expm1(-az) / az)
+        closed += z * ((z > 0).astype(z.dtype) - y)              # max(z, 0) - y z
     return np.where(small, series, closed)
 
 
@@ -230,11 +258,16 @@ def _cb_residual(z, y):
     computed as mu minus 1 kept four digits of -0.001)."""
     small = np.abs(z) < _CB_WINDOW
     zs = np.where(small, z, 0)
-    series = (0.5 - y) + zs * _poly(_CB_MU, zs * zs)
+    series = _poly(_CB_MU, zs * zs)
+    series *= zs
+    series += 0.5 - y
     a = np.abs(np.where(small, 1, z))
     with np.errstate(over="ignore"):
         h = 1 / a - 1 / np.expm1(a)
-    return np.where(small, series, np.where(z > 0, (1 - y) - h, h - y))
+    pos = (z > 0).astype(z.dtype)                  # 1 where z > 0
+    h *= 1 - 2 * pos                               # -h for z > 0, h below
+    h += pos - y                                   # (1 - y) - h or h - y
+    return np.where(small, series, h)
 
 
 def _cb_variance(z):
@@ -737,25 +770,21 @@ class _Difference(Loss):
     def _curvature(self, y, p):
         return self._f2(p - y)
 
-    def _logit_residual(self, y, z):
-        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
-        return p, q, _residual(y, p, q)
-
     def _value_logit(self, y, z):
-        return self._f(self._logit_residual(y, z)[2]) + self._const()
+        return self._f(_residual_logit(y, z, np.exp(-np.abs(z)))) + self._const()
 
     def _grad_logit(self, y, z):
-        p, q, d = self._logit_residual(y, z)
-        return self._f1(d) * (p * q)
+        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        return self._f1(d) * pq
 
     def _value_and_grad_logit(self, y, z):
-        p, q, d = self._logit_residual(y, z)
-        return self._f(d) + self._const(), self._f1(d) * (p * q)
+        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        return self._f(d) + self._const(), self._f1(d) * pq
 
     def _curvature_logit(self, y, z):
         # d2L/dz2 = f''(d) (pq)^2 + f'(d) pq (q - p)
-        p, q, d = self._logit_residual(y, z)
-        s = p * q
+        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
+        d, s = _residual(y, p, q), p * q
         return self._f2(d) * s * s + self._f1(d) * s * (q - p)
 
 
@@ -827,7 +856,7 @@ def _bce_logit(y, z):
     """
     e = np.exp(-np.abs(z))
     value = (1 - y) * np.maximum(z, 0) + y * np.maximum(-z, 0) + _log1p_unit(e)
-    return value, _residual(y, *_sigmoid_pair(z, e))
+    return value, _residual_logit(y, z, e)
 
 
 class _BCE(Loss):
