@@ -47,6 +47,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import warnings
 from typing import Iterable
 
 __all__ = ["parse", "loss_expression", "exact_number", "FUNCTIONS", "CONSTANTS",
@@ -130,6 +131,14 @@ def exact_number(v):
 # ----------------------------------------------------------------------------------------------
 # The parser
 # ----------------------------------------------------------------------------------------------
+def _chain_group(node):
+    """0 for + and -, 1 for * and /, None otherwise: a left-nested run of one group (a sum of
+    many terms, ``a + b - c + ...``) is read as one level, and built iteratively."""
+    if isinstance(node, ast.BinOp):
+        return {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1}.get(type(node.op))
+    return None
+
+
 def _check_size(tree):
     """Count the nodes and measure the depth without recursion (the tree may be deep)."""
     count, deepest = 0, 0
@@ -143,7 +152,10 @@ def _check_size(tree):
                              "pass a SymPy expression for larger losses")
         if deepest > MAX_DEPTH:
             raise ValueError(f"expr: the expression is nested more than {MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        group = _chain_group(node)
+        for child in ast.iter_child_nodes(node):
+            same = group is not None and child is node.left and _chain_group(child) == group
+            stack.append((child, depth if same else depth + 1))
 
 
 def _function_table(sp):
@@ -193,17 +205,22 @@ class _Builder:
             if op not in _BINOPS:
                 _refuse(node, f"the operator {_OPERATOR_NAMES.get(op, op.__name__)}",
                         "; allowed: + - * / **")
-            a, b = self.expr(node.left), self.expr(node.right)
-            if op is ast.Add:
-                return a + b
-            if op is ast.Sub:
-                return a - b
-            if op is ast.Mult:
-                return a * b
-            if op is ast.Div:
-                return a / b
-            self._check_power(node, a, b)
-            return a ** b
+            if op is ast.Pow:
+                a, b = self.expr(node.left), self.expr(node.right)
+                self._check_power(node, a, b)
+                return a ** b
+            # a run such as a + b - c + ... iteratively: its length is bounded by MAX_NODES,
+            # not by the recursion limit
+            group, run = _chain_group(node), []
+            while _chain_group(node) == group:
+                run.append((type(node.op), node.right))
+                node = node.left
+            acc = self.expr(node)
+            for op, right in reversed(run):
+                b = self.expr(right)
+                acc = (acc + b if op is ast.Add else acc - b if op is ast.Sub
+                       else acc * b if op is ast.Mult else acc / b)
+            return acc
         if isinstance(node, ast.Call):
             return self.call(node)
         _refuse(node, _CONSTRUCTS.get(type(node), type(node).__name__))
@@ -347,7 +364,9 @@ def parse(text: str, params: Iterable[str] = ()):
         raise ValueError("expr: the expression is empty")
     names = _check_param_names(params)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():     # e.g. "invalid decimal literal" for "1and"
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         col = f" (column {err.offset})" if err.offset else ""
         raise ValueError(f"expr: cannot parse {_short(text)}: {err.msg}{col}") from None
@@ -397,7 +416,9 @@ def _check_symbols(sp, expr, y, p, values):
             extra = sorted({t.name for t in expr.free_symbols} - {"y", "p"} - set(values))
             raise ValueError(f"expr: the loss expression has free symbols {extra} besides y and "
                              "p: give their values in params")
-        for key, val in s.assumptions0.items():
+        # the assumptions the user declared (those SymPy derives from them follow)
+        declared = getattr(s, "_assumptions_orig", None) or s.assumptions0
+        for key, val in sorted(declared.items()):
             if getattr(stand_in, "is_" + key) is not val and key != "commutative":
                 raise ValueError(f"expr: the symbol {s.name} is declared {key}={val}, which "
                                  f"does not hold for {where}")
@@ -426,8 +447,6 @@ def _check_nodes(sp, expr):
 def _numeric_check(sp, expr, y, p):
     """On an interior grid, the value must be real (30-digit mpmath) and NumPy's lambdified
     value, gradient and curvature must evaluate; NumPy's value must agree with mpmath."""
-    import warnings
-
     import mpmath
     import numpy as np
     funcs = {}

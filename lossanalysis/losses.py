@@ -52,15 +52,49 @@ def _log1p_unit(u):
     return np.log(w) - ((w - 1) - u) / w
 
 
-def softplus(z):
-    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for every finite z."""
-    z = np.asarray(z)
+def _softplus(z):
     return np.maximum(z, 0) + _log1p_unit(np.exp(-np.abs(z)))
 
 
+def _log_sigmoid(z):
+    return -_softplus(-z)
+
+
+def _float_input(x, arg):
+    """``x`` as a floating array (integers and bools become float32 or float64 as NumPy
+    promotes them with float32), NaN refused: the public helpers' one input check."""
+    a = real_array(x, arg)
+    if a.dtype.kind != "f":
+        a = a.astype(np.result_type(a, np.float32))
+    if np.isnan(a).any():
+        raise ValueError(f"{arg} must not be NaN")
+    return a
+
+
+def softplus(z):
+    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for every finite z.
+
+    Parameters
+    ----------
+    z : array_like of real numbers (not NaN; +-inf give inf and 0)
+
+    Returns
+    -------
+    ndarray or NumPy scalar, floating
+
+    >>> float(softplus(0.0)) == math.log(2.0), float(softplus(1000.0)), float(softplus(-1000.0))
+    (True, 1000.0, 0.0)
+    """
+    return _softplus(_float_input(z, "z"))
+
+
 def log_sigmoid(z):
-    """ln sigmoid(z) = -softplus(-z)."""
-    return -softplus(-np.asarray(z))
+    """ln sigmoid(z) = -softplus(-z), finite for every finite z.
+
+    >>> float(log_sigmoid(-1000.0))
+    -1000.0
+    """
+    return _log_sigmoid(_float_input(z, "z"))
 
 
 def _sigmoid_from(z, e):
@@ -114,16 +148,43 @@ def _residual_logit(y, z, e, want_pq=False):
     return (d, pq) if want_pq else d
 
 
-def sigmoid(z):
-    """The logistic function, without overflow for large |z|."""
-    z = np.asarray(z)
+def _sigmoid(z):
     return _sigmoid_from(z, np.exp(-np.abs(z)))
 
 
-def logit(p):
-    """ln(p / (1 - p)); -inf at 0 and +inf at 1."""
+def _logit(p):
     with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-np.asarray(p))
+        return np.log(p) - np.log1p(-p)
+
+
+def sigmoid(z):
+    """The logistic function 1/(1 + e^-z), without overflow for large |z|.
+
+    Parameters
+    ----------
+    z : array_like of real numbers (not NaN; +-inf give 1 and 0)
+
+    Returns
+    -------
+    ndarray or NumPy scalar, floating (float32 stays float32)
+
+    >>> float(sigmoid(0.0)), float(sigmoid(-1000.0))
+    (0.5, 0.0)
+    """
+    return _sigmoid(_float_input(z, "z"))
+
+
+def logit(p):
+    """ln(p / (1 - p)) for p in [0, 1]; -inf at 0 and +inf at 1.
+
+    >>> float(logit(0.5)), float(logit(1.0))
+    (0.0, inf)
+    >>> logit(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must lie in [0, 1]; got np.float64(1.5)
+    """
+    return _logit(check_range(_float_input(p, "p"), "p", "", 0, 1))
 
 
 def _where0(w, x):
@@ -233,11 +294,10 @@ def _cb_nll_logit(z, y):
     z2 = zs * zs
     series = _poly(_CB_A, z2)
     series *= z2
-    series += (0.5 - y) * zs
+    series = series + (0.5 - y) * zs          # (y may broadcast z: not in place)
     az = np.abs(np.where(small, 1, z))
     with np.errstate(over="ignore", divide="ignore"):
-        closed = np.log(-np.expm1(-az) / az)
-        closed += z * ((z > 0).astype(z.dtype) - y)              # max(z, 0) - y z
+        closed = np.log(-np.expm1(-az) / az) + z * ((z > 0).astype(z.dtype) - y)
     return np.where(small, series, closed)
 
 
@@ -260,14 +320,13 @@ def _cb_residual(z, y):
     zs = np.where(small, z, 0)
     series = _poly(_CB_MU, zs * zs)
     series *= zs
-    series += 0.5 - y
+    series = series + (0.5 - y)                    # (y may broadcast z: not in place)
     a = np.abs(np.where(small, 1, z))
     with np.errstate(over="ignore"):
         h = 1 / a - 1 / np.expm1(a)
     pos = (z > 0).astype(z.dtype)                  # 1 where z > 0
     h *= 1 - 2 * pos                               # -h for z > 0, h below
-    h += pos - y                                   # (1 - y) - h or h - y
-    return np.where(small, series, h)
+    return np.where(small, series, h + (pos - y))  # (1 - y) - h or h - y
 
 
 def _cb_variance(z):
@@ -301,15 +360,24 @@ def _cb_log_normalizer(p):
 
 
 def continuous_bernoulli_mean_logit(z):
-    """Mean of the continuous Bernoulli with natural parameter z = logit(lambda)."""
-    return _cb_mean(np.asarray(z))
+    """Mean of the continuous Bernoulli with natural parameter z = logit(lambda):
+    mu(z) = 1/(1 - e^-z) - 1/z, mu(0) = 1/2 (a series near 0).
+
+    >>> float(continuous_bernoulli_mean_logit(0.0)), round(float(continuous_bernoulli_mean_logit(2.0)), 6)
+    (0.5, 0.656518)
+    """
+    return _cb_mean(_float_input(z, "z"))
 
 
 def continuous_bernoulli_mean(lam):
     """Mean of the continuous Bernoulli with parameter lambda in [0, 1]:
-    mu = lambda/(2 lambda - 1) + 1/(2 artanh(1 - 2 lambda)) (Loaiza-Ganem & Cunningham 2019)."""
-    lam = np.asarray(lam)
-    return _cb_mean(logit(lam))
+    mu = lambda/(2 lambda - 1) + 1/(2 artanh(1 - 2 lambda)) (Loaiza-Ganem & Cunningham 2019).
+
+    >>> float(continuous_bernoulli_mean(0.5)), float(continuous_bernoulli_mean(1.0))
+    (0.5, 1.0)
+    """
+    lam = check_range(_float_input(lam, "lam"), "lam", "", 0, 1)
+    return _cb_mean(_logit(lam))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -572,7 +640,7 @@ class Loss:
                 i = np.flatnonzero(np.isnan(out).ravel())[0]
                 yb, xb = np.broadcast_arrays(y, x)
                 raise ValueError(f"loss {self.name!r} is undefined (NaN) at "
-                                 f"y={yb.ravel()[i]!r}, {arg}={xb.ravel()[i]!r}")
+                                 f"y={float(yb.ravel()[i])!r}, {arg}={float(xb.ravel()[i])!r}")
             results.append(out[()] if out.ndim == 0 else out)
         return results[0] if single else tuple(results)
 
@@ -584,8 +652,8 @@ class Loss:
             yb, xb, ob = (a.ravel() for a in np.broadcast_arrays(y, x, out))
             bad = np.flatnonzero(ob.imag != 0)
             if bad.size:
-                raise ValueError(f"loss {self.name!r} is not real at y={yb[bad[0]]!r}, "
-                                 f"{arg}={xb[bad[0]]!r}")
+                raise ValueError(f"loss {self.name!r} is not real at y={float(yb[bad[0]])!r}, "
+                                 f"{arg}={float(xb[bad[0]])!r}")
             out = out.real
         try:
             with np.errstate(over="ignore"):     # beyond float32's range is inf, correctly
@@ -601,37 +669,85 @@ class Loss:
         return all(v == 0 or fi.tiny <= abs(v) <= fi.max for v in self.params.values())
 
     def value(self, y, p, *, check=True):
-        """L(y, p)."""
+        """L(y, p).
+
+        Parameters
+        ----------
+        y : array_like
+            Targets in [0, 1] (in (0, 1) for ``beta_nll``).
+        p : array_like
+            Predictions in [0, 1]; broadcasts with ``y``.
+        check : bool
+            Validate the inputs and refuse a NaN result (``ValueError`` naming the argument).
+
+        Returns
+        -------
+        ndarray or NumPy scalar
+            The dtype follows the inputs (see :class:`Loss`).
+
+        >>> float(get_loss("bce").value(1.0, 0.5)) == math.log(2)
+        True
+        """
         return self._call(self._value, y, p, "p", check)
 
     def excess(self, y, p, *, check=True):
-        """L(y, p) - L(y, y), without cancellation where a stable form is known."""
+        """L(y, p) - L(y, y), without cancellation where a stable form is known (the Bernoulli
+        KL for the cross-entropy family); 0 at p = y, also where L(y, y) is infinite.
+
+        >>> float(get_loss("mse").excess(0.2, 0.5))
+        0.09
+        """
         return self._call(self._excess, y, p, "p", check)
 
     def grad(self, y, p, *, check=True):
-        """dL/dp."""
+        """dL/dp.
+
+        >>> float(get_loss("bce").grad(0.25, 0.5))     # (p - y)/(p (1 - p))
+        1.0
+        """
         return self._call(self._grad, y, p, "p", check)
 
     def curvature(self, y, p, *, check=True):
-        """d2L/dp2."""
+        """d2L/dp2.
+
+        >>> float(get_loss("mse").curvature(0.2, 0.9))
+        2.0
+        """
         return self._call(self._curvature, y, p, "p", check)
 
     def value_logit(self, y, z, *, check=True):
-        """L(y, sigmoid(z))."""
+        """L(y, sigmoid(z)) for a finite logit ``z`` (stable at |z| = 1000).
+
+        >>> float(get_loss("bce").value_logit(0.0, -1000.0))
+        0.0
+        """
         return self._call(self._value_logit, y, z, "z", check)
 
     def grad_logit(self, y, z, *, check=True):
-        """dL/dz with p = sigmoid(z)."""
+        """dL/dz with p = sigmoid(z): dL/dp p (1 - p).
+
+        >>> float(get_loss("bce").grad_logit(0.25, 0.0))   # p - y
+        0.25
+        """
         return self._call(self._grad_logit, y, z, "z", check)
 
     def curvature_logit(self, y, z, *, check=True):
-        """d2L/dz2 with p = sigmoid(z)."""
+        """d2L/dz2 with p = sigmoid(z): L_pp (p q)^2 + L_p p q (q - p), q = 1 - p.
+
+        >>> float(get_loss("bce").curvature_logit(0.3, 0.0))  # p (1 - p)
+        0.25
+        """
         return self._call(self._curvature_logit, y, z, "z", check)
 
     def value_and_grad_logit(self, y, z, *, check=True):
         """``(value_logit(y, z), grad_logit(y, z))``, the same numbers, in one pass where the
         two share work (the cross-entropy family computes exp(-|z|) once): what a training
-        step needs."""
+        step needs.
+
+        >>> v, g = get_loss("bce").value_and_grad_logit(1.0, 0.0)
+        >>> float(v) == math.log(2), float(g)
+        (True, -0.5)
+        """
         return self._call(self._value_and_grad_logit, y, z, "z", check)
 
     # -- generic implementations (overridden by stable hand-written forms) -----------------------
@@ -649,10 +765,10 @@ class Loss:
         return np.where(p == y, 0, self._value(y, p) - self._value(y, y))
 
     def _value_logit(self, y, z):
-        return self._value(y, sigmoid(z))
+        return self._value(y, _sigmoid(z))
 
     def _grad_logit(self, y, z):
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         return self._grad(y, p) * (p * q)
 
     def _value_and_grad_logit(self, y, z):
@@ -660,7 +776,7 @@ class Loss:
 
     def _curvature_logit(self, y, z):
         # d2L/dz2 = L_pp (pq)^2 + L_p pq (1 - 2p), with 1 - 2p = q - p
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         s = p * q
         return self._curvature(y, p) * s * s + self._grad(y, p) * s * (q - p)
 
@@ -895,7 +1011,7 @@ class _BCE(Loss):
         return _bce_logit(y, z)[1]
 
     def _curvature_logit(self, y, z):
-        return sigmoid(z) * sigmoid(-z)
+        return _sigmoid(z) * _sigmoid(-z)
 
 
 def _entropy(y):
@@ -953,13 +1069,13 @@ class _ReverseKL(Loss):
         return np.where((y == 0) | (y == 1), np.inf, v)
 
     def _grad_logit(self, y, z):
-        v = (z - logit(y)) * (sigmoid(z) * sigmoid(-z))
+        v = (z - _logit(y)) * (_sigmoid(z) * _sigmoid(-z))
         return np.where(y == 0, np.inf, np.where(y == 1, -np.inf, v))
 
     def _curvature_logit(self, y, z):
         # d/dz [(z - logit y) p q] = p q [1 + (z - logit y)(q - p)]
-        p, q = sigmoid(z), sigmoid(-z)
-        v = p * q * (1 + (z - logit(y)) * (q - p))
+        p, q = _sigmoid(z), _sigmoid(-z)
+        v = p * q * (1 + (z - _logit(y)) * (q - p))
         return np.where((y == 0) | (y == 1), np.inf, v)
 
 
@@ -989,10 +1105,10 @@ class _LogitMSE(Loss):
         return np.where(pq == 0, np.inf, 2 * (1 - self._diff(y, p) * (1 - 2 * p)) / pq / pq)
 
     def _value_logit(self, y, z):
-        return (z - logit(y)) ** 2
+        return (z - _logit(y)) ** 2
 
     def _grad_logit(self, y, z):
-        return 2 * (z - logit(y))
+        return 2 * (z - _logit(y))
 
     def _curvature_logit(self, y, z):
         return np.full(np.broadcast_shapes(y.shape, z.shape), 2, dtype=z.dtype)
@@ -1050,14 +1166,14 @@ class _ContinuousBernoulli(Loss):
 
     def _grad(self, y, p):
         pq = p * (1 - p)
-        inner = _cb_residual(logit(p), y) / np.where(pq == 0, 1, pq)
+        inner = _cb_residual(_logit(p), y) / np.where(pq == 0, 1, pq)
         at0 = np.where(y == 0, np.inf, -np.inf)
         at1 = np.where(y == 1, -np.inf, np.inf)
         return np.where(p == 0, at0, np.where(p == 1, at1, inner))
 
     def _curvature(self, y, p):
         pq = p * (1 - p)
-        z = logit(p)
+        z = _logit(p)
         pq1 = np.where(pq == 0, 1, pq)
         inner = (_cb_variance(z) - (1 - 2 * p) * _cb_residual(z, y)) / pq1 / pq1
         edge = np.where(((p == 0) & (y == 0)) | ((p == 1) & (y == 1)), -np.inf, np.inf)
@@ -1115,13 +1231,13 @@ class _BetaNLL(Loss):
         return self._nll(y, p, 1 - p, np.log(p), np.log1p(-p))
 
     def _value_logit(self, y, z):
-        return self._nll(y, sigmoid(z), sigmoid(-z), log_sigmoid(z), log_sigmoid(-z))
+        return self._nll(y, _sigmoid(z), _sigmoid(-z), _log_sigmoid(z), _log_sigmoid(-z))
 
     def _grad(self, y, p):
         from scipy.special import digamma
         k = self.params["kappa"]
         a, b = k * p, k * (1 - p)
-        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - logit(y))
+        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - _logit(y))
 
     def _curvature(self, y, p):
         from scipy.special import polygamma
@@ -1133,17 +1249,17 @@ class _BetaNLL(Loss):
         # kappa p q [psi(a) - psi(b) - logit y] with psi(a) = psi(a+1) - 1/a and a = kappa p
         from scipy.special import digamma
         k = self.params["kappa"]
-        p, q = sigmoid(z), sigmoid(-z)
-        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - logit(y)) + (p - q)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y)) + (p - q)
 
     def _curvature_logit(self, y, z):
         # differentiating the gradient above: with G = kappa p q [psi(a+1) - psi(b+1) - logit y],
         # L_zz = (q - p) G + (kappa p q)^2 [psi'(a+1) + psi'(b+1)] + 2 p q, finite at z = +-1000
         from scipy.special import digamma, polygamma
         k = self.params["kappa"]
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         kpq = k * p * q
-        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - logit(y))
+        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y))
         return (q - p) * G + kpq * kpq * (polygamma(1, k * p + 1) + polygamma(1, k * q + 1)) \
             + 2 * p * q
 
@@ -1222,13 +1338,13 @@ class _Focal(Loss):
 
     def _value_logit(self, y, z):
         g = self.params["gamma"]
-        sp_pos, sp_neg = softplus(z), softplus(-z)        # -ln(1-p), -ln p
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)        # -ln(1-p), -ln p
         return y * np.exp(-g * sp_pos) * sp_neg + (1 - y) * np.exp(-g * sp_neg) * sp_pos
 
     def _grad_logit(self, y, z):
         g = self.params["gamma"]
-        p, q = sigmoid(z), sigmoid(-z)
-        sp_pos, sp_neg = softplus(z), softplus(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)  # p^g, q^g
         return (y * (-g * p * qg * sp_neg - qg * q)
                 + (1 - y) * (pg * p + g * pg * q * sp_pos))
@@ -1237,8 +1353,8 @@ class _Focal(Loss):
         # y p q^g [(2g+1) q - g q s_ + g^2 p s_] + (1-y) q p^g [(2g+1) p - g p s+ + g^2 q s+],
         # s_ = -ln p = softplus(-z), s+ = -ln q = softplus(z): every factor is bounded
         g = self.params["gamma"]
-        p, q = sigmoid(z), sigmoid(-z)
-        sp_pos, sp_neg = softplus(z), softplus(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)
         return (y * p * qg * ((2 * g + 1) * q - g * q * sp_neg + g * g * p * sp_neg)
                 + (1 - y) * q * pg * ((2 * g + 1) * p - g * p * sp_pos + g * g * q * sp_pos))
