@@ -14,8 +14,9 @@ Submodules, reachable as attributes after ``import lossanalysis``
     :mod:`~lossanalysis.analysis`, :mod:`~lossanalysis.claims` (the thread's claims and their
     verdicts), :mod:`~lossanalysis.data` (MNIST and Fashion-MNIST), :mod:`~lossanalysis.nn`
     (NumPy autoencoders and VAEs), :mod:`~lossanalysis.experiments`,
-    :mod:`~lossanalysis.plotting` (the figure style), :mod:`~lossanalysis.expressions` (the
-    safe parser of user loss expressions) and :mod:`~lossanalysis.losses`.
+    :mod:`~lossanalysis.figures` (the analysis figures), :mod:`~lossanalysis.plotting` (the
+    figure style), :mod:`~lossanalysis.expressions` (the safe parser of user loss expressions)
+    and :mod:`~lossanalysis.losses`.
 
 Importing the package is cheap: SymPy, SciPy and Matplotlib are imported only when something
 needs them; the analysis functions, the symbols and the submodules load on first use.
@@ -32,8 +33,8 @@ __version__ = "0.1.0"
 
 #: Names defined by the catalogue (the analysis' names are added to ``__all__`` lazily).
 _CATALOGUE_API = ("LOSSES", "Loss", "get_loss", "y", "p")
-_SUBMODULES = ("analysis", "claims", "data", "experiments", "expressions", "losses", "nn",
-               "plotting")
+_SUBMODULES = ("analysis", "claims", "data", "experiments", "expressions", "figures", "losses",
+               "nn", "plotting")
 
 
 def _analysis_names():

@@ -23,13 +23,19 @@ def real_array(x, arg: str, dtype=None) -> np.ndarray:
     ValueError: y must be real numbers, got 'a'
     """
     try:
-        a = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+        a = np.asarray(x)
     except (TypeError, ValueError):
-        raise ValueError(f"{arg} must be real numbers, got {x!r}") from None
+        raise ValueError(f"{arg} must be real numbers, got {_short(x)}") from None
     if a.dtype.kind not in "biuf":
-        shown = repr(x) if a.ndim == 0 else f"an array of dtype {a.dtype}"
+        # checked before any cast: asarray(complex, float) would drop the imaginary part
+        shown = _short(x) if a.ndim == 0 else f"an array of dtype {a.dtype}"
         raise ValueError(f"{arg} must be real numbers, got {shown}")
-    return a
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _short(x, n=60):
+    r = repr(x)
+    return r if len(r) <= n else r[:n] + "..."
 
 
 def check_range(a: np.ndarray, arg: str, what: str, lo: float, hi: float,

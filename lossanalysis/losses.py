@@ -60,14 +60,17 @@ def _log_sigmoid(z):
     return -_softplus(-z)
 
 
-def _float_input(x, arg):
+def _float_input(x, arg, lo=None, hi=None):
     """``x`` as a floating array (integers and bools become float32 or float64 as NumPy
-    promotes them with float32), NaN refused: the public helpers' one input check."""
+    promotes them with float32): the public helpers' one input check.  NaN passes through
+    (NaN in, NaN out, as in NumPy: callers mark missing values with it); a number outside
+    [lo, hi] is refused."""
     a = real_array(x, arg)
     if a.dtype.kind != "f":
         a = a.astype(np.result_type(a, np.float32))
-    if np.isnan(a).any():
-        raise ValueError(f"{arg} must not be NaN")
+    if lo is not None and np.any((a < lo) | (a > hi)):
+        bad = a[(a < lo) | (a > hi)].ravel()[0]
+        raise ValueError(f"{arg} must lie in [{lo}, {hi}]; got {float(bad)!r}")
     return a
 
 
@@ -76,7 +79,7 @@ def softplus(z):
 
     Parameters
     ----------
-    z : array_like of real numbers (not NaN; +-inf give inf and 0)
+    z : array_like of real numbers (+-inf give inf and 0; NaN gives NaN)
 
     Returns
     -------
@@ -162,7 +165,7 @@ def sigmoid(z):
 
     Parameters
     ----------
-    z : array_like of real numbers (not NaN; +-inf give 1 and 0)
+    z : array_like of real numbers (+-inf give 1 and 0; NaN gives NaN)
 
     Returns
     -------
@@ -175,16 +178,16 @@ def sigmoid(z):
 
 
 def logit(p):
-    """ln(p / (1 - p)) for p in [0, 1]; -inf at 0 and +inf at 1.
+    """ln(p / (1 - p)) for p in [0, 1]; -inf at 0 and +inf at 1 (NaN gives NaN).
 
     >>> float(logit(0.5)), float(logit(1.0))
     (0.0, inf)
     >>> logit(1.5)
     Traceback (most recent call last):
     ...
-    ValueError: p must lie in [0, 1]; got np.float64(1.5)
+    ValueError: p must lie in [0, 1]; got 1.5
     """
-    return _logit(check_range(_float_input(p, "p"), "p", "", 0, 1))
+    return _logit(_float_input(p, "p", 0, 1))
 
 
 def _where0(w, x):
@@ -376,8 +379,7 @@ def continuous_bernoulli_mean(lam):
     >>> float(continuous_bernoulli_mean(0.5)), float(continuous_bernoulli_mean(1.0))
     (0.5, 1.0)
     """
-    lam = check_range(_float_input(lam, "lam"), "lam", "", 0, 1)
-    return _cb_mean(_logit(lam))
+    return _cb_mean(_logit(_float_input(lam, "lam", 0, 1)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -616,14 +618,18 @@ class Loss:
         weak = [type(v) in (int, float, bool) for v in (y_in, x_in)]
         dtype = np.dtype(np.float64) if all(weak) else np.result_type(
             *(v if w else a for v, w, a in zip((y_in, x_in), weak, (y, x))), np.float32)
-        y = y.astype(dtype, copy=False)
-        x = x.astype(dtype, copy=False)
-        if check:
+        if check:   # on the values as given, before any cast
             check_range(y, "y", "target", 0, 1, open_=self.target_domain == "open")
             if arg == "p":
                 check_range(x, "p", "prediction", 0, 1)
             elif not np.all(np.isfinite(x)):
                 raise ValueError("z (logit) must be finite, got NaN or inf")
+        with np.errstate(over="ignore"):
+            y = y.astype(dtype, copy=False)
+            x = x.astype(dtype, copy=False)
+        if check and arg == "z" and not np.all(np.isfinite(x)):
+            raise ValueError(f"z (logit) overflows {dtype} (|z| > {np.finfo(dtype).max:g}); "
+                             "pass it as a float64 array")
         with np.errstate(all="ignore"):
             if self._params_fit(dtype):
                 outs = impl(y, x)
