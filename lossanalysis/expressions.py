@@ -27,7 +27,8 @@ time.
 checked for the same properties (no undefined functions or unevaluated operators, no imaginary
 unit or infinite constant, free symbols among y, p and the parameters, symbol assumptions that
 hold on the domain), and both are evaluated on a small grid of interior points (y, p), where
-a value that is complex, or that NumPy computes differently from 30-digit mpmath, is refused.
+a value that is complex or undefined, or that NumPy computes differently from 30-digit mpmath,
+is refused.
 
 >>> parse("-(y*log(p) + (1 - y)*log(1 - p))")
 -y*log(p) - (1 - y)*log(1 - p)
@@ -494,10 +495,16 @@ def _numeric_check(sp, expr, y, p):
                 continue
             r = float(r)
         v = values[i]
+        if np.isnan(v):
+            continue                                # reported below
         if not abs(v - r) <= 1e-6 * abs(r) + 1e-12:
             raise ValueError(f"expr: NumPy computes the expression as {v!r} at y={yi:g}, "
                              f"p={pi:g}, but its value is {r!r}; it cannot be evaluated "
                              "reliably")
+    if np.isnan(values).any():     # (complex values were reported above)
+        i = int(np.flatnonzero(np.isnan(values))[0])
+        raise ValueError(f"expr: the expression is undefined (NaN) at y={yy[i]:g}, "
+                         f"p={pp[i]:g}; a loss must be defined on 0 < y, p < 1")
     return funcs
 
 

@@ -238,6 +238,12 @@ def test_losses_that_are_not_real_on_the_domain_are_refused():
         Loss.from_expr("loggamma(p - y)")
     with pytest.raises(ValueError, match="infinite or undefined"):
         Loss.from_expr(P + sp.oo)
+    with pytest.raises(ValueError, match=r"undefined \(NaN\) at y=0.001, p=0.6"):
+        Loss.from_expr("Piecewise((p, p < 1/2))")      # no value for p >= 1/2
+    # outside the grid, an undefined value is still an error when it is evaluated
+    loss = Loss.from_expr("sqrt(p - 1/2000)")
+    with pytest.raises(ValueError, match=r"undefined \(NaN\) at y=0.3, p=0.0001"):
+        loss.value(0.3, 0.0001)
 
 
 def test_sympy_input_gets_the_same_checks():
