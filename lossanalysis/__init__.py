@@ -11,8 +11,8 @@ Analysis (:mod:`lossanalysis.analysis`)
     ``is_proper``, ``noise_bias``, ``gradient_profile``, ``derivations``, ... (the full list is
     ``lossanalysis.__all__``).
 Submodules, reachable as attributes after ``import lossanalysis``
-    :mod:`~lossanalysis.analysis`, :mod:`~lossanalysis.claims` (the thread's claims and their
-    verdicts), :mod:`~lossanalysis.data` (MNIST and Fashion-MNIST), :mod:`~lossanalysis.nn`
+    :mod:`~lossanalysis.analysis`, :mod:`~lossanalysis.advise` (which loss for a data set),
+    :mod:`~lossanalysis.claims` (the thread's claims and their verdicts), :mod:`~lossanalysis.data` (MNIST and Fashion-MNIST), :mod:`~lossanalysis.nn`
     (NumPy autoencoders and VAEs), :mod:`~lossanalysis.experiments`,
     :mod:`~lossanalysis.figures` (the analysis figures), :mod:`~lossanalysis.plotting` (the
     figure style), :mod:`~lossanalysis.expressions` (the safe parser of user loss expressions)
@@ -33,8 +33,8 @@ __version__ = "0.1.0"
 
 #: Names defined by the catalogue (the analysis' names are added to ``__all__`` lazily).
 _CATALOGUE_API = ("LOSSES", "Loss", "get_loss", "y", "p")
-_SUBMODULES = ("analysis", "claims", "data", "experiments", "expressions", "figures", "losses",
-               "nn", "plotting")
+_SUBMODULES = ("advise", "analysis", "claims", "data", "experiments", "expressions", "figures",
+               "losses", "nn", "plotting")
 
 
 def _analysis_names():
