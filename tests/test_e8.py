@@ -142,6 +142,14 @@ def test_e8_text_follows_the_facts(experiment_run):
     assert "BCE leans further toward ½ than its noisy optimum predicts (+0.0500 at σ = 2)" in \
         _text(s, rows=above)
     assert "leans further toward ½" not in _text(s, rows=held)
+    t = _text(s, rows=above)
+    assert f"What the analysis missed: measured minus predicted `{bce_logit}` by +0.0500" in t
+    assert "the AE's outputs share weights" in t
+    assert "What the analysis missed" not in _text(s, rows=held)
+    vae = _rows(s.rows, lambda r: dataclasses.replace(r, verdict="refuted", mean=0.02)
+                if r.id == "E8.vae.bernoulli" else dataclasses.replace(r, verdict="confirmed"))
+    t = _text(s, rows=vae)
+    assert "`E8.vae.bernoulli` by +0.0200" in t and "not calibrated per latent sample" in t
     both = _set(_set(s.measured, "E8.vae_mean_lean[bernoulli]", 0.03),
                 "E8.vae_mean_lean[gaussian]", 0.04)
     away = _set(both, "E8.vae_mean_lean[gaussian]", -0.04)

@@ -274,7 +274,7 @@ def _band(ax):
 
 @plotting.style()
 def figure(cfg, prep, measured):
-    """(a) signed error by target; (b) BCE - MSE by target; (c, d) errors binned by the
+    """(a) the slope gap per seed; (b) BCE - MSE by target; (c, d) errors binned by the
     prediction on the training and the test images."""
     tab, obs = measured.extra["tab"], measured.observations
     fig, _ = plotting.figure(0, 0, columns=2, height=5.4)
@@ -283,18 +283,20 @@ def figure(cfg, prep, measured):
     ax_a, ax_b, ax_c, ax_d = axes
     c = CENTRES
     y_label = plotting.axis_label("target y (bin centre)", "intensity")
-    for loss in LOSSES:
-        m = finite_mean(tab[f"by_target_{loss}_train"], axis=0)
-        ax_a.plot(c, m, marker=plotting.marker(loss), ms=2.4, ls="none",
-                  color=plotting.color(loss), label=f"{plotting.display_name(loss)} measured")
-        slope = obs[f"E4.r2[{loss},train]"].mean - 1
-        ax_a.plot(c, m[4] + slope * (c - c[4]), color=plotting.color(loss),
-                  ls=plotting.linestyle(loss), lw=0.8,
-                  label=f"slope R² − 1 ({plotting.display_name(loss)})")
-    plotting.guides(ax_a, y=[0])
-    ax_a.set_xlabel(y_label)
-    ax_a.set_ylabel(plotting.axis_label("mean signed error p − y", "intensity"))
-    ax_a.set_title("(a) binned by the target (training images)")
+    for k, loss in enumerate(LOSSES):
+        gaps = {"training": measured.values[f"E4.cmean.slope[{loss}]"],
+                "test": obs[f"E4.cmean.slope_test[{loss}]"].values}
+        for name, shift, mark in (("training", -0.1, "o"), ("test", 0.1, "s")):
+            gap = np.asarray(gaps[name], dtype=float)
+            ax_a.plot(np.full(gap.size, k + shift), gap, ls="none", marker=mark, ms=3,
+                      color=plotting.color(loss),
+                      label=f"{plotting.display_name(loss)}, {name} images")
+    _band(ax_a)
+    ax_a.set_xticks(range(len(LOSSES)), [plotting.display_name(loss) for loss in LOSSES])
+    ax_a.set_xlim(-0.6, len(LOSSES) - 0.4)
+    ax_a.set_xlabel("network (one marker per seed)")
+    ax_a.set_ylabel(plotting.axis_label("slope of p − y on y − (R² − 1)", "ratio"))
+    ax_a.set_title("(a) the signed error's slope against a conditional mean's")
     d = finite_mean(tab["by_target_bce_train"] - tab["by_target_mse_train"], axis=0)
     ax_b.plot(c, d, "o-", ms=2.4, color="black", label="BCE − MSE (training images)")
     dt = finite_mean(tab["by_target_bce_test"] - tab["by_target_mse_test"], axis=0)
@@ -431,6 +433,7 @@ def _missed(by, obs) -> str:
     under = [plotting.display_name(loss) for loss in LOSSES if cal[loss] > RESOLUTION]
     if under:
         text += (f"  The {' and '.join(under)} network is underconfident on its own training "
-                 "images: its fit stops short of the conditional mean where the prediction "
-                 "saturates (MSE's logit gradient (p − y) p(1 − p) fades there).")
+                 "images: its fit stops short of the conditional mean, as a fit whose logit "
+                 "gradient fades where the prediction saturates would (MSE's (p − y) p(1 − p), "
+                 "E2).")
     return text
