@@ -198,6 +198,17 @@ def test_bad_arguments_are_named(kwargs, exc, match):
         NoisyOutput(loss, space, sigma, **args)
 
 
+def test_bad_logits_are_named():
+    term = NoisyOutput("bce", "prob", 0.1)
+    for bad in (np.array([np.nan]), [np.inf], "a", [1j]):
+        for fn in (term.expected_prediction, term.clip_probability):
+            with pytest.raises(ValueError, match="z"):
+                fn(bad)
+    for nodes in (1, 2.5, True, 500):
+        with pytest.raises(ValueError, match="nodes"):
+            term.expected_prediction([0.0], nodes=nodes)
+
+
 @pytest.mark.parametrize("loss,space,sigma", [("mse", "logit", 1.0), ("bce", "prob", 0.02)])
 def test_free_outputs_trained_with_the_noise_land_on_noise_bias(loss, space, sigma):
     from lossanalysis.experiments.e8_noise_in_loss import fit_noisy_free

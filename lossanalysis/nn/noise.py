@@ -32,6 +32,7 @@ import math
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
+from .._inputs import real_array
 from ..losses import Loss, sigmoid
 from .likelihoods import Catalogue
 
@@ -61,6 +62,14 @@ def _gauss_hermite(n):
 def _normal_cdf(x):
     from scipy.special import ndtr
     return ndtr(x)
+
+
+def _logits(z) -> np.ndarray:
+    """``z`` as a float64 array of finite logits (ValueError naming z otherwise)."""
+    z = real_array(z, "z", np.float64)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("z (logit) must be finite, got NaN or inf")
+    return z
 
 
 class NoisyOutput(Catalogue):
@@ -182,7 +191,10 @@ class NoisyOutput(Catalogue):
         >>> print(f"{float(t.expected_prediction(np.array([0.0]))[0]):.12f}")   # no clipping
         0.500000000000
         """
-        z = np.asarray(z, dtype=np.float64)
+        z = _logits(z)
+        if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) \
+                or not 2 <= nodes <= 300:
+            raise ValueError(f"nodes must be an integer from 2 to 300, got {nodes!r}")
         if self.space == "logit":
             flat = z.reshape(-1)
             if flat.size <= TABLE_MIN:
@@ -225,7 +237,7 @@ class NoisyOutput(Catalogue):
         >>> print(f"{float(t.clip_probability(np.array([-2.1972245773]))[0]):.2e}")  # p = 0.1
         2.94e-07
         """
-        z = np.asarray(z, dtype=np.float64)
+        z = _logits(z)
         if self.space == "logit":
             return np.zeros(z.shape)
         mu = sigmoid(z)
