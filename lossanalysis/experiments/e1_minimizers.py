@@ -472,7 +472,7 @@ def _point_panel(ax, levels, argmins, point_fit):
     # the CB mean is on the target too: its markers between those of the group
     ax.plot(levels[every // 2::every], (point_fit["cb_mean"] - levels)[every // 2::every], "x",
             ms=4, mew=0.9, color=plotting.color("continuous_bernoulli"), zorder=4,
-            label="continuous Bernoulli mean μ(λ)")
+            label=f"{plotting.display_name('continuous_bernoulli')} mean μ(λ)")
     for name in (n for n in LOSSES if n not in on):
         c = plotting.color(name)
         ax.plot(levels, argmins[name] - levels, color=c, ls=plotting.linestyle(name), lw=1.0)

@@ -256,6 +256,8 @@ def figure(cfg, prep, measured):
     fig.colorbar(im, ax=ax_m, shrink=0.9, label=plotting.axis_label("e", "intensity"))
     ax_m.set_xticks([])
     ax_m.set_yticks([])
+    for spine in ax_m.spines.values():
+        spine.set_visible(False)
     ax_m.set_xlabel("grey: data mean 0 or 1", fontsize=7)
     ax_m.set_title("(a) MSE: e per location")
     mse = dict(ls="none", marker=plotting.marker("mse"), ms=1.8, mfc="none", mew=0.4,

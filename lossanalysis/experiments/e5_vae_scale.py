@@ -631,12 +631,28 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # Figure
 # ----------------------------------------------------------------------------------------------
 #: The decoders of (b)-(d): (legend label, colour index, marker, filled).
+_GAUSS, _BERN = plotting.display_name("gaussian"), plotting.display_name("bernoulli")
 _KINDS = {"linear": (f"linear VAE, latent {LINEAR_LATENT}", 0, "o", True),
-          "fixed": ("MLP VAE, Gaussian, fixed σ", 1, "s", True),
+          "fixed": (f"MLP VAE, {_GAUSS}, fixed σ", 1, "s", True),
           "long": ("", 1, "s", False),
-          "learned": ("MLP VAE, Gaussian, learned σ (final value)", 2, "^", True),
-          "bernoulli": (r"MLP VAE, Bernoulli at predicted $\sigma_\mathrm{eff}$", 1, "D", True),
-          "posthoc": (r"MLP VAE, Bernoulli at post-hoc $\sigma_\mathrm{eff}$", 1, "D", False)}
+          "learned": (f"MLP VAE, {_GAUSS}, learned σ (final)", 2, "^", True),
+          "bernoulli": (f"MLP VAE, {_BERN} at predicted " r"$\sigma_\mathrm{eff}$", 1, "D", True),
+          "posthoc": (f"MLP VAE, {_BERN} at post-hoc " r"$\sigma_\mathrm{eff}$", 1, "D", False)}
+
+
+def _decoder_name(lb: str) -> str:
+    """A decoder's row label in (e): "Gaussian, σ = 0.5", "Gaussian, learned σ", "Bernoulli"."""
+    if lb == "gaussian_learned":
+        return f"{_GAUSS}, learned σ"
+    if lb.startswith("gaussian_sigma"):
+        return f"{_GAUSS}, σ = {lb[len('gaussian_sigma'):]}"
+    return plotting.display_name(lb)
+
+
+#: Marker size and drawing order of each kind: a larger marker lies below a smaller one, so
+#: that both show where they meet (e.g. the Bernoulli decoder at sigma_eff next to sigma 0.3).
+_SIZES = {"long": (5.5, 2.0), "learned": (4.5, 2.5), "bernoulli": (4.5, 2.5),
+          "posthoc": (4.5, 2.5)}
 
 
 def _style(kind) -> dict:
@@ -644,14 +660,14 @@ def _style(kind) -> dict:
     longer run, a larger open marker around the short run's."""
     _, c, m, filled = _KINDS[kind]
     c = plotting.color("", c)
-    return dict(ls="none", marker=m, ms=5.5 if kind == "long" else 3.5, mew=0.7, color=c,
+    return dict(ls="none", marker=m, ms=_SIZES.get(kind, (3.5, 3.0))[0], mew=0.7, color=c,
                 mfc=c if filled else "none")
 
 
 def _marks(ax, kind, xs, runs, *, line=False):
     """Mean ± sd over the seeds of each run in ``runs`` at ``xs``, drawn as ``kind``."""
     ax.errorbar(xs, [np.mean(r) for r in runs], yerr=[sd(r) for r in runs], lw=0.8,
-                elinewidth=0.7, zorder=2 if kind == "long" else 3,
+                elinewidth=0.7, zorder=_SIZES.get(kind, (3.5, 3.0))[1],
                 **{**_style(kind), "ls": "-" if line else "none"})
 
 
@@ -691,7 +707,7 @@ def figure(cfg, prep, measured):
     ax_spec.set_title(r"(a) data spectrum; lines at $\sigma^2 e^{2\tau}$")
 
     # (b) active dimensions vs sigma: the rule for both latent sizes, the measured counts
-    rules = [(f"(b) predicted: linear rule, latent {n}", dict(color=plotting.color("", c),
+    rules = [(f"(b) linear rule, latent {n}", dict(color=plotting.color("", c),
                                                               lw=0.9, ls=ls))
              for n, c, ls in ((LINEAR_LATENT, 0, "-"), (st["latent"], 1, (0, (3, 2))))]
     grid_s = np.geomspace(0.08, 2.5, 200)
@@ -729,14 +745,12 @@ def figure(cfg, prep, measured):
     ax_grey.set_title("(d) mid-grey pixels")
 
     # (e) reconstructions
-    names = {"gaussian_learned": "Gaussian, learned σ", "bernoulli": "Bernoulli"}
     image_rows(ax_img, [measured.extra["x_eval"]] + [measured.extra["examples"][lb]
                                                      for lb in LIKELIHOOD_LABELS],
-               ["data"] + [names.get(lb, lb.replace("gaussian_sigma", "Gaussian, σ = "))
-                           for lb in LIKELIHOOD_LABELS])
+               ["data"] + [_decoder_name(lb) for lb in LIKELIHOOD_LABELS])
     ax_img.set_title(f"(e) test reconstructions (posterior mean, {seeds_note(seeds[:1])})")
 
-    long = (f"(b) MLP VAE, count after {st['count_epochs']} epochs (others: {st['epochs']})",
+    long = (f"(b) MLP VAE after {st['count_epochs']} epochs (filled: {st['epochs']})",
             _style("long"))
     kinds = [(text, _style(kind)) for kind, (text, *_) in _KINDS.items() if kind != "long"]
     legend_below(fig, rules + kinds[:2] + [long] + kinds[2:]

@@ -406,7 +406,8 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # ----------------------------------------------------------------------------------------------
 # Figure
 # ----------------------------------------------------------------------------------------------
-_OUT_LABEL = {"bernoulli": "Bernoulli decoder p", "continuous_bernoulli": r"CB mean $\mu(\lambda)$",
+_OUT_LABEL = {"bernoulli": f"{plotting.display_name('bernoulli')} decoder p",
+              "continuous_bernoulli": r"CB mean $\mu(\lambda)$",
               "continuous_bernoulli_param": r"CB parameter $\lambda$"}
 _OUT_COLOR = {"bernoulli": plotting.color("bce"), "continuous_bernoulli": plotting.color("mse"),
               "continuous_bernoulli_param": plotting.color("continuous_bernoulli")}
@@ -446,7 +447,8 @@ def figure(cfg, prep, measured):
     labels = {"data": "output = data", "predicted": r"predicted $\lambda = \mu^{-1}(x)$",
               **_OUT_LABEL}
     legend_below(fig, [(labels[k], v) for k, v in styles.items()], ncols=5, columnspacing=1.2)
-    title(fig, LABEL, cfg.dataset, "continuous Bernoulli (CB) vs Bernoulli decoder",
+    title(fig, LABEL, cfg.dataset, f"{plotting.display_name('continuous_bernoulli')} (CB) vs "
+          f"{plotting.display_name('bernoulli')} decoder",
           f"a: {seeds_note(measured.seeds[:1])}; b, c: {seeds_note(measured.seeds)}")
     return fig
 

@@ -299,7 +299,7 @@ def figure(cfg, prep, measured):
                 for e in rows]
     grey = measured.extra["grey"]
     g_ratio = grey["fashion-mnist"] / grey["mnist"]
-    fig, ax = plotting.figure(columns=1, height=0.9 + 0.24 * len(rows))
+    fig, ax = plotting.figure(columns=1, height=1.1 + 0.24 * len(rows))
     shown = np.concatenate(per_seed + [[g_ratio, SAME, 1 / SAME]])
     lo, hi = float(np.min(shown)) / 1.15, float(np.max(shown)) * 1.15
     band = dict(color="0.88", lw=0)

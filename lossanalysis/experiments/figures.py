@@ -79,7 +79,7 @@ def title(fig, label: str, dataset: str, what: str, note: str = ""):
         sup = fig.suptitle(f"{text} ({note})" if note else text)
         if note:
             canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-            if sup.get_window_extent(canvas.get_renderer()).width > 0.95 * fig.bbox.width:
+            if sup.get_window_extent(canvas.get_renderer()).width > 0.9 * fig.bbox.width:
                 sup.set_text(f"{text}\n({note})")
     return sup
 
@@ -97,7 +97,7 @@ def legend_below(fig, entries, ncols: int = 2, **kwargs):
         :class:`matplotlib.lines.Line2D` (``color``, ``ls``, ``marker``, ...); an artist (e.g.
         a patch) is used as it is.
     ncols : int
-        Columns of the legend.
+        Columns of the legend at most: fewer when that many would be wider than the figure.
     **kwargs
         Passed to :meth:`matplotlib.figure.Figure.legend`.
 
@@ -109,11 +109,17 @@ def legend_below(fig, entries, ncols: int = 2, **kwargs):
     >>> [t.get_text() for t in leg.get_texts()]
     ['MSE', 'data']
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], label=e[0], **e[1]) if isinstance(e, tuple) else e
                for e in entries]
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with plotting.style():
-        return fig.legend(handles=handles, loc="outside lower center", ncols=ncols, **kwargs)
+        for n in range(max(1, ncols), 0, -1):
+            leg = fig.legend(handles=handles, loc="outside lower center", ncols=n, **kwargs)
+            if n == 1 or leg.get_window_extent(canvas.get_renderer()).width <= 0.98 * fig.bbox.width:
+                return leg
+            leg.remove()
 
 
 def image_rows(ax, rows, labels, *, side: int = 28, gap: int = 2):
