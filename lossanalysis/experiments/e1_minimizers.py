@@ -40,6 +40,8 @@ weights, and nothing forces each of them onto its free-output minimizer.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from .. import analysis, plotting
@@ -468,7 +470,8 @@ def _point_panel(ax, levels, argmins, point_fit):
         ax.plot(levels[::every], (point_fit[name] - levels)[::every], "+", ms=3.5, mew=0.6,
                 color="black", zorder=3)
     ax.plot(levels, np.zeros_like(levels), color="black", lw=0.8, marker="+", ms=3.5, mew=0.6,
-            markevery=[], label="argmin = y: " + _wrap([plotting.display_name(n) for n in on]))
+            markevery=[], label=textwrap.fill("argmin = y: " + ", ".join(
+                plotting.display_name(n).replace(" ", "\xa0") for n in on), 40))
     # the CB mean is on the target too: its markers between those of the group
     ax.plot(levels[every // 2::every], (point_fit["cb_mean"] - levels)[every // 2::every], "x",
             ms=4, mew=0.9, color=plotting.color("continuous_bernoulli"), zorder=4,
@@ -484,19 +487,6 @@ def _point_panel(ax, levels, argmins, point_fit):
     ax.set_xlabel(plotting.axis_label("target y", "intensity"))
     ax.set_ylabel(plotting.axis_label("minimizer − y", "intensity"))
     ax.set_title("(a) point targets: lines argmin, markers fitted")
-
-
-def _wrap(names, width: int = 34) -> str:
-    """A list of names broken into lines of at most about ``width`` characters."""
-    lines = [""]
-    for n in names:
-        piece = (", " if lines[-1] else "") + n
-        if lines[-1] and len(lines[-1]) + len(piece) > width:
-            lines[-1] += ","
-            lines.append(n)
-        else:
-            lines[-1] += piece
-    return "\n".join(lines)
 
 
 def _location_panel(ax, optimal, noisy_fit):
