@@ -61,7 +61,7 @@ __all__ = [
     "judge", "t_interval", "make_row", "stated", "run_seeds", "experiment_settings",
     "CONFIRMED", "REFUTED", "INCONCLUSIVE", "NOT_JUDGED", "VERDICTS", "COMPARISONS", "KINDS",
     "FALSIFIABLE", "CONSISTENCY", "CONFIDENCE", "DEFAULT_SEEDS", "EXTRA_SEEDS", "USED_SEEDS",
-    "INTERIOR", "frozen", "OLD_COMMIT",
+    "INTERIOR", "DATASET_TITLES", "frozen", "OLD_COMMIT",
     "STREAMS", "stream", "stream_entropy", "training_subset", "eval_subset", "load_data",
     "dataset", "bin_by_target", "Progress",
     "fmt", "fmt_dec", "cell", "pm", "sd", "file_stem", "prediction_table", "spearman",
@@ -89,6 +89,8 @@ USED_SEEDS = frozenset({0, 1, 2, 10, 11, 40, 41, 42})
 #: fit can reach (the continuous Bernoulli's has none at an exact 0 or 1): E1's grey levels and
 #: overfitting batch, and the clipped data of E6's control.
 INTERIOR = (0.05, 0.95)
+#: How reports and figures write a dataset's name.
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 # ----------------------------------------------------------------------------------------------

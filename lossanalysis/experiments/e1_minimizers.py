@@ -40,6 +40,8 @@ weights, and nothing forces each of them onto its free-output minimizer.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from .. import analysis, plotting
@@ -47,8 +49,9 @@ from ..losses import LOSSES, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from ..nn import AE, Adam
 from .core import (CONFIRMED, CONSISTENCY, FALSIFIABLE, INCONCLUSIVE, INTERIOR, REFUTED,
                    Measured, Observation, Prediction, Revision, Task,
-                   experiment_settings, fmt_dec, frozen, prediction_table, stated, stream,
+                   experiment_settings, fmt_dec, frozen, prediction_table, sd, stated, stream,
                    stream_entropy)
+from .figures import seeds_note, title
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "fit_free_logits", "grey_levels", "location_histograms", "directional_bias",
@@ -444,52 +447,94 @@ def figure(cfg, prep, measured):
     """(a) point targets: argmin and the fits; (b) one output per location; (c) the AE."""
     levels, argmins, optimal, P = prep["levels"], prep["argmins"], prep["optimal"], prep["P"]
     point_fit, noisy_fit = measured.extra["point_fit"], measured.extra["noisy_fit"]
-    ae_bias = measured.extra["ae_bias"]
-    fig, subs, (ax, ax_n, ax_ae) = plotting.panels(3, columns=2, height=3.1)
-    shown = ("mse", "bce", "logit_mse", "focal", "beta_nll", "continuous_bernoulli")
-    every = max(1, levels.size // 25)
-    for i, name in enumerate(shown):
-        ax.plot(levels, argmins[name] - levels, color=plotting.color(name, i),
-                ls=plotting.linestyle(name), lw=1.0, label=plotting.display_name(name))
-        ax.plot(levels[::every], (point_fit[name] - levels)[::every], plotting.marker(name),
-                ms=2.2, color=plotting.color(name, i), mfc="none", mew=0.6)
-    ax.plot(levels[::every], (point_fit["cb_mean"] - levels)[::every], "+", ms=3,
-            color=plotting.color("continuous_bernoulli"), label="CB mean μ(λ), fitted")
-    plotting.guides(ax, y=[0])
+    fig, subs, (ax, ax_n, ax_ae) = plotting.panels(3, columns=2, height=3.2)
+    _point_panel(ax, levels, argmins, point_fit)
+    plotting.panel_legend(subs[0], max_columns=1)
+    _location_panel(ax_n, optimal, noisy_fit)
+    plotting.panel_legend(subs[1], max_columns=1)
+    _ae_panel(ax_ae, P, measured.extra["ae_bias"])
+    plotting.panel_legend(subs[2], max_columns=1)
+    first = seeds_note(measured.seeds[:1])
+    title(fig, LABEL, cfg.dataset, "minimizers found by training vs the analysis",
+          f"a, b: {first}; c: {seeds_note(measured.seeds)}" if len(measured.seeds) > 1
+          else first)
+    return fig
+
+
+def _point_panel(ax, levels, argmins, point_fit):
+    """(a): argmin - y of every loss at the grey levels (lines) and the fitted outputs
+    (markers); the losses whose argmin is y share one line."""
+    every = max(1, levels.size // 24)
+    on = [n for n in LOSSES if np.max(np.abs(argmins[n] - levels)) < 1e-6]
+    for name in on:                        # their fits: one marker series each, all on 0
+        ax.plot(levels[::every], (point_fit[name] - levels)[::every], "+", ms=3.5, mew=0.6,
+                color="black", zorder=3)
+    ax.plot(levels, np.zeros_like(levels), color="black", lw=0.8, marker="+", ms=3.5, mew=0.6,
+            markevery=[], label=textwrap.fill("argmin = y: " + ", ".join(
+                plotting.display_name(n).replace(" ", "\xa0") for n in on), 40))
+    # the CB mean is on the target too: its markers between those of the group
+    ax.plot(levels[every // 2::every], (point_fit["cb_mean"] - levels)[every // 2::every], "x",
+            ms=4, mew=0.9, color=plotting.color("continuous_bernoulli"), zorder=4,
+            label=f"{plotting.display_name('continuous_bernoulli')} mean μ(λ)")
+    for name in (n for n in LOSSES if n not in on):
+        c = plotting.color(name)
+        ax.plot(levels, argmins[name] - levels, color=c, ls=plotting.linestyle(name), lw=1.0)
+        ax.plot(levels[::every], (point_fit[name] - levels)[::every], "o", ms=2.6, mfc="none",
+                mew=0.6, color=c, zorder=3)
+        ax.plot([], [], color=c, ls=plotting.linestyle(name), lw=1.0, marker="o", ms=2.6,
+                mfc="none", mew=0.6, label=plotting.display_name(name)
+                + (" parameter λ" if name == "continuous_bernoulli" else ""))
     ax.set_xlabel(plotting.axis_label("target y", "intensity"))
     ax.set_ylabel(plotting.axis_label("minimizer − y", "intensity"))
     ax.set_title("(a) point targets: lines argmin, markers fitted")
-    plotting.panel_legend(subs[0])
 
-    plotting.mark_reference(ax_n.plot([0, 1], [0, 1], color="0.6", lw=0.5, zorder=0)[0])
-    for i, (name, kind) in enumerate(NOISY_LOSSES):
-        ax_n.plot(optimal[name], noisy_fit[name], plotting.marker(name), ms=2.0,
-                  color=plotting.color(name, i), mfc="none", mew=0.6,
-                  label=f"{plotting.display_name(name)} (optimum: {kind})")
-    ax_n.set_xlabel(plotting.axis_label("optimal prediction", "intensity"))
-    ax_n.set_ylabel(plotting.axis_label("fitted output p", "intensity"))
-    ax_n.set_title("(b) one output per pixel location")
-    plotting.panel_legend(subs[1])
 
-    xs = np.arange(len(AE_LOSSES))
-    pred = [P[f"ae.{n}"].value for n in AE_LOSSES]
-    tol = [P[f"ae.{n}"].tolerance for n in AE_LOSSES]
-    ax_ae.bar(xs - 0.18, pred, width=0.34, color="0.75", yerr=tol, capsize=2,
-              error_kw={"lw": 0.6}, label="predicted ± tolerance")
-    ax_ae.bar(xs + 0.18, [np.mean(ae_bias[n]) for n in AE_LOSSES], width=0.34,
-              color=[plotting.color(n, i) for i, n in enumerate(AE_LOSSES)],
-              yerr=[np.std(ae_bias[n], ddof=1) if len(ae_bias[n]) > 1 else 0 for n in AE_LOSSES],
-              capsize=2, error_kw={"lw": 0.6}, label="measured (mean ± sd over seeds)")
-    plotting.guides(ax_ae, y=[0])
-    ax_ae.set_xticks(xs)
-    ax_ae.set_xticklabels(["CB λ" if n == "continuous_bernoulli" else plotting.display_name(n)
-                           for n in AE_LOSSES])
-    ax_ae.set_ylabel(plotting.axis_label("mean sign(y − ½)(p − y)", "intensity"))
-    ax_ae.set_title("(c) overfitting AE: < 0 toward ½")
-    plotting.panel_legend(subs[2])
-    fig.suptitle(f"E1 {cfg.dataset}: minimizers found by training vs the analysis "
-                 f"(seed {measured.seeds[0]})")
-    return fig
+def _location_panel(ax, optimal, noisy_fit):
+    """(b): each location's fitted output against its mean: MSE and BCE on the diagonal (their
+    optimum is the mean), MAE at the median."""
+    mean = optimal["mse"]
+    lo, hi = float(mean.min()), float(mean.max())
+    plotting.mark_reference(ax.plot([lo, hi], [lo, hi], color="0.6", lw=0.6, zorder=0,
+                                    label="p = mean")[0])
+    style = {"mse": dict(marker="o", ms=4.0, mfc="none", mew=0.6),
+             "bce": dict(marker="+", ms=3.0, mew=0.7),
+             "mae": dict(marker="^", ms=2.8, mfc="none", mew=0.6)}
+    for name, kind in NOISY_LOSSES:
+        ax.plot(mean, noisy_fit[name], ls="none", color=plotting.color(name), **style[name],
+                label=f"{plotting.display_name(name)} fitted (optimum: the {kind})")
+    ax.set_xlabel(plotting.axis_label("mean of the location's targets", "intensity"))
+    ax.set_ylabel(plotting.axis_label("fitted output p", "intensity"))
+    ax.set_title("(b) one output per pixel location")
+
+
+def _ae_panel(ax, P, ae_bias):
+    """(c): the overfitting AEs' directional bias, per seed and mean ± sd, against the
+    predicted value ± tolerance."""
+    from matplotlib.patches import Rectangle
+    for i, name in enumerate(AE_LOSSES):
+        pred, tol = P[f"ae.{name}"].value, P[f"ae.{name}"].tolerance
+        ax.add_patch(Rectangle((i - 0.32, pred - tol), 0.64, 2 * tol, color="0.85", lw=0,
+                               zorder=0, label="predicted ± tolerance" if i == 0 else None))
+        ax.plot([i - 0.32, i + 0.32], [pred, pred], color="0.45", lw=0.8, zorder=1,
+                label="predicted" if i == 0 else None)
+        vals = np.asarray(ae_bias[name], dtype=float)
+        ax.plot(np.full(vals.size, i + 0.14), vals, "o", ms=2.2, mfc="none", mew=0.5,
+                color=plotting.color(name), zorder=2)
+        ax.errorbar([i], [vals.mean()], yerr=[sd(vals)], fmt="s", ms=3.2, capsize=2,
+                    elinewidth=0.7, color=plotting.color(name), zorder=3)
+    ax.errorbar([], [], yerr=[], fmt="s", ms=3.2, capsize=2, elinewidth=0.7, color="0.3",
+                label="measured: mean ± sd over seeds")
+    ax.plot([], [], "o", ms=2.2, mfc="none", mew=0.5, color="0.3", label="measured: each seed")
+    plotting.guides(ax, y=[0])
+    ax.set_xlim(-0.6, len(AE_LOSSES) - 0.4)
+    ax.set_xticks(np.arange(len(AE_LOSSES)))
+    ax.set_xticklabels(["CB λ" if n == "continuous_bernoulli" else plotting.display_name(n)
+                        for n in AE_LOSSES])
+    ax.set_ylabel(plotting.axis_label("mean sign(y − ½)(p − y)", "intensity"))
+    for y, va, text in ((0.98, "top", "↑ away from ½"), (0.02, "bottom", "↓ toward ½")):
+        ax.text(0.03, y, text, transform=ax.transAxes, ha="left", va=va, fontsize=7,
+                color="0.35")
+    ax.set_title("(c) overfitting AE")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from ..losses import get_loss
 from ..nn import AE, SGD, Adam, BiasOnly
 from .core import (CONSISTENCY, FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Task,
                    experiment_settings, frozen, prediction_table, stated, stream, stream_entropy)
+from .figures import legend_below, seeds_note, title
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "integral_ratio", "first_step_ratio", "Z0", "INK"]
@@ -309,47 +310,68 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # ----------------------------------------------------------------------------------------------
 @plotting.style()
 def figure(cfg, prep, measured):
-    """(a) free outputs with the gradient flow; (b) the AE with SGD; (c) with Adam."""
+    """(a) free outputs with the gradient flow; (b) the AE with SGD; (c) with Adam.
+
+    Steps on a log axis from step 1 (every run starts at z = Z0 at step 0); one legend below
+    the three panels."""
     s = prep["settings"]
     traj_free, traj_ae = measured.extra["traj_free"], measured.extra["traj_ae"]
-    fig, subs, (ax_f, ax_s, ax_a) = plotting.panels(3, columns=2, height=2.9)
+    fig, (ax_f, ax_s, ax_a) = plotting.figure(1, 3, columns=2, height=2.8)
+    predicted = dict(color="black", lw=0.8, ls=(0, (1, 1.2)), zorder=3)
     eta = s["eta_free"]
     for loss in ("mse", "bce"):
         tr = traj_free[loss]
-        ax_f.plot(np.arange(tr.size), tr, color=plotting.color(loss), ls=plotting.linestyle(loss),
-                  label=f"{plotting.display_name(loss)} (SGD)")
+        ax_f.plot(np.arange(1, tr.size), tr[1:], color=plotting.color(loss),
+                  ls=plotting.linestyle(loss))
         # the predicted gradient flow of one logit at y = 1
         zs = np.linspace(Z0, Z_FREE, 200)
         g = np.array([1 / abs(float(analysis.logit_gradient(loss, 1.0, z))) for z in zs])
         t = np.concatenate([[0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(zs))]) / eta
-        ax_f.plot(t, zs, color="0.3", lw=0.6, ls=":")
-    ax_f.plot([], [], color="0.3", lw=0.6, ls=":", label="gradient flow, y = 1")
-    ax_f.set_xscale("symlog", linthresh=10)
+        ax_f.plot(t[t >= 1], zs[t >= 1], **predicted)
+    plotting.guides(ax_f, y=[Z_FREE])
     ax_f.set_xlabel(plotting.axis_label("SGD step", "step"))
-    ax_f.set_ylabel(plotting.axis_label("mean ink logit z", "logit"))
-    ax_f.set_title(f"(a) free outputs, η = {eta:g}")
-    plotting.panel_legend(subs[0])
-
-    for sub, ax, opt_name, title in ((subs[1], ax_s, "sgd", "(b) AE, plain SGD"),
-                                     (subs[2], ax_a, "adam", "(c) AE, Adam")):
+    ax_f.set_title(f"(a) free outputs, SGD η = {eta:g}")
+    for ax, opt_name, title_ in ((ax_s, "sgd", "(b) AE, plain SGD"),
+                                 (ax_a, "adam", "(c) AE, Adam")):
         for loss in ("mse", "bce"):
             st, m = traj_ae[f"{loss}_{opt_name}"]
-            ax.plot(np.maximum(st, 0.5), m, color=plotting.color(loss),
-                    ls=plotting.linestyle(loss), label=plotting.display_name(loss))
+            ax.plot(st[st >= 1], m[st >= 1], color=plotting.color(loss),
+                    ls=plotting.linestyle(loss))
         if opt_name == "sgd":
-            st_b, m_b = traj_ae["bce_sgd"]
+            _, m_b = traj_ae["bce_sgd"]
             tp = traj_ae["predicted"][:m_b.size]
-            ax.plot(np.maximum(tp, 0.5), m_b[:tp.size], color=plotting.color("mse"), lw=0.8,
-                    ls=(0, (1, 1.2)), label="MSE predicted (BCE path, dilated)")
+            ax.plot(tp[tp >= 1], m_b[:tp.size][tp >= 1], **predicted)
         plotting.guides(ax, y=[Z_AE])
-        ax.set_xscale("log")
         ax.set_xlabel(plotting.axis_label("training step", "step"))
+        ax.set_title(title_ + f", lr {s['lr_' + opt_name]:g}")
+    for ax in (ax_f, ax_s, ax_a):
+        _step_axis(ax)
         ax.set_ylabel(plotting.axis_label("mean ink logit z", "logit"))
-        ax.set_title(title + f", lr {s['lr_' + opt_name]:g}")
-        plotting.panel_legend(sub)
-    fig.suptitle(f"E2 {cfg.dataset}: outputs started saturated and wrong (z = {Z0:g}, seed "
-                 f"{measured.seeds[0]})")
+    legend_below(fig, [(plotting.display_name(n), dict(color=plotting.color(n),
+                                                       ls=plotting.linestyle(n)))
+                       for n in ("mse", "bce")]
+                 + [("predicted: (a) gradient flow at y = 1; (b) MSE from BCE's path, dilated",
+                     predicted),
+                    ("escape threshold: (a) z = 0 (p = ½); (b, c) z = logit(0.1) = "
+                     f"{Z_AE:.1f}".replace("-", "−"), dict(color="0.6", lw=0.5))])
+    title(fig, LABEL, cfg.dataset, "outputs started saturated and wrong",
+          f"z = {Z0:g} at step 0; {seeds_note(measured.seeds[:1])}".replace("-", "−"))
     return fig
+
+
+def _step_axis(ax):
+    """A log step axis from step 1, labelled with plain numbers (1, 2, 5, 10, ... when it
+    spans less than two decades, else 1, 10, 100, ...)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    ax.set_xscale("log")
+    ax.set_xlim(left=1)
+    hi = ax.get_xlim()[1]
+    steps = (1, 2, 5) if hi < 100 else (1,)
+    ticks = [m * 10 ** k for k in range(int(math.log10(hi)) + 1) for m in steps
+             if m * 10 ** k <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import math
 
+import matplotlib
 import numpy as np
 
 from .. import plotting
 from ..losses import sigmoid
 from . import models
+from .figures import legend_below, seeds_note, title
 from .core import (CONSISTENCY, FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Task,
                    experiment_settings, frozen, prediction_table, stated)
 
@@ -239,35 +241,45 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # ----------------------------------------------------------------------------------------------
 @plotting.style()
 def figure(cfg, prep, measured):
-    """(a) the MSE network's error map; (b) measured against predicted; (c) both losses."""
+    """(a) the MSE network's calibration error map; (b) measured against predicted; (c) both
+    losses against the data mean.  e = mean reconstruction - data mean of a pixel location."""
     d = measured.extra["first"]
     cols, mean = d["columns"], d["data_mean"]
-    fig, subs, (ax_m, ax_s, ax_b) = plotting.panels(3, columns=2, height=2.5)
+    fig, (ax_m, ax_s, ax_b) = plotting.figure(1, 3, columns=2, height=2.7,
+                                            gridspec_kw={"width_ratios": [1.0, 1.1, 1.1]})
+    fig.get_layout_engine().set(wspace=0.06)     # the colour bar's label apart from (b)'s
     img = np.full(784, np.nan)
     img[cols] = d["mse"]
     lim = float(np.nanmax(np.abs(img)))
-    im = ax_m.imshow(img.reshape(28, 28), cmap="RdBu_r", vmin=-lim, vmax=lim)
-    fig.colorbar(im, ax=ax_m, shrink=0.8,
-                 label=plotting.axis_label("mean recon. − data mean", "intensity"))
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.82")
+    im = ax_m.imshow(img.reshape(28, 28), cmap=cmap, vmin=-lim, vmax=lim)
+    fig.colorbar(im, ax=ax_m, shrink=0.9, label=plotting.axis_label("e", "intensity"))
     ax_m.set_xticks([])
     ax_m.set_yticks([])
-    ax_m.set_title("(a) MSE: calibration error map")
-    ax_s.plot(d["pred"], d["mse"], "o", ms=1.5, color=plotting.color("mse"), mfc="none", mew=0.4)
+    for spine in ax_m.spines.values():
+        spine.set_visible(False)
+    ax_m.set_xlabel("grey: data mean 0 or 1", fontsize=7)
+    ax_m.set_title("(a) MSE: e per location")
+    mse = dict(ls="none", marker=plotting.marker("mse"), ms=1.8, mfc="none", mew=0.4,
+               color=plotting.color("mse"))
+    bce = dict(ls="none", marker="x", ms=1.8, mew=0.4, color=plotting.color("bce"))
+    ax_s.plot(d["pred"], d["mse"], **mse)
     lo = float(min(d["pred"].min(), d["mse"].min()))
     hi = float(max(d["pred"].max(), d["mse"].max()))
     plotting.mark_reference(ax_s.plot([lo, hi], [lo, hi], color="0.6", lw=0.5)[0])
-    ax_s.set_xlabel(plotting.axis_label("predicted error", "intensity"))
-    ax_s.set_ylabel(plotting.axis_label("measured MSE error", "intensity"))
-    ax_s.set_title(f"(b) per location, r = {d['corr']:.2f}")
-    for loss, errs in (("mse", np.abs(d["mse"])), ("bce", np.maximum(np.abs(d["bce"]), 1e-12))):
-        ax_b.plot(mean[cols], errs, plotting.marker(loss), ms=1.5, color=plotting.color(loss),
-                  mfc="none", mew=0.4, label=plotting.display_name(loss))
+    ax_s.set_xlabel(plotting.axis_label("predicted e", "intensity"))
+    ax_s.set_ylabel(plotting.axis_label("measured e", "intensity"))
+    ax_s.set_title(f"(b) MSE network, r = {d['corr']:.2f}".replace("-", "−"))
+    ax_b.plot(mean[cols], np.abs(d["mse"]), **mse)
+    ax_b.plot(mean[cols], np.maximum(np.abs(d["bce"]), 1e-12), **bce)
     ax_b.set_yscale("log")
-    ax_b.set_xlabel(plotting.axis_label("data mean of the location", "intensity"))
-    ax_b.set_ylabel(plotting.axis_label("|mean recon. − data mean|", "intensity"))
-    ax_b.set_title("(c) both losses, stationary bias")
-    plotting.panel_legend(subs[2])
-    fig.suptitle(f"E3 {cfg.dataset}: calibration in the large (seed {measured.seeds[0]})")
+    ax_b.set_xlabel(plotting.axis_label("data mean", "intensity"))
+    ax_b.set_ylabel(plotting.axis_label("|e|", "intensity"))
+    ax_b.set_title("(c) both, per location")
+    legend_below(fig, [("MSE network", {**mse, "ms": 3.5}), ("BCE network", {**bce, "ms": 3.5}),
+                       ("(b) measured = predicted", dict(color="0.6", lw=0.5))], ncols=3)
+    title(fig, LABEL, cfg.dataset, "calibration in the large, e = mean reconstruction − data "
+          "mean", seeds_note(measured.seeds[:1]))
     return fig
 
 

@@ -97,7 +97,8 @@ from . import models
 from .core import (CONSISTENCY, FALSIFIABLE, REFUTED, Measured, Observation,
                    Prediction, Revision, Task, experiment_settings, frozen, one_swap_tolerance,
                    pm, sd, spearman, stated, stream)
-from .images import blur_stats, mosaic
+from .figures import image_rows, legend_below, seeds_note, title
+from .images import blur_stats
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "SIGMAS", "LINEAR_SIGMAS", "LIKELIHOOD_LABELS", "ORDER_LABELS", "label",
@@ -629,106 +630,133 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # ----------------------------------------------------------------------------------------------
 # Figure
 # ----------------------------------------------------------------------------------------------
+#: The decoders of (b)-(d): (legend label, colour index, marker, filled).
+_GAUSS, _BERN = plotting.display_name("gaussian"), plotting.display_name("bernoulli")
+_KINDS = {"linear": (f"linear VAE, latent {LINEAR_LATENT}", 0, "o", True),
+          "fixed": (f"MLP VAE, {_GAUSS}, fixed σ", 1, "s", True),
+          "long": ("", 1, "s", False),
+          "learned": (f"MLP VAE, {_GAUSS}, learned σ (final)", 2, "^", True),
+          "bernoulli": (f"MLP VAE, {_BERN} at predicted " r"$\sigma_\mathrm{eff}$", 1, "D", True),
+          "posthoc": (f"MLP VAE, {_BERN} at post-hoc " r"$\sigma_\mathrm{eff}$", 1, "D", False)}
+
+
+def _decoder_name(lb: str) -> str:
+    """A decoder's row label in (e): "Gaussian, σ = 0.5", "Gaussian, learned σ", "Bernoulli"."""
+    if lb == "gaussian_learned":
+        return f"{_GAUSS}, learned σ"
+    if lb.startswith("gaussian_sigma"):
+        return f"{_GAUSS}, σ = {lb[len('gaussian_sigma'):]}"
+    return plotting.display_name(lb)
+
+
+#: Marker size and drawing order of each kind: a larger marker lies below a smaller one, so
+#: that both show where they meet (e.g. the Bernoulli decoder at sigma_eff next to sigma 0.3).
+_SIZES = {"long": (5.5, 2.0), "learned": (4.5, 2.5), "bernoulli": (4.5, 2.5),
+          "posthoc": (4.5, 2.5)}
+
+
+def _style(kind) -> dict:
+    """How a kind of decoder is drawn (and shown in the legend); "long" is the count after the
+    longer run, a larger open marker around the short run's."""
+    _, c, m, filled = _KINDS[kind]
+    c = plotting.color("", c)
+    return dict(ls="none", marker=m, ms=_SIZES.get(kind, (3.5, 3.0))[0], mew=0.7, color=c,
+                mfc=c if filled else "none")
+
+
+def _marks(ax, kind, xs, runs, *, line=False):
+    """Mean ± sd over the seeds of each run in ``runs`` at ``xs``, drawn as ``kind``."""
+    ax.errorbar(xs, [np.mean(r) for r in runs], yerr=[sd(r) for r in runs], lw=0.8,
+                elinewidth=0.7, zorder=_SIZES.get(kind, (3.5, 3.0))[1],
+                **{**_style(kind), "ls": "-" if line else "none"})
+
+
 @plotting.style()
 def figure(cfg, prep, measured):
     """(a) the spectrum against sigma^2; (b) active dimensions; (c) blur and (d) grey pixels
-    against sigma; (e) reconstructions."""
-    st, lam = prep["settings"]["vae"], prep["eigenvalues"]
-    per, lin, examples = measured.extra["per"], measured.extra["lin"], measured.extra["examples"]
-    fig, _ = plotting.figure(0, 0, columns=2, height=6.4)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1.0])
-    subs = list(top.subfigures(1, 3)) + list(bottom.subfigures(1, 2, width_ratios=[1.0, 2.0]))
-    ax_spec, ax_act, ax_blur, ax_grey, ax_img = (sub.subplots() for sub in subs)
+    against sigma; (e) reconstructions; one legend for (b)-(d) below the figure."""
+    st, lam, seeds = prep["settings"]["vae"], prep["eigenvalues"], measured.seeds
+    per, lin = measured.extra["per"], measured.extra["lin"]
+    fig, _ = plotting.figure(0, 0, columns=2, height=6.6)
+    grid = fig.add_gridspec(2, 6, height_ratios=[1.0, 1.15])
+    ax_spec, ax_act, ax_blur = (fig.add_subplot(grid[0, 2 * i:2 * i + 2]) for i in range(3))
+    ax_grey, ax_img = fig.add_subplot(grid[1, :2]), fig.add_subplot(grid[1, 2:])
     sigma_label = plotting.axis_label("decoder σ", "intensity")
-
-    # (a) spectrum with the thresholds
-    idx = np.arange(1, 61)
-    ax_spec.semilogy(idx, lam[:60], color="black", marker="o", ms=1.8, lw=0.8)
-    for j, sg in enumerate(sorted(set(SIGMAS) | set(LINEAR_SIGMAS), reverse=True)):
-        level = sg * sg * math.exp(2 * KL_THRESHOLD)
-        plotting.mark_reference(ax_spec.axhline(level, color=plotting.color("", j), lw=0.7,
-                                                ls=(0, (3, 2))))
-        ax_spec.text(0.98, level, f"σ={sg:g}", ha="right", va="bottom", fontsize=6,
-                     color=plotting.color("", j), transform=ax_spec.get_yaxis_transform())
-    plotting.guides(ax_spec, x=[LINEAR_LATENT, st["latent"]])
-    ax_spec.set_xlabel(plotting.axis_label("eigenvalue index i", "count"))
-    ax_spec.set_ylabel(plotting.axis_label("eigenvalue λ_i", "intensity²"))
-    ax_spec.set_title("(a) data spectrum; lines at σ²")
-
-    # (b) active dimensions vs sigma
-    grid = np.geomspace(0.08, 2.5, 200)
-    ax_act.plot(grid, [predicted_active_dims(lam, sg, LINEAR_LATENT) for sg in grid],
-                color=plotting.color("", 0), lw=0.9,
-                label=f"predicted, linear (cap {LINEAR_LATENT})")
-    ax_act.errorbar(LINEAR_SIGMAS, [np.mean(lin[sg]["active"]) for sg in LINEAR_SIGMAS],
-                    yerr=[sd(lin[sg]["active"]) for sg in LINEAR_SIGMAS], fmt="o", ms=3,
-                    color=plotting.color("", 0), label="measured, linear VAE")
-    ax_act.plot(grid, [predicted_active_dims(lam, sg, st["latent"]) for sg in grid],
-                color=plotting.color("", 1), lw=0.9, ls=(0, (3, 2)),
-                label=f"linear rule, cap {st['latent']}")
     fixed = [label("gaussian", sg) for sg in SIGMAS]
-    ax_act.errorbar(SIGMAS, [np.mean(per[lb]["active"]) for lb in fixed],
-                    yerr=[sd(per[lb]["active"]) for lb in fixed], fmt="s", ms=3,
-                    color=plotting.color("", 1),
-                    label=f"measured, MLP VAE ({st['epochs']} epochs)")
-    longs = [(sg, lb) for sg, lb in zip(SIGMAS, fixed) if lb in prep["long_labels"]]
-    if longs:
-        ax_act.errorbar([sg for sg, _ in longs],
-                        [np.mean(per[lb]["active_long"]) for _, lb in longs],
-                        yerr=[sd(per[lb]["active_long"]) for _, lb in longs], fmt="s", ms=3,
-                        mfc="none", color=plotting.color("", 1),
-                        label=f"measured, MLP VAE ({st['count_epochs']} epochs)")
-    ax_act.plot([prep["sigma_eff"]], [np.mean(per["bernoulli"]["active"])], "D", ms=4,
-                color=plotting.color("bce"), label="MLP, Bernoulli (at σ_eff)")
-    ax_act.plot([np.mean(per["gaussian_learned"]["sigma"])],
-                [np.mean(per["gaussian_learned"]["active"])], "^", ms=4,
-                color=plotting.color("", 2), label="MLP, learned σ (final value)")
+    s_eff, s_learned = prep["sigma_eff"], np.mean(per["gaussian_learned"]["sigma"])
+
+    # (a) spectrum with the thresholds sigma^2 e^(2 tau) (right axis) and the latent sizes
+    ax_spec.semilogy(np.arange(1, 61), lam[:60], color="black", marker="o", ms=1.8, lw=0.8)
+    levels = sorted(set(SIGMAS) | set(LINEAR_SIGMAS), reverse=True)
+    at = [sg * sg * math.exp(2 * KL_THRESHOLD) for sg in levels]
+    for j, y in enumerate(at):
+        plotting.mark_reference(ax_spec.axhline(y, lw=0.7, color=plotting.color("", j),
+                                                ls=(0, (3, 2))))
+    right = ax_spec.secondary_yaxis("right")
+    right.set_yticks(at, [f"σ = {sg:g}" for sg in levels], fontsize=6)
+    right.minorticks_off()
+    for j, tick in enumerate(right.get_yticklabels()):
+        tick.set_color(plotting.color("", j))
+    for x, name, side in ((st["latent"], "MLP", "right"), (LINEAR_LATENT, "linear", "left")):
+        plotting.guides(ax_spec, x=[x])
+        ax_spec.text(x + (-0.8 if side == "right" else 0.8), 0.03, f"{name} latent {x}",
+                     rotation=90, ha=side, va="bottom", fontsize=6, color="0.35",
+                     transform=ax_spec.get_xaxis_transform())
+    ax_spec.set_xlabel(plotting.axis_label("eigenvalue index i", "count"))
+    ax_spec.set_ylabel(plotting.axis_label(r"eigenvalue $\lambda_i$", "intensity²"))
+    ax_spec.set_title(r"(a) data spectrum; lines at $\sigma^2 e^{2\tau}$")
+
+    # (b) active dimensions vs sigma: the rule for both latent sizes, the measured counts
+    rules = [(f"(b) linear rule, latent {n}", dict(color=plotting.color("", c),
+                                                              lw=0.9, ls=ls))
+             for n, c, ls in ((LINEAR_LATENT, 0, "-"), (st["latent"], 1, (0, (3, 2))))]
+    grid_s = np.geomspace(0.08, 2.5, 200)
+    for n, (_, line) in zip((LINEAR_LATENT, st["latent"]), rules):
+        ax_act.plot(grid_s, [predicted_active_dims(lam, sg, n) for sg in grid_s], zorder=1,
+                    **line)
+    _marks(ax_act, "linear", LINEAR_SIGMAS, [lin[sg]["active"] for sg in LINEAR_SIGMAS])
+    runs = {lb: (sg, "fixed") for sg, lb in zip(SIGMAS, fixed)}
+    runs.update(gaussian_learned=(s_learned, "learned"), bernoulli=(s_eff, "bernoulli"))
+    for lb, (sg, kind) in runs.items():
+        _marks(ax_act, kind, [sg], [per[lb]["active"]])
+        if lb in prep["long_labels"]:
+            _marks(ax_act, "long", [sg], [per[lb]["active_long"]])
     ax_act.set_xscale("log")
+    ax_act.yaxis.get_major_locator().set_params(integer=True)
     ax_act.set_xlabel(sigma_label)
     ax_act.set_ylabel(plotting.axis_label(f"active dims (KL > {KL_THRESHOLD:g} nats)",
                                           "count"))
-    ax_act.set_title("(b) active dimensions")
-    plotting.panel_legend(subs[1], max_columns=1)
+    ax_act.set_title("(b) active latent dimensions")
 
-    # (c), (d) blur and mid-grey vs sigma (one legend, below (d))
+    # (c), (d) blur and mid-grey vs sigma
+    data_line = dict(color="0.6", lw=0.6, ls=":")
     for ax, key, ylabel, ref in (
-            (ax_blur, "blur_ratio", "blur |∇x| / |∇x̂|", 1.0),
-            (ax_grey, "midgrey", "share 0.2 < x̂ < 0.8",
-             prep["data_stats"]["midgrey_data"])):
-        ax.errorbar(SIGMAS, [np.mean(per[lb][key]) for lb in fixed],
-                    yerr=[sd(per[lb][key]) for lb in fixed], fmt="s-", ms=3, lw=0.8,
-                    color=plotting.color("", 1), label="Gaussian, fixed σ")
-        ax.errorbar([np.mean(per["gaussian_learned"]["sigma"])],
-                    [np.mean(per["gaussian_learned"][key])],
-                    yerr=[sd(per["gaussian_learned"][key])], fmt="^", ms=4,
-                    color=plotting.color("", 2), label="Gaussian, learned σ (final value)")
-        ax.errorbar([prep["sigma_eff"]], [np.mean(per["bernoulli"][key])],
-                    yerr=[sd(per["bernoulli"][key])], fmt="D", ms=4,
-                    color=plotting.color("bce"), label="Bernoulli (at predicted σ_eff)")
-        ax.plot([np.mean(per["bernoulli"]["posthoc"])], [np.mean(per["bernoulli"][key])], "D",
-                ms=4, mfc="none", color=plotting.color("bce"),
-                label="Bernoulli (at post-hoc σ_eff)")
-        ax.plot([], [], color="0.6", lw=0.6, ls=":", label="data")
-        plotting.mark_reference(ax.axhline(ref, color="0.6", lw=0.6, ls=":"))
+            (ax_blur, "blur_ratio", r"blur $|\nabla x|\,/\,|\nabla \hat x|$", 1.0),
+            (ax_grey, "midgrey", r"share $0.2 < \hat x < 0.8$", prep["data_stats"]["midgrey_data"])):
+        plotting.mark_reference(ax.axhline(ref, **data_line))
+        _marks(ax, "fixed", SIGMAS, [per[lb][key] for lb in fixed], line=True)
+        _marks(ax, "learned", [s_learned], [per["gaussian_learned"][key]])
+        _marks(ax, "bernoulli", [s_eff], [per["bernoulli"][key]])
+        _marks(ax, "posthoc", [np.mean(per["bernoulli"]["posthoc"])], [per["bernoulli"][key]])
         ax.set_xscale("log")
         ax.set_xlabel(sigma_label)
         ax.set_ylabel(plotting.axis_label(ylabel, "ratio"))
     ax_blur.set_title("(c) blur (> 1: blurrier)")
-    ax_grey.set_title("(d) grey pixels")
-    plotting.panel_legend(subs[3], max_columns=1)
+    ax_grey.set_title("(d) mid-grey pixels")
 
     # (e) reconstructions
-    rows = [measured.extra["x_eval"]] + [examples[lb] for lb in LIKELIHOOD_LABELS]
-    ax_img.imshow(mosaic(rows), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax_img.set_yticks([14 + 30 * i for i in range(len(rows))])
-    ax_img.set_yticklabels(["data"] + [plotting.display_name(lb).replace("gaussian_", "Gauss. ")
-                                       .replace("sigma", "σ=") for lb in LIKELIHOOD_LABELS],
-                           fontsize=6)
-    ax_img.set_xticks([])
-    for side in ("left", "bottom"):
-        ax_img.spines[side].set_visible(False)
-    ax_img.set_title(f"(e) test reconstructions (posterior mean, seed {measured.seeds[0]})")
-    fig.suptitle(f"E5 {cfg.dataset}: decoder scale, active dimensions and blur")
+    image_rows(ax_img, [measured.extra["x_eval"]] + [measured.extra["examples"][lb]
+                                                     for lb in LIKELIHOOD_LABELS],
+               ["data"] + [_decoder_name(lb) for lb in LIKELIHOOD_LABELS])
+    ax_img.set_title(f"(e) test reconstructions (posterior mean, {seeds_note(seeds[:1])})")
+
+    long = (f"(b) MLP VAE after {st['count_epochs']} epochs (filled: {st['epochs']})",
+            _style("long"))
+    kinds = [(text, _style(kind)) for kind, (text, *_) in _KINDS.items() if kind != "long"]
+    legend_below(fig, rules + kinds[:2] + [long] + kinds[2:]
+                 + [("(c, d) the data", data_line)], ncols=3)
+    title(fig, LABEL, cfg.dataset, "decoder scale, active dimensions and blur",
+          f"mean ± sd over {seeds_note(seeds)}")
     return fig
 
 

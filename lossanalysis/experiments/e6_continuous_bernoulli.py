@@ -72,7 +72,8 @@ from . import models
 from .core import (CONSISTENCY, FALSIFIABLE, INTERIOR, REFUTED, Measured, Observation,
                    Prediction, Revision, Task, bin_by_target, experiment_settings, frozen, pm,
                    stated, stream)
-from .images import blur_stats, midgrey_fraction, midgrey_mask, mosaic
+from .figures import image_rows, legend_below, seeds_note, title
+from .images import blur_stats, midgrey_fraction, midgrey_mask
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
            "text", "build_predictions", "OUTPUTS"]
@@ -405,45 +406,50 @@ def measure(cfg, prep, seeds, done) -> Measured:
 # ----------------------------------------------------------------------------------------------
 # Figure
 # ----------------------------------------------------------------------------------------------
-_OUT_LABEL = {"bernoulli": "Bernoulli reconstruction p", "continuous_bernoulli": "CB mean image μ(λ)",
-              "continuous_bernoulli_param": "CB parameter image λ"}
+_OUT_LABEL = {"bernoulli": f"{plotting.display_name('bernoulli')} decoder p",
+              "continuous_bernoulli": r"CB mean $\mu(\lambda)$",
+              "continuous_bernoulli_param": r"CB parameter $\lambda$"}
 _OUT_COLOR = {"bernoulli": plotting.color("bce"), "continuous_bernoulli": plotting.color("mse"),
               "continuous_bernoulli_param": plotting.color("continuous_bernoulli")}
 
 
 @plotting.style()
 def figure(cfg, prep, measured):
-    """(a) test images and the three outputs; (b) mean output against the data intensity."""
+    """(a) test images and the three outputs; mean output in bins of the data intensity, (b) on
+    the raw data and (c) on the control's data clipped into INTERIOR; one legend below."""
     raw = measured.extra["raw"]
-    fig, subs, (ax_img, ax_io) = plotting.panels(2, columns=2, height=3.2)
-    rows = [raw["x_eval"]] + [raw["examples"][o] for o in OUTPUTS]
-    ax_img.imshow(mosaic(rows), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax_img.set_yticks([14 + 30 * i for i in range(len(rows))])
-    ax_img.set_yticklabels(["data", "Bernoulli p", "CB mean μ", "CB param. λ"])
-    ax_img.set_xticks([])
-    for side in ("left", "bottom"):
-        ax_img.spines[side].set_visible(False)
-    ax_img.set_title(f"(a) test images and outputs (seed {measured.seeds[0]}, posterior mean)")
-
+    fig, (ax_img, ax_raw, ax_cl) = plotting.figure(
+        1, 3, columns=2, height=2.7, gridspec_kw={"width_ratios": [1.3, 1.0, 1.0]})
+    image_rows(ax_img, [raw["x_eval"][:6]] + [raw["examples"][o][:6] for o in OUTPUTS],
+               ["data"] + [_OUT_LABEL[o] for o in OUTPUTS])
+    ax_img.set_title("(a) raw data, posterior mean")
     centres = 0.5 * (EDGES[:-1] + EDGES[1:])
     grid = np.linspace(0, 1, 256)
-    ax_io.plot(grid, grid, color="0.6", lw=0.6, ls=":", label="output = data")
-    ax_io.plot(grid, _argmin_table(), color=plotting.color("continuous_bernoulli"), lw=0.8,
-               ls=(0, (3, 2)), label="predicted λ = μ⁻¹(x)")
-    for o in OUTPUTS:
-        c = np.vstack(raw["curves"][o])
-        ok = np.isfinite(c)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            curve = np.where(ok, c, 0).sum(axis=0) / ok.sum(axis=0)   # NaN where no pixel
-        ax_io.plot(centres, curve, marker="o", ms=2.2, lw=1.0, color=_OUT_COLOR[o],
-                   label=_OUT_LABEL[o])
-    ax_io.set_xlim(0, 1)
-    ax_io.set_ylim(0, 1)
-    ax_io.set_xlabel(plotting.axis_label("data intensity x (bins of 0.05)", "intensity"))
-    ax_io.set_ylabel(plotting.axis_label("mean output", "intensity"))
-    ax_io.set_title("(b) output vs data intensity")
-    plotting.panel_legend(subs[1])
-    fig.suptitle(f"E6 {cfg.dataset}: continuous Bernoulli vs Bernoulli decoder")
+    styles = {"data": dict(color="0.6", lw=0.6, ls=":"),
+              "predicted": dict(color=plotting.color("continuous_bernoulli"), lw=0.8,
+                                ls=(0, (3, 2)))}
+    styles.update({o: dict(marker="o", ms=2.2, lw=1.0, color=_OUT_COLOR[o]) for o in OUTPUTS})
+    for ax, variant, what in ((ax_raw, "raw", "(b) raw data"),
+                              (ax_cl, "clipped", "(c) control, clipped data")):
+        plotting.mark_reference(ax.plot(grid, grid, **styles["data"])[0])
+        ax.plot(grid, _argmin_table(), **styles["predicted"])
+        for o in OUTPUTS:
+            c = np.vstack(measured.extra[variant]["curves"][o])
+            ok = np.isfinite(c)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                curve = np.where(ok, c, 0).sum(axis=0) / ok.sum(axis=0)   # NaN where no pixel
+            ax.plot(centres, curve, **styles[o])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(plotting.axis_label("data intensity x", "intensity"))
+        ax.set_ylabel(plotting.axis_label("mean output", "intensity"))
+        ax.set_title(what)
+    labels = {"data": "output = data", "predicted": r"predicted $\lambda = \mu^{-1}(x)$",
+              **_OUT_LABEL}
+    legend_below(fig, [(labels[k], v) for k, v in styles.items()], ncols=5, columnspacing=1.2)
+    title(fig, LABEL, cfg.dataset, f"{plotting.display_name('continuous_bernoulli')} (CB) vs "
+          f"{plotting.display_name('bernoulli')} decoder",
+          f"a: {seeds_note(measured.seeds[:1])}; b, c: {seeds_note(measured.seeds)}")
     return fig
 
 

@@ -21,7 +21,10 @@ import math
 
 import numpy as np
 
-from .core import FALSIFIABLE, Measured, Observation, Prediction, Revision, cell, stated
+from .. import plotting
+from .core import (DATASET_TITLES, FALSIFIABLE, Measured, Observation, Prediction, Revision,
+                   cell, stated)
+from .figures import legend_below, seeds_note, title
 
 __all__ = ["LABEL", "NAME", "REVISIONS", "AFTER_ALL", "settings", "prepare", "tasks",
            "measure", "figure", "text", "EFFECTS", "SAME", "relation", "DATASETS"]
@@ -29,7 +32,7 @@ __all__ = ["LABEL", "NAME", "REVISIONS", "AFTER_ALL", "settings", "prepare", "ta
 LABEL = "E7"
 NAME = "E7 Binary versus grey data"
 AFTER_ALL = True
-DATASETS = (("mnist", "MNIST"), ("fashion-mnist", "Fashion-MNIST"))
+DATASETS = tuple(DATASET_TITLES.items())
 #: Ratios within this factor of 1 count as "about the same" ("flat").
 SAME = 1.1
 
@@ -274,9 +277,61 @@ def measure(cfg, prep, seeds, done, context) -> Measured:
     return Measured(values, tuple(longest), notes, obs, extra, row_seeds)
 
 
+_BANDS = {"grows": (SAME, math.inf), "flat": (1 / SAME, SAME), "falls": (0.0, 1 / SAME)}
+
+
+def _display(short: str) -> str:
+    return (short.replace("sigma_eff", r"$\sigma_\mathrm{eff}$").replace("lambda", "λ")
+            .replace("mean-median", "mean−median"))
+
+
+@plotting.style()
 def figure(cfg, prep, measured):
-    """E7 is a table: no figure."""
-    return None
+    """Each effect with a stated dependence on the grey share: Fashion-MNIST / MNIST per seed
+    and its mean, against the band the statement allows; None unless both datasets were
+    measured."""
+    from matplotlib.patches import Rectangle
+    from matplotlib.ticker import FuncFormatter
+    if len(measured.extra["have"]) < 2:
+        return None
+    rows = [e for e in measured.extra["effects"] if e["expected"] is not None][::-1]
+    per_seed = [np.exp([v for v in measured.values[_pid(e["short"])] if math.isfinite(v)])
+                for e in rows]
+    grey = measured.extra["grey"]
+    g_ratio = grey["fashion-mnist"] / grey["mnist"]
+    fig, ax = plotting.figure(columns=1, height=1.1 + 0.24 * len(rows))
+    shown = np.concatenate(per_seed + [[g_ratio, SAME, 1 / SAME]])
+    lo, hi = float(np.min(shown)) / 1.15, float(np.max(shown)) * 1.15
+    band = dict(color="0.88", lw=0)
+    seed = dict(ls="none", marker="o", ms=3, mfc="none", mew=0.6, color=plotting.color("", 0))
+    mean = dict(ls="none", marker="|", ms=8, mew=1.4, color="black")
+    share = dict(color=plotting.color("", 1), lw=0.8, ls=(0, (3, 2)))
+    for i, (e, vals) in enumerate(zip(rows, per_seed)):
+        b0, b1 = _BANDS[e["expected"]]
+        ax.add_patch(Rectangle((max(b0, lo), i - 0.35), min(b1, hi) - max(b0, lo), 0.7,
+                               zorder=0, **band))
+        ax.plot(vals, np.full(vals.size, i), zorder=2, **seed)
+        if vals.size:
+            ax.plot([np.exp(np.mean(np.log(vals)))], [i], zorder=3, **mean)
+    plotting.guides(ax, x=[1.0])
+    plotting.mark_reference(ax.axvline(g_ratio, zorder=1, **share))
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(
+        lambda v, _: f"{v:g}" if round(v / 10 ** math.floor(math.log10(v)), 6) in (2, 5) else ""))
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_yticks(range(len(rows)), [_display(e["short"]) for e in rows])
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel(plotting.axis_label("Fashion-MNIST / MNIST", "ratio"))
+    legend_below(fig, [Rectangle((0, 0), 1, 1, label="stated: grows / flat / falls", **band),
+                       ("measured, each seed", seed), ("geometric mean", mean),
+                       (f"grey-share ratio {g_ratio:.2f}", share)])
+    seeds = sorted({s for e in rows for s in measured.row_seeds.get(_pid(e["short"]), ())})
+    title(fig, LABEL, "grey vs binary data", "effect ratios",
+          seeds_note(seeds) if seeds else "")
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------

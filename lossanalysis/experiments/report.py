@@ -34,9 +34,9 @@ import numpy as np
 
 from .._io import atomic_write
 from . import EXPERIMENTS, module, registration
-from .core import (CONFIRMED, CONSISTENCY, DEFAULT_SEEDS, EXTRA_SEEDS, FALSIFIABLE, INCONCLUSIVE,
-                   NOT_JUDGED, OLD_COMMIT, REFUTED, Observation, Progress, RunConfig, Task,
-                   cell, dataset, file_stem, fmt, make_row, run_seeds)
+from .core import (CONFIRMED, CONSISTENCY, DATASET_TITLES, DEFAULT_SEEDS, EXTRA_SEEDS,
+                   FALSIFIABLE, INCONCLUSIVE, NOT_JUDGED, OLD_COMMIT, REFUTED, Observation,
+                   Progress, RunConfig, Task, cell, dataset, file_stem, fmt, make_row, run_seeds)
 from .parallel import Runner, default_workers
 
 __all__ = ["run_all", "register", "render", "json_doc", "revisions",
@@ -45,7 +45,6 @@ __all__ = ["run_all", "register", "render", "json_doc", "revisions",
 
 #: Every line of the report that carries a wall-clock time contains this.
 TIMING_MARK = "Run time"
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 #: Folders that a run writes into (they do not change the results): a modified or untracked
 #: file there does not make the working tree count as modified.
 OUTPUT_DIRS = ("reports", "figures", "runs")
@@ -248,6 +247,9 @@ def run_all(datasets, *, seeds=DEFAULT_SEEDS, extra_seeds=EXTRA_SEEDS, quick=Fal
                 s.measured = s.mod.measure(s.cfg, s.prep, s.seeds, runner.results, context)
                 s.rows = _rows(s)
                 s.seeds = s.measured.seeds
+                if figures:
+                    drawn = _figure(s.label, s.cfg, s.prep, s.measured, s.stem)
+                    s.figures, s.overlaps = drawn["paths"], drawn["overlaps"]
     wall = time.perf_counter() - t0
     observations = {ds: _observations(ds, [states[ds, lab] for lab in labels],
                                       dataset(cfgs[ds].data)) for ds in cfgs}
