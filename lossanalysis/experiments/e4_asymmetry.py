@@ -52,6 +52,7 @@ from ..losses import sigmoid
 from . import models
 from .core import (FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Revision, Task,
                    dataset, eval_subset, experiment_settings, frozen, prediction_table, stated)
+from .figures import seeds_note, title
 from .images import blur_stats
 from .leans import (CENTRES, PAIRS, RESOLUTION, by_prediction, by_target, calibration_lean,
                     conditional_mean_gap, finite_mean, pair_lean, pair_names)
@@ -296,7 +297,7 @@ def figure(cfg, prep, measured):
     ax_a.set_xlim(-0.6, len(LOSSES) - 0.4)
     ax_a.set_xlabel("network (one marker per seed)")
     ax_a.set_ylabel(plotting.axis_label("slope of p − y on y − (R² − 1)", "ratio"))
-    ax_a.set_title("(a) the signed error's slope against a conditional mean's")
+    ax_a.set_title("(a) slope of p − y on y, against R² − 1")
     d = finite_mean(tab["by_target_bce_train"] - tab["by_target_mse_train"], axis=0)
     ax_b.plot(c, d, "o-", ms=2.4, color="black", label="BCE − MSE (training images)")
     dt = finite_mean(tab["by_target_bce_test"] - tab["by_target_mse_test"], axis=0)
@@ -305,8 +306,8 @@ def figure(cfg, prep, measured):
     ax_b.set_xlabel(y_label)
     ax_b.set_ylabel(plotting.axis_label("BCE − MSE signed error", "intensity"))
     ax_b.set_title("(b) the null: BCE − MSE (dotted: ±1 grey level)")
-    for ax, name, title in ((ax_c, "train", "(c) binned by the prediction, training images"),
-                            (ax_d, "test", "(d) binned by the prediction, test images")):
+    for ax, name, head in ((ax_c, "train", "(c) binned by the prediction, training images"),
+                           (ax_d, "test", "(d) binned by the prediction, test images")):
         for loss in LOSSES:
             ax.plot(c, finite_mean(tab[f"by_prediction_{loss}_{name}"], axis=0),
                     marker=plotting.marker(loss), ms=2.4, color=plotting.color(loss),
@@ -314,11 +315,11 @@ def figure(cfg, prep, measured):
         _band(ax)
         ax.set_xlabel(plotting.axis_label("prediction p (bin centre)", "intensity"))
         ax.set_ylabel(plotting.axis_label("mean p − y", "intensity"))
-        ax.set_title(title)
+        ax.set_title(head)
     for sub in subs:
         plotting.panel_legend(sub)
-    fig.suptitle(f"E4 {cfg.dataset}: BCE and MSE autoencoders against the conditional mean "
-                 f"(mean over seeds {plotting.listing(measured.seeds)})")
+    title(fig, LABEL, cfg.dataset, "BCE and MSE autoencoders against the conditional mean",
+          "mean over " + seeds_note(measured.seeds))
     return fig
 
 

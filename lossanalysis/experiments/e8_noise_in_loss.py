@@ -62,6 +62,7 @@ from ..losses import sigmoid
 from ..nn import AE, Adam, BiasOnly, train
 from ..nn.noise import NoisyOutput
 from . import models
+from .figures import seeds_note, title
 from .core import (CONSISTENCY, FALSIFIABLE, REFUTED, Measured, Observation, Prediction,
                    Revision, Task, bin_by_target, experiment_settings, frozen,
                    prediction_table, stated, stream, stream_entropy)
@@ -504,6 +505,9 @@ def _legend_handles(sigmas) -> list:
            for loss in LOSSES]
     out += [Line2D([], [], color="0.3", ls=_STYLES[j], marker=_MARKERS[j], ms=2.6,
                    label=f"σ = {sg:g}") for j, sg in enumerate(sigmas)]
+    out += [Line2D([], [], color="0.3", lw=0.8, label="predicted (lines)"),
+            Line2D([], [], color="0.3", ls="none", marker="o", ms=2.6,
+                   label="measured (markers)")]
     return out
 
 
@@ -517,7 +521,7 @@ def figure(cfg, prep, measured):
     their twins; (e) the VAEs, per latent sample and averaged over samples.  Lines: the
     analysis; markers: measured."""
     s = prep["settings"]["E8"]
-    fig, _ = plotting.figure(0, 0, columns=2, height=7.2)
+    fig, _ = plotting.figure(0, 0, columns=2, height=7.8)
     rows = fig.subfigures(3, 1, height_ratios=(1, 1, 0.9))
     subs = list(rows[0].subfigures(1, 2)) + list(rows[1].subfigures(1, 2)) + [rows[2]]
     axes = [sub.subplots() for sub in subs]
@@ -533,7 +537,7 @@ def figure(cfg, prep, measured):
                         marker=_MARKERS[j], ms=2.6, color=plotting.color(loss))
         plotting.guides(ax, y=[0], x=[0.5])
         ax.set_xlabel(plotting.axis_label("target y", "intensity"))
-        ax.set_ylabel(plotting.axis_label("E_e[p] − y", "intensity"))
+        ax.set_ylabel(plotting.axis_label("E[p] − y over the noise", "intensity"))
         ax.set_title(f"({'ab'[k]}) free outputs, {space}-space noise")
         plotting.panel_legend(subs[k], _legend_handles(sigmas))
     for k, space in enumerate(SPACES):
@@ -565,8 +569,8 @@ def figure(cfg, prep, measured):
     ax.set_ylabel(plotting.axis_label("mean prediction − x", "intensity"))
     ax.set_title("(e) VAEs, binned by the prediction")
     plotting.panel_legend(subs[4])
-    fig.suptitle(f"E8 {cfg.dataset}: noise inside the training loss; lines predicted, markers "
-                 f"measured (mean over seeds {plotting.listing(measured.seeds)})")
+    title(fig, LABEL, cfg.dataset, "noise inside the training loss",
+          "mean over " + seeds_note(measured.seeds))
     return fig
 
 
