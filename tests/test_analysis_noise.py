@@ -208,3 +208,11 @@ def test_continuous_bernoulli_logit_noise_at_extreme_targets():
     c = np.asarray(A.noise_offset("continuous_bernoulli", y, 0.5, "logit"))
     eta = A.cb_natural_parameter(y)
     np.testing.assert_allclose(c, eta - np.log(y / (1 - y)), rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["mae", "huber", "mse"])
+def test_no_noise_anywhere_is_the_point_bias_in_both_spaces(name):
+    for space in ("prob", "logit"):
+        np.testing.assert_array_equal(A.noise_bias(name, [0.2, 0.5], 0.0, space),
+                                      A.bias(name, [0.2, 0.5]))
+        assert A.noise_bias(name, [], 0.02, space).shape == (0,)

@@ -146,35 +146,12 @@ FINITE_AT_ENDS = ["mse", "bce", "kl", "gaussian_nll", "focal"]
 Z_EXTREMES = (-1000.0, -300.0, -30.0, 30.0, 300.0, 1000.0)
 P_EXTREMES = (1e-300, 1e-150, 1e-20, 0.5, 1 - 1e-12)
 
-# Points where the catalogue's numerics (lossanalysis/losses.py, not the analysis) miss the
-# 50-digit value, reported to its owner; strict: the test fails once they are fixed, so that
-# the point moves back into the checked grid.
-CATALOGUE = "catalogue numerics (losses.py): "
-KNOWN_LOGIT = {(n, 1.0, z): CATALOGUE + "p - y at y = 1 cancels: sigmoid(z) - 1 for z >= 30"
-               for n in ("mse", "bce", "kl", "gaussian_nll") for z in (30.0, 300.0)}
-KNOWN_P = {**{("reverse_kl", y, p): CATALOGUE + "-inf (or 1e-7 off) for p <= 1e-20 / near 1"
-              for y in (1e-3, 0.4, 0.999) for p in (1e-300, 1e-150, 1e-20)},
-           **{("logit_mse", y, p): CATALOGUE + "-inf for p <= 1e-20 (the result is finite)"
-              for y in (1e-3, 0.4, 0.999) for p in (1e-300, 1e-150, 1e-20)},
-           ("reverse_kl", 1e-3, 1 - 1e-12): CATALOGUE + "6e-8 relative near p = 1",
-           ("reverse_kl", 0.4, 1 - 1e-12): CATALOGUE + "8e-7 relative near p = 1",
-           ("logit_mse", 1e-3, 1 - 1e-12): CATALOGUE + "5e-8 relative near p = 1",
-           ("logit_mse", 0.4, 1 - 1e-12): CATALOGUE + "8e-7 relative near p = 1"}
-KNOWN_W = {(n, 1e-300): CATALOGUE + "L_pp(y, y) overflows to inf at y = 1e-300"
-           for n in ("bce", "kl", "focal")}
-
-
-def _cases(known, grid):
-    return [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=known[c]))
-            if c in known else c for c in grid]
-
-
 LOGIT_GRID = [(n, y, z) for n in SMOOTH
               for y in [0.3, 1e-6, 1 - 1e-6] + ([0.0, 1.0] if n in FINITE_AT_ENDS else [])
               for z in Z_EXTREMES]
 
 
-@pytest.mark.parametrize("name,y,z", _cases(KNOWN_LOGIT, LOGIT_GRID))
+@pytest.mark.parametrize("name,y,z", LOGIT_GRID)
 def test_logit_gradient_at_extreme_logits_against_mpmath(name, y, z):
     loss = get_loss(name)
     e = sp.diff(loss._internal_expr.subs(PI, 1 / (1 + sp.exp(-Z))), Z)
@@ -188,7 +165,7 @@ P_GRID = [(n, y, p) for n in SMOOTH if get_loss(n).target_domain == "closed"
           for y in (1e-3, 0.4, 0.999) for p in P_EXTREMES]
 
 
-@pytest.mark.parametrize("name,y,p", _cases(KNOWN_P, P_GRID))
+@pytest.mark.parametrize("name,y,p", P_GRID)
 def test_gradient_profile_down_to_1e300_against_mpmath(name, y, p):
     e = sp.diff(get_loss(name)._internal_expr, PI)
     got = float(A.gradient_profile(name, y, p))
@@ -199,7 +176,7 @@ W_GRID = [(n, y) for n in ("bce", "kl", "reverse_kl", "logit_mse", "focal", "gau
           for y in (1e-300, 1e-12, 0.5, 1 - 1e-12)]
 
 
-@pytest.mark.parametrize("name,y", _cases(KNOWN_W, W_GRID))
+@pytest.mark.parametrize("name,y", W_GRID)
 def test_effective_weight_near_the_ends_against_mpmath(name, y):
     e = sp.diff(get_loss(name)._internal_expr, PI, 2).subs(PI, YI) / 2
     got = float(A.effective_weight(name, y))

@@ -26,7 +26,7 @@ def _tidy(e, budget=150):
     sp = _sp()
     if e is None:
         return None
-    e = sp.sympify(e)
+    e = sp.sympify(e)  # safe: e is a SymPy expression or a Python number, never text
     if e.is_number:
         return sp.nsimplify(e) if e.is_Float else sp.simplify(e)
     if sp.count_ops(e) <= budget:
@@ -92,7 +92,7 @@ def _readable(e):
         return out
 
     try:
-        new = sp.sympify(e).replace(lambda n: isinstance(n, sp.Add), factor_polys)
+        new = e.replace(lambda n: isinstance(n, sp.Add), factor_polys)
         for _ in range(2):      # moving a sign into a sum can re-create a (v - 1) inside it
             new = new.replace(lambda n: isinstance(n, (sp.Mul, sp.Pow)), flip)
     except (sp.PolynomialError, TypeError, ValueError):

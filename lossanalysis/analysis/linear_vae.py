@@ -55,8 +55,9 @@ def _positive(v, arg):
         v = float(v)
     except (TypeError, ValueError):
         raise ValueError(f"{arg} must be a number, got {v!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{arg} must be finite and > 0, got {v!r}")
+    if not (math.isfinite(v) and v > 0 and 0 < v * v < math.inf):
+        raise ValueError(f"{arg} must be finite and > 0 (with a finite, nonzero square), "
+                         f"got {v!r}")
     return v
 
 
@@ -335,8 +336,8 @@ def bernoulli_sigma_zero_rate(x) -> float:
     s = x.var(axis=0)
     d = m * (1.0 - m)
     keep = d > 0
-    if not keep.any():
-        raise ValueError("x has no pixel with variance: every pixel is constant at 0 or 1")
+    if not (s[keep] > 0).any():
+        raise ValueError("x has no pixel that varies across the images: sigma_eff is 0/0")
     return float(math.sqrt(s[keep].sum() / (s[keep] / d[keep]).sum()))
 
 

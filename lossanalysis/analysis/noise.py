@@ -38,7 +38,7 @@ _MAX_NODES = 300              # numpy's hermegauss weights overflow beyond about
 
 
 def _space(space):
-    if space not in NOISE_SPACES:
+    if not isinstance(space, str) or space not in NOISE_SPACES:
         raise ValueError(f"space must be one of {NOISE_SPACES}, got {space!r}")
     return space
 
@@ -233,6 +233,8 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
     else:
         _check_logit_target(yf, sf)
         yi, si = yf[noisy], sf[noisy]
+        if yi.size == 0:                 # no noise anywhere: the point bias
+            return c, bias
         smooth = _is_smooth(loss)
         if nodes is not None or (smooth and (si.size == 0 or si.max() <= _GH_SIGMA_MAX)):
             x, w = _hermite(_nodes(nodes, _LOGIT_NODES))
