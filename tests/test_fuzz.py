@@ -386,13 +386,76 @@ def _known(thunk, arg, reason, id_):
     return pytest.param(thunk, arg, id=id_, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
+def _fixed(thunk, arg, reason, id_):
+    """A case once pinned in KNOWN and since fixed by its owner: now an ordinary test."""
+    return pytest.param(thunk, arg, id=id_)
+
+
+EIG = np.array([2.0, 1.0, 0.5])
 KNOWN = [
-    _known(lambda: plotting.color(["bce"]), "name",
+    _fixed(lambda: analysis.noise_bias("bce", 0.3, 0.02, space=np.array(["prob", "logit"])),
+           "space", "analysis.noise_bias: an array as space gives NumPy's 'truth value of an "
+           "array is ambiguous'", "noise_bias-space-array"),
+    _fixed(lambda: analysis.asymmetry_ratio("bce", [0.2, 0.3], [0.1, 0.1, 0.1]), "y",
+           "analysis.asymmetry_ratio: shapes that do not broadcast give NumPy's 'shape "
+           "mismatch' message", "asymmetry_ratio-shapes"),
+    _fixed(lambda: analysis.noise_bias("huber", [], 0.02, "logit"), "y",
+           "analysis.noise_bias (huber, logit space): an empty y gives NumPy's 'zero-size array to reduction "
+           "operation maximum' (the other analysis functions return an empty array)",
+           "noise_bias-empty"),
+    _fixed(lambda: analysis.spectrum(0.5), "x", "analysis.spectrum: a scalar gives 'axis 0 "
+           "is out of bounds'", "spectrum-scalar"),
+    _fixed(lambda: analysis.spectrum(np.zeros((0, 4))), "x", "analysis.spectrum: no images "
+           "gives RuntimeWarning 'Mean of empty slice'", "spectrum-empty"),
+    _fixed(lambda: analysis.whitened_spectrum("a"), "x", "analysis.whitened_spectrum: a "
+           "string gives 'could not convert string to float'", "whitened_spectrum-string"),
+    _fixed(lambda: analysis.bernoulli_sigma_eff(np.full((3, 4), NAN)), "x",
+           "analysis.bernoulli_sigma_eff: NaN images give RuntimeWarning 'invalid value "
+           "encountered in cast'", "bernoulli_sigma_eff-nan"),
+    _fixed(lambda: analysis.bernoulli_sigma_eff(np.full((3, 4), 1.5)), "x",
+           "analysis.bernoulli_sigma_eff: intensities above 1 give a broadcasting error",
+           "bernoulli_sigma_eff-above-1"),
+    _fixed(lambda: analysis.bernoulli_sigma_zero_rate(np.zeros((0, 4))), "x",
+           "analysis.bernoulli_sigma_zero_rate: no images gives RuntimeWarning",
+           "bernoulli_sigma_zero_rate-empty"),
+    _fixed(lambda: analysis.bernoulli_sigma_zero_rate(np.array([[1.0, 0, 0], [1.0, 0, 0]])),
+           "x", "analysis.bernoulli_sigma_zero_rate: identical images (valid input, no "
+           "variance) give RuntimeWarning 'invalid value encountered in scalar divide'",
+           "bernoulli_sigma_zero_rate-identical"),
+    _fixed(lambda: analysis.cb_sigma_eff(np.full((3, 4), INF)), "x",
+           "analysis.cb_sigma_eff: inf images give RuntimeWarning", "cb_sigma_eff-inf"),
+    _fixed(lambda: analysis.predicted_active_dims(EIG, "a", 2), "sigma",
+           "analysis.predicted_active_dims: a string sigma gives 'unsupported operand "
+           "type(s) for **'", "predicted_active_dims-sigma-string"),
+    _fixed(lambda: analysis.predicted_active_dims(EIG, 1e300, 2), "sigma",
+           "analysis.predicted_active_dims: sigma = 1e300 gives OverflowError",
+           "predicted_active_dims-sigma-huge"),
+    _fixed(lambda: analysis.predicted_active_dims(EIG, 1.0, None), "cap",
+           "analysis.predicted_active_dims: cap=None gives a comparison TypeError",
+           "predicted_active_dims-cap-none"),
+    _fixed(lambda: analysis.marginal_count(0.5, 1.0, 2), "eigenvalues",
+           "analysis.marginal_count: a scalar spectrum gives IndexError",
+           "marginal_count-scalar"),
+    _fixed(lambda: analysis.linear_optimum_kl(EIG, NAN, 2), "sigma",
+           "analysis.linear_optimum_kl: sigma = NaN gives a silent NaN", "linear_optimum_kl-nan"),
+    _fixed(lambda: analysis.linear_optimum_kl(EIG, 0.0, 2), "sigma",
+           "analysis.linear_optimum_kl: sigma = 0 gives RuntimeWarning 'divide by zero'",
+           "linear_optimum_kl-zero"),
+    _fixed(lambda: analysis.linear_optimum_nll(EIG, 1.0, 2.5), "latent",
+           "analysis.linear_optimum_nll: latent = 2.5 gives 'slice indices must be integers'",
+           "linear_optimum_nll-latent-float"),
+    _fixed(lambda: analysis.cb_natural_parameter("a"), "m",
+           "analysis.cb_natural_parameter: a string gives 'could not convert string to float'",
+           "cb_natural_parameter-string"),
+    _fixed(lambda: analysis.cb_variance({}), "m",
+           "analysis.cb_variance: a dict gives 'float() argument must be...'",
+           "cb_variance-dict"),
+    _fixed(lambda: plotting.color(["bce"]), "name",
            "plotting.color: a list gives \"unhashable type: 'list'\"", "color-list"),
-    _known(lambda: plotting.display_name(NAN), "name",
+    _fixed(lambda: plotting.display_name(NAN), "name",
            "plotting.display_name: NaN is returned as the name (a silent NaN)",
            "display_name-nan"),
-    _known(lambda: plotting.listing([0.0], "d"), "fmt",
+    _fixed(lambda: plotting.listing([0.0], "d"), "fmt",
            "plotting.listing: fmt 'd' with floats gives Python's 'Unknown format code'",
            "listing-fmt"),
     _known(lambda: nn.AE(3), "layer_sizes",
@@ -409,7 +472,7 @@ KNOWN = [
            "nn.VAE: sigma = None gives 'must be real number, not NoneType'", "VAE-sigma-none"),
     _known(lambda: figures.prob_noise_reach(INF), "nodes",
            "figures.prob_noise_reach(inf): OverflowError", "prob_noise_reach-inf"),
-    _known(lambda: data.intensity_summary(np.full((2, 2), 0.5), "4"), "bins",
+    _fixed(lambda: data.intensity_summary(np.full((2, 2), 0.5), "4"), "bins",
            "data.intensity_summary: bins = '4' gives a comparison TypeError",
            "intensity_summary-bins-string"),
 ]
