@@ -387,7 +387,8 @@ def test_noise_coefficient_symbolic_against_numeric(name, space):
     ys = np.array([0.2, 0.35, 0.65, 0.8])
     pstar = np.asarray(A.argmin(name, ys))
     b0 = pstar - ys
-    numeric = (np.asarray(A.noise_bias_series(name, ys, 1.0, space)) - b0)
+    s = 0.5 * float(np.min(A.max_prob_noise(name, ys)))    # inside the domain of both spaces
+    numeric = (np.asarray(A.noise_bias_series(name, ys, s, space)) - b0) / s ** 2
     f = sp.lambdify((Y, P), coef, modules=["mpmath"])
     with mpmath.workdps(40):
         symbolic = np.array([float(f(mpmath.mpf(v), mpmath.mpf(q))) for v, q in zip(ys, pstar)])

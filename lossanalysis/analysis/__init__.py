@@ -13,12 +13,14 @@ Quantities
 * :func:`series`, :func:`asymmetry_coefficient` -- the Taylor expansion of L(y, y + d) - L(y, y)
   in d and the leading odd term of L(y, y + d) - L(y, y - d), with its sign over (0, 1).
 * :func:`argmin`, :func:`bias`, :func:`argmin_expr`, :func:`is_proper` -- the prediction that
-  minimizes the loss for a point target and whether it equals the target.
+  minimizes the loss for a point target (the global minimum on [0, 1], also for a user's own
+  loss) and whether it equals the target.
 * :func:`optimal_prediction` (and the ``_beta`` / ``_two_point`` helpers) -- the single
   prediction minimizing the mean loss over a distribution of targets (mean, median, ...).
 * :func:`noise_bias`, :func:`noise_bias_series`, :func:`noise_bias_coefficient` -- the bias of
   the mean prediction when the prediction carries irreducible zero-mean noise, in probability
-  space or in logit space.
+  space or in logit space; :func:`max_prob_noise` -- the largest noise the probability-space
+  model accepts at a target.
 * :func:`gradient_profile`, :func:`logit_gradient`, :func:`logit_gradient_expr`,
   :func:`curvature_at_optimum`, :func:`effective_weight` -- gradients, the canonical-link
   identity and the curvature relative to MSE.
@@ -31,9 +33,13 @@ Quantities
   :func:`cb_sigma_eff`, ...).
 
 Modules: :mod:`.asymmetry`, :mod:`.minimizers`, :mod:`.noise`, :mod:`.gradients`,
-:mod:`.derivations`, :mod:`.linear_vae`; every public name is re-exported here (and lazily as
-``lossanalysis.<name>``).  SymPy is imported only inside the functions that need it (importing
-this package stays cheap); symbolic results are cached per loss.
+:mod:`.derivations`, :mod:`.linear_vae`; private helpers: ``_solve`` (the one root finder,
+SciPy's vectorized Chandrupatla), ``_quadrature``, ``_symbolic`` (lazy SymPy, readable forms),
+``_common``.  Every public name is re-exported here (and lazily as ``lossanalysis.<name>``).
+SymPy and SciPy are imported only inside the functions that need them (importing this package
+stays cheap); symbolic results are cached per loss.  Work on arrays runs in blocks of bounded
+memory, each distinct value solved once.  Result objects print one field per line and render
+as LaTeX tables in Jupyter.
 
 References: Gneiting & Raftery (2007) for proper scoring rules; Loaiza-Ganem & Cunningham
 (2019, arXiv 1907.06845) for the continuous Bernoulli; Charoenphakdee et al. (2021,
@@ -51,8 +57,8 @@ from .linear_vae import (KL_THRESHOLD, MARGIN_NATS, bernoulli_sigma_eff,
                          predicted_active_dims, spectrum, whitened_spectrum)
 from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optimal_prediction,
                          optimal_prediction_beta, optimal_prediction_two_point)
-from .noise import (NOISE_SPACES, noise_bias, noise_bias_coefficient, noise_bias_series,
-                    noise_offset)
+from .noise import (NOISE_SPACES, max_prob_noise, noise_bias, noise_bias_coefficient,
+                    noise_bias_series, noise_offset)
 
 __all__ = [
     # asymmetry
@@ -63,7 +69,7 @@ __all__ = [
     "optimal_prediction", "optimal_prediction_beta", "optimal_prediction_two_point",
     # prediction noise
     "noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
-    "NOISE_SPACES",
+    "max_prob_noise", "NOISE_SPACES",
     # gradients and curvature
     "gradient_profile", "logit_gradient", "logit_gradient_expr", "curvature_at_optimum",
     "effective_weight", "effective_weight_expr",

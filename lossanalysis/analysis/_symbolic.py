@@ -21,7 +21,8 @@ def _sp():
 
 
 def _tidy(e, budget=150):
-    """Simplify a SymPy expression, with cheaper rewrites for large ones."""
+    """Simplify a SymPy expression, with cheaper rewrites for large ones, then write its
+    polynomial factors the way the domain reads them (:func:`_readable`)."""
     sp = _sp()
     if e is None:
         return None
@@ -29,8 +30,100 @@ def _tidy(e, budget=150):
     if e.is_number:
         return sp.nsimplify(e) if e.is_Float else sp.simplify(e)
     if sp.count_ops(e) <= budget:
-        return sp.simplify(e)
-    return sp.factor_terms(sp.cancel(sp.together(e)))
+        return _readable(sp.simplify(e))
+    return _readable(sp.factor_terms(sp.cancel(sp.together(e))))
+
+
+def _flipped(base):
+    """-base when -base reads better on the domain: k (1 - v) for k (v - 1) (v = y or p, a
+    factor positive on (0, 1)), k (p - y) for k (y - p); None otherwise (k > 0 rational)."""
+    sp = _sp()
+    y, p = symbols()
+    for v in (y, p):
+        k = base.coeff(v)
+        if k.is_Rational and k > 0 and sp.expand(base - k * (v - 1)) == 0:
+            return k * (1 - v)
+    k = base.coeff(y)
+    if k.is_Rational and k > 0 and sp.expand(base - k * (y - p)) == 0:
+        return k * (p - y)
+    return None
+
+
+def _readable(e):
+    """``e`` with each polynomial sum in y and p factored ((y**2 - 2*y + 1) -> (1 - y)**2) and
+    every factor (v - 1)**k written (-1)**k (1 - v)**k, positive on the domain (y, p in (0, 1)),
+    and (y - p)**k as (-1)**k (p - y)**k, as the losses are written; a negative coefficient of a
+    product with a single sum factor is moved into that sum.
+
+    SymPy keeps a product's factors as given, so the result prints as, e.g.,
+    2*d**3*(2*y - 1)/(3*y**2*(1 - y)**2) instead of .../(3*y**2*(y**2 - 2*y + 1)).  The rewrite
+    is kept only when it is verified equal (exact cancellation, else a 30-digit comparison at
+    several points); otherwise ``e`` is returned unchanged."""
+    sp = _sp()
+    y, p = symbols()
+
+    def factor_polys(node):
+        if (isinstance(node, sp.Add) and node.free_symbols <= {y, p}
+                and node.is_polynomial(y, p) and sp.Poly(node, y, p).total_degree() >= 2):
+            f = sp.factor(node)
+            if not isinstance(f, sp.Add):
+                return f
+        return node
+
+    def flip(node):
+        if not isinstance(node, (sp.Mul, sp.Pow)):
+            return node
+        sign, args = sp.Integer(1), []
+        for a in (node.args if isinstance(node, sp.Mul) else (node,)):
+            base, ex = a.as_base_exp()
+            om = _flipped(base) if isinstance(base, sp.Add) and ex.is_Integer else None
+            if om is None:
+                args.append(a)
+            else:
+                sign *= sp.Integer(-1) ** ex
+                args.append(sp.Pow(om, ex))
+        out = sp.Mul(sign, *args)
+        # a negative coefficient goes into the one sum factor: -(2*y - 1)/... -> (1 - 2*y)/...
+        coeff, rest = out.as_coeff_mul()
+        sums = [a for a in rest if isinstance(a, sp.Add)]
+        if coeff.is_negative and len(sums) == 1 and _flipped(-sums[0]) is None:
+            rest = [-sums[0] if a is sums[0] else a for a in rest]
+            out = sp.Mul(-coeff, *rest)
+        return out
+
+    try:
+        new = e.replace(lambda n: isinstance(n, sp.Add), factor_polys)
+        for _ in range(2):      # moving a sign into a sum can re-create a (v - 1) inside it
+            new = new.replace(lambda n: isinstance(n, (sp.Mul, sp.Pow)), flip)
+    except (sp.PolynomialError, TypeError, ValueError):
+        return e
+    if new == e or _equal(new, e):
+        return new
+    return e
+
+
+def _equal(a, b):
+    """True when the SymPy expressions a and b are equal: their difference cancels exactly, or
+    agrees to 25 digits at five points of (0, 1)^2 (and d = 0.3)."""
+    sp = _sp()
+    diff = a - b
+    if sp.cancel(sp.together(diff)) == 0:
+        return True
+    import mpmath
+    y, p = symbols()
+    syms = sorted(diff.free_symbols, key=str)
+    f = sp.lambdify(syms, diff, modules=["mpmath"])
+    scale = sp.lambdify(syms, a, modules=["mpmath"])
+    pts = ("0.137", "0.31", "0.4621", "0.709", "0.883")
+    with mpmath.workdps(40):
+        for i, v in enumerate(pts):
+            vals = [mpmath.mpf(pts[(i + j) % 5]) for j in range(len(syms))]
+            try:
+                if abs(f(*vals)) > mpmath.mpf("1e-25") * (1 + abs(scale(*vals))):
+                    return False
+            except (TypeError, ValueError, ZeroDivisionError):
+                return False
+    return True
 
 
 @functools.lru_cache(maxsize=None)

@@ -33,13 +33,29 @@ def _derivations(loss: Loss):
 
 
 def derivations(loss) -> dict:
-    """Every symbolic result for one loss, as SymPy expressions (None where none exists).
+    """Every symbolic result for one loss.
 
-    Keys: "loss" L(y, p); "dL/dp"; "dL/dz" (in p = sigmoid(z)); "curvature" L_pp(y, y);
-    "effective weight" L_pp(y, y)/2; "asymmetry" the leading odd term of L(y, y+d) - L(y, y-d)
-    (in the symbol d; see :func:`asymmetry_coefficient`); "minimizer" :func:`argmin_expr`;
-    "noise bias prob" / "noise bias logit" the sigma^2 coefficients of :func:`noise_bias_series`
-    (in y and p = p*(y) when the minimizer has no closed form).
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+
+    Returns
+    -------
+    dict
+        SymPy expressions in y, p (and d), None where none exists.  Keys: "loss" L(y, p);
+        "dL/dp"; "dL/dz" (in p = sigmoid(z), :func:`logit_gradient_expr`); "curvature"
+        L_pp(y, y); "effective weight" L_pp(y, y)/2 (:func:`effective_weight_expr`);
+        "asymmetry" the leading odd term of L(y, y + d) - L(y, y - d) (in the symbol d; see
+        :func:`asymmetry_coefficient`); "minimizer" :func:`argmin_expr`; "noise bias prob" /
+        "noise bias logit" the sigma^2 coefficients of :func:`noise_bias_series` (in y and
+        p = p*(y) when the minimizer has no closed form).  Cached per loss.
+
+    Examples
+    --------
+    >>> d = derivations("bce")
+    >>> d["dL/dz"], d["curvature"], d["noise bias logit"]
+    (p - y, 1/(y*(1 - y)), 0)
     """
     return _to_public(dict(_derivations(_as_loss(loss))))
 
@@ -94,8 +110,23 @@ def _tex_escape(s):
 def derivations_latex(losses=LOSSES) -> str:
     """A standalone LaTeX document (article + amsmath) with :func:`derivations` of each loss.
 
-    Each formula is a display ``\\[ ... \\]`` whose body also parses with matplotlib's mathtext.
-    Deterministic: the same SymPy version gives the same bytes.
+    Parameters
+    ----------
+    losses : str, Loss or iterable of them, optional
+        The losses, one section each (default: the whole catalogue, ``LOSSES``).
+
+    Returns
+    -------
+    str
+        The document.  Each formula is a display ``\\[ ... \\]`` whose body also parses with
+        matplotlib's mathtext.  Deterministic: the same SymPy version gives the same bytes.
+        ``scripts/derive.py`` writes it to ``figures/derivations.tex``.
+
+    Examples
+    --------
+    >>> tex = derivations_latex("mse")
+    >>> tex.splitlines()[0], r"\\subsection*{mse}" in tex
+    ('\\\\documentclass{article}', True)
     """
     names = [losses] if isinstance(losses, (str, Loss)) else list(losses)
     out = [

@@ -33,7 +33,29 @@ def _third(loss: Loss, y, p):
 
 
 def gradient_profile(loss, y, p):
-    """dL/dp at targets ``y`` and predictions ``p`` (broadcast), from the catalogue."""
+    """The gradient in the prediction, dL/dp, from the catalogue's stable numerics.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+    p : array_like
+        Predictions in [0, 1]; broadcasts with ``y``.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        dL/dp(y, p) (``loss.grad``), float64.
+
+    Examples
+    --------
+    >>> float(gradient_profile("mse", 0.2, 0.5))     # 2 (p - y)
+    0.6
+    >>> round(float(gradient_profile("bce", 0.2, 0.5)), 12)   # (p - y)/(p (1 - p))
+    1.2
+    """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
     p = _targets(p, "p")
@@ -41,10 +63,34 @@ def gradient_profile(loss, y, p):
 
 
 def logit_gradient(loss, y, z):
-    """dL/dz with p = sigmoid(z), the gradient a network with a sigmoid output receives.
+    """The gradient in the logit, dL/dz with p = sigmoid(z): what a sigmoid output receives.
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+    z : array_like
+        Finite logits (any magnitude: the catalogue's forms are stable at +-1000); broadcasts
+        with ``y``.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        dL/dz = L_p(y, p) p (1 - p) (``loss.grad_logit``), float64.
+
+    Notes
+    -----
     Canonical link: for BCE it is sigmoid(z) - y, which stays of order 1 when the sigmoid
     saturates on the wrong side; for MSE it is 2 (p - y) p (1 - p), which vanishes there.
+
+    Examples
+    --------
+    >>> logit_gradient("bce", 1.0, [-1000.0, 0.0])    # sigmoid(z) - y
+    array([-1. , -0.5])
+    >>> logit_gradient("mse", 1.0, -1000.0)           # saturated: no signal
+    np.float64(-0.0)
     """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
@@ -64,27 +110,83 @@ def _logit_gradient_expr(loss: Loss):
 
 
 def logit_gradient_expr(loss):
-    """dL/dz of L(y, sigmoid(z)) differentiated in z and written in p = sigmoid(z) (SymPy).
+    """The logit gradient as a formula: d/dz L(y, sigmoid(z)), written in p = sigmoid(z).
 
-    BCE gives p - y (the canonical link), MSE 2 p (1 - p)(p - y) (up to SymPy's arrangement).
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+
+    Returns
+    -------
+    sympy.Expr
+        In y and p: L_p(y, p) p (1 - p), simplified.  Cached per loss.
+
+    Examples
+    --------
+    >>> logit_gradient_expr("bce")          # the canonical link
+    p - y
+    >>> logit_gradient_expr("mse")
+    2*p*(1 - p)*(p - y)
     """
     return _to_public(_logit_gradient_expr(_as_loss(loss)))
 
 
 def curvature_at_optimum(loss, y):
-    """d2L/dp2 at the point-target minimizer, L_pp(y, argmin(loss, y))."""
+    """The curvature at the point-target minimizer, L_pp(y, p*) with p* = argmin(loss, y).
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        d2L/dp2 at (y, p*) (``loss.curvature``); for a proper loss L_pp(y, y).
+
+    Examples
+    --------
+    >>> round(float(curvature_at_optimum("bce", 0.5)), 12)     # 1/(y (1 - y))
+    4.0
+    >>> bool(curvature_at_optimum("focal", 0.2) > 0)
+    True
+    """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
     return loss.curvature(y, argmin(loss, y), check=False)
 
 
 def effective_weight(loss, y):
-    """L_pp(y, y) relative to MSE's curvature 2: how much harder the loss pulls near the target.
+    """The curvature at the target relative to MSE's: how much harder the loss pulls near y.
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        w(y) = L_pp(y, y) / L_pp^MSE(y, y), with L_pp^MSE = 2.
+
+    Notes
+    -----
     BCE: (1/(y(1 - y)))/2 = 1/(2 y (1 - y)), which is 2 at y = 1/2 -- BCE near a target of 1/2
     behaves like 2*MSE to leading order -- and grows without bound toward 0 and 1.  Both
     curvatures come from the catalogue (MSE's ``curvature`` is not hard-coded).  MAE's is 0 (its
     curvature is concentrated in the kink).
+
+    Examples
+    --------
+    >>> float(effective_weight("bce", 0.5))
+    2.0
+    >>> float(effective_weight("mse", 0.9))
+    1.0
     """
     loss = _as_loss(loss)
     y = _targets(y, loss=loss)
@@ -102,6 +204,23 @@ def _effective_weight_expr(loss: Loss):
 
 
 def effective_weight_expr(loss):
-    """L_pp(y, y) / L_pp^MSE(y, y) as a SymPy expression (BCE: 1/(2y(1 - y))); None for MAE,
-    whose curvature at p = y is a Dirac delta."""
+    """:func:`effective_weight` as a formula: L_pp(y, y) / L_pp^MSE(y, y).
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+
+    Returns
+    -------
+    sympy.Expr or None
+        In y; None for MAE, whose curvature at p = y is a Dirac delta.  Cached per loss.
+
+    Examples
+    --------
+    >>> effective_weight_expr("bce")
+    1/(2*y*(1 - y))
+    >>> effective_weight_expr("mae") is None
+    True
+    """
     return _to_public(_effective_weight_expr(_as_loss(loss)))

@@ -11,14 +11,14 @@ from ..losses import Loss, logit, sigmoid
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _EPS, _as_loss, _out, _targets
-from ._quadrature import _SQRT_2PI, _TAIL, _composite_rule, _composite_size, _hermite
-from ._solve import _arith_mid, _solve_increasing
+from ._quadrature import _composite_rule, _composite_size, _hermite
+from ._solve import find_root
 from ._symbolic import _dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _tidy
 from .gradients import _third
 from .minimizers import _argmin_expr, argmin
 
 __all__ = ["noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
-           "NOISE_SPACES"]
+           "max_prob_noise", "NOISE_SPACES"]
 
 #: The two noise models of :func:`noise_bias`.
 NOISE_SPACES = ("prob", "logit")
@@ -38,16 +38,17 @@ _MAX_NODES = 300              # numpy's hermegauss weights overflow beyond about
 
 
 def _space(space):
-    if space not in NOISE_SPACES:
+    if not isinstance(space, str) or space not in NOISE_SPACES:
         raise ValueError(f"space must be one of {NOISE_SPACES}, got {space!r}")
     return space
 
 
-# Block size of the noise solve, in (targets x quadrature nodes) elements: each temporary array
-# of a block then has 8192 doubles (64 kB, below glibc's default 128 kB mmap threshold).  For
-# 10^4 targets, whole-array temporaries were measured 1.5-3x slower in CPU time, much of it
-# system time spent on page faults for the large intermediate arrays.
-_BLOCK_ELEMENTS = 8192
+# Block size of the noise solve, in (targets x quadrature nodes) elements (1 MB per temporary).
+# Each block is one call of SciPy's solver, whose fixed cost per iteration is about a
+# millisecond; measured on 10^6 targets (BCE, one core, CPU seconds, probability / logit
+# space): 8.4 / 9.3 with 8,192 elements, 3.3 / 3.9 with 65,536, 3.0 / 3.3 with 262,144 and
+# 11.2 / 15.6 with 1,048,576 (temporaries beyond the caches and page faults).
+_BLOCK_ELEMENTS = 1 << 17
 
 
 def _block_rows(nodes):
@@ -73,27 +74,41 @@ def _prob_block(loss: Loss, yi, si, x0, x, w, n):
     c_hi = 1 - yi - si * xmax - margin
     ycol, scol = yi[:, None], si[:, None]
 
-    def G(cc, idx):
-        pp = ycol[idx] + cc[:, None] + scol[idx] * x
-        return loss.grad(ycol[idx], pp, check=False), pp
-
-    def F(cc, idx):
-        g, pp = G(cc, idx)
-        h = loss.curvature(ycol[idx], pp, check=False)
-        return g @ w, h @ w, np.abs(g) @ w
+    def f(cc, idx):
+        g = loss.grad(ycol[idx], ycol[idx] + cc[:, None] + scol[idx] * x, check=False)
+        return g @ w, np.abs(g) @ w
 
     idx = np.arange(yi.size)
     with np.errstate(all="ignore"):
-        f_lo, f_hi = G(c_lo, idx)[0] @ w, G(c_hi, idx)[0] @ w
+        f_lo, f_hi = f(c_lo, idx)[0], f(c_hi, idx)[0]
     # a flat expected gradient (MAE: zero between the innermost nodes) may round to +-1e-17
     bad = ~((f_lo <= 1e-12) & (f_hi >= -1e-12))
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
-            f"sigma={si[i]!r} is too large for y={yi[i]!r} in probability space: the "
-            f"optimal offset would push the {n}-point noisy prediction out of (0, 1)")
-    return _solve_increasing(F, c_lo, c_hi, np.clip(x0, c_lo, c_hi), _arith_mid,
-                             scale=2 * _EPS * (yi + si))
+            f"sigma={float(si[i])!r} is too large for y={float(yi[i])!r} in probability space: "
+            f"the optimal offset would push the {n}-point noisy prediction out of (0, 1)")
+    # c is resolved to the spacing of the floats p = y + c + sigma e (per row, so that a row's
+    # answer does not depend on its block); a sum that cancels to rounding stops the search
+    return _solve_rows(f, c_lo, c_hi, np.clip(x0, c_lo, c_hi), 2 * _EPS * (yi + si))
+
+
+def _solve_rows(f, lo, hi, x0, resolution):
+    """The root of the expected gradient ``f(c, idx)`` -> (value, size of its terms) on
+    [lo, hi] (rows), started at ``x0`` and resolved to ``resolution`` (per row).  A value
+    within 4 eps of the size of its terms is zero to rounding (re-evaluated at every point: at
+    large sigma that size changes by orders of magnitude along the bracket)."""
+    idx = np.arange(lo.size)
+    with np.errstate(all="ignore"):
+        val, scale = (np.asarray(v, dtype=float) for v in f(x0, idx))
+    done = np.abs(val) <= 4 * _EPS * scale
+    c = np.where(done, x0, np.nan)
+    todo = np.flatnonzero(~done)
+    if todo.size:
+        lo = np.where(val < 0, x0, lo)[todo]          # x0 narrows the bracket
+        hi = np.where(val > 0, x0, hi)[todo]
+        c[todo], _ = find_root(lambda cc, i: f(cc, todo[i]), lo, hi, xatol=resolution[todo])
+    return c
 
 
 def _logit_block(loss: Loss, yi, si, c_start, rule):
@@ -108,115 +123,104 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
     if rule[0] == "gh":
         x, w = rule[1], rule[2]
 
-        def G(cc, idx):
-            zz = zcol[idx] + cc[:, None] + scol[idx] * x
-            return loss.grad_logit(ycol[idx], zz, check=False) @ w
-
-        def F(cc, idx):
+        def f(cc, idx):
             zz = zcol[idx] + cc[:, None] + scol[idx] * x
             g = loss.grad_logit(ycol[idx], zz, check=False)
-            h = loss.curvature_logit(ycol[idx], zz, check=False)
-            return g @ w, h @ w, np.abs(g) @ w
+            return g @ w, np.abs(g) @ w
 
-        def mean(cs):
-            return sigmoid(zcol + cs[:, None] + scol * x) @ w
+        def bias(cs):
+            return _mean_minus_y(yi, zcol + cs[:, None] + scol * x, w)
     else:
         smax = float(si.max())
         with np.errstate(all="ignore"):
             zk = logit(rule[1])                                    # kinks in z, rows x J
         zk = np.where((rule[1] > 0) & (rule[1] < 1), zk, np.nan)
-        # the expected gradient's derivative in c gets, besides E[curvature], a term from each
-        # jump of the gradient at a kink: (1/sigma) phi(e_k) [G(e_k+) - G(e_k-)] (Leibniz rule
-        # for the moving cut e_k = (z_k - z0 - c)/sigma); the one-sided values are taken
-        # 1e-8 (1 + |z_k|) either side of the kink
-        has = np.isfinite(zk)
-        zk0 = np.where(has, zk, 0.0)
-        step = 1e-8 * (1 + np.abs(zk0))
-        with np.errstate(all="ignore"):
-            jump = np.where(has, np.asarray(loss.grad_logit(ycol, zk0 + step, check=False))
-                            - np.asarray(loss.grad_logit(ycol, zk0 - step, check=False)), 0.0)
 
-        def rule_at(cc, idx):
-            cuts = (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx]
-            e, wt = _composite_rule(cuts, smax)
-            return zcol[idx] + cc[:, None] + scol[idx] * e, wt, cuts
+        def nodes(cc, idx, cuts):
+            mu = z0[idx] + cc
+            e, wt = _composite_rule(cuts, smax, -mu / si[idx], si[idx])
+            return mu[:, None] + scol[idx] * e, wt
 
-        def G(cc, idx):
-            zz, wt, _ = rule_at(cc, idx)
-            return (np.asarray(loss.grad_logit(ycol[idx], zz, check=False)) * wt).sum(axis=1)
-
-        def F(cc, idx):
-            zz, wt, cuts = rule_at(cc, idx)
+        def f(cc, idx):
+            zz, wt = nodes(cc, idx, (zk[idx] - zcol[idx] - cc[:, None]) / scol[idx])
             g = np.asarray(loss.grad_logit(ycol[idx], zz, check=False))
-            h = np.asarray(loss.curvature_logit(ycol[idx], zz, check=False))
-            inside = np.abs(np.nan_to_num(cuts, nan=np.inf)) < _TAIL
-            cut = np.where(inside, cuts, 0.0)
-            dirac = np.where(inside, np.exp(-0.5 * cut * cut) * jump[idx], 0.0).sum(axis=1)
-            return ((g * wt).sum(axis=1),
-                    (h * wt).sum(axis=1) + dirac / (_SQRT_2PI * si[idx]),
-                    (np.abs(g) * wt).sum(axis=1))
+            return (g * wt).sum(axis=1), (np.abs(g) * wt).sum(axis=1)
 
-        def mean(cs):
-            e, wt = _composite_rule(np.empty((cs.size, 0)), smax)
-            return (sigmoid(zcol + cs[:, None] + scol * e) * wt).sum(axis=1)
+        def bias(cs):
+            zz, wt = nodes(cs, np.arange(cs.size), np.empty((cs.size, 0)))
+            return _mean_minus_y(yi, zz, wt)
 
     # bracket: grow [-B, B] until the expected gradient changes sign (only the rows still
-    # without a bracket are re-evaluated)
+    # without a bracket are re-evaluated); up to 4^16 B, since the offset can be huge (the
+    # continuous Bernoulli's optimal logit at y = 1 - 3e-6 is 3e5, its parameter rounds to 1)
     bound = 1.0 + 2 * si + np.abs(c_start)
     todo = np.arange(yi.size)
-    for _ in range(8):
+    for _ in range(16):
         with np.errstate(all="ignore"):
-            f_lo, f_hi = G(-bound[todo], todo), G(bound[todo], todo)
-        found = (f_lo <= 1e-12) & (f_hi >= -1e-12)
+            (f_lo, s_lo), (f_hi, s_hi) = f(-bound[todo], todo), f(bound[todo], todo)
+        # zero to rounding counts (a flat expected gradient, e.g. MAE's): relative to the size
+        # of the terms, since at large sigma the whole expected gradient is tiny
+        found = (f_lo <= 4 * _EPS * s_lo) & (f_hi >= -4 * _EPS * s_hi)
         todo = todo[~found]
         if todo.size == 0:
             break
         bound[todo] *= 4
     if todo.size:
         i = todo[0]
-        raise ValueError(f"no optimal logit offset found for y={yi[i]!r}, "
-                         f"sigma={si[i]!r}: the expected gradient does not change sign")
-    cs = _solve_increasing(F, -bound, bound, c_start, _arith_mid,
-                           scale=2 * _EPS * (1 + np.abs(z0) + si))
-    return cs, mean(cs)
+        raise ValueError(f"no optimal logit offset found for y={float(yi[i])!r}, "
+                         f"sigma={float(si[i])!r}: the expected gradient does not change sign")
+    cs = _solve_rows(f, -bound, bound, np.clip(c_start, -bound, bound),
+                     2 * _EPS * (1 + np.abs(z0) + si))
+    with np.errstate(all="ignore"):
+        return cs, bias(cs)
+
+
+def _mean_minus_y(y, z, w):
+    """E[sigmoid(z)] - y for rows of nodes z with weights w (rows x K): for y > 1/2 as
+    (1 - y) - E[sigmoid(-z)], so that a mean within 1e-6 of 1 keeps its relative precision."""
+    w = np.broadcast_to(w, z.shape)
+    out = np.empty(y.shape)
+    up = y > 0.5
+    out[~up] = (sigmoid(z[~up]) * w[~up]).sum(axis=1) - y[~up]
+    out[up] = (1 - y[up]) - (sigmoid(-z[up]) * w[up]).sum(axis=1)
+    return out
+
+
+#: (target, sigma) pairs per block of the noise solve; each block's distinct pairs are solved
+#: once (images have 256 levels), so memory stays bounded whatever the number of targets.
+_PAIR_BLOCK = 1 << 16
 
 
 def _noise_solve(loss: Loss, y, sigma, space, nodes):
-    """(offset c, E[p]) minimizing the expected loss under prediction noise, elementwise.
+    """(offset c, bias E[p] - y) minimizing the expected loss under prediction noise.
 
-    Each distinct (y, sigma) pair is solved once: arrays of pixel intensities (256 grey levels)
-    or of bin centres repeat a few values many times."""
-    y, sigma = np.broadcast_arrays(y, sigma)
-    pairs = np.stack([y.ravel(), sigma.ravel()], axis=1).astype(float)
-    if pairs.shape[0] > 1:
-        pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    else:
-        inverse = np.zeros(pairs.shape[0], dtype=np.intp)
-    c, mean = _noise_solve_flat(loss, pairs[:, 0], pairs[:, 1], space, nodes)
-    inverse = inverse.ravel()
-    return c[inverse].reshape(y.shape), mean[inverse].reshape(y.shape)
+    Each distinct (y, sigma) pair of a block is solved once: arrays of pixel intensities (256
+    grey levels) or of bin centres repeat a few values many times."""
+    shape = np.broadcast_shapes(y.shape, sigma.shape)
+    yb, sb = np.broadcast_to(y, shape), np.broadcast_to(sigma, shape)
+    size = int(np.prod(shape))
+    c, bias = np.empty(size), np.empty(size)
+    for s in range(0, size, _PAIR_BLOCK):
+        ys, ss = yb.flat[s:s + _PAIR_BLOCK], sb.flat[s:s + _PAIR_BLOCK]
+        # the pairs as complex numbers: a 1-d sort (6x faster than unique rows), exact
+        pairs, inverse = np.unique(ys + 1j * ss, return_inverse=True)
+        cu, mu = _noise_solve_flat(loss, pairs.real.copy(), pairs.imag.copy(), space, nodes)
+        inverse = inverse.ravel()
+        c[s:s + _PAIR_BLOCK], bias[s:s + _PAIR_BLOCK] = cu[inverse], mu[inverse]
+    return c.reshape(shape), bias.reshape(shape)
 
 
 def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
-    """:func:`_noise_solve` on flat float arrays, in blocks of about :data:`_BLOCK_ELEMENTS`
-    (targets x nodes)."""
+    """:func:`_noise_solve` on flat float arrays of distinct pairs, in blocks of about
+    :data:`_BLOCK_ELEMENTS` (targets x nodes)."""
     pstar = np.asarray(argmin(loss, yf), dtype=float).reshape(yf.shape)
     c = np.zeros_like(yf)
-    mean = pstar.copy()
+    bias = pstar - yf
     noisy = sf > 0
     if space == "prob":
         n = _nodes(nodes, _PROB_NODES)
         x, w = _hermite(n)
-        xmax = float(x.max())
-        room = np.minimum(pstar, 1 - pstar) - sf * xmax
-        bad = noisy & ~(room > 0)
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"sigma={sf[i]!r} is too large for y={yf[i]!r} in probability space: the "
-                f"{n}-point noise reaches +-{xmax:.3f} sigma, so {xmax:.3f} sigma must be below "
-                f"min(p*, 1 - p*) = {min(pstar[i], 1 - pstar[i])!r} (p* = argmin, = y for proper "
-                "losses) to keep the noisy prediction inside (0, 1)")
+        _check_prob_room(yf, sf, pstar, n)
         yi, si = yf[noisy], sf[noisy]
         x0 = pstar[noisy] - yi
         cs = np.empty_like(yi)
@@ -225,15 +229,12 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
             b = slice(start, start + rows)
             cs[b] = _prob_block(loss, yi[b], si[b], x0[b], x, w, n)
         c[noisy] = cs
-        mean[noisy] = yi + cs            # zero-mean noise: E[p] = y + c
+        bias[noisy] = cs                 # zero-mean noise: E[p] = y + c
     else:
-        bad = noisy & ~((yf > 0) & (yf < 1))
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"y={yf[i]!r}: logit-space noise is centred on a finite logit, so y must lie in "
-                "the open interval (0, 1)")
+        _check_logit_target(yf, sf)
         yi, si = yf[noisy], sf[noisy]
+        if yi.size == 0:                 # no noise anywhere: the point bias
+            return c, bias
         smooth = _is_smooth(loss)
         if nodes is not None or (smooth and (si.size == 0 or si.max() <= _GH_SIGMA_MAX)):
             x, w = _hermite(_nodes(nodes, _LOGIT_NODES))
@@ -253,8 +254,46 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
             b = slice(start, start + rows)
             cs[b], ms[b] = _logit_block(loss, yi[b], si[b], c_start[b], rules(b))
         c[noisy] = cs
-        mean[noisy] = ms
-    return c, mean
+        bias[noisy] = ms
+    return c, bias
+
+
+def _check_prob_room(y, sigma, pstar, n):
+    """ValueError unless the n-point noise keeps every noisy prediction inside (0, 1):
+    sigma * max|e| < min(p*, 1 - p*) wherever sigma > 0."""
+    xmax = float(_hermite(n)[0].max())
+    room = np.minimum(pstar, 1 - pstar) - sigma * xmax
+    bad = (sigma > 0) & ~(room > 0)
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        yv, sv, pv = (float(np.ravel(a)[i]) for a in (y, sigma, pstar))
+        raise ValueError(
+            f"sigma={sv!r} is too large for y={yv!r} in probability space: the {n}-point noise "
+            f"reaches +-{xmax:.3f} sigma, so {xmax:.3f} sigma must be below min(p*, 1 - p*) = "
+            f"{min(pv, 1 - pv)!r} (p* = argmin, = y for proper losses) to keep the noisy "
+            "prediction inside (0, 1); see max_prob_noise")
+
+
+def _check_prob_boundary(y, sigma, pstar):
+    """ValueError where sigma > 0 and the minimizer lies on the boundary (p* = 0 or 1): noise in
+    probability space then leaves (0, 1) for every sigma > 0."""
+    bad = (sigma > 0) & ~((pstar > 0) & (pstar < 1))
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        yv, pv = (float(np.ravel(a)[i]) for a in (y, pstar))
+        raise ValueError(
+            f"y={yv!r}: the minimizer p* = {pv!r} lies on the boundary, so noise in probability "
+            "space leaves (0, 1) for every sigma > 0")
+
+
+def _check_logit_target(y, sigma):
+    """ValueError unless y lies in (0, 1) wherever sigma > 0 (logit-space noise)."""
+    bad = (sigma > 0) & ~((y > 0) & (y < 1))
+    if bad.any():
+        i = np.flatnonzero(bad.ravel())[0]
+        raise ValueError(
+            f"y={float(np.ravel(y)[i])!r}: logit-space noise is centred on a finite logit, so y "
+            "must lie in the open interval (0, 1)")
 
 
 def _noise_inputs(loss, y, sigma, space):
@@ -273,6 +312,28 @@ def _noise_inputs(loss, y, sigma, space):
 def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
     """Bias E[p] - y of the mean prediction when the prediction carries irreducible noise.
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1] (in (0, 1) for logit-space noise).
+    sigma : array_like
+        Noise standard deviations >= 0 (in p for "prob", in the logit for "logit"); broadcasts
+        with ``y``.
+    space : {"prob", "logit"}, optional
+        Where the noise acts (default "prob").
+    nodes : int, optional
+        Gauss-Hermite size (2 to 300) of the noise; default 10 in probability space, and the
+        rule described below in logit space.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        E[p] - y, the broadcast shape of ``y`` and ``sigma``.
+
+    Notes
+    -----
     The prediction is noisy with standard deviation ``sigma`` and the model can only choose the
     offset c that minimizes the expected loss:
 
@@ -290,8 +351,8 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
     Gaussian's moments through order 2 nodes - 1, hence the same sigma-expansion through
     sigma^(2 nodes - 2) for a smooth loss.  For a kinked loss (MAE, Huber) the result is exact
     for this discrete noise, not an approximation of a Gaussian.  ``sigma * 4.86`` must stay
-    below min(p*, 1 - p*) (p* = argmin, = y for proper losses); otherwise ValueError (naming
-    sigma).
+    below min(p*, 1 - p*) (p* = argmin, = y for proper losses), i.e. sigma below
+    :func:`max_prob_noise`; otherwise ValueError (naming sigma).
 
     In logit space e is Gaussian and y must lie in (0, 1).  For a smooth loss with every
     sigma <= 0.75 the expectation is the 32-point Gauss-Hermite rule (relative error about
@@ -301,7 +362,22 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
     shorter than 2/sigma (relative error below 1e-14, tested against mpmath for MAE, Huber and
     MSE up to sigma = 3).  A Gauss-Hermite rule across a kink would be wrong by O(1): for MAE its
     root sits on one of the jumps that the discrete nodes put into E[dL/dz].  ``nodes`` given
-    forces the Gauss-Hermite rule of that size (2 to 300) in logit space as well.
+    forces the Gauss-Hermite rule of that size (2 to 300) in logit space as well.  Beyond
+    sigma = 5 the uniform segments would number 9 sigma; instead 40 segments cover the window
+    of e where the sigmoid is not saturated (|z| < 40, outside it within 4e-18 of 0 or 1) and
+    4.5-long segments the rest, so the cost no longer grows with sigma (tested against mpmath
+    up to sigma = 1e5).  The noise is the Gaussian truncated to |e| <= 9 (mass 2e-19 beyond);
+    at very large sigma the optimal offset of an MSE-like loss runs into that truncation, which
+    changes the offset c (``noise_offset``) but not the bias, then 0 or 1 minus y to every digit
+    (the untruncated optimum puts the sigmoid's transition far in the Gaussian tail).
+
+    The offset is the root of the expected gradient in c, bracketed and found by SciPy's
+    vectorized Chandrupatla solver; each distinct (y, sigma) pair is solved once, in blocks of
+    65,536 pairs (bounded memory).  The solver keeps a bracket on which the expected gradient
+    rises through zero, so the offset is a minimum of the expected loss, never a maximum; for
+    a user loss with several wells it is a local minimum (the global search of :func:`argmin`
+    is not repeated for every noise level), and ValueError is raised when no rising bracket
+    exists (e.g. a concave loss).
 
     Signs (see :func:`noise_bias_series` for the formulas):
 
@@ -319,14 +395,42 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
       multiplied by s'^2 and the sigmoid's curvature adds -s'' = -y(1 - y)(1 - 2y) (away from
       1/2): the two cancel exactly for BCE/KL, the curvature wins for MSE and reverse KL (away
       from 1/2), the asymmetry wins for logit MSE (toward 1/2).
+
+    Examples
+    --------
+    >>> round(float(noise_bias("bce", 0.8, 0.02)), 6)        # toward 1/2
+    -0.001521
+    >>> abs(float(noise_bias("bce", 0.8, 0.5, "logit"))) < 1e-15   # canonical link
+    True
+    >>> bool(noise_bias("mse", 0.8, 0.5, "logit") > 0)      # away from 1/2
+    True
     """
     loss, y, sigma, space = _noise_inputs(loss, y, sigma, space)
-    _, mean = _noise_solve(loss, y, sigma, space, nodes)
-    return _out(mean - np.broadcast_to(y, mean.shape))
+    _, bias = _noise_solve(loss, y, sigma, space, nodes)
+    return _out(bias)
 
 
 def noise_offset(loss, y, sigma, space="prob", *, nodes=None):
-    """The optimal offset c of :func:`noise_bias` (in p for "prob", in the logit for "logit")."""
+    """The optimal offset c of :func:`noise_bias`.
+
+    Parameters
+    ----------
+    loss, y, sigma, space, nodes
+        As for :func:`noise_bias`.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        c minimizing the expected loss: p = y + c + sigma e ("prob", where E[p] - y = c) or
+        z = logit(y) + c + sigma e ("logit", where c also absorbs an improper loss's own pull).
+
+    Examples
+    --------
+    >>> float(noise_offset("mse", 0.3, 0.01))
+    0.0
+    >>> bool(noise_offset("mse", 0.3, 0.5, "logit") < 0)    # MSE pushes a dark pixel darker
+    True
+    """
     loss, y, sigma, space = _noise_inputs(loss, y, sigma, space)
     c, _ = _noise_solve(loss, y, sigma, space, nodes)
     return _out(c)
@@ -335,6 +439,18 @@ def noise_offset(loss, y, sigma, space="prob", *, nodes=None):
 def noise_bias_series(loss, y, sigma, space="prob"):
     """Leading order in sigma^2 of :func:`noise_bias`: bias(y) + sigma^2 b2(y) (+ O(sigma^4)).
 
+    Parameters
+    ----------
+    loss, y, sigma, space
+        As for :func:`noise_bias`.
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        (p* - y) + sigma^2 b2(y), the broadcast shape of ``y`` and ``sigma``.
+
+    Notes
+    -----
     With p* the point-target minimizer and the derivatives L_pp, L_ppp taken at (y, p*):
 
     * probability space: the optimal offset is c = (p* - y) - (sigma^2/2) L_ppp/L_pp, and
@@ -344,23 +460,88 @@ def noise_bias_series(loss, y, sigma, space="prob"):
       -(sigma^2/2) [(L_ppp/L_pp) s' + 3 s''/s'] times s', and E[sigmoid] adds (sigma^2/2) s''.
 
     For BCE the two logit-space terms cancel (bias 0); for MSE (L_ppp = 0) the logit-space bias is
-    -sigma^2 p(1 - p)(1 - 2p), away from 1/2.  Needs L_pp(y, p*) > 0 (ValueError for MAE, whose
-    kink at p = y has no expansion).  :func:`noise_bias_coefficient` gives b2 symbolically.
+    -sigma^2 p(1 - p)(1 - 2p), away from 1/2.  :func:`noise_bias_coefficient` gives b2
+    symbolically.
+
+    Domain (one rule with :func:`noise_bias`): where sigma = 0 both return the point bias
+    p* - y.  Where sigma > 0 both raise ValueError when the noisy prediction leaves (0, 1) for
+    every sigma > 0 -- probability space with the minimizer on the boundary (p* = 0 or 1, e.g.
+    BCE at y = 0), logit space with y = 0 or 1 -- and the series also where the expansion does
+    not exist (L_pp(y, p*) not finite and positive, e.g. MAE's kink, or L_ppp not finite).  The
+    series is an expansion in sigma -> 0, so it is returned for any sigma > 0 beyond that;
+    :func:`noise_bias`, a finite noise model, further needs sigma < :func:`max_prob_noise` in
+    probability space.  L_ppp is a Richardson-extrapolated central difference of the
+    catalogue's curvature (relative error about 1e-10).
+
+    Examples
+    --------
+    >>> round(float(noise_bias_series("bce", 0.8, 0.02)), 6)   # -sigma^2 (2y - 1)/(y (1 - y))
+    -0.0015
+    >>> noise_bias_series("bce", 0.0, 0.0)                    # no noise: the point bias
+    np.float64(0.0)
     """
     loss, y, sigma, space = _noise_inputs(loss, y, sigma, space)
     y, sigma = np.broadcast_arrays(y, sigma)
     pstar = np.asarray(argmin(loss, y), dtype=float)
-    with np.errstate(all="ignore"):
-        l2 = np.asarray(loss.curvature(y, pstar, check=False), dtype=float)
-        l3 = np.asarray(_third(loss, y, pstar), dtype=float)
-    if not np.all(np.isfinite(l2) & (l2 > 0)):
-        raise ValueError(f"loss: {loss.name} has no sigma^2 expansion here (its curvature at the "
-                         "minimizer is not finite and positive)")
-    b2 = -0.5 * l3 / l2
-    if space == "logit":
-        s1 = pstar * (1 - pstar)
-        b2 = b2 * s1 * s1 - s1 * (1 - 2 * pstar)
+    if space == "prob":
+        _check_prob_boundary(y, sigma, pstar)
+    else:
+        _check_logit_target(y, sigma)
+    noisy = sigma > 0
+    b2 = np.zeros(y.shape)
+    if noisy.any():
+        yn, pn = y[noisy], pstar[noisy]
+        with np.errstate(all="ignore"):
+            l2 = np.asarray(loss.curvature(yn, pn, check=False), dtype=float)
+            l3 = np.asarray(_third(loss, yn, pn), dtype=float)
+        bad = ~(np.isfinite(l2) & (l2 > 0) & np.isfinite(l3))
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            raise ValueError(f"loss: {loss.name} has no sigma^2 expansion at y={float(yn[i])!r} "
+                             "(its second derivative at the minimizer is not finite and "
+                             "positive, or its third is not finite)")
+        c2 = -0.5 * l3 / l2
+        if space == "logit":
+            s1 = pn * (1 - pn)
+            c2 = c2 * s1 * s1 - s1 * (1 - 2 * pn)
+        b2[noisy] = c2
     return _out(pstar - y + sigma ** 2 * b2)
+
+
+def max_prob_noise(loss, y, *, nodes=None):
+    """The largest noise level the probability-space model of :func:`noise_bias` accepts at y.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    y : array_like
+        Targets in [0, 1].
+    nodes : int, optional
+        The size of the Gauss-Hermite noise (default 10, as in :func:`noise_bias`).
+
+    Returns
+    -------
+    numpy.ndarray or numpy.float64
+        sigma_max(y) = min(p*, 1 - p*) / max|e|, with p* = :func:`argmin` (= y for a proper
+        loss) and max|e| the outermost node of the ``nodes``-point noise (4.859 for 10 nodes):
+        the noisy prediction p* + sigma e stays inside (0, 1) exactly when sigma < sigma_max.
+        :func:`noise_bias` and :func:`noise_bias_series` raise ValueError for sigma >=
+        sigma_max (and the former also if the optimal offset itself would push the noise out,
+        which no catalogue loss does below sigma_max: tested).
+
+    Examples
+    --------
+    >>> round(float(max_prob_noise("bce", 0.5)), 6)        # 0.5 / 4.859...
+    0.102892
+    >>> bool(max_prob_noise("mse", 0.0) == 0)
+    True
+    """
+    loss = _as_loss(loss)
+    y = _targets(y, loss=loss)
+    xmax = float(_hermite(_nodes(nodes, _PROB_NODES))[0].max())
+    pstar = np.asarray(argmin(loss, y), dtype=float)
+    return _out(np.minimum(pstar, 1 - pstar) / xmax)
 
 
 @functools.lru_cache(maxsize=None)
@@ -414,15 +595,33 @@ def _noise_coefficient(loss: Loss, space: str):
 def noise_bias_coefficient(loss, space="prob"):
     """b2 of :func:`noise_bias_series` as a SymPy expression: bias = bias0 + b2 sigma^2 + ...
 
+    Parameters
+    ----------
+    loss : str or Loss
+        A catalogue name or a :class:`~lossanalysis.losses.Loss`.
+    space : {"prob", "logit"}, optional
+        Where the noise acts (default "prob").
+
+    Returns
+    -------
+    sympy.Expr or None
+        b2 in y (and p, see below); None for MAE (no expansion at its kink).
+
+    Notes
+    -----
     Probability space: b2 = -L_ppp/(2 L_pp).  Logit space: derived in z for l(z) = L(y, s(z))
     (s the sigmoid) with SymPy's chain rule: offset c = -(sigma^2/2) l'''/l'' and
     E[p] - p* = s'(z*) c + s''(z*) sigma^2/2, which at a stationary point is
     b2 = -(L_ppp/(2 L_pp)) p^2 (1-p)^2 - p (1-p)(1-2p).  Evaluated at the minimizer: in terms
     of y when :func:`argmin_expr` exists, otherwise in y and p, with p standing for p*(y).
-    None for MAE (no expansion at its kink).
+    Cached per loss.
 
+    Examples
+    --------
     >>> noise_bias_coefficient("bce", "logit")
     0
+    >>> noise_bias_coefficient("bce")
+    (1 - 2*y)/(y*(1 - y))
     """
     loss = _as_loss(loss)
     return _to_public(_noise_coefficient(loss, _space(space)))

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from ..analysis._solve import _arith_mid, _solve_increasing
+from ..analysis._solve import find_root
 from ..losses import get_loss
 from ..nn import AE, VAE, train
 from .core import (INTERIOR, Task, dataset, eval_subset, experiment_settings, frozen,
@@ -149,9 +149,8 @@ def stationary_offsets(loss, y, u, c0, *, tol=GRAD_TOL, max_iter=100):
     """Per column j, the offset c_j with F_j(c) = mean_i dL/dz(y_ij, u_ij + c) = 0.
 
     F rises through zero (a minimum of the mean loss in c): a bracket [lo, hi] with
-    F(lo) < 0 < F(hi) is found by doubling steps from ``c0``, then the analysis's safeguarded
-    Newton iteration on the catalogue's grad_logit and curvature_logit, with bisection whenever
-    the Newton point leaves the bracket (float64; only the columns not yet converged are
+    F(lo) < 0 < F(hi) is found by doubling steps from ``c0``, then the analysis's bracketing
+    root finder on the catalogue's grad_logit (float64; only the columns not yet converged are
     evaluated).  Returns (c, max |F| at the end).
 
     Examples
@@ -169,9 +168,6 @@ def stationary_offsets(loss, y, u, c0, *, tol=GRAD_TOL, max_iter=100):
 
     def F(cc, cols):
         return loss.grad_logit(y[:, cols], u[:, cols] + cc, check=False).sum(axis=0) / n
-
-    def H(cc, cols):
-        return loss.curvature_logit(y[:, cols], u[:, cols] + cc, check=False).sum(axis=0) / n
 
     every = np.arange(m)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -193,11 +189,9 @@ def stationary_offsets(loss, y, u, c0, *, tol=GRAD_TOL, max_iter=100):
         bracketed = np.isfinite(lo) & np.isfinite(hi)
         active = np.flatnonzero(bracketed & ~done)
         if active.size:
-            def FH(cc, idx):
-                return F(cc, active[idx]), H(cc, active[idx])
-            start = 0.5 * (lo[active] + hi[active])
-            c[active] = _solve_increasing(FH, lo[active], hi[active], start, _arith_mid,
-                                          ftol=tol, maxiter=max_iter)
+            def f(cc, idx):
+                return F(cc, active[idx])
+            c[active], _ = find_root(f, lo[active], hi[active], fatol=tol, maxiter=max_iter)
         fin = F(c, every)
     return c, float(np.max(np.abs(fin[bracketed | done])))
 
