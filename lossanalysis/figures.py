@@ -21,8 +21,7 @@ import numpy as np
 from . import plotting
 from .losses import LOSSES, get_loss, logit
 
-__all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "prob_noise_reach",
-           "max_prob_sigma", "ASYMMETRY_LOSSES", "BIAS_LOSSES", "GRADIENT_LOSSES",
+__all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "ASYMMETRY_LOSSES", "BIAS_LOSSES", "GRADIENT_LOSSES",
            "PROB_NOISE_NODES", "parser", "loss_names", "numbers", "run"]
 
 #: Default losses of each figure.
@@ -127,8 +126,8 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
         s = sign(y - 1/2),
 
     the excess cost of moving a distance delta away from 1/2 over that of moving toward 1/2,
-    on a log axis -- or an asinh axis when some R <= 0 (an improper loss such as the continuous
-    Bernoulli can gain by moving off the target).
+    on a log axis.  R >= 0 by the analysis' rule (each excess is measured from the loss's own
+    minimum); an asinh axis is kept for a user loss whose ratio reaches 0.
 
     Parameters
     ----------
@@ -248,46 +247,15 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
 # ----------------------------------------------------------------------------------------------
 # Bias
 # ----------------------------------------------------------------------------------------------
-def prob_noise_reach(nodes: int = PROB_NOISE_NODES) -> float:
-    """The largest |e| of the ``nodes``-point probability-space noise (Gauss-Hermite nodes of
-    :func:`numpy.polynomial.hermite_e.hermegauss`, the rule
-    :func:`lossanalysis.analysis.noise_bias` uses).
-
-    Examples
-    --------
-    >>> round(prob_noise_reach(10), 4)
-    4.8595
-    """
-    from numpy.polynomial.hermite_e import hermegauss
-    return float(np.max(hermegauss(int(nodes))[0]))
-
-
-def max_prob_sigma(loss, y, nodes: int = PROB_NOISE_NODES):
-    """The largest probability-space sigma that :func:`lossanalysis.analysis.noise_bias`
-    accepts at target ``y`` (exclusive): min(p*, 1 - p*) / reach, p* = argmin(loss, y).
-
-    The noisy prediction p* + c + sigma e must stay inside (0, 1) for every node e, whose
-    largest |e| is :func:`prob_noise_reach`.
-
-    Examples
-    --------
-    >>> round(float(max_prob_sigma("bce", 0.5)), 4)
-    0.1029
-    """
-    from .analysis import argmin
-    pstar = np.asarray(argmin(loss, y), dtype=float)
-    return np.minimum(pstar, 1 - pstar) / prob_noise_reach(nodes)
-
-
 def _noise_panel(ax, losses, sigmas, space):
-    from .analysis import bias, noise_bias
+    from .analysis import bias, max_prob_noise, noise_bias
 
     curves, marks = [], {}
     base = np.linspace(0.005, 0.995, 199) if space == "prob" else np.linspace(0.01, 0.99, 161)
     for name in losses:
         y = base
         if space == "prob":     # where the larger sigma keeps the noisy prediction in (0, 1)
-            y = base[np.asarray(max_prob_sigma(name, base)) > max(sigmas)]
+            y = base[np.asarray(max_prob_noise(name, base, nodes=PROB_NOISE_NODES)) > max(sigmas)]
             if y.size < 2:
                 continue
         kw = {"nodes": PROB_NOISE_NODES} if space == "prob" else {}
@@ -321,9 +289,10 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
     losses : sequence of str
         The losses of panels (b) and (c); panel (a) shows the whole catalogue.
     sigma_prob : pair of float
-        Probability-space noise levels, each below 1/(2 reach) = 0.1029 (reach =
-        :func:`prob_noise_reach`), so that some targets keep the noisy prediction in (0, 1);
-        each loss is drawn where :func:`max_prob_sigma` exceeds the larger one.
+        Probability-space noise levels, each below
+        :func:`lossanalysis.analysis.max_prob_noise` at y = 1/2 (0.1029), so that some targets
+        keep the noisy prediction in (0, 1); each loss is drawn where ``max_prob_noise``
+        exceeds the larger one.
     sigma_logit : pair of float
         Logit-space noise levels in (0, 3].
     columns : {1, 2}
@@ -339,12 +308,12 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
     >>> float(fig.get_size_inches()[0])
     3.4
     """
-    from .analysis import argmin, bias, is_proper
+    from .analysis import argmin, bias, is_proper, max_prob_noise
     from .losses import continuous_bernoulli_mean
 
     losses = _check_losses(losses)
-    reach = prob_noise_reach()
-    sigma_prob = _check_values(sigma_prob, "sigma_prob", 0, 0.5 / reach, count=2,
+    widest = float(max_prob_noise("mse", 0.5, nodes=PROB_NOISE_NODES))
+    sigma_prob = _check_values(sigma_prob, "sigma_prob", 0, widest, count=2,
                                what="probability-space noise")
     sigma_logit = _check_values(sigma_logit, "sigma_logit", 0, _LOGIT_SIGMA_MAX, count=2,
                                 what="logit-space noise", open_hi=False)

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-import lossanalysis as la
 from lossanalysis import LOSSES, Loss, analysis, data, figures, get_loss, nn, plotting
 from lossanalysis import losses as L
 
@@ -470,8 +469,6 @@ KNOWN = [
            "Adam-lr-string"),
     _known(lambda: nn.VAE([4, 3, 2], likelihood="gaussian", sigma=None), "sigma",
            "nn.VAE: sigma = None gives 'must be real number, not NoneType'", "VAE-sigma-none"),
-    _known(lambda: figures.prob_noise_reach(INF), "nodes",
-           "figures.prob_noise_reach(inf): OverflowError", "prob_noise_reach-inf"),
     _fixed(lambda: data.intensity_summary(np.full((2, 2), 0.5), "4"), "bins",
            "data.intensity_summary: bins = '4' gives a comparison TypeError",
            "intensity_summary-bins-string"),
