@@ -36,7 +36,8 @@ import math
 
 import numpy as np
 
-from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
+from ..losses import Loss, _sigmoid_from, continuous_bernoulli_mean_logit, get_loss, sigmoid
+from . import parallel
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS"]
 
@@ -49,27 +50,91 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 #: against none and 0.9 ms in blocks); blocks also stay in cache.  Every element's value is the
 #: same either way, and the row sums are taken row by row.
 BLOCK_ELEMENTS = 1 << 15
+#: Batches of at least this many elements are shared out over the elementwise threads
+#: (:mod:`lossanalysis.nn.parallel`) by rows.
+SPLIT_ELEMENTS = 1 << 15
 
 
-def _catalogue(loss: Loss, x, out, grad_scale, summed: bool = True):
-    """The catalogue's value of ``loss`` at targets ``x`` and logits ``out`` (2-D, one row per
-    example; summed over pixels if ``summed``) and, unless ``grad_scale`` is None,
-    ``grad_scale`` times its logit gradient (else None)."""
-    rows = max(1, BLOCK_ELEMENTS // max(1, out.shape[1]))
-    want_grad = grad_scale is not None
-    values = np.empty(out.shape[0] if summed else out.shape, dtype=out.dtype)
-    grad = np.empty_like(out) if want_grad else None
-    for lo in range(0, out.shape[0], rows):
-        b = slice(lo, lo + rows)
-        if want_grad:
-            v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
-            if grad_scale != 1:
-                g *= grad_scale
-            grad[b] = g
+def _mse_value_and_grad_logit(y, z):
+    """The catalogue's ``mse.value_and_grad_logit(y, z)``, bit for bit, sharing ``exp(-|z|)``.
+
+    The catalogue's generic form evaluates ``value_logit = (sigmoid(z) - y)**2`` and
+    ``grad_logit = (2 (p - y)) (p q)`` with ``p = sigmoid(z)``, ``q = sigmoid(-z)``, computing
+    ``exp(-|z|)`` three times; here it is computed once and handed to the catalogue's own
+    ``_sigmoid_from``, every other operation being the same.  (losses.py could adopt this as
+    ``_MSE._value_and_grad_logit``; the dispatcher then steps aside, see :func:`_fast_form`.)
+    """
+    e = np.exp(-np.abs(z))
+    p = _sigmoid_from(z, e)
+    q = _sigmoid_from(-z, e)
+    d = p - y
+    return d ** 2, (2 * d) * (p * q)
+
+
+def _fast_form(loss: Loss):
+    """A faster, bitwise-identical ``value_and_grad_logit`` for ``loss`` if there is one.
+
+    Only while the catalogue's class still uses the generic form: once losses.py defines its
+    own fused form, that one is used."""
+    mse = type(get_loss("mse"))
+    if type(loss) is mse and mse._value_and_grad_logit is Loss._value_and_grad_logit:
+        return _mse_value_and_grad_logit
+    return None
+
+
+class _Evaluator:
+    """Evaluates a catalogue loss on ``(batch, pixels)`` arrays: in blocks of rows, shared out
+    over the elementwise threads, optionally into buffers reused from call to call."""
+
+    def __init__(self, loss: Loss):
+        self.loss = loss
+        self.fast = _fast_form(loss)
+        self._buffers = {}
+
+    def __call__(self, x, out, grad_scale, summed: bool = True, reuse: bool = False):
+        """The catalogue's value of the loss at targets ``x`` and logits ``out`` (summed over
+        pixels if ``summed``) and, unless ``grad_scale`` is None, ``grad_scale`` times its
+        logit gradient (else None).  With ``reuse`` the arrays are this evaluator's buffers,
+        overwritten by the next call; otherwise fresh."""
+        n, d = out.shape
+        want_grad = grad_scale is not None
+        vshape = (n,) if summed else out.shape
+        if reuse:
+            key = (vshape, want_grad, out.shape, out.dtype)
+            if key not in self._buffers:
+                self._buffers = {key: (np.empty(vshape, out.dtype),
+                                       np.empty_like(out) if want_grad else None)}
+            values, grad = self._buffers[key]
         else:
-            v = loss.value_logit(x[b], out[b], check=False)
-        values[b] = v.sum(axis=1) if summed else v
-    return values, grad
+            values = np.empty(vshape, dtype=out.dtype)
+            grad = np.empty_like(out) if want_grad else None
+        loss = self.loss
+        fast = self.fast if (self.fast is not None and x.dtype == out.dtype
+                             and out.dtype in (np.float32, np.float64)) else None
+        rows = max(1, BLOCK_ELEMENTS // max(1, d))
+
+        def run(lo, hi, part):
+            for a in range(lo, hi, rows):
+                b = slice(a, min(a + rows, hi))
+                if want_grad:
+                    if fast is not None:
+                        with np.errstate(all="ignore"):
+                            v, g = fast(x[b], out[b])
+                    else:
+                        v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
+                    if grad_scale != 1:
+                        np.multiply(g, grad_scale, out=grad[b])
+                    else:
+                        grad[b] = g
+                else:
+                    v = loss.value_logit(x[b], out[b], check=False)
+                if summed:
+                    np.sum(v, axis=1, out=values[b])
+                else:
+                    values[b] = v
+
+        parallel.split(run, n, min_size=max(2, -(-SPLIT_ELEMENTS // max(1, d))), align=1)
+        return values, grad
 
 
 class Term:
@@ -90,10 +155,14 @@ class Term:
         """Targets as the term needs them (identity unless documented otherwise)."""
         return x
 
-    def value_and_grad(self, x, out, grad_scale=None):
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
         """Per-example values ``(batch,)`` summed over pixels, and -- when ``grad_scale`` is
-        given -- the gradient of ``grad_scale * sum(values)`` with respect to ``out`` (a fresh
-        array) while storing that of the term's own parameters in ``self.grads``."""
+        given -- the gradient of ``grad_scale * sum(values)`` with respect to ``out`` while
+        storing that of the term's own parameters in ``self.grads``.
+
+        The arrays returned are fresh unless ``reuse=True``, which may hand back the term's
+        own buffers, overwritten by its next call (the training step asks for that).  A
+        subclass may leave ``reuse`` out of its signature: models then never pass it."""
         raise NotImplementedError
 
     def mean(self, out):
@@ -123,14 +192,15 @@ class Catalogue(Term):
         if not 0.0 < clip < 0.5:
             raise ValueError(f"clip must lie in (0, 0.5), got {clip}")
         self.clip = float(clip)
+        self._eval = _Evaluator(self.loss)
 
     def prepare(self, x):
         if self.loss.target_domain == "open":
             return np.clip(x, self.clip, 1.0 - self.clip)
         return x
 
-    def value_and_grad(self, x, out, grad_scale=None):
-        return _catalogue(self.loss, x, out, grad_scale)
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
+        return self._eval(x, out, grad_scale, reuse=reuse)
 
     def mean(self, out):
         if self.loss.name == "continuous_bernoulli":
@@ -178,6 +248,8 @@ class Gaussian(Term):
         if output == "logit":
             self._fixed = get_loss("gaussian_nll", sigma=self.sigma) if self.sigma else None
             self._mse = get_loss("mse")
+            self._eval_fixed = _Evaluator(self._fixed) if self._fixed else None
+            self._eval_mse = _Evaluator(self._mse)
 
     def setup(self, n_pixels, dtype):
         if self.learned:
@@ -185,11 +257,11 @@ class Gaussian(Term):
             self.params = {"log_sigma": np.full(shape, math.log(self.init_sigma), dtype=dtype)}
             self.grads = {"log_sigma": np.zeros(shape, dtype=dtype)}
 
-    def _squared_error(self, x, out, want_grad):
+    def _squared_error(self, x, out, want_grad, reuse=False):
         """(mu - y)^2 and its gradient in ``out``: from the catalogue's mse for the logit
         output, written here for the identity output."""
         if self.output == "logit":
-            se, dse = _catalogue(self._mse, x, out, 1 if want_grad else None, summed=False)
+            se, dse = self._eval_mse(x, out, 1 if want_grad else None, summed=False, reuse=reuse)
         else:
             diff = out - x
             se = np.square(diff)
@@ -199,12 +271,12 @@ class Gaussian(Term):
                 dse = diff
         return se, dse
 
-    def value_and_grad(self, x, out, grad_scale=None):
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
         want_grad = grad_scale is not None
         if self.output == "logit" and self.learned is None:
             # Fixed sigma: the catalogue's gaussian_nll as is.
-            return _catalogue(self._fixed, x, out, grad_scale)
-        se, dse = self._squared_error(x, out, want_grad)
+            return self._eval_fixed(x, out, grad_scale, reuse=reuse)
+        se, dse = self._squared_error(x, out, want_grad, reuse=reuse)
         n_pix = x.shape[1]
         if self.learned is None:  # identity output, fixed sigma
             log_s = math.log(self.sigma)

@@ -5,11 +5,12 @@ Common interface
 * ``model.params`` / ``model.grads``: dicts name -> array with the same keys.  Both live in
   one flat buffer each; change parameters in place (``model.params[k][...] = v`` or
   :meth:`set_params`), never by rebinding a dict entry.
-* ``model.loss_and_grads(x, eps=None, rng=None) -> (loss, grads)``: the batch mean of the
-  per-example loss summed over pixels (for the VAE the negative ELBO in nats, every
-  normalizing constant included) and its gradients.  ``grads`` is ``model.grads`` itself,
-  overwritten by the next call.  ``model.last_terms`` holds ``{"loss", "rec", "kl"}`` of the
-  last call (``kl`` is 0 for the AE).
+* ``model.loss_and_grads(x, eps=None, rng=None, *, reuse=False) -> (loss, grads)``: the batch
+  mean of the per-example loss summed over pixels (for the VAE the negative ELBO in nats, every
+  normalizing constant included) and its gradients.  ``grads`` belongs to the caller (a fresh
+  copy); with ``reuse=True`` it is ``model.grads`` itself, overwritten by the next call (the
+  training loop's choice: no copy per step).  ``model.last_terms`` holds
+  ``{"loss", "rec", "kl"}`` of the last call (``kl`` is 0 for the AE).
 * ``model.evaluate(x, ...)``: the same terms without gradients, over any number of examples.
 * ``encode``, ``decode``, ``logits``, ``reconstruct``; VAE also ``sample`` and ``kl_per_dim``.
 
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import inspect
+
 import numpy as np
 
 from .likelihoods import Catalogue, Term, make_likelihood
-from .mlp import MLP, pack
+from .mlp import MLP, flat_view, pack
 
 __all__ = ["AE", "VAE", "BiasOnly"]
 
@@ -84,6 +87,33 @@ class _Model:
                                      f"from {lo:g} to {hi:g}; scale the images, e.g. divide "
                                      "uint8 data by 255")
         return arr
+
+    def _term_kw(self) -> dict:
+        """``{"reuse": True}`` if the output term can hand back its own buffers (a user's
+        subclass may not accept the argument: then nothing)."""
+        kw = getattr(self, "_term_kw_cache", None)
+        if kw is None or kw[0] is not self.term:
+            try:
+                ok = "reuse" in inspect.signature(self.term.value_and_grad).parameters
+            except (TypeError, ValueError):
+                ok = False
+            kw = self._term_kw_cache = (self.term, {"reuse": True} if ok else {})
+        return kw[1]
+
+    def _grads_out(self, reuse: bool) -> dict:
+        """``self.grads`` itself (``reuse``) or a copy the caller owns: views of one fresh flat
+        buffer, so that optimizers still update everything in a few vectorized passes."""
+        if reuse:
+            return self.grads
+        flat = flat_view(self.grads.values())
+        if flat is None:
+            return {k: v.copy() for k, v in self.grads.items()}
+        copy = flat.copy()
+        out, start = {}, 0
+        for k, v in self.grads.items():
+            out[k] = copy[start:start + v.size].reshape(v.shape)
+            start += v.size
+        return out
 
     def set_params(self, values: dict) -> None:
         """Copy ``values`` (name -> array, a subset of :attr:`params` is allowed) in place."""
@@ -173,19 +203,44 @@ class AE(_Model):
         """The catalogue loss (``None`` for a custom term)."""
         return getattr(self.term, "loss", None)
 
-    def loss_and_grads(self, x, eps=None, rng=None):
-        """Batch mean of the per-example loss and its gradients (``eps``/``rng`` are ignored:
-        the AE is deterministic; they are accepted for a uniform interface)."""
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
+        """Batch mean of the per-example loss and its gradients.
+
+        Parameters
+        ----------
+        x : array, shape (batch, n_pixels)
+            Targets (and inputs).
+        eps, rng
+            Ignored (the AE is deterministic); accepted for a uniform interface.
+        reuse : bool
+            Return :attr:`grads` itself, overwritten by the next call, instead of a copy.
+
+        Returns
+        -------
+        (float, dict)
+            The loss and its gradients (name -> array, the keys of :attr:`params`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ae = AE((6, 4, 2), loss="mse", seed=0)
+        >>> x = np.random.default_rng(0).random((3, 6))
+        >>> loss, g = ae.loss_and_grads(x)
+        >>> g2 = ae.loss_and_grads(x[:2])[1]
+        >>> bool(np.shares_memory(g["dec.1.b"], g2["dec.1.b"]))
+        False
+        """
         x = self._input(x)
         inv_b = 1.0 / x.shape[0]
         code = self.encoder.forward(x, train=True)
         z = self.decoder.forward(code, train=True)
-        values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b)
+        values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b,
+                                              **self._term_kw())
         loss = float(values.mean())
         dcode = self.decoder.backward(dz)
         self.encoder.backward(dcode, need_dx=False)
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         z = self.decoder.forward(self.encoder.forward(x))
@@ -295,11 +350,21 @@ class VAE(_Model):
             self._dhead = np.empty((batch, 2 * k), self.dtype)
             self._ws_batch = batch
 
-    def loss_and_grads(self, x, eps=None, rng=None):
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
         """Negative ELBO (nats per example, batch mean) and its gradients.
 
         ``eps`` (shape ``(batch, latent_dim)``) fixes the reparameterization noise; otherwise it
-        is drawn from ``rng`` (default: the model's generator).
+        is drawn from ``rng`` (default: the model's generator).  The gradients are a copy the
+        caller owns, or with ``reuse=True`` :attr:`grads` itself, overwritten by the next call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> vae = VAE((6, 4, 2), seed=0)
+        >>> x = np.random.default_rng(0).random((3, 6))
+        >>> loss, g = vae.loss_and_grads(x, eps=np.zeros((3, 2)))
+        >>> loss > 0 and set(g) == set(vae.params)
+        True
         """
         x = self._input(x)
         batch, k = x.shape[0], self.latent_dim
@@ -314,7 +379,8 @@ class VAE(_Model):
         np.multiply(std, eps, out=h)
         h += mu
         out = self.decoder.forward(h, train=True)
-        rec, d_out = self.term.value_and_grad(self.term.prepare(x), out, grad_scale=inv_b)
+        rec, d_out = self.term.value_and_grad(self.term.prepare(x), out, grad_scale=inv_b,
+                                              **self._term_kw())
         em1 = np.expm1(logvar)                      # exp(logvar) - 1, accurate near 0
         kl = _kl_elements(mu, logvar, em1).sum(axis=1)
         dh = self.decoder.backward(d_out)
@@ -333,7 +399,7 @@ class VAE(_Model):
         loss = float((rec + kl).mean())
         self.last_terms = {"loss": loss, "rec": rec_m, "kl": kl_m}
         self.last_latent = (mu, logvar, eps, h)
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         mu, logvar = self.encode(x)
@@ -409,15 +475,16 @@ class BiasOnly(_Model):
     def _z(self, n):
         return np.broadcast_to(self.params["out.b"], (n, self.n_pixels))
 
-    def loss_and_grads(self, x, eps=None, rng=None):
-        """Batch mean of the per-example loss and its gradient in the bias."""
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
+        """Batch mean of the per-example loss and its gradient in the bias (a copy, or with
+        ``reuse=True`` :attr:`grads` itself)."""
         x = self._input(x)
         values, dz = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]),
-                                              grad_scale=1.0 / x.shape[0])
+                                              grad_scale=1.0 / x.shape[0], **self._term_kw())
         np.sum(dz, axis=0, out=self.grads["out.b"])
         loss = float(values.mean())
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         values, _ = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]))

@@ -17,6 +17,7 @@ of the last complete epoch, is left untouched.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -145,6 +146,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
         raise ValueError("resume=True needs out_dir")
 
     n_steps = n // batch_size if drop_last else -(-n // batch_size)
+    step_kw = {"reuse": True} if _accepts(model.loss_and_grads, "reuse") else {}
     flat_grads = flat_view(model.grads.values())
     batch_buf = {}
     epoch_times = []
@@ -163,7 +165,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
                     batch_buf[b] = np.empty((b, x_train.shape[1]), dtype)
                 xb = np.take(x_train, idx, axis=0, out=batch_buf[b])
                 t0 = time.perf_counter()
-                loss, grads = model.loss_and_grads(xb, rng=rng)
+                loss, grads = model.loss_and_grads(xb, rng=rng, **step_kw)
                 what = _nonfinite(loss, grads, flat_grads if grads is model.grads else None)
                 if what:
                     raise TrainingDiverged(epoch, step + 1, what,
@@ -206,6 +208,14 @@ def _count(value, name: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def _accepts(fn, name: str) -> bool:
+    """Whether ``fn`` takes a keyword argument ``name`` (a user's model may not)."""
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _nonfinite(loss, grads, flat=None) -> str | None:
