@@ -115,24 +115,14 @@ def _batch(args, np):
         return np.where(x < 0.7, 0, np.where(x > 0.9, 1, x)).astype(np.float32), "synthetic"
 
 
-def _timed_steps(step, steps, warmup, np):
-    for _ in range(warmup):
-        step()
-    times = np.empty(steps)
-    for i in range(steps):
-        t = time.perf_counter()
-        step()
-        times[i] = time.perf_counter() - t
-    return float(np.median(times))
-
-
 def worker(args):
     threads = args.threads[0]
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
     from lossanalysis.nn import Adam, parallel
-    from lossanalysis.nn.profile import bare_matmuls, matmul_shapes, step_breakdown
+    from lossanalysis.nn.profile import (bare_matmuls, matmul_shapes, median_time,
+                                         step_breakdown)
 
     x, source = _batch(args, np)
     out = {"lib": args.lib, "threads": threads, "split": args.split, "data": source,
@@ -152,9 +142,9 @@ def worker(args):
                 opt.step(g)
 
             with np.errstate(under="ignore"):
-                t = _timed_steps(step, args.steps, args.warmup, np)
+                t = median_time(step, args.steps, args.warmup)
             shapes = matmul_shapes(model, len(x))
-            bare = _timed_steps(bare_matmuls(shapes), args.steps, args.warmup, np)
+            bare = median_time(bare_matmuls(shapes), args.steps, args.warmup)
             parts = step_breakdown(_build(name), x, repeat=max(10, args.steps // 2),
                                    warmup=args.warmup)
             out["models"][name] = {"step": t, "bare_matmul": bare, "flops": parts["flops"],
@@ -175,7 +165,7 @@ def worker(args):
                 loss.backward()
                 opt.step()
 
-            out["models"][name] = {"step": _timed_steps(step, args.steps, args.warmup, np)}
+            out["models"][name] = {"step": median_time(step, args.steps, args.warmup)}
     print(json.dumps(out))
 
 

@@ -39,7 +39,8 @@ import numpy as np
 from ..losses import Loss, _sigmoid_from, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
 
-__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS"]
+__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS",
+           "LOSS_UNITS"]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -173,9 +174,18 @@ class Term:
         """The distribution's parameter image: ``sigmoid(z)`` (or the mean for identity)."""
         return sigmoid(out) if self.output == "logit" else np.array(out, copy=True)
 
+    #: What the term's value counts, per pixel (summed over pixels: "... per image").
+    unit = "loss units"
+
     def describe(self) -> dict:
         """A JSON-friendly description (for metrics files)."""
         return {"name": self.name}
+
+    def config(self) -> dict:
+        """Everything needed to rebuild the term (see :func:`term_from_config`); a term that
+        cannot be rebuilt from plain data (a user's subclass or user loss) says so with
+        ``{"kind": "custom", ...}``."""
+        return {"kind": "custom", "class": type(self).__name__}
 
 
 class Catalogue(Term):
@@ -212,6 +222,25 @@ class Catalogue(Term):
         if self.loss.target_domain == "open":
             d["clip"] = self.clip
         return d
+
+    def _from_catalogue(self) -> bool:
+        """Whether the loss is the catalogue's own (not a user loss that could share a name)."""
+        try:
+            return type(self) is Catalogue and get_loss(self.loss.name, **self.loss.params) == self.loss
+        except ValueError:
+            return False
+
+    @property
+    def unit(self):
+        if not self._from_catalogue():
+            return "loss units"
+        return LOSS_UNITS.get(self.loss.name, "loss units")
+
+    def config(self):
+        if not self._from_catalogue():
+            return {"kind": "custom", "class": type(self).__name__, "loss": str(self.loss)}
+        return {"kind": "catalogue", "loss": self.loss.name, "params": dict(self.loss.params),
+                "name": self.name, "clip": self.clip}
 
 
 class Gaussian(Term):
@@ -312,11 +341,54 @@ class Gaussian(Term):
             return np.exp(self.params["log_sigma"])
         return np.array([self.sigma])
 
+    unit = "nats"
+
     def describe(self):
         return {"name": "gaussian", "sigma": self.learned or self.sigma, "output": self.output}
 
+    def config(self):
+        if type(self) is not Gaussian:
+            return super().config()
+        return {"kind": "gaussian", "sigma": self.learned or self.sigma, "output": self.output,
+                "init_sigma": self.init_sigma}
+
 
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "beta")
+
+#: What each catalogue loss counts (per pixel): nats for the negative log-likelihoods and the
+#: divergences between Bernoulli distributions, error units for the distances.
+LOSS_UNITS = {"mse": "squared error", "mae": "absolute error", "huber": "Huber loss",
+              "logit_mse": "squared logit error", "focal": "focal loss", "bce": "nats",
+              "kl": "nats", "reverse_kl": "nats", "gaussian_nll": "nats",
+              "continuous_bernoulli": "nats", "beta_nll": "nats"}
+
+
+def term_from_config(config: dict) -> Term:
+    """Rebuild a term from :meth:`Term.config`.
+
+    Raises ``ValueError`` for a term that cannot be rebuilt from plain data (a user's ``Term``
+    subclass or a user loss: nothing read from a file is evaluated).
+
+    Examples
+    --------
+    >>> t = term_from_config(make_likelihood("beta", kappa=4.0).config())
+    >>> t.name, t.loss.params["kappa"]
+    ('beta', 4.0)
+    """
+    kind = config.get("kind") if isinstance(config, dict) else None
+    if kind == "catalogue":
+        return Catalogue(config["loss"], name=config.get("name"), clip=config.get("clip", 1e-3),
+                         **config.get("params", {}))
+    if kind == "gaussian":
+        return Gaussian(sigma=config["sigma"], output=config.get("output", "logit"),
+                        init_sigma=config.get("init_sigma", 1.0))
+    if kind == "custom":
+        raise ValueError(f"the output term ({config.get('class')}"
+                         + (f", loss {config['loss']}" if "loss" in config else "")
+                         + ") is not a catalogue loss or likelihood and cannot be rebuilt from a "
+                         "file; build the model yourself and load the parameters with "
+                         "set_params(load_checkpoint(path)['params'])")
+    raise ValueError(f"not a term configuration: {config!r}")
 
 
 def make_likelihood(name, *, sigma=1.0, kappa=None, clip=1e-3, output="logit", init_sigma=1.0) -> Term:

@@ -27,10 +27,10 @@ import inspect
 
 import numpy as np
 
-from .likelihoods import Catalogue, Term, make_likelihood
+from .likelihoods import Catalogue, Term, make_likelihood, term_from_config
 from .mlp import MLP, flat_view, pack
 
-__all__ = ["AE", "VAE", "BiasOnly"]
+__all__ = ["AE", "VAE", "BiasOnly", "model_from_config"]
 
 
 class _Model:
@@ -159,6 +159,27 @@ class _Model:
         """A JSON-friendly description of the architecture (for metrics files)."""
         return {"class": type(self).__name__, "dtype": self.dtype.name, "term": self.term.describe()}
 
+    @property
+    def unit(self) -> str:
+        """What the loss counts per pixel, e.g. ``"nats"`` or ``"squared error"``; the loss of
+        an image is in "<unit> per image"."""
+        return self.term.unit
+
+    def config(self) -> dict:
+        """The constructor arguments, as plain data, that rebuild this model (architecture and
+        output term; not the parameter values): see :func:`model_from_config`."""
+        return {"class": type(self).__name__, "dtype": self.dtype.name,
+                "term": self.term.config(), **self._arch}
+
+    def architecture(self) -> str:
+        """A one-line human description, e.g. ``"AE 784-512-128-32, bce (nats), 945,136
+        parameters"``."""
+        return (f"{type(self).__name__} {'-'.join(map(str, self._sizes_shown()))}, "
+                f"{self.term.name} ({self.unit}), {self.n_params():,} parameters")
+
+    def _sizes_shown(self):
+        return self.layer_sizes
+
 
 class AE(_Model):
     """Deterministic autoencoder with a symmetric MLP encoder and decoder.
@@ -197,6 +218,8 @@ class AE(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"layer_sizes": list(sizes), "activation": activation,
+                      "code_activation": code_activation, "init": init}
 
     @property
     def loss(self):
@@ -327,6 +350,8 @@ class VAE(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"layer_sizes": list(sizes), "decoder": decoder, "activation": activation,
+                      "init": init}
         self._ws_batch = None
         #: (mu, logvar, eps, h) of the last loss_and_grads call (views of work arrays).
         self.last_latent = None
@@ -471,6 +496,7 @@ class BiasOnly(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"n_pixels": self.n_pixels}
 
     def _z(self, n):
         return np.broadcast_to(self.params["out.b"], (n, self.n_pixels))
@@ -495,6 +521,38 @@ class BiasOnly(_Model):
 
     def reconstruct(self, x, kind: str = "mean") -> np.ndarray:
         return _output(self.term, self.logits(x), kind)
+
+    def _sizes_shown(self):
+        return (self.n_pixels,)
+
+
+def model_from_config(config: dict):
+    """A new model (fresh parameters) built from :meth:`config` of another.
+
+    Raises ``ValueError`` if ``config`` is not a model configuration or names an output term
+    that cannot be rebuilt from plain data (a user's ``Term`` subclass or user loss).
+
+    Examples
+    --------
+    >>> vae = VAE((6, 4, 2), likelihood="gaussian", sigma="shared", seed=0)
+    >>> twin = model_from_config(vae.config())
+    >>> twin.config() == vae.config() and set(twin.params) == set(vae.params)
+    True
+    """
+    if not isinstance(config, dict) or config.get("class") not in ("AE", "VAE", "BiasOnly"):
+        raise ValueError(f"not a model configuration: {config!r}")
+    cfg = dict(config)
+    cls = cfg.pop("class")
+    term = term_from_config(cfg.pop("term", None))
+    dtype = cfg.pop("dtype", "float32")
+    try:
+        if cls == "AE":
+            return AE(cfg.pop("layer_sizes"), loss=term, dtype=dtype, **cfg)
+        if cls == "VAE":
+            return VAE(cfg.pop("layer_sizes"), likelihood=term, dtype=dtype, **cfg)
+        return BiasOnly(cfg.pop("n_pixels"), loss=term, dtype=dtype, **cfg)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"incomplete or unknown model configuration {config!r}: {err}") from None
 
 
 def _kl_elements(mu, logvar, em1):
