@@ -156,7 +156,7 @@ class Adam(Optimizer):
       scalars ``cM = b1^t`` and ``cV = b2^t`` (renormalized into the arrays, one extra pass,
       whenever they fall below ``2**-10``: every 66 steps for ``b1 = 0.9``).  The decay then
       lives in the scalars and each moment update is one BLAS ``axpy`` (``y <- a x + y``, from
-      :mod:`scipy.linalg.blas`): ``M <- M + g / cM`` and ``V <- V + g^2 / cV``.
+      NumPy's own BLAS): ``M <- M + g / cM`` and ``V <- V + g^2 / cV``.
     * With ``s = sqrt((1 - b2) cV / (1 - b2^t))`` the step is
       ``theta <- theta - a M / (sqrt(V) + eps / s)``, ``a = lr (1 - b1) cM / ((1 - b1^t) s)``:
       bias correction and rescaling are folded into two scalars, and the last pass is again
@@ -256,27 +256,21 @@ class Adam(Optimizer):
 
 
 def _axpy(like):
-    """``axpy(x, y, a)``: ``y <- a x + y`` in place, by the BLAS ``axpy`` of
-    :mod:`scipy.linalg.blas` when ``y`` is a contiguous float32/float64 vector (one pass), else
-    by NumPy."""
-    from scipy.linalg import blas
-
-    if like.dtype not in (np.float32, np.float64):
-        return _numpy_axpy
-    fn = blas.get_blas_funcs("axpy", (like,))
+    """``axpy(x, y, a)``: ``y <- a x + y`` in place, by the BLAS ``axpy`` of NumPy's own BLAS
+    (:func:`lossanalysis.nn.parallel.blas_axpy`, one pass) for contiguous float vectors, else by
+    NumPy."""
+    fn = parallel.blas_axpy(like.dtype)
 
     def axpy(x, y, a):
-        if y.ndim == 1 and y.flags.c_contiguous and y.dtype == like.dtype and x.dtype == y.dtype:
-            if fn(x, y, a=a) is y:
-                return
-            raise RuntimeError("scipy's axpy did not work in place")  # pragma: no cover
-        _numpy_axpy(x, y, a)
+        if (fn is not None and y.ndim == 1 and y.flags.c_contiguous and x.flags.c_contiguous
+                and x.dtype == y.dtype == like.dtype and x.size == y.size):
+            fn(x, y, a)
+        elif a == 1.0:
+            y += x
+        else:
+            y += a * x
 
     return axpy
-
-
-def _numpy_axpy(x, y, a):
-    y += a * x
 
 
 def _accumulate(axpy, S, x, fold, c):

@@ -33,7 +33,7 @@ import queue
 import re
 import threading
 
-__all__ = ["blas_threads", "threads", "set_threads", "split"]
+__all__ = ["blas_threads", "blas_axpy", "threads", "set_threads", "split"]
 
 #: Symbols returning the thread count, in the order tried (NumPy's 64-bit-integer build first).
 _GET = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
@@ -100,6 +100,73 @@ def blas_threads() -> dict:
             info.update(threads=n, source="environment")
             break
     return info
+
+
+def _numpy_openblas():
+    """``(library, ilp64)`` for NumPy's own OpenBLAS, or ``(None, False)``."""
+    for path in _openblas_paths():
+        if "numpy" not in path:
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_config64_", "openblas_get_config64_",
+                     "scipy_openblas_get_config", "openblas_get_config"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return lib, b"USE64BITINT" in (fn() or b"")
+    return None, False
+
+
+_AXPY: dict = {}
+
+
+def blas_axpy(dtype):
+    """``axpy(x, y, a)``: ``y <- a x + y`` in place, in one pass, by the ``cblas_?axpy`` of
+    NumPy's own OpenBLAS (so that it shares the thread pool of NumPy's matrix products; a second
+    BLAS library's pool, e.g. SciPy's, would fight it for the cores), for contiguous float32 or
+    float64 vectors; ``None`` when NumPy's BLAS does not offer it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> axpy = blas_axpy(np.float64)
+    >>> y = np.ones(3)
+    >>> if axpy is not None:
+    ...     axpy(np.arange(3.0), y, 2.0)
+    ... else:
+    ...     y += 2.0 * np.arange(3.0)
+    >>> y.tolist()
+    [1.0, 3.0, 5.0]
+    """
+    import numpy as np
+
+    dtype = np.dtype(dtype)
+    if dtype in _AXPY:
+        return _AXPY[dtype]
+    fn = None
+    if dtype in (np.float32, np.float64):
+        lib, ilp64 = _numpy_openblas()
+        t = "s" if dtype == np.float32 else "d"
+        names = ((f"scipy_cblas_{t}axpy64_", f"cblas_{t}axpy64_", f"cblas_{t}axpy") if ilp64
+                 else (f"scipy_cblas_{t}axpy", f"cblas_{t}axpy"))
+        raw = next((getattr(lib, n) for n in names if lib is not None and hasattr(lib, n)), None)
+        if raw is not None:
+            integer = ctypes.c_int64 if ilp64 else ctypes.c_int
+            scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+            raw.argtypes = [integer, scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+            raw.restype = None
+
+            def fn(x, y, a, _raw=raw, _dtype=dtype):
+                if not (x.dtype == y.dtype == _dtype and x.size == y.size and x.flags.c_contiguous
+                        and y.flags.c_contiguous and y.flags.writeable):
+                    raise ValueError("axpy needs two contiguous vectors of the same size and "
+                                     f"dtype {_dtype}")
+                _raw(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    _AXPY[dtype] = fn
+    return fn
 
 
 _configured: int | None = None
