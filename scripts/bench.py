@@ -142,13 +142,13 @@ def worker(args):
                 opt.step(g)
 
             with np.errstate(under="ignore"):
-                t = median_time(step, args.steps, args.warmup)
+                t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
             shapes = matmul_shapes(model, len(x))
             bare = median_time(bare_matmuls(shapes), args.steps, args.warmup)
             parts = step_breakdown(_build(name), x, repeat=max(10, args.steps // 2),
                                    warmup=args.warmup)
-            out["models"][name] = {"step": t, "bare_matmul": bare, "flops": parts["flops"],
-                                   "parts": parts}
+            out["models"][name] = {"step": t, "step_cpu": t_cpu, "bare_matmul": bare,
+                                   "flops": parts["flops"], "parts": parts}
     else:
         import torch
 
@@ -165,7 +165,8 @@ def worker(args):
                 loss.backward()
                 opt.step()
 
-            out["models"][name] = {"step": median_time(step, args.steps, args.warmup)}
+            t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
+            out["models"][name] = {"step": t, "step_cpu": t_cpu}
     print(json.dumps(out))
 
 
@@ -296,12 +297,12 @@ def _summarize(args, runs):
 
     summary = []
     header = (f"{'threads':>7}  {'model':<26} {'numpy ms':>8} {'torch ms':>8}  "
-              f"{'numpy/torch: median [IQR]':<26} {'no-split/split':>14}  "
+              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>14} {'no-split/split':>14}  "
               f"{'GFLOP/s step / sgemm':>21}  {'matmul':>6} {'adam':>5} {'loss':>5} {'rest':>5} ms")
     print("\n" + header)
     for threads in args.threads:
         for name in args.model_list:
-            ours, theirs, ratios, nosplit, parts = [], [], [], [], []
+            ours, theirs, ratios, cpu_ratios, nosplit, parts = [], [], [], [], [], []
             for r in range(args.rounds):
                 a, b, c = pick("numpy", threads, "on", r), pick("torch", threads, "on", r), \
                     pick("numpy", threads, "off", r)
@@ -310,6 +311,7 @@ def _summarize(args, runs):
                 if b is not None:
                     theirs.append(b["models"][name]["step"])
                     ratios.append(ours[-1] / theirs[-1])
+                    cpu_ratios.append(a["models"][name]["step_cpu"] / b["models"][name]["step_cpu"])
                 if c is not None:
                     nosplit.append(c["models"][name]["step"] / ours[-1])
             med = lambda v: float(np.median(v))  # noqa: E731
@@ -326,6 +328,11 @@ def _summarize(args, runs):
                 row.update(torch_ms=1e3 * med(theirs), ratio_median=m, ratio_q1=q1, ratio_q3=q3)
                 ratio_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
                 torch_txt = f"{1e3 * med(theirs):8.2f}"
+            cpu_txt = "-"
+            if cpu_ratios and threads == 1:
+                m, q1, q3 = _quantiles(cpu_ratios)
+                row.update(cpu_ratio_median=m, cpu_ratio_q1=q1, cpu_ratio_q3=q3)
+                cpu_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
             split_txt = "-"
             if nosplit:
                 m, q1, q3 = _quantiles(nosplit)
@@ -333,11 +340,13 @@ def _summarize(args, runs):
                 split_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
             summary.append(row)
             print(f"{threads:>7}  {MODELS[name]:<26} {1e3 * t_step:8.2f} {torch_txt:>8}  "
-                  f"{ratio_txt:<26} {split_txt:>14}  "
+                  f"{ratio_txt:<26} {cpu_txt:>14} {split_txt:>14}  "
                   f"{fl / t_step / 1e9:9.0f} / {fl / t_bare / 1e9:5.0f} ({t_bare / t_step:4.0%})  "
                   f"{1e3 * br['matmul']:6.2f} {1e3 * br['adam']:5.2f} {1e3 * br['loss']:5.2f} "
                   f"{1e3 * br['rest']:5.2f}")
-    print("\nratio < 1: NumPy faster.  no-split/split > 1: splitting the elementwise work over "
+    print("\nratio < 1: NumPy faster (wall time per step, medians per round).  CPU-time ratio "
+          "(1 thread only): the same with process CPU time, which on a busy machine leaves out "
+          "the waits for a free core.  no-split/split > 1: splitting the elementwise work over "
           "threads pays.  GFLOP/s: matmul flops per step time, and per bare-matmul time.  "
           "rest = step - matmul - adam - loss (activations, biases, reparameterization, glue).")
     return summary

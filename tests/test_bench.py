@@ -50,14 +50,16 @@ def test_summary_table_takes_per_round_ratios(numpy_worker_output, capsys):
         ours = json.loads(json.dumps(out))
         ours["round"] = r
         theirs = {"lib": "torch", "threads": 1, "split": "on", "round": r,
-                  "models": {"vae": {"step": ours["models"]["vae"]["step"] * factor}}}
+                  "models": {"vae": {"step": ours["models"]["vae"]["step"] * factor,
+                                     "step_cpu": ours["models"]["vae"]["step_cpu"] * factor}}}
         runs += [ours, theirs]
     args = bench._args(["--rounds", "3", "--threads", "1", "--models", "vae"])
     (row,) = bench._summarize(args, runs)
     # per round numpy/torch = 1, 1/2, 1/4: median 1/2, quartiles 3/8 and 3/4
     assert (row["ratio_median"], row["ratio_q1"], row["ratio_q3"]) == pytest.approx((0.5, 0.375,
                                                                                       0.75))
-    assert "0.50 [0.38-0.75]" in capsys.readouterr().out
+    assert (row["cpu_ratio_median"], row["cpu_ratio_q1"]) == pytest.approx((0.5, 0.375))
+    assert capsys.readouterr().out.count("0.50 [0.38-0.75]") == 2     # wall and CPU time
 
 
 def test_bench_arguments_are_checked(capsys):

@@ -82,21 +82,28 @@ def bare_matmuls(shapes, dtype=np.float32):
     return run
 
 
-def median_time(fn, repeat: int = 50, warmup: int = 5) -> float:
+def median_time(fn, repeat: int = 50, warmup: int = 5, *, cpu: bool = False):
     """Median wall time of ``fn()`` in seconds over ``repeat`` calls after ``warmup`` untimed
-    ones.
+    ones; with ``cpu=True`` the pair (wall, CPU) where CPU is the median process CPU time per
+    call -- on a busy machine the CPU time of a single-threaded call is what it cost, the wall
+    time also counts the waits for a free core.
 
     >>> median_time(lambda: None, repeat=3, warmup=0) >= 0
     True
     """
     for _ in range(warmup):
         fn()
-    times = np.empty(repeat)
+    wall = np.empty(repeat)
+    used = np.empty(repeat)
     for i in range(repeat):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
-        times[i] = time.perf_counter() - t
-    return float(np.median(times))
+        wall[i] = time.perf_counter() - t
+        used[i] = time.process_time() - c
+    if cpu:
+        return float(np.median(wall)), float(np.median(used))
+    return float(np.median(wall))
 
 
 def step_breakdown(model, x, *, repeat: int = 30, warmup: int = 5, lr: float = 1e-3,
