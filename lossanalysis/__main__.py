@@ -66,11 +66,21 @@ def _register_claims(subparsers) -> None:
     register(subparsers)
 
 
+# --------------------------------------------------------------------------- advise
+
+
+def _register_advise(subparsers) -> None:
+    from .advise.cli import register
+
+    register(subparsers)
+
+
 # --------------------------------------------------------------------------- entry point
 
 _REGISTRARS = (
     _register_download,
     _register_claims,
+    _register_advise,
 )
 
 

@@ -54,6 +54,8 @@ __all__ = [
     "find_files",
     "download",
     "intensity_summary",
+    "ImageSource",
+    "open_images",
 ]
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -505,3 +507,185 @@ def intensity_summary(images, bins: int = 20) -> IntensitySummary:
         hist_counts=tuple(int(c) for c in np.rint(hist).astype(np.int64)),
         hist_edges=tuple(float(e) for e in edges),
     )
+
+
+# --------------------------------------------------------------------------- user images
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ImageSource:
+    """A set of images on disk, opened by :func:`open_images` and read by :meth:`read`.
+
+    ``kind`` is ``"npy"``, ``"npz"``, ``"idx"`` or ``"png"``; ``n`` the number of images,
+    ``image_shape`` the shape of one image (``(D,)``, ``(H, W)`` or ``(H, W, C)``) and ``dtype``
+    their stored type (uint8 for IDX files and 8-bit PNGs, float32 for other PNGs).  Values are
+    as stored: no scaling is applied here.
+    """
+
+    path: Path
+    kind: str
+    n: int
+    image_shape: tuple
+    dtype: np.dtype
+    _array: object = dataclasses.field(default=None, repr=False)
+
+    def read(self, indices=None) -> np.ndarray:
+        """The images (all, or those at the sorted ``indices``) as an array ``(k, *image_shape)``.
+
+        A ``.npy`` file is memory-mapped: without ``indices`` the map itself is returned and
+        only the rows a caller touches are read from disk.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+        >>> np.save(path, np.arange(12, dtype=np.uint8).reshape(3, 2, 2))
+        >>> src = open_images(path)
+        >>> src.read([0, 2])[:, 0, 0]
+        array([0, 8], dtype=uint8)
+        """
+        return self._array if indices is None else self._array[np.asarray(indices)]
+
+
+def _image_shape_check(path: Path, shape: tuple) -> None:
+    if len(shape) not in (2, 3, 4):
+        raise DatasetError(f"{path}: expected an array of images (N x D, N x H x W or "
+                           f"N x H x W x C), got shape {shape}")
+
+
+def _dtype_check(path: Path, dtype) -> None:
+    if np.dtype(dtype).kind not in "biuf":
+        raise DatasetError(f"{path}: images must be numbers (bool, integer or float), got "
+                           f"dtype {np.dtype(dtype)}")
+
+
+def _peek_magic(path: Path) -> int | None:
+    """The first four bytes of ``path`` (gunzipped for ``.gz``) as a big-endian integer."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path}: cannot read ({exc})") from exc
+    return int.from_bytes(head, "big") if len(head) == 4 else None
+
+
+def _png_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+
+
+def _read_png(path: Path) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    try:
+        img = np.asarray(mpimg.imread(path, format="png"))
+    except Exception as exc:  # Pillow raises many types for a broken file
+        raise DatasetError(f"{path}: not a readable PNG ({exc})") from None
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        img = img[..., :-1]            # drop the alpha channel
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    return img
+
+
+def _open_png_folder(folder: Path) -> ImageSource:
+    files = _png_files(folder)
+    if not files:
+        raise DatasetError(f"{folder}: the folder holds no .png files")
+    first = _read_png(files[0])
+    out = np.empty((len(files), *first.shape), dtype=np.float32)
+    for i, path in enumerate(files):
+        img = first if i == 0 else _read_png(path)
+        if img.shape != first.shape:
+            raise DatasetError(f"{path}: image of shape {img.shape}, but {files[0].name} has "
+                               f"shape {first.shape}")
+        out[i] = img
+    # grey images saved as RGB: the channels are equal in every image
+    if out.ndim == 4 and all(np.array_equal(out[..., 0], out[..., c])
+                             for c in range(1, out.shape[3])):
+        out = np.ascontiguousarray(out[..., 0])
+    # 8-bit PNGs come back as float32 v/255: keep them as the exact uint8 levels
+    levels = np.rint(out * np.float32(255))
+    if np.array_equal(levels / np.float32(255), out):
+        out = levels.astype(np.uint8)
+    return ImageSource(folder, "png", len(files), tuple(out.shape[1:]), out.dtype, _array=out)
+
+
+def open_images(path) -> ImageSource:
+    """Open a set of images for reading: a ``.npy`` or ``.npz`` array, an IDX images file
+    (``.gz`` or not) or a folder of PNG files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        * ``.npy``: an array ``N x D``, ``N x H x W`` or ``N x H x W x C`` of numbers
+          (memory-mapped, not loaded);
+        * ``.npz``: the same, as its only array or as the array named ``images``;
+        * an IDX images file (magic 0x00000803; the loader's 28 x 28 images);
+        * a folder: every ``*.png`` in it, in name order, all of one shape; an alpha channel is
+          dropped, and RGB images whose three channels are equal in every image are read as
+          grey.  8-bit PNGs are returned as uint8, others as float32 in [0, 1].  The folder is
+          read in full when it is opened.
+
+    Returns
+    -------
+    ImageSource
+        ``n``, ``image_shape``, ``dtype`` and :meth:`ImageSource.read`.
+
+    Raises
+    ------
+    DatasetError
+        (a ValueError) naming ``path`` for a missing or unreadable file, an IDX labels file,
+        an array that is not a stack of images, or a file of another kind.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.npz"
+    >>> np.savez(path, images=np.zeros((5, 4, 4), dtype=np.float32))
+    >>> src = open_images(path)
+    >>> src.kind, src.n, src.image_shape, src.dtype.name
+    ('npz', 5, (4, 4), 'float32')
+    >>> open_images(path.with_suffix(".txt"))
+    Traceback (most recent call last):
+    ...
+    lossanalysis.data.DatasetError: .../x.txt: no such file or folder
+    """
+    p = Path(path)
+    if p.is_dir():
+        return _open_png_folder(p)
+    if not p.is_file():
+        raise DatasetError(f"{p}: no such file or folder")
+    name = p.name.lower()
+    if name.endswith(".npy"):
+        try:
+            arr = np.load(p, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DatasetError(f"{p}: not a readable .npy array ({exc})") from None
+        kind = "npy"
+    elif name.endswith(".npz"):
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                keys = list(z.files)
+                if len(keys) != 1 and "images" not in keys:
+                    raise DatasetError(f"{p}: holds {len(keys)} arrays ({', '.join(keys)}); "
+                                       "keep one, or name the images 'images'")
+                arr = z[keys[0] if len(keys) == 1 else "images"]
+        except DatasetError:
+            raise
+        except (ValueError, OSError, EOFError, zlib.error) as exc:
+            raise DatasetError(f"{p}: not a readable .npz archive ({exc})") from None
+        kind = "npz"
+    else:
+        magic = _peek_magic(p)
+        if magic == LABELS_MAGIC:
+            raise DatasetError(f"{p}: an IDX labels file, not images")
+        if magic != IMAGES_MAGIC:
+            raise DatasetError(f"{p}: not a .npy/.npz array, an IDX images file (.gz or not) "
+                               "or a folder of PNG files")
+        arr = _read_idx(p, IMAGES_MAGIC)
+        kind = "idx"
+    _image_shape_check(p, arr.shape)
+    _dtype_check(p, arr.dtype)
+    return ImageSource(p, kind, int(arr.shape[0]), tuple(int(s) for s in arr.shape[1:]),
+                       arr.dtype, _array=arr)

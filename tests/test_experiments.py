@@ -159,11 +159,15 @@ def test_judge_boundaries():
 
 
 def test_claims_take_their_data_verdicts_from_the_run(quick_run):
+    """A quick run is a smoke test: the claims that read data are "not judged" (not "awaiting
+    data": the run's rows were read), the purely analytic ones keep their verdicts."""
+    from lossanalysis.claims import CLAIMS, DECIDED
     claims = {c["id"]: c for c in quick_run["json"]["claims"]}
-    parts = {p["id"]: p for c in claims.values() for p in c["parts"]}
-    assert parts["3b"]["verdict"] != "awaiting data"
-    assert claims["8"]["verdict"] != "awaiting data"
-    assert "Measured:" in claims["7"]["qualification"]
+    for c in CLAIMS:
+        assert claims[c.id]["verdict"] == ("not judged" if c.has_data else
+                                           claims[c.id]["analysis"]["verdict"]), c.id
+        assert c.has_data or claims[c.id]["verdict"] in DECIDED
+    assert "quick run" in claims["7"]["data"]["text"]
     assert "awaiting data" not in quick_run["md"].split("## The thread's claims")[1].split(
         "## Experiments")[0]
 
@@ -385,24 +389,27 @@ def test_git_state_reports_a_modified_tree(tmp_path):
     assert report.git_label({"git": None}) == "unavailable"
 
 
-def test_claim_measurements_follow_the_numbers():
-    base = {"E4.blur_ratio[ae_bce]": 1.3, "E4.blur_ratio[ae_mse]": 1.2,
-            "E2.sgd_slowdown": 150.0, "E2.adam_slowdown": 1.05,
-            "E2.bce_faster_sgd_all_seeds": 1.0, "E2.bce_faster_adam_all_seeds": 1.0}
-    sharper = dict(base, **{"E4.blur_diff_per_seed": [-0.02, -0.01]})
-    blurrier = dict(base, **{"E4.blur_diff_per_seed": [0.1, 0.1]})
-    m1 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **sharper)})
-    m2 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **blurrier)})
-    assert m1["3"].verdict == "refuted"
-    assert m2["3"].verdict == "confirmed"
-    assert m1["7"].verdict == "qualified"            # Adam hides the advantage
-    slower = dict(base, **{"E2.bce_faster_sgd_all_seeds": 0.0, "E4.blur_diff_per_seed": [0.1]})
-    assert report.claim_measurements("mnist", {"mnist": _snap(0.3, **slower)})["7"].verdict \
-        == "refuted"
-    assert "8" not in m1                              # no pixels given: claim 8 awaits data
-    pixels = np.concatenate([np.zeros(90), np.ones(5), np.full(5, 0.5)])
-    m3 = report.claim_measurements("mnist", {"mnist": _snap(0.3, **base)}, pixels)
-    assert m3["8"].evidence["fraction near 0 or 1"] == pytest.approx(0.95)
+def test_claim_evidence_reads_the_run():
+    """The claims read the run's rows (in the report's schema) and the pixels' observations."""
+    from lossanalysis import claims
+    from lossanalysis.experiments.core import ExperimentOutput, Prediction, Result, RunConfig
+    lean = Prediction("E4.null.lean", "E4", "s", "q", 0.0, 0.01, "equal")
+    adam = Prediction("E2.ae.first_step.adam", "E2", "s", "q", 1.0, 0.01, "equal")
+    run = {"outputs": [("E4", ExperimentOutput("E4", [Result(lean, [0.05, 0.06], "mnist")])),
+                       ("E2", ExperimentOutput("E2", [Result(adam, [1.0, 1.0], "mnist")]))],
+           "cfg": RunConfig(quick=False)}
+    pixels = np.concatenate([np.zeros(90), np.ones(6), np.full(4, 0.5)])
+    evidence = report.claim_evidence("mnist", run, pixels)
+    [rep] = evidence.reports
+    assert [r.id for r in rep.rows] == ["E4.null.lean", "E2.ae.first_step.adam"]
+    assert [r.kind for r in rep.rows] == ["falsifiable"] * 2
+    assert rep.rows[0].side() == "above"
+    assert rep.observations["binary_pixel_fraction"].values == (pytest.approx(0.96),)
+    assert claims.evaluate("3a", evidence).data.verdict == "confirmed"    # leans toward 1/2
+    assert claims.evaluate("7", evidence).data.verdict == "refuted"       # Adam: no speed-up
+    assert claims.evaluate("8", evidence).verdict == "confirmed"
+    quick = report.claim_evidence("mnist", dict(run, cfg=RunConfig(quick=True)))
+    assert claims.evaluate("3a", quick).verdict == "not judged"
 
 
 def test_script_command_line_is_canonical():

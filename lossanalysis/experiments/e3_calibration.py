@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from .. import plotting
+from ..analysis._solve import _arith_mid, _solve_increasing
 from ..losses import get_loss, sigmoid
 from ..nn import AE, train
 from .core import ExperimentOutput, Prediction, Result, run_seeds, stated
@@ -120,9 +121,10 @@ def _last(model) -> str:
 def stationary_offsets(loss, y, u, c0, *, tol=GRAD_TOL, max_iter=100):
     """Per column j, the offset c_j with F_j(c) = mean_i dL/dz(y_ij, u_ij + c) = 0, F rising
     through zero (a minimum of the mean loss in c): a bracket [lo, hi] with F(lo) < 0 < F(hi) is
-    found by doubling steps from ``c0``, then Newton's method on the catalogue's grad_logit and
-    curvature_logit, with bisection whenever the Newton point leaves the bracket (float64; only
-    the columns not yet converged are evaluated).  Returns (c, max |F| at the end)."""
+    found by doubling steps from ``c0``, then the analysis's safeguarded Newton iteration on the
+    catalogue's grad_logit and curvature_logit, with bisection whenever the Newton point leaves
+    the bracket (float64; only the columns not yet converged are evaluated).  Returns (c, max
+    |F| at the end)."""
     loss = get_loss(loss) if isinstance(loss, str) else loss
     y = np.asarray(y, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
@@ -153,23 +155,13 @@ def stationary_offsets(loss, y, u, c0, *, tol=GRAD_TOL, max_iter=100):
             hi[need] = np.where(fp > 0, np.minimum(hi[need], probe), hi[need])
             delta *= 2
         bracketed = np.isfinite(lo) & np.isfinite(hi)
-        c = np.where(bracketed & ~done, np.where(np.isfinite(lo) & np.isfinite(hi),
-                                                 0.5 * (lo + hi), c), c)
         active = np.flatnonzero(bracketed & ~done)
-        for _ in range(max_iter):
-            if active.size == 0:
-                break
-            ca = c[active]
-            fa = F(ca, active)
-            lo[active] = np.where(fa < 0, ca, lo[active])
-            hi[active] = np.where(fa > 0, ca, hi[active])
-            ha = H(ca, active)
-            newton = ca - fa / np.where(ha > 0, ha, np.nan)
-            inside = np.isfinite(newton) & (newton > lo[active]) & (newton < hi[active])
-            c[active] = np.where(inside, newton, 0.5 * (lo[active] + hi[active]))
-            ok = (np.abs(fa) <= tol) | (hi[active] - lo[active] <= 1e-13 * (1 + np.abs(ca)))
-            c[active] = np.where(np.abs(fa) <= tol, ca, c[active])
-            active = active[~ok]
+        if active.size:
+            def FH(cc, idx):
+                return F(cc, active[idx]), H(cc, active[idx])
+            start = 0.5 * (lo[active] + hi[active])
+            c[active] = _solve_increasing(FH, lo[active], hi[active], start, _arith_mid,
+                                          ftol=tol, maxiter=max_iter)
         fin = F(c, every)
     return c, float(np.max(np.abs(fin[bracketed | done])))
 

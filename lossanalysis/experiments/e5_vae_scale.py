@@ -96,7 +96,10 @@ import time
 import numpy as np
 from scipy.stats import rankdata
 
-from .. import analysis, plotting
+from .. import plotting
+from ..analysis import (KL_THRESHOLD, bernoulli_sigma_eff, bernoulli_sigma_zero_rate,
+                        linear_optimum_kl, linear_optimum_nll, marginal_count,
+                        predicted_active_dims, spectrum, whitened_spectrum)
 from ..nn import VAE, train
 from .core import ExperimentOutput, Prediction, Result, Revision, run_seeds
 
@@ -115,11 +118,6 @@ SIGMAS = (1.0, 0.5, 0.3, 0.1)
 #: Fixed sigmas of the linear VAE: chosen so that the predicted counts lie below the latent cap
 #: of 20 on both datasets for most of them (smaller sigmas would all predict "20 of 20").
 LINEAR_SIGMAS = (2.0, 1.0, 0.7, 0.5)
-#: A latent dimension is active when its KL, averaged over the data, exceeds this (nats).
-KL_THRESHOLD = 0.01
-#: Directions whose optimal KL lies within this many nats of KL_THRESHOLD are "marginal": a
-#: finite stochastic optimization can leave them on either side (see marginal_count).
-MARGIN_NATS = 0.05
 MIDGREY = (0.2, 0.8)
 LINEAR_LATENT = 20
 #: Fixed seed of the training subset: every training seed sees the same images, so the
@@ -221,125 +219,6 @@ def training_subset(x_train, n: int) -> np.ndarray:
 def eval_subset(x_test, n: int) -> np.ndarray:
     """The first ``n`` test images (the test files are not sorted by class)."""
     return np.ascontiguousarray(x_test[:n])
-
-
-# ----------------------------------------------------------------------------------------------
-# Predictions from the spectrum
-# ----------------------------------------------------------------------------------------------
-def spectrum(x) -> np.ndarray:
-    """Eigenvalues (descending, float64) of the covariance of the images ``x`` (n, pixels),
-    normalized by n (the maximum-likelihood covariance that probabilistic PCA fits)."""
-    x = np.asarray(x, dtype=np.float64)
-    xc = x - x.mean(axis=0)
-    cov = xc.T @ xc / len(x)
-    return np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
-
-
-def whitened_spectrum(x) -> np.ndarray:
-    """Eigenvalues (descending) of ``D^(-1/2) S D^(-1/2)``, S the covariance of ``x`` and
-    ``D = diag(m (1 - m))`` the Bernoulli variance of the mean image m (the Fisher information
-    of the Bernoulli decoder at the collapsed solution).  Pixels with m(1 - m) = 0 carry no
-    variance and are dropped."""
-    x = np.asarray(x, dtype=np.float64)
-    m = x.mean(axis=0)
-    d = m * (1.0 - m)
-    keep = d > 0
-    xc = (x[:, keep] - m[keep]) / np.sqrt(d[keep])
-    cov = xc.T @ xc / len(x)
-    return np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
-
-
-def predicted_active_dims(eigenvalues, sigma: float, cap: int,
-                          threshold: float = KL_THRESHOLD) -> int:
-    """Active latent dimensions of the optimal linear VAE with noise ``sigma``: directions whose
-    optimal KL 1/2 ln(lambda / sigma^2) exceeds ``threshold``, i.e. lambda > sigma^2 e^(2
-    threshold), at most ``cap`` (the latent size).  ``sigma = 1`` on the whitened spectrum is
-    the Bernoulli rule."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    return int(min(cap, np.count_nonzero(lam > sigma ** 2 * math.exp(2 * threshold))))
-
-
-def marginal_count(eigenvalues, sigma: float, cap: int, threshold: float = KL_THRESHOLD,
-                   margin: float = MARGIN_NATS) -> int:
-    """How many of the top ``cap`` directions have an optimal KL, 1/2 ln(lambda / sigma^2),
-    within ``margin`` nats of ``threshold`` (directions below sigma^2 counted by the same
-    formula, negative).  These are the directions a finite run cannot be trusted to put on the
-    right side of the threshold; they set the tolerance of the count."""
-    lam = np.asarray(eigenvalues, dtype=float)[:cap]
-    with np.errstate(divide="ignore"):
-        kl = 0.5 * np.log(lam / sigma ** 2)
-    return int(np.count_nonzero(np.abs(kl - threshold) < margin))
-
-
-def linear_optimum_kl(eigenvalues, sigma: float, latent: int) -> np.ndarray:
-    """Per-dimension KL (nats) of the optimal linear VAE, 1/2 ln(max(lambda_i / sigma^2, 1)),
-    for the top ``latent`` directions (Lucas et al. 2019)."""
-    lam = np.asarray(eigenvalues, dtype=float)[:latent]
-    return 0.5 * np.log(np.maximum(lam / sigma ** 2, 1.0))
-
-
-def linear_optimum_nll(eigenvalues, sigma: float, latent: int) -> float:
-    """Negative ELBO per example at the linear VAE's optimum, which equals the probabilistic
-    PCA negative log-likelihood with fixed noise (the ELBO is tight there): with
-    c_i = max(lambda_i, sigma^2) for i <= latent and sigma^2 otherwise,
-    1/2 [D ln 2 pi + sum ln c_i + sum lambda_i / c_i]."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    c = np.full(lam.shape, sigma ** 2)
-    c[:latent] = np.maximum(lam[:latent], sigma ** 2)
-    return float(0.5 * (lam.size * math.log(2 * math.pi) + np.log(c).sum() + (lam / c).sum()))
-
-
-def _level_values(x):
-    """(levels in [0, 1], counts): the distinct intensities of 8-bit images and how often each
-    occurs (the loader returns v/255)."""
-    v = np.rint(np.asarray(x, dtype=np.float64).ravel() * 255).astype(np.int64)
-    counts = np.bincount(v, minlength=256)
-    return np.arange(256) / 255.0, counts
-
-
-def bernoulli_sigma_eff(x) -> float:
-    """The Gaussian sigma the Bernoulli decoder is locally equivalent to on the data ``x``.
-
-    At target y the BCE's curvature relative to MSE's is w(y) = ``analysis.effective_weight``
-    = 1/(2 y (1 - y)), i.e. a Gaussian of variance 1/(2 w) = y(1 - y) (the Bernoulli variance).
-    At y = 0 or 1 the minimum sits on the boundary and the excess loss is linear in the error
-    (infinitely sharp on the quadratic scale): variance 0.  The variances are averaged over the
-    pixels of ``x``: sigma_eff = sqrt(mean y(1 - y)).  A heuristic: it places the Bernoulli
-    decoder on the sigma axis of the Gaussian ones.
-    """
-    levels, counts = _level_values(x)
-    var = np.zeros_like(levels)
-    inner = (levels > 0) & (levels < 1)
-    var[inner] = 1.0 / (2.0 * np.asarray(analysis.effective_weight("bce", levels[inner])))
-    return float(math.sqrt(np.sum(var * counts) / counts.sum()))
-
-
-def bernoulli_sigma_zero_rate(x) -> float:
-    """The Gaussian sigma the Bernoulli decoder is equivalent to at its operating point: the
-    E5 prediction of the Bernoulli's place on the sigma axis.
-
-    A Gaussian decoder weighs a squared error e_j^2 by 1/(2 sigma^2).  The Bernoulli's expected
-    negative log-likelihood around a decoder output p weighs it by its Fisher information
-    1/(2 p (1 - p)) -- at the decoder's output, not at the data (the curvature at p = y, which
-    :func:`bernoulli_sigma_eff` uses, is where the decoder never is: it outputs the conditional
-    mean of pixels it is unsure about).  One sigma that weighs a set of errors e_j as the
-    per-pixel variances v_j do satisfies sum e_j^2 / sigma^2 = sum e_j^2 / v_j: a harmonic mean
-    of the variances weighted by the errors (not their arithmetic mean).  At the zero-rate
-    solution -- where the spectrum rules decide which directions open, and where the whitened
-    spectrum of the Bernoulli's count prediction is taken -- p = m, the mean image, and
-    E[e_j^2] = S_jj, so
-
-        sigma^2 = sum_j S_jj / sum_j (S_jj / (m_j (1 - m_j))) = tr S / tr(D^-1/2 S D^-1/2),
-
-    D = diag(m (1 - m)): the scale for which the covariance spectrum over sigma^2 has the total
-    of the whitened spectrum.  Pixels with m (1 - m) = 0 have no variance and drop out.
-    Computed from the data alone."""
-    x = np.asarray(x, dtype=np.float64)
-    m = x.mean(axis=0)
-    s = x.var(axis=0)
-    d = m * (1.0 - m)
-    keep = d > 0
-    return float(math.sqrt(s[keep].sum() / (s[keep] / d[keep]).sum()))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -67,14 +67,14 @@ the "pervasive error" shows).  All on the E5 test slice, at the posterior mean.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 
 import numpy as np
 
 from .. import analysis, plotting
-from ..losses import continuous_bernoulli_mean_logit, get_loss
+from ..analysis import (KL_THRESHOLD, bernoulli_sigma_eff, cb_natural_parameter,  # noqa: F401
+                        cb_sigma_eff, cb_variance)
 from . import e5_vae_scale as e5
 from .core import ExperimentOutput, Prediction, Result, bin_by_target
 from .e1_minimizers import HI as CLIP_HI
@@ -89,42 +89,6 @@ _LO = e5.MIDGREY[0]
 LIKS = ("bernoulli", "continuous_bernoulli")
 #: Bins of the data intensity for the output-vs-data curves.
 EDGES = np.linspace(0, 1, 21)
-
-
-def cb_natural_parameter(m) -> np.ndarray:
-    """The natural parameter eta = logit(lambda) whose CB mean is ``m`` (0 < m < 1), by
-    bisection on the catalogue's ``continuous_bernoulli_mean_logit`` (increasing in eta).  In
-    the logit, so intensities near 0 or 1 (lambda within 1e-100 of the boundary) stay exact."""
-    m = np.asarray(m, dtype=np.float64)
-    if np.any((m <= 0) | (m >= 1)):
-        raise ValueError("the CB mean must lie strictly inside (0, 1)")
-    lo = np.full(m.shape, -1e4)       # mean about 1e-4: below 1/255
-    hi = np.full(m.shape, 1e4)
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        below = continuous_bernoulli_mean_logit(mid) < m
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
-
-
-def cb_variance(m) -> np.ndarray:
-    """Variance of the CB whose mean is ``m``: the curvature of its NLL in the natural parameter
-    (the catalogue's ``curvature_logit``; exponential family).  0 at m = 0 or 1."""
-    m = np.asarray(m, dtype=np.float64)
-    out = np.zeros(m.shape)
-    inner = (m > 0) & (m < 1)
-    if np.any(inner):
-        eta = cb_natural_parameter(m[inner])
-        out[inner] = get_loss("continuous_bernoulli").curvature_logit(m[inner], eta)
-    return out
-
-
-def cb_sigma_eff(x) -> float:
-    """sqrt(mean CB variance at the data's intensities): the CB counterpart of
-    :func:`~lossanalysis.experiments.e5_vae_scale.bernoulli_sigma_eff`."""
-    levels, counts = e5._level_values(x)
-    return float(math.sqrt(np.sum(cb_variance(levels) * counts) / counts.sum()))
 
 
 def _argmin_table():
@@ -144,7 +108,7 @@ def build_predictions(x_eval, x_train, latent: int) -> dict:
     pred_extreme = float(np.mean(np.abs(lam_star - 0.5)))
     data_extreme = float(np.mean(np.abs(xe[mid] - 0.5)))
     expansion = pred_extreme - data_extreme
-    s_bern, s_cb = e5.bernoulli_sigma_eff(x_train), cb_sigma_eff(x_train)
+    s_bern, s_cb = bernoulli_sigma_eff(x_train), cb_sigma_eff(x_train)
     preds = {
         # Half the predicted effect: mid-grey pixels sit on stroke edges, where the VAE's
         # reconstruction error is of the same order as their distance to 1/2, so the size of
@@ -192,7 +156,7 @@ def build_predictions(x_eval, x_train, latent: int) -> dict:
         "active": Prediction(
             id="E6.cb.active_dims", experiment=NAME,
             statement="the CB VAE uses at least as many latent dimensions as the Bernoulli VAE",
-            quantity=f"active dims (KL > {e5.KL_THRESHOLD:g} nats) of the CB VAE - of the Bernoulli VAE",
+            quantity=f"active dims (KL > {KL_THRESHOLD:g} nats) of the CB VAE - of the Bernoulli VAE",
             value=0.0, tolerance=1.0, kind="at_least",
             source="sharper likelihood = stronger data term against the KL (E5); tolerance: "
                    "+-1 at the threshold"),

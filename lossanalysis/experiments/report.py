@@ -2,9 +2,9 @@
 
 :func:`run_all` is what ``scripts/confirm_predictions.py`` calls.  For each dataset it loads the
 data (:func:`~lossanalysis.experiments.core.load_data`), runs E1-E6 in order (each
-``run(cfg, data, progress) -> ExperimentOutput``), registers the data-dependent claims of
-:mod:`lossanalysis.claims` (3: blur, 7: optimization, 8: MNIST nearly binary) from the
-measurements, relates every loss-dependent effect to the dataset's fraction of mid-grey pixels
+``run(cfg, data, progress) -> ExperimentOutput``), evaluates the claims of
+:mod:`lossanalysis.claims` on the run's rows and observations (:func:`claim_evidence`), relates
+every loss-dependent effect to the dataset's fraction of mid-grey pixels
 (E7, across datasets: both run together, or the other dataset's saved JSON), and writes
 
 * ``<out>/<dataset>.md`` -- header (command, seeds, data, version: the git commit, marked
@@ -38,7 +38,7 @@ from .core import CONFIRMED, INCONCLUSIVE, REFUTED, Progress, RunConfig, load_da
 
 __all__ = ["EXPERIMENTS", "run_all", "run_dataset", "render", "revisions", "revisions_section",
            "e7_rows", "e7_section", "e7_relation",
-           "claim_measurements", "version_info", "git_state", "git_label", "TIMING_MARK",
+           "claim_evidence", "version_info", "git_state", "git_label", "TIMING_MARK",
            "DATASET_TITLES", "OUTPUT_DIRS"]
 
 #: (label, module) of every experiment, in the order they run.
@@ -121,7 +121,7 @@ def run_all(datasets, *, n_seeds=3, quick=False, out_dir="reports", figures_dir=
     written = {}
     for ds, r in runs.items():
         progress(f"{ds}: claims and report")
-        claim_results = _claims(ds, r, snapshots, data_dir)
+        claim_results = _claims(ds, r)
         md = render(ds, r, snapshots, claim_results, command=command, out_dir=out_dir)
         doc = _json_doc(ds, r, snapshots[ds], claim_results, command)
         md_path = os.path.join(out_dir, f"{ds}.md")
@@ -148,86 +148,29 @@ def _snapshot(run) -> dict:
 # ----------------------------------------------------------------------------------------------
 # Claims
 # ----------------------------------------------------------------------------------------------
-def claim_measurements(ds, snapshots, mnist_pixels=None) -> dict:
-    """The measurements for the data-dependent claims (3, 7, 8) from the run's measurements;
-    claims without the needed numbers are left out (they then await data)."""
+def claim_evidence(ds, run, pixels=None):
+    """What the claims read from this run (:class:`lossanalysis.claims.Evidence`): its rows and
+    observations, as in the report JSON, and the observations of the dataset's ``pixels``
+    (claim 8).  A quick run judges no claim."""
     from .. import claims
-    out = {}
-    m = snapshots.get(ds, {}).get("measurements", {})
-    # Claim 3b (blur): the E4 autoencoder pair (same architecture, BCE vs MSE) decides; E5's
-    # VAE ranking qualifies it.
-    diffs = m.get("E4.blur_diff_per_seed")
-    if diffs:
-        b, s = m["E4.blur_ratio[ae_bce]"], m["E4.blur_ratio[ae_mse]"]
-        rank = m.get("E5.bernoulli_blur_rank")
-        ev = {"AE blur ratio (data |grad| / reconstruction |grad|)": {"bce": b, "mse": s},
-              "BCE - MSE per seed": diffs, "dataset": ds}
-        if rank is not None:
-            ev["VAE: Gaussian decoders (4 fixed sigmas) blurrier than the Bernoulli one"] = rank
-            for k in ("E5.blur_ratio[bernoulli]", "E5.blur_ratio[gaussian_sigma0.1]",
-                      "E5.blur_ratio[gaussian_sigma1]"):
-                if k in m:
-                    ev[k[3:]] = m[k]
-        all_blurrier = all(d > 0 for d in diffs)
-        vae = ("" if rank is None else
-               f" In the VAE (E5) the blur is set by the likelihood's scale: {rank:.1f} of the 4 "
-               "fixed-sigma Gaussian decoders are blurrier than the Bernoulli one.")
-        if all_blurrier and (rank is None or rank < 0.5):
-            verdict = "confirmed"
-        elif np.mean(diffs) > 0:
-            verdict = "qualified"
-        else:
-            verdict = "refuted"
-        q = (f"Same autoencoder trained with BCE and with MSE ({ds}): blur ratio BCE {b:.3f}, "
-             f"MSE {s:.3f} (> 1: blurrier than the data; BCE - MSE per seed "
-             + ", ".join(f"{d:+.3f}" for d in diffs) + ")." + vae)
-        out["3"] = claims.Measurement(verdict, ev, q, source=f"E4/E5 on {ds}")
-    # Claim 7 (optimization): E2.
-    if "E2.sgd_slowdown" in m:
-        sgd, adam = m["E2.sgd_slowdown"], m["E2.adam_slowdown"]
-        faster_sgd = m.get("E2.bce_faster_sgd_all_seeds", 0.0) == 1.0
-        faster_adam = m.get("E2.bce_faster_adam_all_seeds", 0.0) == 1.0
-        if faster_sgd and faster_adam and adam >= 2:
-            verdict = "confirmed"
-        elif faster_sgd:
-            verdict = "qualified"
-        else:
-            verdict = "refuted"
-        q = (f"From saturated wrong outputs (z = -6) BCE escapes {sgd:.0f}x faster than MSE with "
-             f"plain SGD but only {adam:.2f}x faster with Adam, which rescales each parameter's "
-             "step by its own gradient history (E2).")
-        out["7"] = claims.Measurement(verdict, {"SGD slowdown MSE/BCE": sgd,
-                                                "Adam slowdown MSE/BCE": adam, "dataset": ds},
-                                      q, source=f"E2 on {ds}")
-    # Claim 8 (MNIST nearly binary): the MNIST training pixels, with the greyer dataset for
-    # comparison (E7).
-    if mnist_pixels is not None:
-        meas8 = claims.binary_fraction_measurement(mnist_pixels, source="MNIST training images")
-        ev = dict(meas8.evidence)
-        q = meas8.qualification
-        mn = snapshots.get("mnist", {}).get("summary")
-        fm = snapshots.get("fashion-mnist", {}).get("summary")
-        if mn and fm:
-            ev["mid-grey share of non-zero pixels"] = {
-                "mnist": mn["frac_mid_of_nonzero"], "fashion-mnist": fm["frac_mid_of_nonzero"]}
-            q += (f" For comparison, {100 * fm['frac_mid_of_nonzero']:.0f}% of Fashion-MNIST's "
-                  f"non-zero pixels are mid-grey against {100 * mn['frac_mid_of_nonzero']:.0f}% "
-                  "of MNIST's; E7 compares the loss-dependent effects on the two.")
-        out["8"] = claims.Measurement(meas8.verdict, ev, q, meas8.source)
-    return out
+    rows, observations = [], {}
+    for _, out in run["outputs"]:
+        for r in out.results:
+            d = r.to_dict()
+            if "comparison" not in d:      # a row of the schema before falsifiable/consistency
+                d = dict(d, comparison=d["kind"], kind="falsifiable")
+            rows.append(d)
+        observations.update(getattr(out, "observations", None) or {})
+    if pixels is not None:
+        observations.update(claims.pixel_observations(pixels))
+    doc = {"dataset": ds, "quick": bool(run["cfg"].quick), "results": rows,
+           "observations": observations}
+    return claims.Evidence.from_documents([doc], [f"this run ({ds})"])
 
 
-def _claims(ds, run, snapshots, data_dir):
+def _claims(ds, run):
     from .. import claims
-    if ds == "mnist":
-        pixels = run["data"].x_train
-    else:
-        try:
-            from ..data import load
-            pixels, _ = load("mnist", "train", data_dir=data_dir)
-        except Exception:                     # MNIST not available: claim 8 awaits data
-            pixels = None
-    return claims.evaluate_all(claim_measurements(ds, snapshots, pixels))
+    return claims.evaluate_all(claim_evidence(ds, run, run["data"].x_train))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -540,8 +483,8 @@ def render(ds, run, snapshots, claim_results, *, command="", out_dir="reports") 
     lines += summary_table(outputs)
     lines += revisions_section()
     lines += ["", "## The thread's claims", "",
-              "Verdicts from `lossanalysis.claims`; claims 3 (blur), 7 (optimization) and 8 "
-              "(MNIST nearly binary) take their data verdicts from this run.", ""]
+              "Verdicts from `lossanalysis.claims`: the analysis, combined with this run's "
+              "rows and observations (a quick run judges no claim).", ""]
     lines.append(claims.to_markdown(claim_results).rstrip("\n"))
     lines += ["", "## Experiments", ""]
     report_dir = os.path.abspath(out_dir)

@@ -1,0 +1,116 @@
+"""The ``advise`` subcommand of ``python -m lossanalysis``."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def _number(convert, lowest, strict: bool, what: str):
+    """An argparse type: ``convert(text)``, finite and above ``lowest`` (``strict``) or at
+    least ``lowest``; ``what`` names the expectation in the error."""
+    def parse(text: str):
+        try:
+            v = convert(text)
+        except ValueError:
+            v = None
+        if v is None or not math.isfinite(v) or (v <= lowest if strict else v < lowest):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+    return parse
+
+
+_positive_int = _number(int, 1, False, "a positive integer")
+_seed = _number(int, 0, False, "an integer >= 0")
+_scale = _number(float, 0.0, True, "a finite number > 0")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``advise`` subcommand to an argparse ``subparsers`` object."""
+    p = subparsers.add_parser(
+        "advise",
+        help="which reconstruction loss suits a set of images, and why",
+        description=(
+            "Profile the intensities of a set of images, say what each candidate likelihood "
+            "(Bernoulli/BCE, continuous Bernoulli, Beta, Gaussian/MSE) assumes and how far the "
+            "data is from it, compute the likelihood scale (the Bernoulli's effective sigma, "
+            "the linear-VAE rule's active dimensions and code rate), evaluate the predictions "
+            "the experiments tested on this data with the measurements behind them, and "
+            "recommend a decoder/loss per goal."),
+    )
+    p.add_argument("data", metavar="DATA",
+                   help="a .npy/.npz array of images (N x H x W, N x H x W x C or N x D; uint8 "
+                        "or floats), an IDX images file (.gz or not) or a folder of PNG files")
+    p.add_argument("--scale", type=_scale, default=None,
+                   help="divide the stored values by this (default: 255 for integers, 1 for "
+                        "floats; e.g. --scale 255 for float data in 0-255)")
+    p.add_argument("--max-images", type=_positive_int, default=None, metavar="N",
+                   help="analyse a random N of the images (see --seed)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of the --max-images draw (default 0)")
+    p.add_argument("--latent", type=_positive_int, default=None, metavar="K",
+                   help="latent size of the linear-VAE rule (default 20)")
+    p.add_argument("--reports", default=None, metavar="DIR",
+                   help="folder of the experiment reports <dataset>.json (default: reports/ "
+                        "of a source checkout)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
+    p.add_argument("--columns", type=int, choices=(1, 2), default=1,
+                   help="figure width: 1 (3.4 in) or 2 (7.0 in) columns (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    p.set_defaults(func=run, parser=p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the subcommand; bad input ends in ``parser.error`` (exit status 2)."""
+    from .._io import atomic_write
+    from ..data import DatasetError, open_images
+    from . import core, reports, stats
+    from .render import FIGURE_STEM, advice_figure, to_markdown
+
+    parser = args.parser
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        parser.error(f"--out: {args.out!r} exists and is not a folder")
+    if args.reports is not None and reports.find_reports(args.reports) is None:
+        parser.error(f"--reports: {args.reports!r} is not a folder")
+    folder = reports.find_reports(args.reports)
+    try:
+        source = open_images(args.data)
+    except DatasetError as exc:
+        parser.error(f"DATA: {exc}")
+    latent = args.latent if args.latent is not None else core.LATENT
+    d = math.prod(source.image_shape)
+    if latent > d:
+        parser.error(f"--latent: {latent} exceeds the {d} values of an image")
+    indices = stats.select_images(source.n, args.max_images, args.seed)
+    images = source.read(indices)
+    described = {"path": str(source.path), "kind": source.kind, "total": source.n,
+                 "image_shape": list(source.image_shape), "dtype": source.dtype.name,
+                 "seed": args.seed if indices is not None else None}
+    try:
+        loaded = reports.load_reports(folder) if folder is not None else {}
+    except ValueError as exc:
+        parser.error(f"--reports: {exc}")
+    try:
+        advice = core.advise(images, scale=args.scale, latent=latent, reports=loaded,
+                             name="DATA", source=described)
+    except stats.DataError as exc:
+        parser.error(str(exc))
+    title = Path(args.data).name
+    if args.out is not None:
+        out = Path(args.out)
+        from .. import plotting
+        fig = advice_figure(advice, columns=args.columns)
+        plotting.save(fig, out / FIGURE_STEM)
+        atomic_write(out / "advice.md", to_markdown(advice, title=title,
+                                                    figure=FIGURE_STEM + ".png"))
+    if args.json:
+        print(json.dumps(advice.to_dict(), indent=1, ensure_ascii=False))
+    else:
+        print(to_markdown(advice, title=title))
+    return 0

@@ -1,0 +1,358 @@
+"""One streamed pass over a set of images: the pixel profile, the mean image, the covariance.
+
+The images are read in blocks of :data:`BLOCK_ROWS` and converted to float64 one block at a
+time, so memory stays at the data in its stored type plus one float64 block and the D x D
+covariance (``D`` values per image), whatever the number of images.  Two passes: the first
+checks the values, counts the pixel levels and sums the mean image; the second accumulates the
+centred cross products (exact centring, no cancellation) and each location's mean absolute
+deviation.
+
+The spectrum functions here take the streamed moments where :mod:`lossanalysis.analysis`'s
+``spectrum``, ``whitened_spectrum`` and ``bernoulli_sigma_zero_rate`` take the data matrix
+(which would need the whole float64 copy of the data); they compute the same quantities and the
+tests check them against those functions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import analysis
+from .._inputs import real_array
+from ..losses import get_loss
+
+__all__ = ["BLOCK_ROWS", "HIST_BINS", "NEAR", "MIDGREY", "DataError", "DataStats",
+           "select_images", "scan", "spectrum_from_moments", "whitened_spectrum_from_moments",
+           "sigma_zero_rate_from_moments", "linear_reconstruction_mse", "learned_sigma"]
+
+#: Images per block of the streamed passes (2048 x 784 float64 = 12.8 MB).
+BLOCK_ROWS = 2048
+#: Bins of the intensity histogram (of the values strictly between 0 and 1).
+HIST_BINS = 50
+#: "Near-binary": within this distance of 0 or 1 (the definition of claim 8).
+NEAR = 0.1
+#: "Mid-grey": strictly between these (the reports' definition).
+MIDGREY = (0.2, 0.8)
+
+
+class DataError(ValueError):
+    """The images cannot be analysed as given (range, NaN, too few); the message names them."""
+
+
+def select_images(n: int, max_images: int | None = None, seed: int = 0):
+    """Sorted indices of ``max_images`` of ``n`` images drawn without replacement with
+    ``numpy.random.default_rng(seed)``, or None (all of them) when ``n <= max_images``.
+
+    The draw is the one the experiments use for their training subsets (E5), so the same seed
+    gives the same images.
+
+    Examples
+    --------
+    >>> select_images(10, 3, seed=0)
+    array([5, 6, 9])
+    >>> select_images(10, None) is None
+    True
+    """
+    if max_images is None or n <= max_images:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, max_images, replace=False))
+
+
+@dataclass
+class DataStats:
+    """What :func:`scan` measures.  Counts are over all ``n * d`` values.
+
+    ``levels``: per-level counts (256) when the data are 8-bit levels v/255, else None.
+    ``hist_counts``: counts of the values strictly inside (0, 1) in :data:`HIST_BINS` equal bins.
+    ``ln_c_sum``: sum over the values strictly inside (0, 1) of ln C(x), the continuous
+    Bernoulli's log normalizer at lambda = x.  ``cb_extreme_sum``, ``data_extreme_sum``: sums
+    over the mid-grey values of |lambda*(x) - 1/2| (lambda* = argmin of the continuous Bernoulli
+    loss) and of |x - 1/2|.  ``mean``: the mean image (d,); ``cov``: the covariance (d, d),
+    normalized by n; ``mad``: per location the sum over images of |x - mean|; ``scale``: the
+    divisor applied to the stored values.
+    """
+    n: int
+    d: int
+    zero: int
+    one: int
+    near: int
+    mid: int
+    interior: int
+    hist_counts: np.ndarray
+    ln_c_sum: float
+    cb_extreme_sum: float
+    data_extreme_sum: float
+    levels: np.ndarray | None
+    integer_max_one: bool
+    scale: float
+    mean: np.ndarray
+    cov: np.ndarray
+    mad: np.ndarray
+
+    @property
+    def n_values(self) -> int:
+        return self.n * self.d
+
+    def fraction(self, count: int) -> float:
+        return count / self.n_values
+
+
+def _value_sums(values, counts) -> dict:
+    """The profile sums of a set of distinct values in [0, 1] with their counts."""
+    v = np.asarray(values, dtype=np.float64)
+    c = np.asarray(counts, dtype=np.int64)
+    inner = (v > 0) & (v < 1)
+    mid = (v > MIDGREY[0]) & (v < MIDGREY[1])
+    hist = np.histogram(v[inner], bins=np.linspace(0, 1, HIST_BINS + 1), weights=c[inner])[0]
+    out = {"zero": int(c[v == 0].sum()), "one": int(c[v == 1].sum()),
+           "near": int(c[(v <= NEAR) | (v >= 1 - NEAR)].sum()), "mid": int(c[mid].sum()),
+           "interior": int(c[inner].sum()), "hist": np.rint(hist).astype(np.int64),
+           "ln_c": 0.0, "cb_extreme": 0.0, "data_extreme": 0.0}
+    if np.any(inner):
+        # ln C(x) = BCE(x, x) - CB(x, x): what BCE leaves out of the continuous Bernoulli's NLL,
+        # taken from the catalogue (no formula here)
+        vi = v[inner]
+        ln_c = (get_loss("bce").value(vi, vi) - get_loss("continuous_bernoulli").value(vi, vi))
+        out["ln_c"] = float(np.dot(ln_c, c[inner]))
+    if np.any(mid):
+        vm = v[mid]
+        lam = np.asarray(analysis.argmin("continuous_bernoulli", vm), dtype=np.float64)
+        out["cb_extreme"] = float(np.dot(np.abs(lam - 0.5), c[mid]))
+        out["data_extreme"] = float(np.dot(np.abs(vm - 0.5), c[mid]))
+    return out
+
+
+def _first_bad(block, ok, offset, name, scale):
+    i, j = np.argwhere(~ok)[0]
+    value = block[i, j].item()
+    where = f"image {offset + int(i)}, value {int(j)}"
+    if isinstance(value, float) and math.isnan(value):
+        return DataError(f"{name} holds NaN ({where})")
+    values = "values" if scale == 1 else f"values divided by {scale:g}"
+    hint = ("; for float images in 0-255 pass --scale 255"
+            if scale == 1 and 1 < value <= 255 else "")
+    return DataError(f"{name}: {values} must lie in [0, 1]; got {value!r} ({where}){hint}")
+
+
+def _blocks(images, indices, rows):
+    n = len(images) if indices is None else len(indices)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        part = images[start:stop] if indices is None else images[indices[start:stop]]
+        yield start, np.asarray(part).reshape(stop - start, -1)
+
+
+def scan(images, *, indices=None, scale: float | None = None, name: str = "data",
+         min_images: int = 2, block_rows: int = BLOCK_ROWS) -> DataStats:
+    """Check and measure ``images`` (an array ``(N, ...)``, possibly memory-mapped).
+
+    Parameters
+    ----------
+    images : array_like
+        N images of any shape; each is flattened to its ``d`` values.  Integer (and bool)
+        images are divided by ``scale`` (default 255; bool: 0 and 1 as they are), float images
+        by ``scale`` (default 1).  The scaled values must lie in [0, 1].
+    indices : sorted array of int, optional
+        Analyse only these images (see :func:`select_images`).
+    scale : float, optional
+        The divisor described above.
+    name : str
+        How error messages name the data (the CLI passes ``DATA``).
+    min_images : int
+        Fewer images than this raise :class:`DataError` (a covariance needs 2).
+
+    Returns
+    -------
+    DataStats
+
+    Raises
+    ------
+    DataError
+        For NaN, values outside [0, 1] after scaling, or fewer than ``min_images`` images.
+
+    Examples
+    --------
+    >>> s = scan(np.array([[0, 255, 51], [0, 255, 153]], dtype=np.uint8))
+    >>> s.zero, s.one, s.mid, [float(v) for v in s.mean]
+    (2, 2, 1, [0.0, 1.0, 0.4])
+    >>> scan(np.array([[0.5, 1.5], [0.0, 0.2]]), name="DATA")
+    Traceback (most recent call last):
+    ...
+    lossanalysis.advise.stats.DataError: DATA: values must lie in [0, 1]; got 1.5 (image 0, value 1); for float images in 0-255 pass --scale 255
+    """
+    arr = images if hasattr(images, "dtype") else real_array(images, name)
+    kind = np.dtype(arr.dtype).kind
+    if kind not in "biuf":
+        raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {arr.dtype}")
+    if kind == "b":
+        if scale is not None:
+            raise DataError(f"{name}: boolean images are 0 and 1; --scale does not apply")
+        scale = 1.0
+    elif scale is None:
+        scale = 255.0 if kind in "iu" else 1.0
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        raise DataError(f"scale must be a finite number > 0, got {scale!r}")
+    n = len(arr) if indices is None else len(indices)
+    if n < min_images:
+        raise DataError(f"{name} holds {n} image{'s' if n != 1 else ''}; at least {min_images} "
+                        "are needed (a covariance needs two)")
+    as_levels = kind in "iu" and scale == 255.0
+    d = int(np.prod(arr.shape[1:], dtype=np.int64))
+    if d < 1:
+        raise DataError(f"{name}: each image must hold at least one value, got shape "
+                        f"{arr.shape[1:]}")
+
+    # pass 1: check, profile, mean
+    total = np.zeros(d)
+    level_counts = np.zeros(256, dtype=np.int64)
+    sums = None
+    int_max = 0
+    for start, block in _blocks(arr, indices, block_rows):
+        if kind in "iu":
+            lo, hi = int(block.min()), int(block.max())
+            int_max = max(int_max, hi)
+            if lo < 0 or hi > scale:
+                ok = (block >= 0) & (block <= scale)
+                raise _first_bad(block, ok, start, name, scale)
+        x = block.astype(np.float64)
+        if not as_levels:
+            x /= scale
+            ok = (x >= 0) & (x <= 1)
+            if not ok.all():
+                raise _first_bad(block if kind == "f" else x, ok, start, name, scale)
+        total += x.sum(axis=0)
+        if as_levels:
+            level_counts += np.bincount(block.astype(np.uint8).ravel(), minlength=256)
+        else:
+            part = _value_sums(*np.unique(x, return_counts=True))
+            sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
+    if as_levels:
+        levels = np.nonzero(level_counts)[0]
+        sums = _value_sums(levels / 255.0, level_counts[levels])
+        total /= 255.0
+    mean = total / n
+
+    # pass 2: centred cross products and mean absolute deviations
+    cov = np.zeros((d, d))
+    mad = np.zeros(d)
+    for _, block in _blocks(arr, indices, block_rows):
+        xc = block.astype(np.float64)
+        xc /= scale
+        xc -= mean
+        cov += xc.T @ xc
+        mad += np.abs(xc).sum(axis=0)
+    cov /= n
+    return DataStats(n=n, d=d, zero=sums["zero"], one=sums["one"], near=sums["near"],
+                     mid=sums["mid"], interior=sums["interior"], hist_counts=sums["hist"],
+                     ln_c_sum=sums["ln_c"], cb_extreme_sum=sums["cb_extreme"],
+                     data_extreme_sum=sums["data_extreme"],
+                     levels=level_counts if as_levels else None,
+                     integer_max_one=(kind in "iu" and int_max <= 1), scale=float(scale),
+                     mean=mean, cov=cov,
+                     mad=mad)
+
+
+# ----------------------------------------------------------------------------------------------
+# The spectrum rules on streamed moments
+# ----------------------------------------------------------------------------------------------
+def spectrum_from_moments(cov) -> np.ndarray:
+    """Eigenvalues (descending, clipped at 0) of the covariance ``cov``: what
+    ``analysis.spectrum(x)`` returns for the data whose covariance (normalized by n) it is.
+
+    Examples
+    --------
+    >>> spectrum_from_moments(np.diag([1.0, 3.0, 2.0]))
+    array([3., 2., 1.])
+    """
+    return np.clip(np.linalg.eigvalsh(np.asarray(cov, dtype=np.float64))[::-1], 0.0, None)
+
+
+def _bernoulli_scaling(mean):
+    m = np.asarray(mean, dtype=np.float64)
+    d = m * (1.0 - m)
+    keep = d > 0
+    return d, keep
+
+
+def whitened_spectrum_from_moments(mean, cov) -> np.ndarray:
+    """Eigenvalues (descending) of ``D^(-1/2) S D^(-1/2)``, ``S = cov``, ``D = diag(m (1 - m))``
+    for the mean image ``m``, over the locations with m (1 - m) > 0: what
+    ``analysis.whitened_spectrum(x)`` returns, from the moments.
+
+    Examples
+    --------
+    >>> whitened_spectrum_from_moments([0.5, 0.0], [[0.25, 0.0], [0.0, 0.0]])
+    array([1.])
+    """
+    d, keep = _bernoulli_scaling(mean)
+    s = np.asarray(cov, dtype=np.float64)[np.ix_(keep, keep)]
+    r = 1.0 / np.sqrt(d[keep])
+    return spectrum_from_moments(s * r[:, None] * r[None, :])
+
+
+def sigma_zero_rate_from_moments(mean, cov) -> float:
+    """The Bernoulli decoder's effective sigma at its zero-rate operating point,
+    sigma^2 = tr S / tr(D^(-1/2) S D^(-1/2)) over the locations with m (1 - m) > 0: what
+    ``analysis.bernoulli_sigma_zero_rate(x)`` returns (see there for the derivation), from the
+    moments.  NaN when no location with m (1 - m) > 0 varies (the ratio is 0/0).
+
+    Examples
+    --------
+    Binary pixels have S_jj = m_j (1 - m_j), so sigma^2 is the mean Bernoulli variance:
+
+    >>> round(sigma_zero_rate_from_moments([0.5, 0.1], [[0.25, 0.0], [0.0, 0.09]]) ** 2, 12)
+    0.17
+    """
+    d, keep = _bernoulli_scaling(mean)
+    s = np.diag(np.asarray(cov, dtype=np.float64))[keep]
+    weighted = float((s / d[keep]).sum())
+    return float(math.sqrt(s.sum() / weighted)) if weighted > 0 else math.nan
+
+
+def linear_reconstruction_mse(eigenvalues, sigma: float, latent: int) -> float:
+    """Per-value squared error of the optimal linear VAE's reconstructions with posterior
+    samples, averaged over the data: (1/D) [sum_{i <= latent} min(lambda_i, sigma^2) +
+    sum_{i > latent} lambda_i].
+
+    At the optimum (Tipping & Bishop 1999; Lucas et al. 2019) an open direction
+    (lambda_i > sigma^2) has decoder weight sqrt(lambda_i - sigma^2) and posterior N(w x_i /
+    lambda_i, sigma^2 / lambda_i); its expected squared error over the data and the posterior is
+    sigma^4 / lambda_i + sigma^2 (lambda_i - sigma^2) / lambda_i = sigma^2.  A closed direction
+    leaves its variance lambda_i.  (The tests check this against the tight ELBO,
+    ``analysis.linear_optimum_nll``.)
+
+    Examples
+    --------
+    >>> linear_reconstruction_mse([4.0, 1.0, 0.25, 0.25], sigma=1.0, latent=2)  # (1 + 1 + .5) / 4
+    0.625
+    """
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    s2 = float(sigma) ** 2
+    return float((np.minimum(lam[:latent], s2).sum() + lam[latent:].sum()) / lam.size)
+
+
+def learned_sigma(eigenvalues, latent: int) -> float:
+    """The sigma a linear VAE with a learned shared sigma settles at: the fixed point of
+    sigma^2 = :func:`linear_reconstruction_mse` (sigma), the ELBO's stationarity in sigma
+    (sigma^2 = the per-value MSE with posterior samples; Rybkin et al. 2021).
+
+    For eigenvalues sorted in descending order the fixed point is probabilistic PCA's
+    maximum-likelihood noise (Tipping & Bishop 1999), the mean of the eigenvalues beyond
+    ``latent``: sigma^2 = sum_{i > latent} lambda_i / (D - latent).  (The mean of the discarded
+    eigenvalues is at most lambda_latent, so every retained direction is open, each contributes
+    sigma^2 to the error and the discarded ones their lambda_i: D sigma^2 = latent sigma^2 +
+    sum_{i > latent} lambda_i.)  0 when ``latent >= D``.
+
+    Examples
+    --------
+    >>> learned_sigma([4.0, 1.0, 0.25, 0.25], latent=2) ** 2
+    0.25
+    >>> linear_reconstruction_mse([4.0, 1.0, 0.25, 0.25], 0.5, latent=2)
+    0.25
+    """
+    lam = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
+    if latent >= lam.size:
+        return 0.0
+    return float(math.sqrt(lam[latent:].sum() / (lam.size - latent)))

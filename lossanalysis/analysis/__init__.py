@@ -1,0 +1,84 @@
+"""What each reconstruction loss does to the prediction, derived and computed.
+
+Every quantity is a function of the target intensity ``y`` in [0, 1] (vectorized over ``y``) and
+is computed from the loss catalogue (:mod:`lossanalysis.losses`): the SymPy definition
+``loss.expr`` for the symbolic results, the stable NumPy methods ``loss.excess``, ``loss.grad``,
+``loss.curvature``, ``loss.grad_logit``, ... for the numbers.  No loss formula is written here.
+
+Quantities
+----------
+* :func:`asymmetry_ratio` -- R(y, delta): the excess cost of moving a prediction a distance
+  ``delta`` away from 1/2 over the cost of moving it toward 1/2.  > 1 for BCE at every y != 1/2,
+  exactly 1 for MSE.
+* :func:`series`, :func:`asymmetry_coefficient` -- the Taylor expansion of L(y, y + d) - L(y, y)
+  in d and the leading odd term of L(y, y + d) - L(y, y - d), with its sign over (0, 1).
+* :func:`argmin`, :func:`bias`, :func:`argmin_expr`, :func:`is_proper` -- the prediction that
+  minimizes the loss for a point target and whether it equals the target.
+* :func:`optimal_prediction` (and the ``_beta`` / ``_two_point`` helpers) -- the single
+  prediction minimizing the mean loss over a distribution of targets (mean, median, ...).
+* :func:`noise_bias`, :func:`noise_bias_series`, :func:`noise_bias_coefficient` -- the bias of
+  the mean prediction when the prediction carries irreducible zero-mean noise, in probability
+  space or in logit space.
+* :func:`gradient_profile`, :func:`logit_gradient`, :func:`logit_gradient_expr`,
+  :func:`curvature_at_optimum`, :func:`effective_weight` -- gradients, the canonical-link
+  identity and the curvature relative to MSE.
+* :func:`derivations`, :func:`derivations_latex` -- all symbolic results of one loss, and a
+  standalone LaTeX document of them.
+
+* :mod:`~lossanalysis.analysis.linear_vae` -- the linear VAE's active latent directions from the
+  data spectrum and the Gaussian sigma of a Bernoulli or continuous Bernoulli decoder
+  (:func:`spectrum`, :func:`predicted_active_dims`, :func:`bernoulli_sigma_zero_rate`,
+  :func:`cb_sigma_eff`, ...).
+
+Modules: :mod:`.asymmetry`, :mod:`.minimizers`, :mod:`.noise`, :mod:`.gradients`,
+:mod:`.derivations`, :mod:`.linear_vae`; every public name is re-exported here (and lazily as
+``lossanalysis.<name>``).  SymPy is imported only inside the functions that need it (importing
+this package stays cheap); symbolic results are cached per loss.
+
+References: Gneiting & Raftery (2007) for proper scoring rules; Loaiza-Ganem & Cunningham
+(2019, arXiv 1907.06845) for the continuous Bernoulli; Charoenphakdee et al. (2021,
+arXiv 2011.09172) and Mukhoti et al. (2020) for the focal loss's pull toward 1/2.
+"""
+from __future__ import annotations
+
+from .asymmetry import Asymmetry, asymmetry_coefficient, asymmetry_ratio, series, series_symbol
+from .derivations import derivations, derivations_latex
+from .gradients import (curvature_at_optimum, effective_weight, effective_weight_expr,
+                        gradient_profile, logit_gradient, logit_gradient_expr)
+from .linear_vae import (KL_THRESHOLD, MARGIN_NATS, bernoulli_sigma_eff,
+                         bernoulli_sigma_zero_rate, cb_natural_parameter, cb_sigma_eff,
+                         cb_variance, linear_optimum_kl, linear_optimum_nll, marginal_count,
+                         predicted_active_dims, spectrum, whitened_spectrum)
+from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optimal_prediction,
+                         optimal_prediction_beta, optimal_prediction_two_point)
+from .noise import (NOISE_SPACES, noise_bias, noise_bias_coefficient, noise_bias_series,
+                    noise_offset)
+
+__all__ = [
+    # asymmetry
+    "asymmetry_ratio", "series", "series_symbol", "asymmetry_coefficient", "Asymmetry",
+    # point-target bias
+    "argmin", "bias", "argmin_expr", "is_proper", "Properness",
+    # distributions of targets
+    "optimal_prediction", "optimal_prediction_beta", "optimal_prediction_two_point",
+    # prediction noise
+    "noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
+    "NOISE_SPACES",
+    # gradients and curvature
+    "gradient_profile", "logit_gradient", "logit_gradient_expr", "curvature_at_optimum",
+    "effective_weight", "effective_weight_expr",
+    # derivations
+    "derivations", "derivations_latex",
+    # linear VAE and likelihood scale
+    "spectrum", "whitened_spectrum", "predicted_active_dims", "marginal_count",
+    "linear_optimum_kl", "linear_optimum_nll", "bernoulli_sigma_eff",
+    "bernoulli_sigma_zero_rate", "cb_natural_parameter", "cb_variance", "cb_sigma_eff",
+    "KL_THRESHOLD", "MARGIN_NATS",
+]
+
+
+def __getattr__(name):
+    # ``analysis.d`` is the series symbol, created on first access (no SymPy import at load)
+    if name == "d":
+        return series_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

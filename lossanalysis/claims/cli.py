@@ -1,0 +1,71 @@
+"""``python -m lossanalysis claims [--json] [--report FILE ...]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _run_claims(args: argparse.Namespace) -> int:
+    from . import evaluate_all
+    from .evidence import Evidence
+    from .render import to_json, to_markdown
+    try:
+        evidence = Evidence.from_files(args.report or [])
+    except ValueError as err:
+        args.claims_parser.error(f"--report: {err}")
+    results = evaluate_all(evidence)
+    sys.stdout.write(to_json(results) if args.json else to_markdown(results))
+    return 0
+
+
+def _register_claims(subparsers) -> None:
+    """Add the ``claims`` subcommand (``--json``, ``--report FILE``) to argparse subparsers."""
+    p = subparsers.add_parser(
+        "claims",
+        help="the thread's claims about MSE and BCE with computed verdicts",
+        description=(
+            "Evaluate the claims of the Cross Validated thread on MSE vs binary cross-entropy: "
+            "each by the analysis (lossanalysis.analysis) and, where it makes an empirical "
+            "statement, by the measurements of experiment reports. Verdicts: confirmed, "
+            "qualified, refuted; awaiting data (no report given or it lacks the rows), not "
+            "judged (only quick runs), inconclusive (the measurements do not decide)."),
+    )
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (verdicts, explanations and evidence) instead of Markdown")
+    p.add_argument("--report", action="append", default=None, metavar="FILE",
+                   help="an experiment report JSON (e.g. reports/mnist.json) whose rows and "
+                        "observations supply the data verdicts (repeatable: the reports' "
+                        "measurements are pooled per claim)")
+    p.set_defaults(func=_run_claims, claims_parser=p)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lossanalysis.claims [--json] [--report FILE ...]``: the ``claims``
+    subcommand on its own.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the command (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status (bad arguments exit with status 2 through argparse).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out):
+    ...     status = main(["--json"])
+    >>> status, out.getvalue().lstrip()[:1]
+    (0, '[')
+    """
+    parser = argparse.ArgumentParser(prog="python -m lossanalysis")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _register_claims(sub)
+    args = parser.parse_args(["claims", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
