@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     print(format_comparison(result))
     print("sharpness: mean gradient magnitude of the reconstructions over that of the test "
           "images (1 = as sharp as the data)")
-    paths = plotting.save(comparison_figure(result, columns=args.columns), args.out, tight=False)
+    paths = plotting.save(comparison_figure(result, columns=args.columns), args.out)
     print("figure: " + ", ".join(str(p) for p in paths))
     return 0
 

@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         from lossanalysis.nn.figures import reconstruction_figure
 
         fig = reconstruction_figure(model, x_test, seed=args.seed, columns=args.columns)
-        paths = plotting.save(fig, args.save_recon, tight=False)
+        paths = plotting.save(fig, args.save_recon)
         if not args.quiet:
             print("figure: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0

@@ -250,36 +250,37 @@ def comparison_figure(result, *, columns: int = 2):
         high = low + bar_h + 0.1 + xlabel_h
         boxes = [(0.55, high, 1.05, panel_h), (2.2, high, 1.05, panel_h),
                  (0.55, low, 2.7, bar_h)]
-    rows = [("test images", result["x_show"])] + [(name, result["results"][name]["recon"])
-                                                  for name in losses]
+    rows = [("test images", result["x_show"])] + [
+        (plotting.display_name(name), result["results"][name]["recon"]) for name in losses]
     fig, _ = draw_rows(rows, columns=columns, extra_bottom=extra)
     width, height = fig.get_size_inches()
-    axes = [fig.add_axes((x0 / width, y0 / height, w / width, h / height))
-            for x0, y0, w, h in boxes]
-    ax_s, ax_a, ax_b = axes
-    for i, name in enumerate(losses):
-        e = result["results"][name]["errors"]
-        kw = {"color": plotting.color(name, i), "ls": plotting.linestyle(name), "marker": "o",
-              "ms": 2.5, "label": name}
-        ax_s.plot(e["centers"], e["signed"], **kw)
-        ax_a.plot(e["centers"], e["absolute"], **kw)
-    ax_s.axhline(0, color="0.6", lw=0.5, zorder=0)
-    ax_s.set_xlabel("target intensity y (0–1)")
-    ax_s.set_ylabel("mean error p − y (intensity)")
-    ax_a.set_xlabel("target intensity y (0–1)")
-    ax_a.set_ylabel("mean |p − y| (intensity)")
-    for ax in (ax_s, ax_a):
-        ax.set_xlim(0, 1)
-    values = [result["results"][n]["sharpness"] for n in losses]
-    ypos = np.arange(len(losses))
-    ax_b.barh(ypos, values, color=[plotting.color(n, i) for i, n in enumerate(losses)],
-              height=0.6)
-    ax_b.axvline(1, color="0.3", lw=0.6, ls=(0, (3, 2)))
-    ax_b.set_yticks(ypos, losses)
-    ax_b.invert_yaxis()
-    ax_b.set_xlim(0, max(1.1, max(values) * 1.1))
-    ax_b.set_xlabel("sharpness |∇p| / |∇y| (1 = the data)")
-    handles, labels = ax_s.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=len(losses), frameon=False,
-               bbox_to_anchor=(0.5, 0.0), handlelength=2.0)
+    with plotting.style():
+        axes = [fig.add_axes((x0 / width, y0 / height, w / width, h / height))
+                for x0, y0, w, h in boxes]
+        ax_s, ax_a, ax_b = axes
+        for i, name in enumerate(losses):
+            e = result["results"][name]["errors"]
+            kw = {"color": plotting.color(name, i), "ls": plotting.linestyle(name),
+                  "marker": plotting.marker(name), "label": plotting.display_name(name)}
+            ax_s.plot(e["centers"], e["signed"], **kw)
+            ax_a.plot(e["centers"], e["absolute"], **kw)
+        plotting.guides(ax_s, y=[0])
+        ax_s.set_xlabel(plotting.axis_label("target y", "intensity"))
+        ax_s.set_ylabel(plotting.axis_label("mean error p − y", "intensity"))
+        ax_a.set_xlabel(plotting.axis_label("target y", "intensity"))
+        ax_a.set_ylabel(plotting.axis_label("mean |p − y|", "intensity"))
+        for ax in (ax_s, ax_a):
+            ax.set_xlim(0, 1)
+        values = [result["results"][n]["sharpness"] for n in losses]
+        ypos = np.arange(len(losses))
+        ax_b.barh(ypos, values, color=[plotting.color(n, i) for i, n in enumerate(losses)],
+                  height=0.6)
+        plotting.guides(ax_b, x=[1])
+        ax_b.set_yticks(ypos, [plotting.display_name(n) for n in losses])
+        ax_b.invert_yaxis()
+        ax_b.set_xlim(0, max(1.1, max(values) * 1.1))
+        ax_b.set_xlabel(plotting.axis_label("sharpness |∇p| / |∇y|", "ratio"))
+        handles, labels = ax_s.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncols=len(losses), frameon=False,
+                   bbox_to_anchor=(0.5, 0.0), handlelength=2.0)
     return fig

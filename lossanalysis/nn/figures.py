@@ -5,7 +5,7 @@ Drawn in the project style (:func:`lossanalysis.plotting.figure`) and saved with
 
     from lossanalysis import plotting
     fig = reconstruction_figure(model, x_test[:8])
-    plotting.save(fig, "runs/vae/recon", tight=False)
+    plotting.save(fig, "runs/vae/recon")
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def draw_rows(rows, *, columns: int = 2, row_height: float | None = None, extra_
 
     Returns ``(fig, axes)``; the axes of the strips come first, from the top.  Pixel values are
     intensities in [0, 1] drawn in grey (0 black, 1 white); a colour bar says so.
-    ``extra_bottom`` (inches) leaves room below for further panels.
+    ``extra_bottom`` (inches) leaves room below for further panels (draw them inside
+    :func:`lossanalysis.plotting.style`).
     """
     from .. import plotting
 
@@ -64,27 +65,27 @@ def draw_rows(rows, *, columns: int = 2, row_height: float | None = None, extra_
     gap_h = 0.06
     top, bottom = 0.05, 0.05 + extra_bottom
     height = top + bottom + len(rows) * row_h + (len(rows) - 1) * gap_h
-    fig, _ = plotting.figure(1, 1, columns=columns, height=height, layout=None)
-    fig.clear()
+    fig, _ = plotting.figure(0, 0, columns=columns, height=height, layout=None)
     axes = []
     image = None
-    for i, (label, images) in enumerate(rows):
-        y0 = height - top - (i + 1) * row_h - i * gap_h
-        ax = fig.add_axes((label_w / width, y0 / height, strip_w / width, row_h / height))
-        image = ax.imshow(image_strip(images), cmap="gray", vmin=0.0, vmax=1.0,
-                          interpolation="nearest", aspect="equal")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
-        axes.append(ax)
-    strips_h = len(rows) * row_h + (len(rows) - 1) * gap_h
-    cax = fig.add_axes(((width - bar_w + 0.08) / width, (height - top - strips_h) / height,
-                        0.08 / width, strips_h / height))
-    bar = fig.colorbar(image, cax=cax)
-    bar.set_label("intensity (0–1)", fontsize=7)
-    bar.ax.tick_params(labelsize=6)
+    with plotting.style():
+        for i, (label, images) in enumerate(rows):
+            y0 = height - top - (i + 1) * row_h - i * gap_h
+            ax = fig.add_axes((label_w / width, y0 / height, strip_w / width, row_h / height))
+            image = ax.imshow(image_strip(images), cmap="gray", vmin=0.0, vmax=1.0,
+                              interpolation="nearest", aspect="equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
+            axes.append(ax)
+        strips_h = len(rows) * row_h + (len(rows) - 1) * gap_h
+        cax = fig.add_axes(((width - bar_w + 0.08) / width, (height - top - strips_h) / height,
+                            0.08 / width, strips_h / height))
+        bar = fig.colorbar(image, cax=cax)
+        bar.set_label(plotting.axis_label("pixel value", "intensity"), fontsize=7)
+        bar.ax.tick_params(labelsize=6)
     return fig, axes
 
 

@@ -21,9 +21,8 @@ default; float64 for gradient checks).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import inspect
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -172,8 +171,11 @@ class _Model:
                 "term": self.term.config(), **self._arch}
 
     def architecture(self) -> str:
-        """A one-line human description, e.g. ``"AE 784-512-128-32, bce (nats), 945,136
-        parameters"``."""
+        """A one-line human description.
+
+        >>> AE((784, 512, 128, 32), loss="mse").architecture()
+        'AE 784-512-128-32, mse (squared error), 944,176 parameters'
+        """
         return (f"{type(self).__name__} {'-'.join(map(str, self._sizes_shown()))}, "
                 f"{self.term.name} ({self.unit}), {self.n_params():,} parameters")
 
