@@ -145,7 +145,7 @@ def worker(args):
                 t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
             shapes = matmul_shapes(model, len(x))
             bare = median_time(bare_matmuls(shapes), args.steps, args.warmup)
-            parts = step_breakdown(_build(name), x, repeat=max(10, args.steps // 2),
+            parts = step_breakdown(_build(name), x, repeat=max(3, args.steps // 2),
                                    warmup=args.warmup)
             out["models"][name] = {"step": t, "step_cpu": t_cpu, "bare_matmul": bare,
                                    "flops": parts["flops"], "parts": parts}

@@ -96,18 +96,21 @@ def test_result_contents_and_table(result):
         compare_losses(["mse", "bce"], _images(8), _images(8), model="gan", quiet=True)
 
 
-@pytest.mark.parametrize("columns", [1, 2])
-def test_figures_have_exact_widths_free_legends_and_stable_bytes(result, columns, tmp_path):
+@pytest.mark.parametrize("kind,columns", [("comparison", 2), ("reconstruction", 1)])
+def test_figures_have_exact_widths_free_legends_and_stable_bytes(result, kind, columns, tmp_path):
     vae = VAE((16, 8, 2), seed=0)
-    for k, draw in enumerate((lambda: comparison_figure(result, columns=columns),
-                              lambda: reconstruction_figure(vae, _images(6), n=6,
-                                                            columns=columns))):
-        fig = draw()
-        assert float(fig.get_size_inches()[0]) == plotting.COLUMN_WIDTH[columns]
-        assert plotting.legend_overlaps(fig) == []
-        first = [p.read_bytes() for p in plotting.save(draw(), tmp_path / f"a{k}")]
-        second = [p.read_bytes() for p in plotting.save(draw(), tmp_path / f"b{k}")]
-        assert first == second
+    if kind == "comparison":
+        def draw():
+            return comparison_figure(result, columns=columns)
+    else:
+        def draw():
+            return reconstruction_figure(vae, _images(6), n=6, columns=columns)
+    fig = draw()
+    assert float(fig.get_size_inches()[0]) == plotting.COLUMN_WIDTH[columns]
+    assert plotting.legend_overlaps(fig) == []
+    first = [p.read_bytes() for p in plotting.save(draw(), tmp_path / "a")]
+    second = [p.read_bytes() for p in plotting.save(draw(), tmp_path / "b")]
+    assert first == second
 
 
 def test_image_strip_and_reconstruction_rows():
