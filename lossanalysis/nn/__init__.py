@@ -2,11 +2,12 @@
 
 The autoencoders train with the very loss definitions of :mod:`lossanalysis.losses`: the output
 gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit`` (both from
-``value_and_grad_logit``, which shares their work).
+``value_and_grad_logit``, which shares their work; for ``mse``, whose catalogue form is the
+generic one, a form computing ``exp(-|z|)`` once and bitwise equal to it).
 
 Typical use::
 
-    from lossanalysis.nn import AE, VAE, BiasOnly, train
+    from lossanalysis.nn import AE, VAE, BiasOnly, format_summary, load_model, summarize, train
 
     ae = AE((784, 512, 128, 32), loss="focal", loss_params={"gamma": 1}, seed=0)
     vae = VAE((784, 400, 20), likelihood="gaussian", sigma="per_pixel", seed=0)
@@ -16,7 +17,12 @@ Typical use::
     logits = vae.logits(x_test)               # decoder output z, p = sigmoid(z)
     kl = vae.kl_per_dim(x_test)               # nats per latent dimension
 
+    print(format_summary(summarize(vae, x_test, history)))   # test loss, per-pixel MSE, time
     model = load_model("runs/vae/checkpoint.npz")   # rebuilt from the checkpoint alone
+
+Threads: the matrix products use the BLAS library's threads (``OPENBLAS_NUM_THREADS``, set
+before NumPy is imported); the large elementwise passes (Adam, the output loss) are split over
+as many Python threads (:func:`set_threads` changes that), which never changes a result.
 
 Modules: :mod:`.layers` (dense layers, activations), :mod:`.mlp` (layer chains, flat parameter
 storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.models` (AE, VAE, BiasOnly),
