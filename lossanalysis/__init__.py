@@ -1,28 +1,57 @@
 """lossanalysis: why MSE here and binary cross-entropy there, derived and measured.
 
-The loss catalogue (:mod:`lossanalysis.losses`) defines every reconstruction loss once; the
-analysis (:mod:`lossanalysis.analysis`) characterizes each as a function of the target
-intensity; :mod:`lossanalysis.nn` trains NumPy autoencoders with the same definitions and
-:mod:`lossanalysis.experiments` compares the predictions with measurements.
+The public API
+--------------
+Losses (:mod:`lossanalysis.losses`)
+    ``LOSSES`` (the catalogue's names), ``get_loss(name, **params)``, ``Loss`` (and
+    ``Loss.from_expr`` for a loss of your own, from a string or a SymPy expression), and ``y``,
+    ``p``: the SymPy symbols in which every ``Loss.expr`` is written.
+Analysis (:mod:`lossanalysis.analysis`)
+    Every public function of the analysis, re-exported here: ``asymmetry_ratio``, ``argmin``,
+    ``is_proper``, ``noise_bias``, ``gradient_profile``, ``derivations``, ... (the full list is
+    ``lossanalysis.__all__``).
+Submodules, reachable as attributes after ``import lossanalysis``
+    :mod:`~lossanalysis.analysis`, :mod:`~lossanalysis.advise` (which loss for a data set),
+    :mod:`~lossanalysis.claims` (the thread's claims and their verdicts), :mod:`~lossanalysis.data` (MNIST and Fashion-MNIST), :mod:`~lossanalysis.nn`
+    (NumPy autoencoders and VAEs), :mod:`~lossanalysis.experiments`,
+    :mod:`~lossanalysis.figures` (the analysis figures), :mod:`~lossanalysis.plotting` (the
+    figure style), :mod:`~lossanalysis.expressions` (the safe parser of user loss expressions)
+    and :mod:`~lossanalysis.losses`.
 
-Importing the package is cheap: SymPy is imported only when a symbolic result is asked for, and
-the analysis functions (``asymmetry_ratio``, ``argmin``, ...) are loaded on first use.
+Importing the package is cheap: SymPy, SciPy and Matplotlib are imported only when something
+needs them; the analysis functions, the symbols and the submodules load on first use.
+
+>>> import lossanalysis as la
+>>> la.get_loss("bce").expr.free_symbols == {la.y, la.p}
+True
 """
 import importlib
 
 from .losses import LOSSES, Loss, get_loss
 
 __version__ = "0.1.0"
-__all__ = ["LOSSES", "Loss", "get_loss", "__version__"]
+
+#: Names defined by the catalogue (the analysis' names are added to ``__all__`` lazily).
+_CATALOGUE_API = ("LOSSES", "Loss", "get_loss", "y", "p")
+_SUBMODULES = ("advise", "analysis", "claims", "data", "experiments", "expressions", "figures",
+               "losses", "nn", "plotting")
 
 
-_SUBMODULES = {"analysis", "claims", "data", "experiments", "losses", "nn", "plotting"}
+def _analysis_names():
+    return importlib.import_module(".analysis", __name__).__all__
 
 
 def __getattr__(name):
-    # the analysis functions are re-exported lazily (see lossanalysis.analysis.__all__); a
-    # submodule name must fall through to the import system, which then imports it
-    if not name.startswith("_") and name not in _SUBMODULES:
+    # everything here is lazy, so that `import lossanalysis` imports NumPy only
+    if name in ("y", "p"):
+        from .losses import symbols
+        return symbols()[0 if name == "y" else 1]
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
+    if name == "__all__":
+        # computed on access (star-imports and pydoc ask for it), not listed twice by hand
+        return [*_CATALOGUE_API, *_analysis_names(), "__version__"]
+    if not name.startswith("_"):
         analysis = importlib.import_module(".analysis", __name__)
         if name in analysis.__all__:
             return getattr(analysis, name)
@@ -30,5 +59,5 @@ def __getattr__(name):
 
 
 def __dir__():
-    analysis = importlib.import_module(".analysis", __name__)
-    return sorted(set(globals()) | set(analysis.__all__))
+    return sorted(set(globals()) | set(_CATALOGUE_API) | set(_SUBMODULES)
+                  | set(_analysis_names()))

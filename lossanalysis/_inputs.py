@@ -5,9 +5,11 @@ input never surfaces as a traceback from deep inside NumPy or as a silently wron
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-__all__ = ["real_array", "check_range", "unit_interval", "nonneg", "as_output"]
+__all__ = ["real_array", "check_range", "unit_interval", "nonneg", "finite_real", "as_output"]
 
 
 def real_array(x, arg: str, dtype=None) -> np.ndarray:
@@ -21,13 +23,19 @@ def real_array(x, arg: str, dtype=None) -> np.ndarray:
     ValueError: y must be real numbers, got 'a'
     """
     try:
-        a = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+        a = np.asarray(x)
     except (TypeError, ValueError):
-        raise ValueError(f"{arg} must be real numbers, got {x!r}") from None
+        raise ValueError(f"{arg} must be real numbers, got {_short(x)}") from None
     if a.dtype.kind not in "biuf":
-        shown = repr(x) if a.ndim == 0 else f"an array of dtype {a.dtype}"
+        # checked before any cast: asarray(complex, float) would drop the imaginary part
+        shown = _short(x) if a.ndim == 0 else f"an array of dtype {a.dtype}"
         raise ValueError(f"{arg} must be real numbers, got {shown}")
-    return a
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _short(x, n=60):
+    r = repr(x)
+    return r if len(r) <= n else r[:n] + "..."
 
 
 def check_range(a: np.ndarray, arg: str, what: str, lo: float, hi: float,
@@ -62,6 +70,34 @@ def nonneg(x, arg: str) -> np.ndarray:
         bad = a[~ok].ravel()[0] if a.ndim else a[()]
         raise ValueError(f"{arg} must be finite and >= 0; got {bad!r}")
     return a
+
+
+def finite_real(x, arg: str) -> float:
+    """``x`` as a Python float: a finite real number (any :class:`numbers.Real`: int, float,
+    a NumPy or SymPy real scalar, a Fraction; not a bool, a string or an array).
+
+    >>> finite_real(2, "gamma")
+    2.0
+    >>> finite_real(float("nan"), "gamma")
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be a finite number, got nan
+    >>> finite_real("2", "gamma")
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be a number, got '2'
+    """
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{arg} must be a number, got {x!r}")
+    try:
+        v = float(x)
+    except OverflowError:
+        v = float("inf")
+    if not np.isfinite(v):
+        raise ValueError(f"{arg} must be a finite number, got {v!r}")
+    return v
 
 
 def as_output(a):

@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._inputs import check_range, real_array
+from . import expressions
+from ._inputs import check_range, finite_real, real_array
 
 __all__ = [
     "LOSSES", "Loss", "get_loss", "symbols", "sigmoid", "logit", "softplus", "log_sigmoid",
@@ -51,15 +52,52 @@ def _log1p_unit(u):
     return np.log(w) - ((w - 1) - u) / w
 
 
-def softplus(z):
-    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for every finite z."""
-    z = np.asarray(z)
+def _softplus(z):
     return np.maximum(z, 0) + _log1p_unit(np.exp(-np.abs(z)))
 
 
+def _log_sigmoid(z):
+    return -_softplus(-z)
+
+
+def _float_input(x, arg, lo=None, hi=None):
+    """``x`` as a floating array (integers and bools become float32 or float64 as NumPy
+    promotes them with float32): the public helpers' one input check.  NaN passes through
+    (NaN in, NaN out, as in NumPy: callers mark missing values with it); a number outside
+    [lo, hi] is refused."""
+    a = real_array(x, arg)
+    if a.dtype.kind != "f":
+        a = a.astype(np.result_type(a, np.float32))
+    if lo is not None and np.any((a < lo) | (a > hi)):
+        bad = a[(a < lo) | (a > hi)].ravel()[0]
+        raise ValueError(f"{arg} must lie in [{lo}, {hi}]; got {float(bad)!r}")
+    return a
+
+
+def softplus(z):
+    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for every finite z.
+
+    Parameters
+    ----------
+    z : array_like of real numbers (+-inf give inf and 0; NaN gives NaN)
+
+    Returns
+    -------
+    ndarray or NumPy scalar, floating
+
+    >>> float(softplus(0.0)) == math.log(2.0), float(softplus(1000.0)), float(softplus(-1000.0))
+    (True, 1000.0, 0.0)
+    """
+    return _softplus(_float_input(z, "z"))
+
+
 def log_sigmoid(z):
-    """ln sigmoid(z) = -softplus(-z)."""
-    return -softplus(-np.asarray(z))
+    """ln sigmoid(z) = -softplus(-z), finite for every finite z.
+
+    >>> float(log_sigmoid(-1000.0))
+    -1000.0
+    """
+    return _log_sigmoid(_float_input(z, "z"))
 
 
 def _sigmoid_from(z, e):
@@ -71,16 +109,85 @@ def _sigmoid_from(z, e):
     return r * (m + (1 - m) * e)
 
 
-def sigmoid(z):
-    """The logistic function, without overflow for large |z|."""
-    z = np.asarray(z)
+def _sigmoid_pair(z, e):
+    """(sigmoid(z), sigmoid(-z)) given e = exp(-|z|), each to full relative accuracy (the
+    smaller one is e/(1 + e), not 1 minus the larger), selected arithmetically as above."""
+    r = 1 / (1 + e)
+    m = (z >= 0).astype(e.dtype)
+    er = e * r
+    return r * m + er * (1 - m), er * m + r * (1 - m)
+
+
+def _residual(y, p, q):
+    """p - y with p = sigmoid(z) and q = sigmoid(-z), as p (1 - y) - q y (p + q = 1).
+
+    ``sigmoid(z) - y`` loses the digits of a small p - y where p rounds toward 1 (at y = 1,
+    z = 30: three digits in float64, all of them in float32); here each product keeps full
+    relative accuracy, so only a genuine p ~ y cancels.
+    """
+    return p * (1 - y) - q * y
+
+
+def _residual_logit(y, z, e, want_pq=False):
+    """p - y at p = sigmoid(z) given e = exp(-|z|) (and p q if ``want_pq``), for the training
+    step: (m - y) + (1 - 2m) s with m = [z >= 0] and s = e/(1 + e) the smaller of p, 1 - p.
+
+    That is (1 - y) - sigmoid(-z) for z >= 0 and sigmoid(z) - y below: as in
+    :func:`_residual`, the small one of p and 1 - p enters directly.  Written in place, so that
+    few block-sized temporaries are alive at once (more made malloc return memory to the OS
+    after every call and fault it back in: 120 page faults and 3x the time per BCE block).
+    """
+    sign = (z >= 0).astype(e.dtype)
+    d = np.subtract(sign, y)
+    sign *= -2
+    sign += 1
+    s = np.empty_like(e)
+    np.add(e, 1, out=s)
+    np.reciprocal(s, out=s)
+    s *= e
+    pq = s * (1 - s) if want_pq else None
+    s *= sign
+    d += s
+    return (d, pq) if want_pq else d
+
+
+def _sigmoid(z):
     return _sigmoid_from(z, np.exp(-np.abs(z)))
 
 
-def logit(p):
-    """ln(p / (1 - p)); -inf at 0 and +inf at 1."""
+def _logit(p):
     with np.errstate(divide="ignore"):
-        return np.log(p) - np.log1p(-np.asarray(p))
+        return np.log(p) - np.log1p(-p)
+
+
+def sigmoid(z):
+    """The logistic function 1/(1 + e^-z), without overflow for large |z|.
+
+    Parameters
+    ----------
+    z : array_like of real numbers (+-inf give 1 and 0; NaN gives NaN)
+
+    Returns
+    -------
+    ndarray or NumPy scalar, floating (float32 stays float32)
+
+    >>> float(sigmoid(0.0)), float(sigmoid(-1000.0))
+    (0.5, 0.0)
+    """
+    return _sigmoid(_float_input(z, "z"))
+
+
+def logit(p):
+    """ln(p / (1 - p)) for p in [0, 1]; -inf at 0 and +inf at 1 (NaN gives NaN).
+
+    >>> float(logit(0.5)), float(logit(1.0))
+    (0.0, inf)
+    >>> logit(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must lie in [0, 1]; got 1.5
+    """
+    return _logit(_float_input(p, "p", 0, 1))
 
 
 def _where0(w, x):
@@ -108,24 +215,45 @@ def _kl_term(a, b, d):
     return np.where(small, d * u * acc, np.where(a == 0, b, direct))
 
 
-def _bernoulli_kl(a, b, a_bar, b_bar):
+def _bernoulli_kl(a, b, a_bar, b_bar, d=None):
     """KL(Bern(a) || Bern(b)) without cancellation, given the complements a_bar = 1 - a and
-    b_bar = 1 - b (passed separately so that callers can supply accurate complements).
+    b_bar = 1 - b (passed separately so that callers can supply accurate complements) and
+    optionally d = b - a (where the caller has it more accurately than b - a).
 
     With d = b - a, u = d/a and v = -d/a_bar, a u + a_bar v = 0 and therefore
     KL = a g(u) + a_bar g(v) with g(x) = x - ln(1 + x) >= 0: two non-negative terms, no
     cancellation.  (v is formed from d, not from b_bar - a_bar, whose rounded complements would
     lose the digits of a small d.)
     """
-    d = b - a
+    if d is None:
+        d = b - a
     return _kl_term(a, b, d) + _kl_term(a_bar, b_bar, -d)
 
 
+def _log_ratio(a, b, d):
+    """ln(a/b) for a, b > 0, given d = a - b to full relative accuracy.
+
+    Within a factor 2 of each other, ln(1 + d/b): no cancellation, and d/b cannot round to -1.
+    Further apart |ln(a/b)| >= ln 2, so ln of the rounded quotient is accurate to about an ulp,
+    and where the quotient leaves the normal range (a subnormal target, say) ln a - ln b has
+    |ln a - ln b| > 700 and no cancellation either.  (ln(1 + d/b) alone turns into ln 0 = -inf
+    for a << b: logit_mse(0.001, 1e-30) was inf, its value 3865.2.)
+    """
+    r = a / b
+    fi = np.finfo(r.dtype)
+    near = (r >= 0.5) & (r <= 2)
+    normal = (r >= fi.tiny) & (r <= fi.max)
+    far = np.where(normal, np.log(np.where(normal, r, 1)), np.log(a) - np.log(b))
+    return np.where(near, np.log1p(d / b), far)
+
+
 def _log_ratio_diff(y, p):
-    """logit(p) - logit(y) = ln(p/y) - ln((1-p)/(1-y)), as a sum of same-sign log1p terms."""
+    """logit(p) - logit(y) = ln(p/y) - ln((1-p)/(1-y)): two terms of the same sign, each from
+    :func:`_log_ratio`, so nothing cancels (the complements 1 - p and 1 - y are exact where
+    they are small)."""
     d = p - y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log1p(d / y) - np.log1p(-d / (1 - y))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _log_ratio(p, y, d) - _log_ratio(1 - p, 1 - y, -d)
 
 
 def _bernoulli_numbers(n):
@@ -149,21 +277,30 @@ _CB_VAR = [float(_B[2 * k] * (2 * k - 1) / math.factorial(2 * k)) for k in range
 
 
 def _poly(coeffs, t):
-    """sum_k coeffs[k] t^k by Horner's rule."""
-    acc = np.zeros_like(t)
-    for c in reversed(coeffs):
-        acc = acc * t + c
+    """sum_k coeffs[k] t^k by Horner's rule (in place: one temporary, not two per term)."""
+    acc = np.full_like(t, coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        acc *= t
+        acc += c
     return acc
 
 
-def _cb_log_partition(z):
-    """A(z) = ln((e^z - 1)/z), A(0) = 0."""
+def _cb_nll_logit(z, y):
+    """A(z) - y z with A(z) = ln((e^z - 1)/z), A(0) = 0: the continuous Bernoulli's NLL.
+
+    Away from 0, A(z) = max(z, 0) + ln((1 - e^-|z|)/|z|), and max(z, 0) - y z is formed as
+    (1 - y) z or -y z, so that at z = 1000, y = 1 nothing cancels (1000 - 6.9 - 1000 lost
+    seven bits).
+    """
     small = np.abs(z) < _CB_WINDOW
     zs = np.where(small, z, 0)
-    series = 0.5 * zs + zs * zs * _poly(_CB_A, zs * zs)
+    z2 = zs * zs
+    series = _poly(_CB_A, z2)
+    series *= z2
+    series = series + (0.5 - y) * zs          # (y may broadcast z: not in place)
     az = np.abs(np.where(small, 1, z))
     with np.errstate(over="ignore", divide="ignore"):
-        closed = np.maximum(z, 0) + np.log(-np.expm1(-az) / az)
+        closed = np.log(-np.expm1(-az) / az) + z * ((z > 0).astype(z.dtype) - y)
     return np.where(small, series, closed)
 
 
@@ -176,6 +313,23 @@ def _cb_mean(z):
     with np.errstate(over="ignore", divide="ignore"):
         closed = -1 / np.expm1(-zc) - 1 / zc
     return np.where(small, series, closed)
+
+
+def _cb_residual(z, y):
+    """mu(z) - y without rounding mu to 1: for z >= 1/2 as (1 - y) - h(z) and for z <= -1/2 as
+    h(-z) - y, with h(a) = 1 - mu(a) = mu(-a) = 1/a - 1/(e^a - 1) (in float32, mu(1000) - 1
+    computed as mu minus 1 kept four digits of -0.001)."""
+    small = np.abs(z) < _CB_WINDOW
+    zs = np.where(small, z, 0)
+    series = _poly(_CB_MU, zs * zs)
+    series *= zs
+    series = series + (0.5 - y)                    # (y may broadcast z: not in place)
+    a = np.abs(np.where(small, 1, z))
+    with np.errstate(over="ignore"):
+        h = 1 / a - 1 / np.expm1(a)
+    pos = (z > 0).astype(z.dtype)                  # 1 where z > 0
+    h *= 1 - 2 * pos                               # -h for z > 0, h below
+    return np.where(small, series, h + (pos - y))  # (1 - y) - h or h - y
 
 
 def _cb_variance(z):
@@ -192,26 +346,40 @@ def _cb_variance(z):
 def _cb_log_normalizer(p):
     """ln C(p), C(p) = 2 artanh(1 - 2p)/(1 - 2p); ln 2 at p = 1/2 and +inf at p = 0 or 1.
 
-    x = 1 - 2p is exact in floating point for p >= 1/4, and artanh(x)/x has no cancellation,
-    so only the removable point x = 0 needs care here.
+    For p >= 1/4, x = 1 - 2p is exact in floating point and artanh(x)/x has no cancellation,
+    so only the removable point x = 0 needs care.  Below 1/4, 1 - 2p rounds to 1 for
+    p < 5.6e-17 (float32: 3e-8) and artanh(1) = inf; there 2 artanh(1 - 2p) = ln((1 - p)/p) is
+    formed from ln(1 - p) - ln p instead, so ln C = ln(ln(1 - p) - ln p) - ln(1 - 2p).
     """
     x = 1 - 2 * p
-    xs = np.where(x == 0, 1, x)
-    with np.errstate(divide="ignore"):
+    low = p < 0.25
+    xs = np.where((x == 0) | low, 1, x)
+    with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(x == 0, 1, np.arctanh(xs) / xs)
-        return math.log(2.0) + np.log(ratio)
+        mid = math.log(2.0) + np.log(np.where(low, 1, ratio))
+        pl = np.where(low, p, 0.125)
+        small = np.log(np.log1p(-pl) - np.log(pl)) - np.log1p(-2 * pl)
+    return np.where(low, small, mid)
 
 
 def continuous_bernoulli_mean_logit(z):
-    """Mean of the continuous Bernoulli with natural parameter z = logit(lambda)."""
-    return _cb_mean(np.asarray(z))
+    """Mean of the continuous Bernoulli with natural parameter z = logit(lambda):
+    mu(z) = 1/(1 - e^-z) - 1/z, mu(0) = 1/2 (a series near 0).
+
+    >>> float(continuous_bernoulli_mean_logit(0.0)), round(float(continuous_bernoulli_mean_logit(2.0)), 6)
+    (0.5, 0.656518)
+    """
+    return _cb_mean(_float_input(z, "z"))
 
 
 def continuous_bernoulli_mean(lam):
     """Mean of the continuous Bernoulli with parameter lambda in [0, 1]:
-    mu = lambda/(2 lambda - 1) + 1/(2 artanh(1 - 2 lambda)) (Loaiza-Ganem & Cunningham 2019)."""
-    lam = np.asarray(lam)
-    return _cb_mean(logit(lam))
+    mu = lambda/(2 lambda - 1) + 1/(2 artanh(1 - 2 lambda)) (Loaiza-Ganem & Cunningham 2019).
+
+    >>> float(continuous_bernoulli_mean(0.5)), float(continuous_bernoulli_mean(1.0))
+    (0.5, 1.0)
+    """
+    return _cb_mean(_logit(_float_input(lam, "lam", 0, 1)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -271,10 +439,7 @@ def _to_internal(obj):
     return obj.xreplace({y: yi, p: pi})
 
 
-def _sympy_number(v):
-    import sympy as sp
-    v = float(v)
-    return sp.Integer(int(v)) if v.is_integer() else sp.Rational(repr(v))
+_sympy_number = expressions.exact_number
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,10 +453,20 @@ NONSMOOTH_FUNCTIONS = ("Abs", "sign", "Piecewise", "Heaviside", "Max", "Min", "D
 class Loss:
     """A reconstruction loss L(y, p): its SymPy definition and its NumPy numerics.
 
-    Every numeric method is vectorized and broadcasts; the output dtype follows the inputs
-    (float32 in, float32 out; Python numbers give float64) and a scalar input gives a NumPy scalar.
-    With ``check=True`` (the default) bad input raises ``ValueError`` naming the argument; pass
-    ``check=False`` in hot loops whose inputs are known to be valid.
+    Losses are made by :func:`get_loss` (the catalogue) or :meth:`Loss.from_expr` (your own);
+    ``Loss(...)`` itself raises ``TypeError``.
+
+    Every numeric method is vectorized and broadcasts, and a scalar input gives a NumPy scalar.
+    The output dtype follows NumPy's promotion rules with a floor of float32: float32 arrays
+    stay float32 also when the other argument is a Python number (a "weak" scalar: it is
+    converted to float32), Python numbers and lists alone give float64, and a float64 array
+    or NumPy float64 scalar makes the result float64.  With ``check=True`` (the default) bad
+    input raises ``ValueError`` naming the argument; pass ``check=False`` in hot loops whose
+    inputs are known to be valid.
+
+    >>> import numpy as np
+    >>> get_loss("bce").value(0.5, np.array([0.25], np.float32)).dtype
+    dtype('float32')
     """
 
     #: False where the loss has a kink (mae at p = y, huber at |p - y| = delta); for a user
@@ -301,6 +476,13 @@ class Loss:
     target_domain = "closed"
     #: parameter name -> (default, validity test, description of the valid range)
     _param_spec: dict = {}
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Loss:
+            raise TypeError("a Loss is not constructed directly: use get_loss(name, **params) "
+                            "for a catalogue loss (lossanalysis.LOSSES) or "
+                            "Loss.from_expr(expr, name=..., params=...) for your own")
+        return super().__new__(cls)
 
     def __init__(self, name: str, params: dict | None = None):
         self.name = name
@@ -317,13 +499,8 @@ class Loss:
                              f"valid: {valid}")
         out = {}
         for key, (default, ok, rule) in self._param_spec.items():
-            value = given.get(key, default)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"parameter {key} of loss {self.name!r} must be a number, "
-                                 f"got {value!r}") from None
-            if not (math.isfinite(value) and ok(value)):
+            value = finite_real(given.get(key, default), f"parameter {key} of loss {self.name!r}")
+            if not ok(value):
                 raise ValueError(f"parameter {key} of loss {self.name!r} must be {rule}; "
                                  f"got {value!r}")
             out[key] = value
@@ -331,13 +508,44 @@ class Loss:
 
     @classmethod
     def from_expr(cls, expr, name: str | None = None, params: dict | None = None) -> "Loss":
-        """A user loss from a SymPy expression or a string in ``y`` and ``p``.
+        """A loss of your own, from a string or a SymPy expression in ``y`` and ``p``.
 
-        Other symbols must be given values in ``params``.  The numerics are the lambdified
-        expression and its derivatives; no stable hand-written forms exist for it.
+        Parameters
+        ----------
+        expr : str or sympy.Expr
+            The loss L(y, p).  A string is read by the safe parser
+            (:func:`lossanalysis.expressions.parse`: numbers, y, p, the parameters, ``+ - * /
+            **``, ``log``, ``exp``, ``sqrt``, ``Abs``, ``Min``, ``Max``, ``sigmoid``,
+            ``softplus``, ``Piecewise``, ...); nothing in it is executed.  A SymPy expression
+            may use plain symbols named y and p (``lossanalysis.y``, ``lossanalysis.p``) or
+            ones with assumptions that hold on (0, 1).
+        name : str, optional
+            A name for reprs and reports (default ``"custom"``); not a catalogue name.
+        params : dict, optional
+            Values of the other symbols: identifiers (not y or p) -> finite real numbers.
 
-        >>> round(float(Loss.from_expr("(p - y)**4", name="quartic").grad(0.2, 0.5)), 12)
+        Returns
+        -------
+        Loss
+            Its numerics are the lambdified expression and its derivatives (no stable
+            hand-written forms exist for it).
+
+        Raises
+        ------
+        ValueError
+            A disallowed construct, an undefined function, a symbol without a value, an
+            expression not real on the domain (checked on a grid of interior points), or one
+            that does not depend on p.
+        TypeError
+            ``expr`` is neither a string nor a SymPy expression; ``params`` is not a dict.
+
+        Examples
+        --------
+        >>> quartic = Loss.from_expr("(p - y)**4", name="quartic")
+        >>> round(float(quartic.grad(0.2, 0.5)), 12)
         0.108
+        >>> Loss.from_expr("a*(p - y)**2", name="scaled", params={"a": 3})
+        Loss.from_expr('a*(p - y)**2', name='scaled', params={'a': 3.0})
         """
         return _ExprLoss(expr, name=name, params=params)
 
@@ -361,9 +569,24 @@ class Loss:
         raise NotImplementedError
 
     def latex(self) -> str:
-        """The formula in LaTeX."""
+        r"""The formula in LaTeX.
+
+        >>> print(get_loss("mse").latex())
+        \left(p - y\right)^{2}
+        """
         import sympy as sp
         return sp.latex(self.expr)
+
+    def _repr_latex_(self):
+        r"""The formula as Jupyter displays it, ``$L_{\mathrm{name}}(y, p) = ...$``.
+
+        >>> print(get_loss("kl")._repr_latex_()[:40])
+        $\displaystyle L_{\mathrm{kl}}(y, p) = y
+        """
+        special = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}", **{c: "\\" + c for c in "_&%$#{}"}}
+        name = "".join(special.get(c, c) for c in self.name)
+        return rf"$\displaystyle L_{{\mathrm{{{name}}}}}(y, p) = {self.latex()}$"
 
     def _lambdify(self, which: str):
         """NumPy/SciPy function of (y, p) for 'value', 'grad' or 'curvature' of :attr:`expr`."""
@@ -382,72 +605,155 @@ class Loss:
         return self._lambdified[which]
 
     # -- public numerics ------------------------------------------------------------------------
-    def _call(self, impl, y, x, arg, check):
-        y = real_array(y, "y")
-        x = real_array(x, arg)
+    def _call(self, impl, y_in, x_in, arg, check):
+        y = real_array(y_in, "y")
+        x = real_array(x_in, arg)
         try:
             np.broadcast_shapes(y.shape, x.shape)
         except ValueError:
             raise ValueError(f"y with shape {y.shape} and {arg} with shape {x.shape} do not "
                              "broadcast together") from None
-        dtype = np.result_type(y, x, np.float32)
-        y = y.astype(dtype, copy=False)
-        x = x.astype(dtype, copy=False)
-        if check:
+        # NumPy's promotion with Python numbers as weak scalars (a float32 array with 0.5 stays
+        # float32), never below float32; Python numbers alone give float64
+        weak = [type(v) in (int, float, bool) for v in (y_in, x_in)]
+        dtype = np.dtype(np.float64) if all(weak) else np.result_type(
+            *(v if w else a for v, w, a in zip((y_in, x_in), weak, (y, x))), np.float32)
+        if check:   # on the values as given, before any cast
             check_range(y, "y", "target", 0, 1, open_=self.target_domain == "open")
             if arg == "p":
                 check_range(x, "p", "prediction", 0, 1)
             elif not np.all(np.isfinite(x)):
                 raise ValueError("z (logit) must be finite, got NaN or inf")
+        with np.errstate(over="ignore"):
+            y = y.astype(dtype, copy=False)
+            x = x.astype(dtype, copy=False)
+        if check and arg == "z" and not np.all(np.isfinite(x)):
+            raise ValueError(f"z (logit) overflows {dtype} (|z| > {np.finfo(dtype).max:g}); "
+                             "pass it as a float64 array")
         with np.errstate(all="ignore"):
-            outs = impl(y, x)
+            if self._params_fit(dtype):
+                outs = impl(y, x)
+            else:   # a parameter the dtype cannot hold (float32, sigma = 1e-40): use float64
+                outs = impl(y.astype(np.float64), x.astype(np.float64))
         single = not isinstance(outs, tuple)
         shape = np.broadcast_shapes(y.shape, x.shape)
         results = []
         for out in ((outs,) if single else outs):
-            out = np.asarray(out, dtype=dtype)
+            out = self._real(out, dtype, y, x, arg)
             if out.shape != shape:
                 out = np.broadcast_to(out, shape).copy()
             if check and np.isnan(out).any():
                 i = np.flatnonzero(np.isnan(out).ravel())[0]
                 yb, xb = np.broadcast_arrays(y, x)
                 raise ValueError(f"loss {self.name!r} is undefined (NaN) at "
-                                 f"y={yb.ravel()[i]!r}, {arg}={xb.ravel()[i]!r}")
+                                 f"y={float(yb.ravel()[i])!r}, {arg}={float(xb.ravel()[i])!r}")
             results.append(out[()] if out.ndim == 0 else out)
         return results[0] if single else tuple(results)
 
+    def _real(self, out, dtype, y, x, arg):
+        """``out`` as a real array of ``dtype``; a complex value (only a user loss can give
+        one, outside the grid its construction checked) is an error, never silently dropped."""
+        out = np.asarray(out)
+        if out.dtype.kind == "c":
+            yb, xb, ob = (a.ravel() for a in np.broadcast_arrays(y, x, out))
+            bad = np.flatnonzero(ob.imag != 0)
+            if bad.size:
+                raise ValueError(f"loss {self.name!r} is not real at y={float(yb[bad[0]])!r}, "
+                                 f"{arg}={float(xb[bad[0]])!r}")
+            out = out.real
+        try:
+            with np.errstate(over="ignore"):     # beyond float32's range is inf, correctly
+                return np.asarray(out, dtype=dtype)
+        except (TypeError, ValueError):
+            raise ValueError(f"loss {self.name!r} did not evaluate to real numbers") from None
+
+    def _params_fit(self, dtype):
+        """Whether every parameter is 0 or a normal number of ``dtype``: NumPy converts a
+        Python float to the array's dtype, and a parameter that underflows there (gamma = 1e-40
+        in float32 becomes 0) would silently change the loss."""
+        fi = np.finfo(dtype)
+        return all(v == 0 or fi.tiny <= abs(v) <= fi.max for v in self.params.values())
+
     def value(self, y, p, *, check=True):
-        """L(y, p)."""
+        """L(y, p).
+
+        Parameters
+        ----------
+        y : array_like
+            Targets in [0, 1] (in (0, 1) for ``beta_nll``).
+        p : array_like
+            Predictions in [0, 1]; broadcasts with ``y``.
+        check : bool
+            Validate the inputs and refuse a NaN result (``ValueError`` naming the argument).
+
+        Returns
+        -------
+        ndarray or NumPy scalar
+            The dtype follows the inputs (see :class:`Loss`).
+
+        >>> float(get_loss("bce").value(1.0, 0.5)) == math.log(2)
+        True
+        """
         return self._call(self._value, y, p, "p", check)
 
     def excess(self, y, p, *, check=True):
-        """L(y, p) - L(y, y), without cancellation where a stable form is known."""
+        """L(y, p) - L(y, y), without cancellation where a stable form is known (the Bernoulli
+        KL for the cross-entropy family); 0 at p = y, also where L(y, y) is infinite.
+
+        >>> float(get_loss("mse").excess(0.2, 0.5))
+        0.09
+        """
         return self._call(self._excess, y, p, "p", check)
 
     def grad(self, y, p, *, check=True):
-        """dL/dp."""
+        """dL/dp.
+
+        >>> float(get_loss("bce").grad(0.25, 0.5))     # (p - y)/(p (1 - p))
+        1.0
+        """
         return self._call(self._grad, y, p, "p", check)
 
     def curvature(self, y, p, *, check=True):
-        """d2L/dp2."""
+        """d2L/dp2.
+
+        >>> float(get_loss("mse").curvature(0.2, 0.9))
+        2.0
+        """
         return self._call(self._curvature, y, p, "p", check)
 
     def value_logit(self, y, z, *, check=True):
-        """L(y, sigmoid(z))."""
+        """L(y, sigmoid(z)) for a finite logit ``z`` (stable at |z| = 1000).
+
+        >>> float(get_loss("bce").value_logit(0.0, -1000.0))
+        0.0
+        """
         return self._call(self._value_logit, y, z, "z", check)
 
     def grad_logit(self, y, z, *, check=True):
-        """dL/dz with p = sigmoid(z)."""
+        """dL/dz with p = sigmoid(z): dL/dp p (1 - p).
+
+        >>> float(get_loss("bce").grad_logit(0.25, 0.0))   # p - y
+        0.25
+        """
         return self._call(self._grad_logit, y, z, "z", check)
 
     def curvature_logit(self, y, z, *, check=True):
-        """d2L/dz2 with p = sigmoid(z)."""
+        """d2L/dz2 with p = sigmoid(z): L_pp (p q)^2 + L_p p q (q - p), q = 1 - p.
+
+        >>> float(get_loss("bce").curvature_logit(0.3, 0.0))  # p (1 - p)
+        0.25
+        """
         return self._call(self._curvature_logit, y, z, "z", check)
 
     def value_and_grad_logit(self, y, z, *, check=True):
         """``(value_logit(y, z), grad_logit(y, z))``, the same numbers, in one pass where the
         two share work (the cross-entropy family computes exp(-|z|) once): what a training
-        step needs."""
+        step needs.
+
+        >>> v, g = get_loss("bce").value_and_grad_logit(1.0, 0.0)
+        >>> float(v) == math.log(2), float(g)
+        (True, -0.5)
+        """
         return self._call(self._value_and_grad_logit, y, z, "z", check)
 
     # -- generic implementations (overridden by stable hand-written forms) -----------------------
@@ -465,10 +771,10 @@ class Loss:
         return np.where(p == y, 0, self._value(y, p) - self._value(y, y))
 
     def _value_logit(self, y, z):
-        return self._value(y, sigmoid(z))
+        return self._value(y, _sigmoid(z))
 
     def _grad_logit(self, y, z):
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         return self._grad(y, p) * (p * q)
 
     def _value_and_grad_logit(self, y, z):
@@ -476,7 +782,7 @@ class Loss:
 
     def _curvature_logit(self, y, z):
         # d2L/dz2 = L_pp (pq)^2 + L_p pq (1 - 2p), with 1 - 2p = q - p
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         s = p * q
         return self._curvature(y, p) * s * s + self._grad(y, p) * s * (q - p)
 
@@ -498,40 +804,53 @@ class Loss:
 
 
 class _ExprLoss(Loss):
-    """A loss given by the user as an expression; numerics are lambdified."""
+    """A loss given by the user as an expression; numerics are lambdified.
+
+    The expression is checked once, at construction, by
+    :func:`lossanalysis.expressions.loss_expression` (the safe parser for strings, the same
+    rules for SymPy input, and a numeric check on a grid of interior points).
+    """
 
     def __init__(self, expr, name=None, params=None):
         import sympy as sp
-        y, p = _internal_symbols()
-        params = dict(params or {})
-        if isinstance(expr, str):
-            local = {"y": y, "p": p, **{k: sp.Symbol(k) for k in params}}
-            try:
-                expr = sp.sympify(expr, locals=local)
-            except (sp.SympifyError, SyntaxError, TypeError) as err:
-                raise ValueError(f"cannot parse the loss expression {expr!r}: {err}") from None
-        if not isinstance(expr, sp.Expr):
-            raise ValueError(f"expr must be a SymPy expression or a string, got {type(expr)}")
-        # accept plain symbols named y and p from the user's own sympy.symbols("y p")
-        expr = expr.subs({s: {"y": y, "p": p}[s.name] for s in expr.free_symbols
-                          if s.name in ("y", "p") and s not in (y, p)})
-        by_name = {s.name: s for s in expr.free_symbols}
-        missing = set(by_name) - {"y", "p"} - set(params)
-        if missing:
-            raise ValueError(f"the loss expression has free symbols {sorted(missing)} besides "
-                             "y and p: give their values in params")
-        if p not in expr.free_symbols:
-            raise ValueError("the loss expression does not depend on the prediction p")
-        unknown = set(params) - set(by_name)
-        if unknown:
-            raise ValueError(f"params {sorted(unknown)} do not occur in the expression")
-        self._param_spec = {k: (v, lambda v: True, "finite") for k, v in params.items()}
-        super().__init__(name or "custom", params)
-        self._expr = expr.subs({by_name[k]: _sympy_number(v) for k, v in self.params.items()})
+        name = _user_name(name)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict of parameter values, got "
+                            f"{type(params).__name__}")
+        expressions._check_param_names(params)
+        values = {k: finite_real(v, f"params[{k!r}]") for k, v in params.items()}
+        source, internal, funcs = expressions.loss_expression(expr, values)
+        self._param_spec = {k: (v, math.isfinite, "finite") for k, v in values.items()}
+        super().__init__(name, values)
+        self._source = source
+        self._expr = internal
+        self._lambdified = dict(funcs)
         self.smooth = not self._expr.has(*(getattr(sp, f) for f in NONSMOOTH_FUNCTIONS))
 
+    def __getstate__(self):
+        # lambdified functions do not pickle; they are rebuilt on first use
+        state = self.__dict__.copy()
+        state["_lambdified"] = {}
+        return state
+
     def __repr__(self):
-        return f"Loss.from_expr({str(self._expr)!r}, name={self.name!r})"
+        params = f", params={self.params!r}" if self.params else ""
+        return f"Loss.from_expr({str(self._source)!r}, name={self.name!r}{params})"
+
+
+def _user_name(name):
+    if name is None:
+        return "custom"
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError("name must not be empty")
+    if name in _CATALOGUE:
+        raise ValueError(f"name {name!r} is a catalogue loss (get_loss({name!r})); choose "
+                         "another name for your own loss")
+    return name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -541,48 +860,90 @@ def _positive(v):
     return v > 0
 
 
-def _nonnegative(v):
-    return v >= 0
+class _Difference(Loss):
+    """A loss f(d) + c of the residual d = p - y: every method from f, f', f'' and c.
+
+    In the logit domain d = p (1 - y) - q y (:func:`_residual`), so that the residual keeps its
+    digits where sigmoid(z) rounds toward 1.
+    """
+
+    def _f(self, d):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _f1(self, d):  # pragma: no cover
+        raise NotImplementedError
+
+    def _f2(self, d):  # pragma: no cover
+        raise NotImplementedError
+
+    def _const(self):
+        """The constant c (the value at d = 0)."""
+        return 0.0
+
+    def _value(self, y, p):
+        return self._f(p - y) + self._const()
+
+    def _excess(self, y, p):
+        return self._f(p - y)
+
+    def _grad(self, y, p):
+        return self._f1(p - y)
+
+    def _curvature(self, y, p):
+        return self._f2(p - y)
+
+    def _value_logit(self, y, z):
+        return self._f(_residual_logit(y, z, np.exp(-np.abs(z)))) + self._const()
+
+    def _grad_logit(self, y, z):
+        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        return self._f1(d) * pq
+
+    def _value_and_grad_logit(self, y, z):
+        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        return self._f(d) + self._const(), self._f1(d) * pq
+
+    def _curvature_logit(self, y, z):
+        # d2L/dz2 = f''(d) (pq)^2 + f'(d) pq (q - p)
+        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
+        d, s = _residual(y, p, q), p * q
+        return self._f2(d) * s * s + self._f1(d) * s * (q - p)
 
 
-class _MSE(Loss):
+class _MSE(_Difference):
+    """Mean squared error (p - y)^2, the Brier score of one pixel."""
+
     def _build_expr(self, sp, y, p, prm):
         return (p - y) ** 2
 
-    def _value(self, y, p):
-        return (p - y) ** 2
+    def _f(self, d):
+        return d * d
 
-    _excess = _value
+    def _f1(self, d):
+        return 2 * d
 
-    def _grad(self, y, p):
-        return 2 * (p - y)
-
-    def _curvature(self, y, p):
-        return np.full(np.broadcast_shapes(y.shape, p.shape), 2, dtype=p.dtype)
-
-    def _value_logit(self, y, z):
-        return (sigmoid(z) - y) ** 2
+    def _f2(self, d):
+        return np.full_like(d, 2)
 
 
-class _MAE(Loss):
+class _MAE(_Difference):
+    """Mean absolute error |p - y|: minimized by the median, not the mean."""
     smooth = False
 
     def _build_expr(self, sp, y, p, prm):
         return sp.Abs(p - y)
 
-    def _value(self, y, p):
-        return np.abs(p - y)
+    def _f(self, d):
+        return np.abs(d)
 
-    _excess = _value
+    def _f1(self, d):
+        return np.sign(d)
 
-    def _grad(self, y, p):
-        return np.sign(p - y)
-
-    def _curvature(self, y, p):
-        return np.zeros(np.broadcast_shapes(y.shape, p.shape), dtype=p.dtype)
+    def _f2(self, d):
+        return np.zeros_like(d)
 
 
-class _Huber(Loss):
+class _Huber(_Difference):
     """Huber (1964): d^2/2 for |d| <= delta, delta (|d| - delta/2) beyond, d = p - y.
 
     The default delta = 0.1 is chosen for intensities in [0, 1]: PyTorch's default delta = 1
@@ -596,30 +957,28 @@ class _Huber(Loss):
         return sp.Piecewise((d ** 2 / 2, sp.Abs(d) <= delta), (delta * (sp.Abs(d) - delta / 2),
                                                                  True))
 
-    def _value(self, y, p):
+    def _f(self, d):
         delta = self.params["delta"]
-        a = np.abs(p - y)
+        a = np.abs(d)
         return np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
 
-    _excess = _value
-
-    def _grad(self, y, p):
+    def _f1(self, d):
         delta = self.params["delta"]
-        return np.clip(p - y, -delta, delta)
+        return np.clip(d, -delta, delta)
 
-    def _curvature(self, y, p):
-        return (np.abs(p - y) <= self.params["delta"]).astype(p.dtype)
+    def _f2(self, d):
+        return (np.abs(d) <= self.params["delta"]).astype(d.dtype)
 
 
 def _bce_logit(y, z):
     """BCE at p = sigmoid(z) and its logit gradient p - y, sharing exp(-|z|).
 
     y softplus(-z) + (1 - y) softplus(z) = (1 - y) max(z, 0) + y max(-z, 0) + ln(1 + e^-|z|):
-    a sum of non-negative terms, so no cancellation.
+    a sum of non-negative terms, so no cancellation.  The gradient is :func:`_residual`.
     """
     e = np.exp(-np.abs(z))
     value = (1 - y) * np.maximum(z, 0) + y * np.maximum(-z, 0) + _log1p_unit(e)
-    return value, _sigmoid_from(z, e) - y
+    return value, _residual_logit(y, z, e)
 
 
 class _BCE(Loss):
@@ -644,8 +1003,9 @@ class _BCE(Loss):
         return np.where(p == 0, at0, np.where(p == 1, at1, inner))
 
     def _curvature(self, y, p):
-        q = 1 - p
-        return _where0(y, 1 / (p * p)) + _where0(1 - y, 1 / (q * q))
+        # y/p^2 + (1-y)/q^2, dividing twice: p^2 underflows for p < 1e-154 where y/p/p does not
+        q, w = 1 - p, 1 - y
+        return np.where(y == 0, 0, y / p / p) + np.where(w == 0, 0, w / q / q)
 
     def _value_and_grad_logit(self, y, z):
         return _bce_logit(y, z)
@@ -654,10 +1014,10 @@ class _BCE(Loss):
         return _bce_logit(y, z)[0]
 
     def _grad_logit(self, y, z):
-        return sigmoid(z) - y
+        return _bce_logit(y, z)[1]
 
     def _curvature_logit(self, y, z):
-        return sigmoid(z) * sigmoid(-z)
+        return _sigmoid(z) * _sigmoid(-z)
 
 
 def _entropy(y):
@@ -678,8 +1038,8 @@ class _KL(_BCE):
     _excess = _value
 
     def _value_logit(self, y, z):
-        p, q = sigmoid(z), sigmoid(-z)
-        stable = _bernoulli_kl(y, p, 1 - y, q)
+        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
+        stable = _bernoulli_kl(y, p, 1 - y, q, _residual(y, p, q))
         # where sigmoid under/overflows the complements are inexact: use bce - H(y) there
         fallback = super()._value_logit(y, z) - _entropy(y)
         return np.where((p > 0) & (q > 0), stable, fallback)
@@ -710,18 +1070,18 @@ class _ReverseKL(Loss):
         return 1 / (p * (1 - p))
 
     def _value_logit(self, y, z):
-        p, q = sigmoid(z), sigmoid(-z)
-        v = _bernoulli_kl(p, y, q, 1 - y)
+        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
+        v = _bernoulli_kl(p, y, q, 1 - y, -_residual(y, p, q))
         return np.where((y == 0) | (y == 1), np.inf, v)
 
     def _grad_logit(self, y, z):
-        v = (z - logit(y)) * (sigmoid(z) * sigmoid(-z))
+        v = (z - _logit(y)) * (_sigmoid(z) * _sigmoid(-z))
         return np.where(y == 0, np.inf, np.where(y == 1, -np.inf, v))
 
     def _curvature_logit(self, y, z):
         # d/dz [(z - logit y) p q] = p q [1 + (z - logit y)(q - p)]
-        p, q = sigmoid(z), sigmoid(-z)
-        v = p * q * (1 + (z - logit(y)) * (q - p))
+        p, q = _sigmoid(z), _sigmoid(-z)
+        v = p * q * (1 + (z - _logit(y)) * (q - p))
         return np.where((y == 0) | (y == 1), np.inf, v)
 
 
@@ -746,40 +1106,50 @@ class _LogitMSE(Loss):
         return np.where((pq == 0) & (p == y), np.where(y == 0, np.inf, -np.inf), inner)
 
     def _curvature(self, y, p):
+        # dividing by pq twice: (pq)^2 is subnormal (inaccurate) for p < 1e-154
         pq = p * (1 - p)
-        return np.where(pq == 0, np.inf, 2 * (1 - self._diff(y, p) * (1 - 2 * p)) / (pq * pq))
+        return np.where(pq == 0, np.inf, 2 * (1 - self._diff(y, p) * (1 - 2 * p)) / pq / pq)
 
     def _value_logit(self, y, z):
-        return (z - logit(y)) ** 2
+        return (z - _logit(y)) ** 2
 
     def _grad_logit(self, y, z):
-        return 2 * (z - logit(y))
+        return 2 * (z - _logit(y))
 
     def _curvature_logit(self, y, z):
         return np.full(np.broadcast_shapes(y.shape, z.shape), 2, dtype=z.dtype)
 
 
-class _GaussianNLL(Loss):
-    """Negative log-density of N(p, sigma^2) at y (Rybkin et al. 2021)."""
-    _param_spec = {"sigma": (1.0, _positive, "> 0")}
+class _GaussianNLL(_Difference):
+    """Negative log-density of N(p, sigma^2) at y (Rybkin et al. 2021).
+
+    The residual is divided by sigma before squaring, (d/sigma)^2/2, so that a small sigma
+    overflows to the true inf instead of dividing by an underflowed sigma^2 (sigma = 1e-170
+    was a ZeroDivisionError).  sigma >= 1e-8 keeps the derivative d/sigma^2 below 1e16, so
+    that the logit gradient d/sigma^2 p q, where p q underflows (|z| > 745), is 0 to within
+    the smallest normal number instead of inf * 0.
+    """
+    _param_spec = {"sigma": (1.0, lambda v: v >= 1e-8, ">= 1e-8")}
 
     def _build_expr(self, sp, y, p, prm):
         s = prm["sigma"]
         return (p - y) ** 2 / (2 * s ** 2) + sp.log(s) + sp.log(2 * sp.pi) / 2
 
-    def _value(self, y, p):
-        s = self.params["sigma"]
-        return (p - y) ** 2 * (0.5 / s ** 2) + (math.log(s) + _HALF_LOG_2PI)
+    def _over_sigma(self, d):
+        return d / self.params["sigma"]
 
-    def _excess(self, y, p):
-        return (p - y) ** 2 * (0.5 / self.params["sigma"] ** 2)
+    def _const(self):
+        return math.log(self.params["sigma"]) + _HALF_LOG_2PI
 
-    def _grad(self, y, p):
-        return (p - y) * (1 / self.params["sigma"] ** 2)
+    def _f(self, d):
+        r = self._over_sigma(d)
+        return 0.5 * (r * r)
 
-    def _curvature(self, y, p):
-        return np.full(np.broadcast_shapes(y.shape, p.shape), 1 / self.params["sigma"] ** 2,
-                       dtype=p.dtype)
+    def _f1(self, d):
+        return self._over_sigma(self._over_sigma(d))
+
+    def _f2(self, d):
+        return self._over_sigma(self._over_sigma(np.ones_like(d)))
 
 
 class _ContinuousBernoulli(Loss):
@@ -802,24 +1172,24 @@ class _ContinuousBernoulli(Loss):
 
     def _grad(self, y, p):
         pq = p * (1 - p)
-        inner = (_cb_mean(logit(p)) - y) / np.where(pq == 0, 1, pq)
+        inner = _cb_residual(_logit(p), y) / np.where(pq == 0, 1, pq)
         at0 = np.where(y == 0, np.inf, -np.inf)
         at1 = np.where(y == 1, -np.inf, np.inf)
         return np.where(p == 0, at0, np.where(p == 1, at1, inner))
 
     def _curvature(self, y, p):
         pq = p * (1 - p)
-        z = logit(p)
-        inner = (_cb_variance(z) - (1 - 2 * p) * (_cb_mean(z) - y)) / np.where(pq == 0, 1,
-                                                                                 pq * pq)
+        z = _logit(p)
+        pq1 = np.where(pq == 0, 1, pq)
+        inner = (_cb_variance(z) - (1 - 2 * p) * _cb_residual(z, y)) / pq1 / pq1
         edge = np.where(((p == 0) & (y == 0)) | ((p == 1) & (y == 1)), -np.inf, np.inf)
         return np.where(pq == 0, edge, inner)
 
     def _value_logit(self, y, z):
-        return _cb_log_partition(z) - y * z
+        return _cb_nll_logit(z, y)
 
     def _grad_logit(self, y, z):
-        return _cb_mean(z) - y
+        return _cb_residual(z, y)
 
     def _curvature_logit(self, y, z):
         return _cb_variance(z)
@@ -830,15 +1200,29 @@ class _BetaNLL(Loss):
 
     ln B(a, b) is evaluated as lgamma(a+1) + lgamma(b+1) - lgamma(kappa+1) - ln kappa - ln p -
     ln(1-p) (using Gamma(a) = Gamma(a+1)/a and a + b = kappa), which stays finite in the logit
-    form at z = +-1000; likewise psi(a) = psi(a+1) - 1/a in the gradient.
+    form at z = +-1000; likewise psi(a) = psi(a+1) - 1/a in the gradient.  Its terms are
+    several times the value near the minimum, so every method works in float64 (in float32
+    the value at y = 0.5, p = 0.3 kept only four digits) and rounds the result once.
+
+    kappa is limited to [1e-6, 1e3]: the ln Gamma terms grow as kappa ln kappa and cancel, so
+    the relative error grows with kappa (measured against mpmath: 3e-14 at kappa = 100, 1e-12
+    at 1e3, 1e-7 at 1e10), and below 1e-6 kappa^2 underflows in the curvature at p = 0.
     """
     target_domain = "open"
-    _param_spec = {"kappa": (10.0, _positive, "> 0")}
+    _param_spec = {"kappa": (10.0, lambda v: 1e-6 <= v <= 1e3, "in [1e-6, 1e3]")}
+
+    def _call(self, impl, y, x, arg, check):
+        def in_float64(yy, xx):
+            return impl(yy.astype(np.float64), xx.astype(np.float64))
+        return super()._call(in_float64, y, x, arg, check)
 
     def _build_expr(self, sp, y, p, prm):
         k = prm["kappa"]
         a, b = k * p, k * (1 - p)
-        return (sp.loggamma(a) + sp.loggamma(b) - sp.loggamma(k)
+        # ln Gamma(kappa) is a constant; SymPy would evaluate it exactly as ln((kappa-1)!),
+        # an integer of thousands of digits for a large integer kappa: keep it symbolic there
+        log_gamma_k = sp.loggamma(k, evaluate=k <= 100)
+        return (sp.loggamma(a) + sp.loggamma(b) - log_gamma_k
                 - (a - 1) * sp.log(y) - (b - 1) * sp.log(1 - y))
 
     def _nll(self, y, p, q, log_p, log_q):
@@ -853,13 +1237,13 @@ class _BetaNLL(Loss):
         return self._nll(y, p, 1 - p, np.log(p), np.log1p(-p))
 
     def _value_logit(self, y, z):
-        return self._nll(y, sigmoid(z), sigmoid(-z), log_sigmoid(z), log_sigmoid(-z))
+        return self._nll(y, _sigmoid(z), _sigmoid(-z), _log_sigmoid(z), _log_sigmoid(-z))
 
     def _grad(self, y, p):
         from scipy.special import digamma
         k = self.params["kappa"]
         a, b = k * p, k * (1 - p)
-        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - logit(y))
+        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - _logit(y))
 
     def _curvature(self, y, p):
         from scipy.special import polygamma
@@ -871,17 +1255,17 @@ class _BetaNLL(Loss):
         # kappa p q [psi(a) - psi(b) - logit y] with psi(a) = psi(a+1) - 1/a and a = kappa p
         from scipy.special import digamma
         k = self.params["kappa"]
-        p, q = sigmoid(z), sigmoid(-z)
-        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - logit(y)) + (p - q)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y)) + (p - q)
 
     def _curvature_logit(self, y, z):
         # differentiating the gradient above: with G = kappa p q [psi(a+1) - psi(b+1) - logit y],
         # L_zz = (q - p) G + (kappa p q)^2 [psi'(a+1) + psi'(b+1)] + 2 p q, finite at z = +-1000
         from scipy.special import digamma, polygamma
         k = self.params["kappa"]
-        p, q = sigmoid(z), sigmoid(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
         kpq = k * p * q
-        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - logit(y))
+        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y))
         return (q - p) * G + kpq * kpq * (polygamma(1, k * p + 1) + polygamma(1, k * q + 1)) \
             + 2 * p * q
 
@@ -892,7 +1276,9 @@ class _Focal(Loss):
     Not strictly proper for gamma > 0: its minimizer is pulled toward 1/2 (Charoenphakdee et al.
     2021; Mukhoti et al. 2020).
     """
-    _param_spec = {"gamma": (2.0, _nonnegative, ">= 0")}
+    # gamma <= 100: beyond, p^gamma and q^gamma underflow against infinite logarithms (NaN at
+    # gamma = 1e300); focal losses in use take gamma <= 5
+    _param_spec = {"gamma": (2.0, lambda v: 0 <= v <= 100, "in [0, 100]")}
 
     def _build_expr(self, sp, y, p, prm):
         g = prm["gamma"]
@@ -906,16 +1292,24 @@ class _Focal(Loss):
                           + _where0(1 - y, _where0(p ** g, np.log1p(-p))))
 
     @staticmethod
-    def _half_grad(w, u, v, log_v, g):
-        """w [g u^(g-1) ln v - u^g / v] (one half of dL/dp, in the variables u = 1 - v, v).
+    def _log_ratio_u(u, log_v):
+        """ln(v)/u with v = 1 - u: bounded (-> -1 as u -> 0), unlike u^(g-1) or u^(g-2) alone,
+        which overflow for tiny u when g < 1 (g < 2) and then meet ln v ~ -u as inf * 0."""
+        return log_v / np.where(u == 0, 1, u)
+
+    @classmethod
+    def _half_grad(cls, w, u, v, log_v, g):
+        """w [g u^(g-1) ln v - u^g / v] (one half of dL/dp, in the variables u = 1 - v, v),
+        computed as -u^g [w/v - g w ln(v)/u]: two terms of one sign, and w/v in one division
+        (w (1/v) rounds twice: the BCE's gradient at y = p = 1e-300 was 1e-16, not 0).
 
         For the y-half u = q, v = p; the (1-y)-half enters with the opposite sign and u = p, v = q.
-        At u = 0, u^(g-1) ln v -> 0 (ln v ~ -u); a term whose coefficient g is 0 is dropped.
+        At u = 0 the half is 0 for g > 0 (ln v ~ -u); a term whose coefficient g is 0 is dropped.
         """
-        out = -(u ** g) / v
+        out = w / v
         if g != 0:
-            out = out + g * np.where(u == 0, 0, u ** (g - 1) * log_v)
-        return _where0(w, out)
+            out = out - g * (w * cls._log_ratio_u(u, log_v))
+        return np.where(w == 0, 0, -(u ** g) * out)
 
     def _grad(self, y, p):
         g = self.params["gamma"]
@@ -923,17 +1317,24 @@ class _Focal(Loss):
         lp, lq = np.log(p), np.log1p(-p)
         return self._half_grad(y, q, p, lp, g) - self._half_grad(1 - y, p, q, lq, g)
 
-    @staticmethod
-    def _half_curv(w, u, v, log_v, g):
+    @classmethod
+    def _half_curv(cls, w, u, v, log_v, g):
         """w [-g(g-1) u^(g-2) ln v + 2 g u^(g-1)/v + u^g/v^2], with its limits at u = 0
-        (g (g+1) u^(g-1) to leading order: 0, 2, inf, and 1 for g = 0) and at v = 0 (+inf)."""
-        inner = u ** g / (v * v)
+        (g (g+1) u^(g-1) to leading order: 0, 2, inf, and 1 for g = 0) and at v = 0 (+inf).
+
+        Computed as w [u^g/v^2 + u^(g-1) (2g/v - g(g-1) ln(v)/u)]: the bracket is positive for
+        every g >= 0 (ln(v)/u <= -1 and -ln v <= (1 - v)/v), so nothing cancels, and
+        u^(g-2) ln v -- inf times a tiny number for u = 1e-300 and g < 2 -- is never formed.
+        """
+        wv = w / v                       # w/v^2 = (w/v)/v: no overflow of 1/v^2 for w << 1
+        inner = u ** g * wv / v
         if g != 0:
-            inner = inner + 2 * g * u ** (g - 1) / v
-        if g not in (0, 1):
-            inner = inner - g * (g - 1) * u ** (g - 2) * log_v
+            bracket = 2 * g * wv
+            if g != 1:
+                bracket = bracket - g * (g - 1) * (w * cls._log_ratio_u(u, log_v))
+            inner = inner + u ** (g - 1) * bracket
         lim = 0.0 if g > 1 else 2.0 if g == 1 else 1.0 if g == 0 else np.inf
-        return _where0(w, np.where(u == 0, lim, np.where(v == 0, np.inf, inner)))
+        return np.where(w == 0, 0, np.where(u == 0, w * lim, np.where(v == 0, np.inf, inner)))
 
     def _curvature(self, y, p):
         g = self.params["gamma"]
@@ -943,13 +1344,13 @@ class _Focal(Loss):
 
     def _value_logit(self, y, z):
         g = self.params["gamma"]
-        sp_pos, sp_neg = softplus(z), softplus(-z)        # -ln(1-p), -ln p
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)        # -ln(1-p), -ln p
         return y * np.exp(-g * sp_pos) * sp_neg + (1 - y) * np.exp(-g * sp_neg) * sp_pos
 
     def _grad_logit(self, y, z):
         g = self.params["gamma"]
-        p, q = sigmoid(z), sigmoid(-z)
-        sp_pos, sp_neg = softplus(z), softplus(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)  # p^g, q^g
         return (y * (-g * p * qg * sp_neg - qg * q)
                 + (1 - y) * (pg * p + g * pg * q * sp_pos))
@@ -958,8 +1359,8 @@ class _Focal(Loss):
         # y p q^g [(2g+1) q - g q s_ + g^2 p s_] + (1-y) q p^g [(2g+1) p - g p s+ + g^2 q s+],
         # s_ = -ln p = softplus(-z), s+ = -ln q = softplus(z): every factor is bounded
         g = self.params["gamma"]
-        p, q = sigmoid(z), sigmoid(-z)
-        sp_pos, sp_neg = softplus(z), softplus(-z)
+        p, q = _sigmoid(z), _sigmoid(-z)
+        sp_pos, sp_neg = _softplus(z), _softplus(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)
         return (y * p * qg * ((2 * g + 1) * q - g * q * sp_neg + g * g * p * sp_neg)
                 + (1 - y) * q * pg * ((2 * g + 1) * p - g * p * sp_pos + g * g * q * sp_pos))
@@ -986,15 +1387,61 @@ LOSSES: tuple[str, ...] = tuple(_CATALOGUE)
 def get_loss(name, **params) -> Loss:
     """The catalogue loss ``name`` with the given parameters (defaults for the others).
 
-    A :class:`Loss` passed as ``name`` is returned as is (``params`` must then be empty).
+    Parameters
+    ----------
+    name : str or Loss
+        A catalogue name (below; also ``lossanalysis.LOSSES``).  A :class:`Loss` is returned
+        as is (``params`` must then be empty).
+    **params : float
+        The loss's parameters, each a finite number in its valid range (below).
 
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    ValueError
+        An unknown name or parameter, or a parameter outside its range.
+    TypeError
+        ``name`` is neither a string nor a Loss.
+
+    The catalogue
+    -------------
+{catalogue}
+
+    Examples
+    --------
     >>> get_loss("focal", gamma=1).params
-    {'gamma': 1.0}
+    {{'gamma': 1.0}}
+    >>> get_loss("huber")
+    get_loss('huber', delta=0.1)
     """
     if isinstance(name, Loss):
         if params:
             raise ValueError("parameters cannot be given together with a Loss instance")
         return name
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a catalogue loss name (a str: {', '.join(LOSSES)}) or a "
+                        f"Loss, got {type(name).__name__}")
     if name not in _CATALOGUE:
         raise ValueError(f"unknown loss {name!r}; the catalogue has: {', '.join(LOSSES)}")
     return _CATALOGUE[name](name, params)
+
+
+def _catalogue_doc() -> str:
+    """One entry per catalogue loss, from the classes themselves: name, parameters with
+    defaults and valid ranges, and the first line of the class's documentation."""
+    lines = []
+    for key, cls in _CATALOGUE.items():
+        spec = ", ".join(f"{k} = {d:g} ({rule})" for k, (d, _, rule) in cls._param_spec.items())
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        if cls.target_domain == "open":
+            summary += " Targets y strictly inside (0, 1)."
+        lines.append(f"    {key}" + (f" : {spec}" if spec else ""))
+        lines.append(f"        {summary}")
+    return "\n".join(lines)
+
+
+if get_loss.__doc__:  # None under python -OO
+    get_loss.__doc__ = get_loss.__doc__.format(catalogue=_catalogue_doc())

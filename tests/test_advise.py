@@ -262,10 +262,10 @@ def test_calibration_rule_counts_edge_locations():
 
 
 def test_select_images_is_the_experiments_draw():
-    from lossanalysis.experiments import e5_vae_scale as e5
+    from lossanalysis.experiments.core import stream_entropy, training_subset
     x = np.arange(600).reshape(300, 2)
-    idx = select_images(300, 50, seed=e5.SUBSET_SEED)
-    np.testing.assert_array_equal(x[idx], e5.training_subset(x, 50))
+    idx = select_images(300, 50, seed=stream_entropy("subset.vae"))
+    np.testing.assert_array_equal(x[idx], training_subset(x, 50, "subset.vae"))
     assert select_images(300, 300) is None
 
 
@@ -515,11 +515,11 @@ def committed():
 
 @pytest.fixture(scope="module")
 def real(real_data):
-    from lossanalysis.experiments import e5_vae_scale as e5
+    from lossanalysis.experiments.core import stream_entropy
     out = {}
     for name in ("mnist", "fashion-mnist"):
         x, _ = load(name, "train", data_dir=real_data, raw=True)
-        idx = select_images(len(x), 10_000, seed=e5.SUBSET_SEED)
+        idx = select_images(len(x), 10_000, seed=stream_entropy("subset.vae"))
         t, _ = load(name, "test", data_dir=real_data, raw=True)
         out[name] = {"train": advise(x, indices=idx, latent=16, reports=REPO / "reports"),
                      "scan_test": scan(t[:2000]),

@@ -1,355 +1,481 @@
-"""Tests for the experiments (lossanalysis.experiments) and their report.
+"""The experiments end to end on the real MNIST, with tiny networks.
 
-One quick run of ``scripts/confirm_predictions.py`` on MNIST (module-scoped fixture, in a
-subprocess so that its BLAS setting applies and its figures go to a temporary folder) is shared
-by the report tests; it needs the real data through LOSSANALYSIS_DATA (skipped locally when the
-variable is unset, a failure when CI is set).  The machinery tests run single experiments on a
-few hundred images with tiny budgets, in-process.  No test hard-codes a measured value: verdicts
-are checked against the predictions and measurements they come from.
+Most tests share one registered run of every experiment (``experiment_run`` in conftest: in this
+process, one seed list with one extra seed for the registered rule, and one deliberately wrong
+prediction injected).  Verdicts, intervals and means are recomputed here by an independent
+implementation (closed-form Student-t quantiles); the text of every experiment is rendered again
+from the run's measurements with facts made false, and must change.  A second run of a few
+experiments in two worker processes must reproduce the serial run's numbers exactly.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import json
 import math
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import lossanalysis
-from lossanalysis.data import intensity_summary
-from lossanalysis.experiments import report
-from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, REFUTED, ExperimentData,
-                                           Prediction, Progress, RunConfig, judge)
+from conftest import TINY, TINY_EXTRA, TINY_SEEDS
+from lossanalysis.experiments import EXPERIMENTS, models, registration, report
+from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, NOT_JUDGED, REFUTED,
+                                           Observation, RunConfig)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "confirm_predictions.py"
-VERDICTS = {CONFIRMED, REFUTED, INCONCLUSIVE}
+ROW_KEYS = {"id", "experiment", "kind", "kind_reason", "comparison", "value", "tolerance",
+            "deterministic", "statement", "quantity", "source", "measurements", "seeds", "mean",
+            "sd", "interval", "verdict", "registered", "blind", "registration_note", "notes"}
 
 
-# ----------------------------------------------------------------------------------------------
-# The quick run (one invocation shared by the report tests)
-# ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, real_data):
-    out = tmp_path_factory.mktemp("quick_report")
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--dataset", "mnist", "--quick",
-                           "--out", str(out)], capture_output=True, text=True, env=env,
-                          timeout=900, cwd=str(ROOT))
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    md = (out / "mnist.md").read_text(encoding="utf-8")
-    doc = json.loads((out / "mnist.json").read_text(encoding="utf-8"))
-    return {"out": out, "md": md, "json": doc, "stderr": proc.stderr, "stdout": proc.stdout}
+def _t975(df):
+    p = 0.975
+    return math.tan(math.pi * (p - 0.5)) if df == 1 else (2 * p - 1) / math.sqrt(2 * p * (1 - p))
 
 
-def _summary_rows(md):
-    """The rows of the summary table (split into cells)."""
-    lines = md.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| experiment |"))
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-        rows.append(cells)
-    return rows
-
-
-def test_quick_run_writes_report_json_and_own_figures(quick_run):
-    out = quick_run["out"]
-    assert (out / "mnist.md").is_file() and (out / "mnist.json").is_file()
-    figs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    for label, mod in report.EXPERIMENTS:
-        assert any(mod.split("_")[0] in f for f in figs), (label, figs)
-    # every figure the report embeds exists, relative to the report
-    for rel in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", quick_run["md"]):
-        assert (out / rel).is_file(), rel
-        assert (out / rel).resolve().parent == (out / "figures").resolve(), rel
-
-
-def test_header_has_command_seeds_data_and_version(quick_run):
-    md = quick_run["md"]
-    head = md.split("## Summary")[0]
-    assert "- Command: `python scripts/confirm_predictions.py --dataset mnist --quick" in head
-    assert re.search(r"- Seeds: 0, 1\b", head)
-    assert "- Data: mnist, " in head and "training images" in head and "test images" in head
-    assert "mid-grey" in head
-    assert f"lossanalysis {lossanalysis.__version__}" in head
-    assert f"numpy {np.__version__}" in head
-    # the commit, and whether the working tree differed from it when the run started
-    commit, dirty = report.git_state()
-    version = re.search(r"- Version: .*, git ([^,]+), numpy", head)
-    assert version, head
-    if commit is None:
-        assert version.group(1) == "unavailable"
+def _verdict(row):
+    """The verdict rule, implemented again: the t-interval against the tolerance band."""
+    m = np.asarray([float(v) for v in row["measurements"]], dtype=float)
+    if m.size == 0 or not np.all(np.isfinite(m)):
+        return INCONCLUSIVE, None
+    if m.size == 1:
+        if not row["deterministic"]:
+            return INCONCLUSIVE, None
+        lo = hi = float(m[0])
     else:
-        assert version.group(1) == commit + (" (modified)" if dirty else "")
-    assert report.TIMING_MARK in head
-    # the summary heading counts the verdicts of the table
-    rows = _summary_rows(md)
-    counts = {v: sum(r[-1] == v for r in rows) for v in VERDICTS}
-    assert (f"## Summary: {counts[CONFIRMED]} confirmed, {counts[REFUTED]} refuted, "
-            f"{counts[INCONCLUSIVE]} inconclusive") in md
+        half = _t975(m.size - 1) * np.std(m, ddof=1) / math.sqrt(m.size)
+        lo, hi = m.mean() - half, m.mean() + half
+    v, t = row["value"], row["tolerance"] * (1 + 1e-9) + 1e-12
+    blo = -math.inf if row["comparison"] == "at_most" else v - t
+    bhi = math.inf if row["comparison"] == "at_least" else v + t
+    if blo <= lo and hi <= bhi:
+        return CONFIRMED, (lo, hi)
+    if hi < blo or lo > bhi:
+        return REFUTED, (lo, hi)
+    return INCONCLUSIVE, (lo, hi)
 
 
-def test_spread_is_the_sample_sd_over_seeds(quick_run):
-    results = [r for e in quick_run["json"]["experiments"].values() for r in e["results"]]
-    for r in results:
-        meas = [float(v) for v in r["measurements"]]
-        if len(meas) > 1 and all(math.isfinite(v) for v in meas):
-            assert r["spread"] == pytest.approx(float(np.std(meas, ddof=1)), abs=1e-15)
+def _rows(run):
+    return {r["id"]: r for r in run["json"]["results"]}
 
 
-def test_every_experiment_has_a_section_and_a_figure(quick_run):
-    md = quick_run["md"]
-    import importlib
-    for label, mod_name in report.EXPERIMENTS:
-        mod = importlib.import_module(f"lossanalysis.experiments.{mod_name}")
-        assert f"### {mod.NAME} (mnist)" in md, mod.NAME
-        assert f"![{mod.NAME}](" in md, mod.NAME
-    assert "## E7 Binary versus grey data" in md
-    assert "## The thread's claims" in md
-
-
-def test_summary_verdicts_are_computed_from_predictions_and_measurements(quick_run):
-    rows = _summary_rows(quick_run["md"])
-    results = [r for e in quick_run["json"]["experiments"].values() for r in e["results"]]
-    assert len(rows) == len(results) > 0
-    for cells, r in zip(rows, results):
-        assert cells[-1] in VERDICTS
-        assert cells[-1] == r["verdict"]
-        assert f"`{r['id']}`" in cells[1]
-        pred = Prediction(**{k: r[k] for k in ("id", "experiment", "statement", "quantity",
-                                               "value", "tolerance", "kind", "source")})
-        meas = [float(v) for v in r["measurements"]]
-        assert judge(pred, meas) == r["verdict"]
-        # quick mode: at most 2 seeds, at least 1
-        assert 1 <= len(meas) <= 2
-        if all(math.isfinite(v) for v in meas):
-            assert r["mean"] == pytest.approx(float(np.mean(meas)))
-
-
-def test_revised_predictions_are_listed_and_exist(quick_run):
-    """Every revision names predictions the run really makes, and the report lists them all."""
-    ids = {r["id"] for e in quick_run["json"]["experiments"].values() for r in e["results"]}
-    revs = report.revisions()
-    assert revs
-    section = quick_run["md"].split("## Predictions revised after an earlier run")[1]
-    for rev in revs:
-        for pid in rev.ids:
-            assert pid in ids, pid
-            assert f"`{pid}`" in section
-
-
-def test_judge_boundaries():
-    """The edges of each kind, and no verdict hanging on the last bit of a float sum."""
-    p = Prediction("X.t", "X", "s", "q", 1.0, 0.2, "equal")
-    assert judge(p, [1.2]) == CONFIRMED and judge(p, [1.2000001]) == REFUTED
-    assert judge(p, [0.1 + 0.7]) == CONFIRMED            # 0.7999999999999999, on the edge
-    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_least"), [0.8]) == CONFIRMED
-    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_least"), [0.79]) == REFUTED
-    assert judge(Prediction("X.t", "X", "s", "q", 1.0, 0.2, "at_most"), [5.0]) == REFUTED
-    assert judge(p, [np.nan, 1.0]) == INCONCLUSIVE and judge(p, []) == INCONCLUSIVE
-
-
-def test_claims_take_their_data_verdicts_from_the_run(quick_run):
-    """A quick run is a smoke test: the claims that read data are "not judged" (not "awaiting
-    data": the run's rows were read), the purely analytic ones keep their verdicts."""
-    from lossanalysis.claims import CLAIMS, DECIDED
-    claims = {c["id"]: c for c in quick_run["json"]["claims"]}
-    for c in CLAIMS:
-        assert claims[c.id]["verdict"] == ("not judged" if c.has_data else
-                                           claims[c.id]["analysis"]["verdict"]), c.id
-        assert c.has_data or claims[c.id]["verdict"] in DECIDED
-    assert "quick run" in claims["7"]["data"]["text"]
-    assert "awaiting data" not in quick_run["md"].split("## The thread's claims")[1].split(
-        "## Experiments")[0]
-
-
-def test_progress_lines_on_stderr(quick_run):
-    lines = [ln for ln in quick_run["stderr"].splitlines() if ln.strip()]
-    timed = [ln for ln in lines if re.match(r"^\[\s*\d+\.\d s\] ", ln)]
-    assert len(timed) >= 12
-    for label, _ in report.EXPERIMENTS:
-        assert any(f"{label} (" in ln and "starts" in ln for ln in timed), label
-
-
-def test_no_timestamps_outside_timing_lines(quick_run):
-    """The report carries no dates; wall-clock times only on lines with the timing mark."""
-    md = quick_run["md"]
+# ----------------------------------------------------------------------------------- outputs
+def test_report_json_and_figures(experiment_run):
+    out, md = experiment_run["out"], experiment_run["md"]
+    for label, name in EXPERIMENTS:
+        if label == "E7":
+            continue
+        for ext in ("pdf", "png"):
+            assert (experiment_run["figures"] / f"mnist_{name}.{ext}").is_file(), (label, ext)
+    for rel in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
+        assert (out / rel).is_file(), rel
+    for label, name in EXPERIMENTS:
+        mod = __import__(f"lossanalysis.experiments.{name}", fromlist=["NAME"])
+        assert mod.NAME in md, label
     stamp = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
-    for line in md.splitlines():
-        if report.TIMING_MARK not in line:
-            assert not stamp.search(line), line
+    assert not [ln for ln in md.splitlines() if report.TIMING_MARK not in ln and stamp.search(ln)]
 
 
-# ----------------------------------------------------------------------------------------------
-# The machinery, in-process on small budgets
-# ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_data(real_data):
-    from lossanalysis.data import load
-    x_train, _ = load("mnist", "train")
-    x_test, _ = load("mnist", "test")
-    x_train, x_test = x_train[:400], x_test[:200]
-    return ExperimentData("mnist", x_train, x_test, intensity_summary(x_train))
+def test_json_schema(experiment_run):
+    doc = experiment_run["json"]
+    assert doc["dataset"] == "mnist" and doc["quick"] is False
+    assert set(doc["registration"]) == {"path", "sha256"}
+    assert doc["results"] and all(set(r) == ROW_KEYS for r in doc["results"])
+    for r in doc["results"]:
+        assert r["kind"] in ("falsifiable", "consistency") and r["kind_reason"]
+        assert r["comparison"] in ("equal", "at_least", "at_most")
+        assert r["verdict"] in ("confirmed", "refuted", "inconclusive")
+        assert len(r["measurements"]) == len(r["seeds"]) or (r["deterministic"]
+                                                             and not r["seeds"])
+    for name in ("blur_ratio[ae_bce]", "blur_ratio[ae_mse]", "blur_ratio[vae_bernoulli]",
+                 "blur_ratio[vae_gaussian_sigma1]", "blur_ratio[vae_gaussian_learned]",
+                 "E2.sgd_slowdown", "E2.adam_slowdown", "binary_pixel_fraction"):
+        o = doc["observations"][name]
+        assert set(o) == {"values", "seeds", "unit"}
+        assert len(o["values"]) == max(1, len(o["seeds"]))
+    assert doc["run"]["workers"] == 1 and doc["run"]["wall_time_s"] > 0
 
 
-_TINY_E1 = {"steps": 200, "ae_steps": 5, "ae_images": 4, "ae_sizes": (784, 16, 4),
-            "n_locations": 8}
+def test_means_intervals_and_verdicts_follow_the_rule(experiment_run):
+    for r in experiment_run["json"]["results"]:
+        verdict, iv = _verdict(r)
+        assert r["verdict"] == verdict, r["id"]
+        finite = [v for v in r["measurements"] if not isinstance(v, str)]
+        if iv is None:
+            assert r["interval"] is None, r["id"]
+        else:
+            assert r["interval"] == [pytest.approx(iv[0], rel=1e-12, abs=1e-12),
+                                     pytest.approx(iv[1], rel=1e-12, abs=1e-12)], r["id"]
+        if finite and len(finite) == len(r["measurements"]):
+            assert r["mean"] == pytest.approx(float(np.mean(finite)), rel=1e-14, abs=1e-15)
 
 
-def _run_e1(data, tmp_path, **cfg_kw):
-    from lossanalysis.experiments import e1_minimizers
-    extra = {"e1": dict(_TINY_E1)}
-    extra.update(cfg_kw.pop("extra", {}))
-    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
-                    quiet=True, extra=extra, **cfg_kw)
-    return e1_minimizers.run(cfg, data, Progress(quiet=True))
+def test_the_injected_wrong_prediction_is_refuted(experiment_run):
+    from lossanalysis.experiments import e2_saturation as e2
+    r = _rows(experiment_run)["E2.ae.first_step.sgd"]
+    assert r["value"] == TINY["override"]["E2.ae.first_step.sgd"]
+    assert r["verdict"] == REFUTED
+    # what was measured is the analysis' ratio, whatever the injected value
+    assert r["mean"] == pytest.approx(e2.first_step_ratio(), rel=0.02)
 
 
-def test_injected_wrong_prediction_is_refuted(small_data, tmp_path):
-    honest = _run_e1(small_data, tmp_path)
-    by_id = {r.prediction.id: r for r in honest.results}
-    target = by_id["E1.point.bce"]
-    # a value far outside the tolerance of what was measured: the same machinery must refute it
-    wrong = target.mean + 100 * target.prediction.tolerance + 0.5
-    injected = _run_e1(small_data, tmp_path, extra={"override": {"E1.point.bce": wrong}})
-    r = {x.prediction.id: x for x in injected.results}["E1.point.bce"]
-    assert r.prediction.value == wrong
-    assert r.prediction.tolerance == target.prediction.tolerance
-    assert r.measurements == target.measurements          # same seed, same measurement
-    assert r.verdict == REFUTED
-    # the other predictions are untouched
-    for x in injected.results:
-        if x.prediction.id != "E1.point.bce":
-            assert x.prediction == by_id[x.prediction.id].prediction
+def test_registration_header_and_flags(experiment_run):
+    doc, md = experiment_run["json"], experiment_run["md"]
+    path = Path(doc["registration"]["path"])
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert doc["registration"]["sha256"] == sha and sha in md
+    for r in doc["results"]:
+        if r["experiment"] == "E7":                 # one dataset: nothing to compare
+            assert not r["registered"] and "both datasets" in r["registration_note"]
+            continue
+        assert r["registered"], (r["id"], r["registration_note"])
+        assert r["blind"] == (not set(r["seeds"]) & {0, 1, 2, 10, 11}), r["id"]
+    assert doc["missing_registered"] == []
+    c = doc["counts"]["falsifiable"]
+    assert (f"**Falsifiable predictions: {c['confirmed']} confirmed, {c['refuted']} refuted, "
+            f"{c['inconclusive']} inconclusive (of {c['total']}; {c['registered']} registered, "
+            f"{c['blind']} blind).**") in md
 
 
-def test_changing_the_seed_changes_the_measurements(small_data, tmp_path):
-    a = _run_e1(small_data, tmp_path, base_seed=0)
-    b = _run_e1(small_data, tmp_path, base_seed=7)
-    ma = {r.prediction.id: r.measurements for r in a.results}
-    mb = {r.prediction.id: r.measurements for r in b.results}
-    assert ma.keys() == mb.keys()
-    changed = [k for k in ma if ma[k] != mb[k]]
-    assert len(changed) >= len(ma) // 2, changed
-    # predictions come from the analysis, not from the seed
-    assert [r.prediction for r in a.results] == [r.prediction for r in b.results]
+def test_registering_again_gives_identical_bytes(experiment_run, tmp_path, real_data):
+    again = report.register(["mnist"], seeds=TINY_SEEDS, extra_seeds=TINY_EXTRA,
+                            out_dir=str(tmp_path), data_dir=real_data, quiet=True, workers=1,
+                            extra=TINY)
+    assert again["mnist"]["sha256"] == experiment_run["registered"]["sha256"]
+    # a prediction that changed after registration no longer counts as registered
+    doc, _ = registration.read(experiment_run["predictions"] / "mnist.json")
+    doc["predictions"]["E3.bce.calibration"]["tolerance"] = 0.5
+    run = experiment_run["run"]
+    state = next(s for s in run["states"] if s.label == "E3")
+    rows, missing = registration.compare(state.rows, doc, {"E3": state.mod.settings(run["cfg"])})
+    by = {r.id: r for r in rows}
+    assert not by["E3.bce.calibration"].registered
+    assert "tolerance" in by["E3.bce.calibration"].registration_note
+    assert by["E3.mse.calibration"].registered
+    assert "E1.point.mse" in missing                 # registered, not produced by these rows
 
 
-def test_same_seed_same_report_section(small_data, tmp_path):
-    """Byte-stable output: the same seed gives the same measurements and the same Markdown."""
-    a = _run_e1(small_data, tmp_path)
-    b = _run_e1(small_data, tmp_path)
-    assert [r.measurements for r in a.results] == [r.measurements for r in b.results]
-    assert a.markdown == b.markdown
-    assert report.TIMING_MARK not in a.markdown
+def test_the_registered_rule_adds_seeds_where_a_falsifiable_row_is_inconclusive(experiment_run):
+    rows = experiment_run["json"]["results"]
+    seeds = experiment_run["json"]["run"]["seeds_by_experiment"]
+    for label, _ in EXPERIMENTS:
+        if label == "E7":
+            continue
+        mine = [r for r in rows if r["experiment"] == label]
+        first = [dict(r, measurements=r["measurements"][:len(TINY_SEEDS)],
+                      seeds=r["seeds"][:len(TINY_SEEDS)]) for r in mine]
+        needed = any(r["kind"] == "falsifiable" and _verdict(r)[0] == INCONCLUSIVE
+                     for r in first)
+        assert tuple(seeds[label]) == (TINY_SEEDS + TINY_EXTRA if needed else TINY_SEEDS), label
+        assert all(tuple(r["seeds"]) == tuple(seeds[label]) for r in mine if r["seeds"])
 
 
-def test_e1_autoencoder_convergence_is_checked(small_data, tmp_path):
-    from lossanalysis.experiments import e1_minimizers as e1
-    from lossanalysis.losses import logit
-    out = _run_e1(small_data, tmp_path)
-    by_id = {r.prediction.id: r for r in out.results}
-    for name in e1.AE_LOSSES:
-        assert f"ae_newton_distance[{name}]" in out.measurements
-        assert "converged" in by_id[f"E1.ae.{name}"].notes
-        # every AE prediction is judged at the same resolution, as an equality
-        p = by_id[f"E1.ae.{name}"].prediction
-        assert p.kind == "equal"
-        assert p.tolerance == by_id["E1.ae.mse"].prediction.tolerance
-    assert "still to move" in out.markdown
-    # the Newton distance vanishes at the minimizer and grows away from it
-    y = np.array([0.1, 0.3, 0.7, 0.9])
-    for name in e1.AE_LOSSES:
-        from lossanalysis import analysis
-        z_star = logit(np.asarray(analysis.argmin(name, y), dtype=float))
-        assert np.all(e1.newton_distance(name, y, z_star) < 1e-6)
-        # a small displacement delta in the logit: the Newton step recovers the distance in p
-        from lossanalysis.losses import sigmoid
-        delta = 0.05
-        d = e1.newton_distance(name, y, z_star + delta)
-        np.testing.assert_allclose(d, np.abs(sigmoid(z_star + delta) - sigmoid(z_star)),
-                                   rtol=0.2)
-    # capped at max(p, 1 - p), also where the curvature is negative (saturated MSE output)
-    d = e1.newton_distance("mse", np.array([0.9]), np.array([-12.0]))
-    assert 0 < d[0] <= 1.0
+def test_claims_read_the_run(experiment_run):
+    """Every claim that reads data finds it in the run's rows and observations."""
+    claims = {c["id"]: c for c in experiment_run["json"]["claims"]}
+    parts = {p["id"]: p for c in claims.values() for p in c["parts"]}
+    # blur (3b: the AE and VAE blur observations), optimization (7: the E2 rows), MNIST's
+    # pixels (8); claim 3a reads rows the experiments do not produce yet (E4.null, E8)
+    for found in (parts["3b"], claims["7"], claims["8"]):
+        assert found["verdict"] not in ("awaiting data", "not judged"), found["id"]
+        assert found["data"] is not None
 
 
-def test_e3_wrong_prediction_is_refuted_and_strata_cover_the_locations(small_data, tmp_path):
-    from lossanalysis.experiments import e3_calibration as e3
-    tiny = {"sizes": (784, 16, 4), "n_train": 200, "n_eval": 50, "epochs": 1, "batch": 50}
-    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
-                    quiet=True, extra={"e34": tiny, "override": {"E3.bce.calibration": 0.5}})
-    out = e3.run(cfg, small_data, Progress(quiet=True))
-    r = {x.prediction.id: x for x in out.results}
-    assert r["E3.bce.calibration"].prediction.value == 0.5
-    assert r["E3.bce.calibration"].verdict == REFUTED
-    n_loc = sum(out.measurements[k] for k in out.measurements
-                if k.startswith("stratum[") and k.endswith(".locations"))
-    assert n_loc == out.measurements["locations"]
-    assert "By the locations' data mean" in out.markdown
+def test_shared_networks_give_the_same_numbers_in_both_experiments(experiment_run):
+    run = experiment_run["run"]
+    states = {s.label: s for s in run["states"]}
+    e5_blur = run["observations"]["blur_ratio[vae_bernoulli]"].values
+    e6_blur = states["E6"].measured.extra["raw"]["per"]["bernoulli"]["blur_ratio"]
+    n = min(len(e5_blur), len(e6_blur))
+    assert tuple(e5_blur[:n]) == tuple(e6_blur[:n])
 
 
-def test_e2_wrong_first_step_prediction_is_refuted(small_data, tmp_path):
-    from lossanalysis.experiments import e2_saturation
-    extra = {"e2": {"n_train": 200, "n_eval": 16, "batch": 8, "max_steps": 3},
-             "override": {"E2.ae.first_step.sgd": 1.0}}
-    cfg = RunConfig(dataset="mnist", n_seeds=1, quick=True, figures_dir=str(tmp_path),
-                    quiet=True, extra=extra)
-    out = e2_saturation.run(cfg, small_data, Progress(quiet=True))
-    r = {x.prediction.id: x for x in out.results}
-    assert r["E2.ae.first_step.sgd"].prediction.value == 1.0
-    assert r["E2.ae.first_step.sgd"].verdict == REFUTED
-    # the measured ratio is the analysis's, computed independently of the injected value
-    assert r["E2.ae.first_step.sgd"].mean == pytest.approx(e2_saturation.first_step_ratio(),
-                                                           rel=0.02)
+def test_predictions_come_from_the_data_the_networks_see(experiment_run, real_data):
+    from lossanalysis import analysis
+    run = experiment_run["run"]
+    cfg = run["cfg"]
+    st = models.vae_settings(cfg)
+    x = models.vae_training_images(cfg.data, st)
+    lam = analysis.spectrum(x)
+    rows = _rows(experiment_run)
+    for s in (2.0, 1.0, 0.7, 0.5):
+        r = rows[f"E5.linear.active[sigma={s:g}]"]
+        assert r["value"] == analysis.predicted_active_dims(lam, s, 20)
+        assert r["kind"] == ("consistency" if r["value"] >= 20 else "falsifiable")
+    e3 = next(s for s in run["states"] if s.label == "E3")
+    xa = models.ae_training_images(cfg.data, models.ae_settings(cfg))
+    mean = xa.astype(np.float64).mean(axis=0)
+    assert e3.prep["locations"] == int(np.count_nonzero((mean > 0) & (mean < 1)))
+    strata = e3.measured.extra["strata"]
+    assert sum(row["locations"] for row in strata) == e3.prep["locations"]
 
 
-# ----------------------------------------------------------------------------------------------
-# Report pieces without data
-# ----------------------------------------------------------------------------------------------
-def _snap(frac_mid, **meas):
-    return {"summary": {"frac_mid_of_nonzero": frac_mid, "frac_between": 2 * frac_mid},
-            "measurements": meas, "source": "test"}
+# --------------------------------------------------------------- the text follows the facts
+def _state(run, label):
+    return next(s for s in run["states"] if s.label == label)
 
 
-def test_e7_relates_effects_to_the_grey_fraction():
-    snaps = {"mnist": _snap(0.3, **{"E3.mse_mean_abs_error": 0.002, "E2.sgd_slowdown": 100.0,
-                                    "E5.sigma_eff[bernoulli]": 0.2}),
-             "fashion-mnist": _snap(0.6, **{"E3.mse_mean_abs_error": 0.006,
-                                             "E2.sgd_slowdown": 95.0,
-                                             "E5.sigma_eff[bernoulli]": 0.1})}
-    text = report.e7_section("mnist", snaps)
-    assert "| mid-grey share of the non-zero pixels | 0.300 | 0.600 | 2.00 | 1 |" in text
-    # ratio 3 against a grey-share ratio of 2: elasticity ln 3 / ln 2
-    assert (f"| E3 MSE calibration error in the large, mean \\|.\\| | 0.002 | 0.006 | 3.00 | "
-            f"{math.log(3) / math.log(2):+.2f} | – | grows |") in text
-    assert (f"| E2 SGD slowdown of MSE from saturation (x) | 100 | 95 | 0.95 | "
-            f"{math.log(0.95) / math.log(2):+.2f} | flat | flat |") in text
-    assert "| E5 Bernoulli decoder's effective sigma | 0.2 | 0.1 | 0.50 | -1.00 | grows | falls |" \
-        in text
-    assert ("1 are larger on the greyer Fashion-MNIST by more than 1.1x (E3 MSE calibration "
-            "drift (3.00x)), 1 are smaller (E5 Bernoulli sigma_eff (0.50x)), 1 about the same "
-            "(E2 SGD slowdown (0.95x))") in text
-    # the effects with a stated dependence are compared with it
-    assert "Of the 2 whose dependence the analysis states, 1 behave as it says" in text
-    assert "E5 Bernoulli sigma_eff expected grows, measured falls (0.50x)" in text
-    rows = {r["short"]: r for r in report.e7_rows(snaps)}
-    assert rows["E3 MSE calibration drift"]["elasticity"] == pytest.approx(math.log(3)
-                                                                           / math.log(2))
-    assert rows["E4 AE blur BCE-MSE"]["measured"] is None          # not measured here
-    assert report.e7_relation(-0.5) == "changes sign"
-    assert report.e7_relation(1.05) == "flat"
-    single = report.e7_section("mnist", {"mnist": snaps["mnist"]})
-    assert "Only MNIST has results" in single
+def _text(state, measured=None, rows=None, prep=None):
+    return state.mod.text(state.cfg, prep or state.prep, measured or state.measured,
+                          rows if rows is not None else state.rows)
+
+
+def _set(measured, name, values):
+    m = copy.deepcopy(measured)
+    old = m.observations[name]
+    vals = tuple(values) if len(old.values) > 1 else tuple(values)[:1]
+    m.observations[name] = Observation(vals, old.seeds, old.unit)
+    return m
+
+
+def _verdicts(rows, verdict, prefix=""):
+    return [dataclasses.replace(r, verdict=verdict) if r.id.startswith(prefix) else r
+            for r in rows]
+
+
+def test_e2_text_follows_the_facts(experiment_run):
+    s = _state(experiment_run["run"], "E2")
+    first, path = s.prep["first_step_ratio"], s.prep["linear_path_ratio"]
+    n = len(s.measured.seeds)
+    between = _set(s.measured, "E2.sgd_slowdown", [0.5 * (first + path)] * n)
+    above = _set(s.measured, "E2.sgd_slowdown", [2 * max(first, path)] * n)
+    assert "lies between the two" in _text(s, between)
+    assert "lies between" not in _text(s, above) and "exceeds both" in _text(s, above)
+    hides = _set(_set(between, "E2.adam_slowdown", [1.5] * n), "E2.sgd_slowdown", [100.0] * n)
+    worse = _set(_set(between, "E2.adam_slowdown", [150.0] * n), "E2.sgd_slowdown",
+                 [100.0] * n)
+    assert "hides the effect only partly" in _text(s, hides)
+    assert "does not hide the effect" in _text(s, worse)
+    faster = _set(between, "E2.sgd_slowdown", [0.5] * n)
+    assert "MSE is 100x slower than BCE" in _text(s, hides)
+    assert "MSE is not slower than BCE" in _text(s, faster)
+
+
+def test_e3_text_follows_the_facts(experiment_run):
+    s = _state(experiment_run["run"], "E3")
+    n = len(s.measured.seeds)
+    before = _set(s.measured, "E3.bce_pre_polish_mean_abs_error", [1e-3] * n)
+    after = _set(s.measured, "E3.bce_pre_polish_mean_abs_error", [1e-9] * n)
+    assert "not along the way" in _text(s, before)
+    assert "not along the way" not in _text(s, after)
+    assert "Adam alone had reached the identity" in _text(s, after)
+
+
+def test_e4_text_follows_the_facts(experiment_run):
+    s = _state(experiment_run["run"], "E4")
+    n = len(s.measured.seeds)
+    mixed = _set(s.measured, "E4.uniform_offset", [0.01 * (-1) ** i for i in range(n)])
+    same = _set(s.measured, "E4.uniform_offset", [-0.003 - 0.0001 * i for i in range(n)])
+    assert "changes sign from seed to seed" in _text(s, mixed)
+    t = _text(s, same)
+    assert "changes sign" not in t and "of the same sign in every seed" in t
+    regress = _set(_set(s.measured, "E4.regression_slope_mse", [-0.2]), "E4.regression_slope_bce",
+                   [-0.3])
+    flat = _set(regress, "E4.regression_slope_bce", [0.1])
+    assert "regress toward the middle" in _text(s, regress)
+    assert "regress toward the middle" not in _text(s, flat)
+    small = _set(_set(s.measured, "E4.sigma_logit_mse_mean", [2.0]), "E4.sigma_pred_logit_mean",
+                 [1.0])
+    large = _set(small, "E4.sigma_pred_logit_mean", [1.9])
+    assert "common to every seed" in _text(s, small)
+    assert "most of the error spread is seed-to-seed noise" in _text(s, large)
+
+
+def test_e5_text_follows_the_facts(experiment_run):
+    from lossanalysis.experiments import e5_vae_scale as e5
+    s = _state(experiment_run["run"], "E5")
+    n = len(s.measured.seeds)
+    axis = sorted([(sg, e5.label("gaussian", sg)) for sg in e5.SIGMAS]
+                  + [(s.prep["sigma_eff"], "bernoulli")])
+    m_mono = s.measured
+    for i, (_, lab) in enumerate(axis):
+        m_mono = _set(m_mono, f"E5.kl_total[{lab}]", [100.0 - 10 * i] * n)
+    m_not = _set(m_mono, f"E5.kl_total[{axis[-1][1]}]", [500.0] * n)
+    assert "code falls monotonically" in _text(s, m_mono)
+    assert "code does not fall monotonically" in _text(s, m_not)
+    lower = max(sg for sg in e5.SIGMAS if sg < s.prep["sigma_eff"])
+    upper = min(sg for sg in e5.SIGMAS if sg > s.prep["sigma_eff"])
+    m_in = _set(_set(_set(m_mono, f"blur_ratio[vae_{e5.label('gaussian', lower)}]", [1.1] * n),
+                     f"blur_ratio[vae_{e5.label('gaussian', upper)}]", [1.5] * n),
+                "blur_ratio[vae_bernoulli]", [1.3] * n)
+    m_out = _set(m_in, "blur_ratio[vae_bernoulli]", [1.7] * n)
+    assert ") lies between those of the Gaussian" in _text(s, m_in)
+    assert "does not lie between those of the Gaussian" in _text(s, m_out)
+
+
+def test_e6_text_follows_the_facts(experiment_run):
+    s = _state(experiment_run["run"], "E6")
+    rows = _verdicts(s.rows, REFUTED, "E6.cb.param_expansion")
+    n = len(s.measured.seeds)
+    pushed = _set(_set(s.measured, "E6.logit_background_median[continuous_bernoulli]",
+                       [-600.0] * n), "E6.logit_background_median[bernoulli]", [-8.0] * n)
+    held = _set(pushed, "E6.logit_background_median[continuous_bernoulli]", [-3.0] * n)
+    r = next(x for x in rows if x.id == "E6.cb.param_expansion")
+    if r.mean > r.prediction.value:
+        assert "Training keeps pushing the black pixels" in _text(s, pushed, rows)
+        t = _text(s, held, rows)
+        assert "keeps pushing" not in t and "is not below the Bernoulli" in t
+    rows2 = _verdicts(s.rows, REFUTED, "E6.cb.mae_ratio")
+    bright = _set(_set(s.measured, "E6.mae_stroke[continuous_bernoulli]", [0.3] * n),
+                  "E6.mae_stroke[bernoulli]", [0.2] * n)
+    bright = _set(_set(bright, "E6.mae_background[continuous_bernoulli]", [0.01] * n),
+                  "E6.mae_background[bernoulli]", [0.01] * n)
+    dark = _set(bright, "E6.mae_stroke[continuous_bernoulli]", [0.1] * n)
+    assert "sits on the bright pixels" in _text(s, bright, rows2)
+    assert "sits on the bright pixels" not in _text(s, dark, rows2)
+
+
+def test_e1_text_follows_the_facts(experiment_run):
+    s = _state(experiment_run["run"], "E1")
+    rows = _verdicts(s.rows, CONFIRMED)
+
+    def lists(text):
+        m = re.search(r"the target itself for ([^;]*); pulled toward 1/2 for ([^(]*)\(", text)
+        return m.group(1).split(", "), m.group(2).strip().split(", ")
+    on, toward = lists(_text(s, rows=rows))
+    assert "mse" in on and "bce" in on and "focal" in toward
+    prep = copy.deepcopy(s.prep)
+    prep["argmins"]["mse"] = prep["argmins"]["mse"] + 0.5 * (0.5 - prep["levels"])
+    on, toward = lists(_text(s, rows=rows, prep=prep))
+    assert "mse" not in on and "mse" in toward and "bce" in on
+    assert "Every catalogue loss" not in _text(s, rows=_verdicts(s.rows, REFUTED, "E1.point."))
+
+
+def test_e7_text_follows_the_facts():
+    from lossanalysis.experiments import e7_binary_grey as e7
+    cfg = RunConfig()
+    prep = e7.prepare(cfg, None)
+
+    def ctx(fashion_sgd):
+        o = lambda v: Observation(tuple(v), (3, 4) if len(v) > 1 else (), "x")  # noqa: E731
+        base = {"E1.mean_minus_median": o([0.1]), "E1.focal_pull_predicted": o([0.1]),
+                "E2.adam_slowdown": o([1.1, 1.2])}
+        return {"observations": {"mnist": {**base, "E2.sgd_slowdown": o([100.0, 100.0])},
+                                 "fashion-mnist": {**base, "E2.sgd_slowdown": o(fashion_sgd)}},
+                "summaries": {d: {"frac_mid_of_nonzero": g, "frac_between": g}
+                              for d, g in (("mnist", 0.3), ("fashion-mnist", 0.6))},
+                "sources": {"mnist": "this run", "fashion-mnist": "this run"},
+                "experiments": {d: {"E1", "E2"} for d in ("mnist", "fashion-mnist")}}
+    flat = e7.measure(cfg, prep, (), {}, ctx([101.0, 99.0]))
+    grows = e7.measure(cfg, prep, (), {}, ctx([200.0, 210.0]))
+    t_flat, t_grows = e7.text(cfg, prep, flat, []), e7.text(cfg, prep, grows, [])
+    assert "| E2 SGD slowdown of MSE from saturation (x) | 100 | 100 | 1.00 |" in t_flat
+    assert "E2 SGD slowdown expected flat, measured grows (2.05x)" in t_grows
+    assert "expected flat, measured" not in t_flat
+
+
+# ----------------------------------------------------------------- parallel and quick runs
+def test_two_workers_reproduce_the_serial_run(experiment_run, tmp_path, real_data, capsys):
+    only = ["E2", "E4", "E6"]
+    written = report.run_all(["mnist"], seeds=TINY_SEEDS, extra_seeds=TINY_EXTRA,
+                             out_dir=str(tmp_path), figures_dir=str(tmp_path / "figures"),
+                             data_dir=real_data, quiet=False, extra=TINY, workers=2, only=only,
+                             registration_dir=str(experiment_run["predictions"]), figures=False)
+    progress = capsys.readouterr().err.splitlines()
+    done = [ln for ln in progress if re.match(r"^\[\s*\d+\.\d s\] \d+/\d+ tasks, ETA ", ln)]
+    assert done and "2 worker processes" in progress[0]
+    assert re.search(r"(\d+)/\1 tasks, ETA 0 s", done[-1])
+    par = json.loads(Path(written["mnist"]["json"]).read_text(encoding="utf-8"))
+    serial = _rows(experiment_run)
+    assert par["run"]["workers"] == 2
+    assert {r["experiment"] for r in par["results"]} == set(only)
+    for r in par["results"]:
+        s = serial[r["id"]]
+        assert (r["measurements"], r["seeds"], r["verdict"]) == (
+            s["measurements"], s["seeds"], s["verdict"]), r["id"]
+    for name, o in par["observations"].items():
+        assert o == experiment_run["json"]["observations"][name], name
+
+
+def test_a_quick_run_is_a_smoke_test_and_not_judged(tmp_path, real_data, experiment_run):
+    written = report.run_all(["mnist"], seeds=TINY_SEEDS, quick=True, out_dir=str(tmp_path),
+                             data_dir=real_data,
+                             figures_dir=str(tmp_path / "figures"), quiet=True, extra=TINY,
+                             workers=1, only=["E2"], figures=False,
+                             registration_dir=str(experiment_run["predictions"]))
+    md = Path(written["mnist"]["report"]).read_text(encoding="utf-8")
+    doc = json.loads(Path(written["mnist"]["json"]).read_text(encoding="utf-8"))
+    assert "Smoke test (quick mode)" in md and doc["quick"] is True
+    assert doc["registration"] is None
+    assert {r["verdict"] for r in doc["results"]} == {NOT_JUDGED}
+    assert not any(r["registered"] for r in doc["results"])
+    table = [ln for ln in md.splitlines() if ln.startswith("| E2 |")]
+    assert table and all(ln.rstrip(" |").split("|")[-2].strip() == NOT_JUDGED for ln in table)
+    head, rest = md.split("## The thread's claims")
+    experiments = rest.split("## Experiments")[1]
+    for part in (head, experiments):       # the claims keep their analytic verdicts
+        assert not re.search(r"\*\*(confirmed|refuted|inconclusive)\*\*|\| (confirmed|refuted|"
+                             r"inconclusive) \||\d+ (confirmed|refuted|inconclusive)", part)
+    assert all(len(r["seeds"]) <= 2 for r in doc["results"])
+
+
+# ------------------------------------------------------------------------------ the script
+def _script():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("confirm_predictions", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--seeds", "0"], "--seeds"), (["--workers", "0"], "--workers"),
+    (["--base-seed", "-1"], "--base-seed"), (["--dataset", "cifar"], "--dataset"),
+    (["--register", "--quick"], "cannot be combined"), (["--register", "--out", "x"], "--out")])
+def test_script_rejects_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as err:
+        _script().main(argv)
+    assert err.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_script_command_line_and_summary(monkeypatch, capsys):
+    mod = _script()
+    args = mod.parser().parse_args(["--dataset", "both"])
+    assert mod.command_line(args) == "python scripts/confirm_predictions.py --dataset both"
+    args = mod.parser().parse_args(["--seeds", "2", "--base-seed", "7", "--quick", "--out", "x"])
+    assert mod.command_line(args) == ("python scripts/confirm_predictions.py --dataset mnist "
+                                      "--seeds 2 --base-seed 7 --quick --out x")
+    assert mod.seed_lists(3, 3) == ((3, 4, 5), (6, 7, 8))
+    calls = {}
+
+    def fake_run_all(datasets, **kw):
+        calls.update(kw, datasets=datasets)
+        from lossanalysis.experiments.core import Prediction, make_row
+        p = Prediction("X.t", "X", "s", "q", 1.0, 0.1, kind_reason="r")
+        row = make_row(p, [1.0, 1.0], kw["seeds"], judged=not kw["quick"])
+        return {"mnist": {"report": "r.md", "rows": [row], "wall_time": 1.0, "workers": 2,
+                          "quick": kw["quick"]}}
+    monkeypatch.setattr(report, "run_all", fake_run_all)
+    assert mod.main(["--quick", "--out", "somewhere", "--workers", "2"]) == 0
+    assert "smoke test: not judged" in capsys.readouterr().out
+    assert calls["seeds"] == (3, 4) and calls["quick"] and calls["workers"] == 2
+    assert mod.main(["--seeds", "2"]) == 0
+    assert "falsifiable: 1 confirmed" in capsys.readouterr().out
+    assert calls["seeds"] == (3, 4) and calls["extra_seeds"] == (5, 6)
+
+    def broken(*a, **kw):
+        from lossanalysis.data import DatasetError
+        raise DatasetError("no mnist here")
+    monkeypatch.setattr(report, "run_all", broken)
+    assert mod.main([]) == 2 and "no mnist here" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ report pieces
+def test_claim_evidence_reads_the_report_document(experiment_run):
+    from lossanalysis import claims
+    doc = experiment_run["json"]
+    [rep] = report.claim_evidence(doc).reports
+    assert [r.id for r in rep.rows] == [r["id"] for r in doc["results"]]
+    assert set(rep.observations) == set(doc["observations"])
+    assert "binary_pixel_fraction" in rep.observations
+    quick = report.claim_evidence(dict(doc, quick=True))
+    assert claims.evaluate("7", quick).verdict == "not judged"
 
 
 def test_git_state_reports_a_modified_tree(tmp_path):
@@ -371,57 +497,10 @@ def test_git_state_reports_a_modified_tree(tmp_path):
     git("commit", "-q", "-m", "init")
     commit, dirty = report.git_state(repo)
     assert commit and dirty is False
-    v = {"git": commit, "git_modified": dirty}
-    assert report.git_label(v) == commit
-    # the run's own outputs do not count as a modification ...
     (repo / "reports" / "mnist.md").write_text("new\n")
-    (repo / "figures").mkdir()
-    (repo / "figures" / "f.png").write_bytes(b"png")
     assert report.git_state(repo) == (commit, False)
-    # ... a changed or a new source file does
     (repo / "code.py").write_text("x = 2\n")
     assert report.git_state(repo) == (commit, True)
     assert report.git_label({"git": commit, "git_modified": True}) == f"{commit} (modified)"
-    git("checkout", "code.py")
-    (repo / "extra.py").write_text("y = 1\n")
-    assert report.git_state(repo) == (commit, True)
     assert report.git_state(tmp_path / "nowhere") == (None, None)
     assert report.git_label({"git": None}) == "unavailable"
-
-
-def test_claim_evidence_reads_the_run():
-    """The claims read the run's rows (in the report's schema) and the pixels' observations."""
-    from lossanalysis import claims
-    from lossanalysis.experiments.core import ExperimentOutput, Prediction, Result, RunConfig
-    lean = Prediction("E4.null.lean", "E4", "s", "q", 0.0, 0.01, "equal")
-    adam = Prediction("E2.ae.first_step.adam", "E2", "s", "q", 1.0, 0.01, "equal")
-    run = {"outputs": [("E4", ExperimentOutput("E4", [Result(lean, [0.05, 0.06], "mnist")])),
-                       ("E2", ExperimentOutput("E2", [Result(adam, [1.0, 1.0], "mnist")]))],
-           "cfg": RunConfig(quick=False)}
-    pixels = np.concatenate([np.zeros(90), np.ones(6), np.full(4, 0.5)])
-    evidence = report.claim_evidence("mnist", run, pixels)
-    [rep] = evidence.reports
-    assert [r.id for r in rep.rows] == ["E4.null.lean", "E2.ae.first_step.adam"]
-    assert [r.kind for r in rep.rows] == ["falsifiable"] * 2
-    assert rep.rows[0].side() == "above"
-    assert rep.observations["binary_pixel_fraction"].values == (pytest.approx(0.96),)
-    assert claims.evaluate("3a", evidence).data.verdict == "confirmed"    # leans toward 1/2
-    assert claims.evaluate("7", evidence).data.verdict == "refuted"       # Adam: no speed-up
-    assert claims.evaluate("8", evidence).verdict == "confirmed"
-    quick = report.claim_evidence("mnist", dict(run, cfg=RunConfig(quick=True)))
-    assert claims.evaluate("3a", quick).verdict == "not judged"
-
-
-def test_script_command_line_is_canonical():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("confirm_predictions", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    ns = dataclasses.make_dataclass("NS", ["dataset", "seeds", "quick", "out", "data_dir"])
-    cmd = mod.command_line(ns("both", 3, False, None, None), explicit_seeds=False)
-    assert cmd == "python scripts/confirm_predictions.py --dataset both"
-    cmd = mod.command_line(ns("mnist", 2, True, "x", "d"), explicit_seeds=True)
-    assert cmd == ("python scripts/confirm_predictions.py --dataset mnist --seeds 2 --quick "
-                   "--out x --data-dir d")
-    with pytest.raises(SystemExit):
-        mod.main(["--seeds", "0"])

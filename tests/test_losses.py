@@ -18,7 +18,8 @@ PROPER = ["mse", "mae", "huber", "bce", "kl", "reverse_kl", "logit_mse", "gaussi
 BCE_FAMILY = ["bce", "kl", "focal", "continuous_bernoulli", "beta_nll"]
 # non-default parameters too, so that parameters are exercised and not only the defaults
 VARIANTS = [(n, {}) for n in LOSSES] + [
-    ("focal", {"gamma": 0.5}), ("focal", {"gamma": 0.0}), ("huber", {"delta": 0.3}),
+    ("focal", {"gamma": 0.5}), ("focal", {"gamma": 0.0}), ("focal", {"gamma": 1.5}),
+    ("huber", {"delta": 0.3}),
     ("gaussian_nll", {"sigma": 0.3}), ("beta_nll", {"kappa": 3.5}),
 ]
 IDS = [n + "".join(f"-{k}={v}" for k, v in kw.items()) for n, kw in VARIANTS]
@@ -157,18 +158,132 @@ def test_bce_logit_forms_are_correct_at_plus_minus_1000(dtype):
                                rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["focal", "continuous_bernoulli", "beta_nll"])
-def test_logit_forms_match_float64_mpmath_at_large_logits(name):
-    # no special case is needed for |z| = 30 in float64, so mpmath is the reference there
-    loss = get_loss(name)
-    mp.mp.dps = 50
-    for which in ("value_logit", "grad_logit"):
-        f = sp.lambdify((Y, P), symbolic(loss, which), modules="mpmath")
-        for y in (0.05, 0.5, 0.95):
-            for z in (-30.0, 30.0):
-                ref = float(mp.re(f(mp.mpf(y), 1 / (1 + mp.exp(-mp.mpf(z))))))
-                got = getattr(loss, which)(y, z)
-                assert abs(got - ref) <= 1e-9 * abs(ref) + 1e-12, (which, y, z, got, ref)
+# Every method of every loss against mpmath at the extremes: p down to 1e-300 and up to
+# 1 - 2^-53, logits at +-30 and +-1000, in float64 and float32 (inputs rounded to float32 first;
+# the reference is computed at the rounded inputs).  The references are the SymPy definition
+# evaluated at 400 digits (480 at |z| = 1000, where the CB's atanh(1 - 2p) needs p to 434
+# digits); for z > 0 they are evaluated in q = 1 - p = 1/(1 + e^z), so that no digit of a
+# saturated sigmoid is lost before the arithmetic starts.  Bounds: a result whose reference
+# overflows the dtype must be inf of that sign, one that underflows must be below the
+# smallest normal number; otherwise the relative error must be within the bound of its region
+# (ULPS; measured maxima over these points in brackets):
+#   float64, p <= 1e-8 or p = 0.3: 256 ulp [128: the Beta's ln Gamma terms, p = 1e-300]
+#   float64, p >= 1 - 1e-8: 16 ulp [3.4]; |z| = 30: 32 ulp [13]; |z| = 1000: 16 ulp [3.4]
+#   float32, everywhere: 64 ulp [17: focal excess at p = 0.3; 4.4 at p <= 1e-8, 1.5 in z]
+# Points where the reference is undefined (0 ln 0 at y = 0 or 1) are left to the limit tests
+# above; grad at p = y (a zero, the difference of two O(1) halves) is not a relative-error
+# point.
+EXTREME_Y = [0.0, 1e-300, 0.001, 0.2, 0.5, 0.999, 1 - 2 ** -53, 1.0]
+EXTREME_P = [1e-300, 1e-30, 1e-8, 0.3, 1 - 1e-8, 1 - 2 ** -53]
+EXTREME_ZY = [0.0, 1e-300, 0.3, 1 - 2 ** -53, 1.0]
+EXTREME_Z = [-1000.0, -30.0, 30.0, 1000.0]
+def _ulps(dtype, x, logit):
+    """The bound of the region of the point (see above), in units of the dtype's epsilon."""
+    if dtype == np.float32:
+        return 64
+    if logit:
+        return 32 if abs(x) < 100 else 16
+    return 16 if x >= 1 - 1e-8 else 256
+Q = sp.Symbol("q", positive=True)
+
+
+def _mp_references(loss):
+    """method -> (f(y, p), g(y, q)): mpmath functions of the definition in p and in q = 1 - p."""
+    out = {}
+    for which in METHODS + ["excess"]:
+        if which == "excess":
+            e = loss._internal_expr - loss._internal_expr.subs(P, Y)
+        else:
+            e = symbolic(loss, which)
+        out[which] = (sp.lambdify((Y, P), e, modules="mpmath"),
+                      sp.lambdify((Y, Q), e.subs(P, 1 - Q), modules="mpmath"))
+    return out
+
+
+def _reference(fg, y, x, logit):
+    with mp.workdps(480 if logit and abs(x) > 500 else 400):
+        ym, xm = mp.mpf(float(y)), mp.mpf(float(x))
+        try:
+            if logit and x > 0:
+                r = fg[1](ym, 1 / (1 + mp.exp(xm)))
+            else:
+                r = fg[0](ym, 1 / (1 + mp.exp(-xm)) if logit else xm)
+        except (ZeroDivisionError, ValueError):
+            return None
+        if isinstance(r, mp.mpc):
+            if abs(r.imag) > mp.mpf(10) ** -350 * (1 + abs(r.real)):
+                return None
+            r = r.real
+        return None if mp.isnan(r) else r
+
+
+def _agrees(got, ref, dtype, ulps):
+    fi = np.finfo(dtype)
+    if abs(ref) > fi.max:
+        return got == (np.inf if ref > 0 else -np.inf)
+    if not np.isfinite(got):
+        return False
+    if abs(ref) < fi.tiny:
+        return abs(float(got) - float(ref)) <= fi.tiny
+    return abs(mp.mpf(float(got)) - ref) <= ulps * fi.eps * abs(ref)
+
+
+@pytest.mark.parametrize("name,params", VARIANTS, ids=IDS)
+def test_every_method_matches_mpmath_at_the_extremes(name, params):
+    loss = get_loss(name, **params)
+    refs = _mp_references(loss)
+    bad, checked = [], {}
+    for dtype in (np.float64, np.float32):
+        for which, fg in refs.items():
+            logit = which.endswith("logit")
+            points = ([(y, z) for y in EXTREME_ZY for z in EXTREME_Z] if logit
+                      else [(y, p) for y in EXTREME_Y for p in EXTREME_P])
+            for y, x in points:
+                yd, xd = dtype(y), dtype(x)
+                if loss.target_domain == "open" and not 0 < yd < 1:
+                    continue
+                if which == "grad" and yd == xd:
+                    continue
+                if name == "huber" and not logit and \
+                        abs(abs(float(xd) - float(yd)) - loss.params["delta"]) < 1e-6:
+                    continue                                  # on the kink
+                ref = _reference(fg, yd, xd, logit)
+                if ref is None:
+                    continue
+                got = getattr(loss, which)(yd, xd)
+                assert got.dtype == dtype
+                checked[which] = checked.get(which, 0) + 1
+                if not _agrees(got, ref, dtype, _ulps(dtype, float(xd), logit)):
+                    bad.append((dtype.__name__, which, float(yd), float(xd), float(got),
+                                mp.nstr(ref, 10)))
+    assert set(checked) == set(refs) and min(checked.values()) >= 10, checked
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("loss,method,y,x,dtype", [
+    # the points of issue 10, each wrong before (the values it gave in comments)
+    (("logit_mse", {}), "value", 0.001, 1e-30, np.float64),                   # inf
+    (("logit_mse", {}), "value", 0.2, 1 - 2 ** -53, np.float64),              # 2.5% off
+    (("reverse_kl", {}), "grad", 0.001, 1e-30, np.float64),                   # -inf
+    (("logit_mse", {}), "value", 0.5, 1e-8, np.float32),                      # inf
+    (("continuous_bernoulli", {}), "value", 0.2, 1e-30, np.float64),          # -inf
+    (("focal", {"gamma": 0.5}), "curvature", 0.0, 1e-300, np.float64),        # -inf
+    (("focal", {"gamma": 1.5}), "curvature", 0.0, 1e-300, np.float64),
+    (("focal", {"gamma": 0.5}), "curvature", 0.2, 1e-300, np.float64),        # NaN (true: inf)
+    (("bce", {}), "grad_logit", 1.0, 30.0, np.float64),                       # 3 digits lost
+    (("bce", {}), "grad_logit", 1.0, 30.0, np.float32),                       # 0 (all lost)
+    (("bce", {}), "curvature", 1e-300, 1e-300, np.float64),                   # inf (true 1e300)
+    (("continuous_bernoulli", {}), "grad_logit", 1.0, 1000.0, np.float32),    # 4 digits
+    (("continuous_bernoulli", {}), "value_logit", 1.0, 1000.0, np.float64),   # 7 bits lost
+])
+def test_the_reported_extreme_points(loss, method, y, x, dtype):
+    name, params = loss
+    loss = get_loss(name, **params)
+    yd, xd = dtype(y), dtype(x)
+    ref = _reference(_mp_references(loss)[method], yd, xd, method.endswith("logit"))
+    got = getattr(loss, method)(yd, xd)
+    assert _agrees(got, ref, dtype, _ulps(dtype, float(xd), method.endswith("logit"))), \
+        (got, mp.nstr(ref, 12))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -239,25 +354,86 @@ def test_continuous_bernoulli_limits_at_the_boundary():
     assert cb.excess(0.0, 0.0) == 0 and cb.excess(0.0, 0.2) == np.inf
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_output_dtype_follows_input_and_scalars_stay_scalars(dtype):
-    loss = get_loss("bce")
-    y = np.array([0.2, 0.7], dtype)
-    for which in METHODS:
-        arg = np.array([0.3, 0.4], dtype)
-        assert getattr(loss, which)(y, arg).dtype == dtype
-    out = loss.value(0.2, 0.3)
-    assert np.ndim(out) == 0 and isinstance(out, np.floating)
-    assert loss.value(np.float32(0.2), np.float32(0.3)).dtype == np.float32
+ALL_METHODS = METHODS + ["excess", "value_and_grad_logit"]
 
 
-def test_broadcasting():
-    loss = get_loss("kl")
+@pytest.mark.parametrize("name,params", VARIANTS, ids=IDS)
+def test_dtypes_follow_numpys_promotion_with_python_numbers_as_weak_scalars(name, params):
+    """float32 arrays stay float32 with Python numbers on the other side (NumPy 2's weak
+    scalars), in every method of every loss; Python numbers and lists alone give float64; a
+    float64 array or NumPy float64 scalar makes the result float64; scalars give scalars."""
+    loss = get_loss(name, **params)
+    y32 = np.array([0.2, 0.7], np.float32)
+    x32 = np.array([0.3, 0.4], np.float32)
+    for which in ALL_METHODS:
+        f = getattr(loss, which)
+        first = lambda out: out[0] if isinstance(out, tuple) else out   # noqa: E731
+        assert first(f(y32, x32)).dtype == np.float32, which
+        assert first(f(0.5, x32)).dtype == np.float32, which          # Python float: weak
+        assert first(f(y32, 0.3)).dtype == np.float32, which
+        assert first(f(y32, np.float32(0.3))).dtype == np.float32, which
+        assert first(f(y32, np.float64(0.3))).dtype == np.float64, which   # NumPy scalar: strong
+        assert first(f(y32, x32.astype(np.float64))).dtype == np.float64, which
+        assert first(f([0.2, 0.7], [0.3, 0.4])).dtype == np.float64, which
+        out = first(f(0.5, 0.3))
+        assert isinstance(out, np.float64) and np.ndim(out) == 0, which   # Python alone: float64
+        # the float32 results are the float64 ones rounded (up to float32 arithmetic)
+        np.testing.assert_allclose(first(f(0.5, x32)), first(f(0.5, x32.astype(np.float64))),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_python_scalars_give_float64_results():
+    """Both arguments Python numbers: float64, not float32 (logit_mse(0.2, 1 - 2^-53) was
+    computed in float32 and returned inf while this was being written)."""
+    lm = get_loss("logit_mse")
+    v = lm.value(0.2, 1 - 2 ** -53)
+    assert v.dtype == np.float64 and np.isfinite(v)
+    assert get_loss("bce").value(1, 0).dtype == np.float64
+
+
+def test_parameters_the_dtype_cannot_hold_are_computed_in_float64():
+    """NumPy converts a Python float parameter to float32 next to float32 data: a huber delta
+    of 1e-40 would become a float32 subnormal and 1e-50 would become 0."""
+    for loss in (get_loss("huber", delta=1e-40), get_loss("huber", delta=1e-50)):
+        y = np.array([0.2, 0.3], np.float32)
+        p = np.array([0.2 + 1e-30, 0.9], np.float32)
+        for which in ("value", "grad", "curvature"):
+            got = getattr(loss, which)(y, p)
+            ref = getattr(loss, which)(y.astype(np.float64), p.astype(np.float64))
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got, ref.astype(np.float32))
+
+
+def test_gaussian_sigma_range_and_small_sigma_numerics():
+    """sigma = 1e-170 divided by an underflowed sigma^2 (ZeroDivisionError); the range now
+    starts at 1e-8, and at its end the logit forms are finite where p q underflows."""
+    with pytest.raises(ValueError, match=r"sigma of loss 'gaussian_nll' must be >= 1e-8; "
+                                         r"got 1e-170"):
+        get_loss("gaussian_nll", sigma=1e-170)
+    g = get_loss("gaussian_nll", sigma=1e-8)
+    mp.mp.dps = 40
+    ref = (mp.mpf(0.4) - mp.mpf(0.1)) ** 2 / (2 * mp.mpf(1e-8) ** 2) + mp.log(mp.mpf(1e-8)) \
+        + mp.log(2 * mp.pi) / 2
+    assert g.value(0.1, 0.4) == pytest.approx(float(ref), rel=1e-15)
+    for dtype in (np.float32, np.float64):
+        z = np.array([-1000, -30, 0, 30, 1000], dtype)
+        for which in ("value_logit", "grad_logit", "curvature_logit"):
+            assert np.all(np.isfinite(getattr(g, which)(dtype(0.3), z))), (which, dtype)
+
+
+@pytest.mark.parametrize("name,params", VARIANTS, ids=IDS)
+def test_every_method_broadcasts(name, params):
+    loss = get_loss(name, **params)
     y = np.linspace(0.1, 0.9, 5)[:, None]
     p = np.linspace(0.2, 0.8, 3)[None, :]
-    out = loss.value(y, p)
-    assert out.shape == (5, 3)
-    np.testing.assert_allclose(out[2, 1], loss.value(y[2, 0], p[0, 1]))
+    for which in ALL_METHODS:
+        x = np.log(p / (1 - p)) if "logit" in which else p
+        out = getattr(loss, which)(y, x)
+        for o in (out if isinstance(out, tuple) else (out,)):
+            assert o.shape == (5, 3) and o.flags.writeable, which
+        single = getattr(loss, which)(y[2, 0], x[0, 1])
+        first = out[0] if isinstance(out, tuple) else out
+        assert (single[0] if isinstance(single, tuple) else single) == first[2, 1], which
 
 
 # ---------------------------------------------------------------- the continuous Bernoulli
@@ -319,19 +495,23 @@ def test_user_loss_with_a_kink_is_non_smooth_and_differentiates():
     assert absolute.curvature(0.2, 0.5) == 0
     # the same numbers as the catalogue's mae, which has hand-written forms
     mae = get_loss("mae")
-    np.testing.assert_array_equal(absolute.grad_logit(0.3, [-2.0, 2.0]),
-                                  mae.grad_logit(0.3, [-2.0, 2.0]))
+    np.testing.assert_allclose(absolute.grad_logit(0.3, [-2.0, 2.0]),
+                               mae.grad_logit(0.3, [-2.0, 2.0]), rtol=4e-16)
 
 
 def test_user_loss_errors():
-    with pytest.raises(ValueError, match="free symbols"):
+    with pytest.raises(ValueError, match="unknown name 'b'.*params"):
         Loss.from_expr("b * (p - y)**2")
+    b = sp.Symbol("b")
+    with pytest.raises(ValueError, match=r"free symbols \['b'\] besides y and p"):
+        Loss.from_expr(b * (symbols()[1] - symbols()[0]) ** 2)
     with pytest.raises(ValueError, match="does not depend on the prediction"):
         Loss.from_expr("y**2")
     with pytest.raises(ValueError, match="cannot parse"):
         Loss.from_expr("(p - y")
-    with pytest.raises(ValueError, match="undefined"):
-        Loss.from_expr("log(p - y)").value(0.5, 0.2)
+    # complex for p < y: refused when it is made, not when it is first evaluated
+    with pytest.raises(ValueError, match="not real at y="):
+        Loss.from_expr("log(p - y)")
 
 
 # ---------------------------------------------------------------- bad input
@@ -356,9 +536,9 @@ def test_open_domain_targets_for_the_beta_likelihood():
 
 @pytest.mark.parametrize("name,params,match", [
     ("nope", {}, "unknown loss 'nope'; the catalogue has: mse"),
-    ("gaussian_nll", {"sigma": 0}, "sigma .* must be > 0"),
-    ("focal", {"gamma": -1}, "gamma .* must be >= 0"),
-    ("beta_nll", {"kappa": -2}, "kappa .* must be > 0"),
+    ("gaussian_nll", {"sigma": 0}, r"sigma .* must be >= 1e-8"),
+    ("focal", {"gamma": -1}, r"gamma .* must be in \[0, 100\]"),
+    ("beta_nll", {"kappa": -2}, r"kappa .* must be in \[1e-6, 1e3\]"),
     ("huber", {"delta": float("nan")}, "delta"),
     ("mse", {"sigma": 1}, "unknown parameter"),
     ("focal", {"gamma": "x"}, "must be a number"),
@@ -400,3 +580,91 @@ def test_public_expressions_use_the_users_own_symbols():
     assert bce.expr.free_symbols == {y, p}
     user = Loss.from_expr((p - y) ** 2, name="sq")
     assert user.expr == (p - y) ** 2 and user.expr.free_symbols == {y, p}
+
+
+# ---------------------------------------------------------------- construction and the REPL
+def test_the_base_class_is_not_constructed_directly():
+    with pytest.raises(TypeError, match=r"use get_loss\(name, \*\*params\) .* or "
+                                        r"Loss.from_expr"):
+        Loss("bce")
+    with pytest.raises(TypeError, match="not constructed directly"):
+        Loss()
+
+
+@pytest.mark.parametrize("bad", [["bce"], None, 3, ("bce",), {"bce": 1}])
+def test_get_loss_names_its_argument_for_non_strings(bad):
+    with pytest.raises(TypeError, match=r"^name must be a catalogue loss name \(a str: mse, "):
+        get_loss(bad)
+
+
+def test_get_loss_returns_a_loss_as_is_and_refuses_parameters_with_it():
+    bce = get_loss("bce")
+    assert get_loss(bce) is bce
+    with pytest.raises(ValueError, match="parameters cannot be given together"):
+        get_loss(bce, gamma=1)
+
+
+def test_help_of_get_loss_lists_the_catalogue_from_the_classes():
+    doc = get_loss.__doc__
+    for name in LOSSES:
+        assert f"\n    {name}" in doc, name
+        cls = L._CATALOGUE[name]
+        for key, (default, _, rule) in cls._param_spec.items():
+            assert f"{key} = {default:g} ({rule})" in doc
+    assert "gamma = 2 (in [0, 100])" in doc and "Targets y strictly inside (0, 1)" in doc
+
+
+def test_reprs_and_latex():
+    assert repr(get_loss("huber")) == "get_loss('huber', delta=0.1)"
+    assert str(get_loss("mae")) == "mae: Abs(p - y)"
+    assert get_loss("mse")._repr_latex_() == \
+        r"$\displaystyle L_{\mathrm{mse}}(y, p) = \left(p - y\right)^{2}$"
+    odd = Loss.from_expr("(p - y)**2", name="a_b{c}\\")
+    assert r"L_{\mathrm{a\_b\{c\}\textbackslash{}}}" in odd._repr_latex_()
+
+
+def test_complex_results_are_errors_never_dropped():
+    """Defensive: a user loss cannot produce a complex value after its construction checks,
+    but if an implementation ever returned one, the call raises rather than dropping the
+    imaginary part (what NumPy's cast does, with a ComplexWarning)."""
+    loss = Loss.from_expr("(p - y)**2")
+    with pytest.raises(ValueError, match="is not real at y=.*p=0.25"):
+        loss._call(lambda y, p: p + 1j * (p < 0.3), 0.5, np.array([0.5, 0.25]), "p", True)
+    out = loss._call(lambda y, p: p + 0j, 0.5, np.array([0.5, 0.25]), "p", True)
+    assert out.dtype == np.float64 and out.tolist() == [0.5, 0.25]
+
+
+def test_importing_the_package_is_cheap_and_the_api_is_lazy():
+    import subprocess
+    import sys
+    code = ("import sys, lossanalysis as la\n"
+            "heavy = [m for m in ('sympy', 'scipy', 'matplotlib') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert 'lossanalysis.analysis' not in sys.modules\n"
+            "print(la.y, la.p, type(la.plotting).__name__, la.nn.__name__, la.data.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["y", "p", "module", "lossanalysis.nn", "lossanalysis.data"]
+
+
+def test_the_public_api_is_listed():
+    import pydoc
+
+    import lossanalysis as la
+    from lossanalysis import analysis
+    assert set(analysis.__all__) <= set(la.__all__)
+    assert {"LOSSES", "Loss", "get_loss", "y", "p"} <= set(la.__all__)
+    for name in la.__all__:
+        assert getattr(la, name) is not None
+    assert (la.y, la.p) == symbols()
+    import pkgutil
+    public = sorted(m.name for m in pkgutil.iter_modules(la.__path__) if not m.name.startswith("_"))
+    assert public == sorted(la._SUBMODULES)
+    for sub in public:
+        assert getattr(la, sub).__name__ == f"lossanalysis.{sub}"
+        assert sub in dir(la)
+    text = pydoc.render_doc(la, renderer=pydoc.plaintext)
+    missing = [n for n in la.__all__ if n not in text and n != "__version__"]
+    assert not missing
+    namespace = {}
+    exec("from lossanalysis import *", namespace)   # noqa: S102 - a star-import of our package
+    assert set(la.__all__) <= set(namespace)

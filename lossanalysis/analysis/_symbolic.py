@@ -25,7 +25,7 @@ def _tidy(e, budget=150):
     sp = _sp()
     if e is None:
         return None
-    e = sp.sympify(e)
+    e = sp.sympify(e)  # safe: e is a SymPy expression or a Python number, never text
     if e.is_number:
         return sp.nsimplify(e) if e.is_Float else sp.simplify(e)
     if sp.count_ops(e) <= budget:

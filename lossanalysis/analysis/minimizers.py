@@ -82,7 +82,7 @@ def _argmin_expr(loss: Loss):
         sols = sp.solve(lp, p)
     except (NotImplementedError, ValueError, TypeError):
         sols = []
-    good = [s for s in sols if _check_candidate(loss, sp.sympify(s))]
+    good = [s for s in sols if _check_candidate(loss, sp.sympify(s))]  # safe: sp.solve output
     if len(good) == 1:
         return _tidy(good[0])
     # SymPy cannot solve dL/dp = 0 (e.g. a kink): accept p = y if it is verifiably stationary

@@ -1,7 +1,7 @@
 """E4 -- asymmetry in the errors: what BCE's asymmetric cost does to an autoencoder's errors.
 
-The networks: the pair of E3 (:func:`lossanalysis.experiments.e3_calibration.train_pair`), two
-AEs of identical architecture, initialization and data order, trained with MSE and with BCE.
+The networks: the AE pair (:mod:`.models`, shared with E3), two AEs of identical architecture,
+initialization and data order, trained with MSE and with BCE.
 Per bin of the target intensity y (test images): the mean signed error p - y, the mean absolute
 error and the fraction of errors that point toward 1/2.
 
@@ -45,26 +45,29 @@ the expected loss.
 
 The asymmetry ratio (:func:`analysis.asymmetry_ratio`) says the same in words: BCE charges more
 for an error toward 0 or 1 than for one toward 1/2, so under noise it leans toward 1/2 relative
-to MSE.  Whether the data show that lean is what is measured.
+to MSE.  Whether the data show that lean is what is measured.  All four predictions are
+falsifiable.
 """
 from __future__ import annotations
 
 import math
-import os
-import time
 
 import numpy as np
 
 from .. import analysis, plotting
-from ..losses import logit
-from .core import (ExperimentOutput, Prediction, Result, Revision, bin_by_target, run_seeds,
-                   stated)
-from .e3_calibration import settings, train_pair
+from ..losses import logit, sigmoid
+from . import models
+from .core import (FALSIFIABLE, REFUTED, Measured, Observation, Prediction, Revision, Task,
+                   bin_by_target, dataset, eval_subset, experiment_settings, frozen,
+                   prediction_table, stated)
+from .images import blur_stats
 
-__all__ = ["NAME", "run", "EDGES", "PAIRS", "AIM_GRID", "bin_stats", "prediction_noise",
-           "offset_tables", "predicted_differences", "pair_lean", "slope", "toward_half",
-           "REVISIONS"]
+__all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
+           "text", "EDGES", "PAIRS", "AIM_GRID", "bin_stats", "prediction_noise",
+           "offset_tables", "predicted_differences", "pair_lean", "slope", "toward_half"]
 
+LABEL = "E4"
+NAME = "E4 Asymmetry in the errors"
 #: Predictions changed after an earlier run had measured them (listed in the report).
 REVISIONS = (
     Revision(("E4.signed.sign",),
@@ -72,7 +75,11 @@ REVISIONS = (
              "antisymmetric about 1/2, instead of bin by bin",
              "each MSE network's uniform offset (its calibration in the large, E3) was larger "
              "than the per-bin pattern and decided the per-bin signs",
-             "per bin: 0.417 ± 0.14 of 8 bins with the predicted sign (predicted 1), refuted"),
+             "per bin: 0.417 ± 0.14 of 8 bins with the predicted sign (predicted 1), refuted",
+             old_seeds=(("E4.signed.sign", "mnist",
+                         "0.25, 0, 0; mean 0.08333, refuted by the mean"),
+                        ("E4.signed.sign", "fashion-mnist",
+                         "1, 1, 1; mean 1, confirmed by the mean"))),
     Revision(("E4.signed.size.logit", "E4.signed.size.prob", "E4.toward.size.logit"),
              "the noise in the noise-bias model is the seed-to-seed spread of the MSE networks' "
              "outputs (1.1 logits on MNIST), evaluated at the networks' aim, instead of each "
@@ -80,9 +87,21 @@ REVISIONS = (
              "most of the error spread is the target's uncertainty given the code, shared by "
              "both losses, for which both proper losses are minimized by the conditional mean",
              "slopes -0.0142 ± 0.0048, -0.0057 ± 0.0023, 0.0105 ± 0.015 (predicted 1 ± 0.5), "
-             "all refuted; still refuted after the revision"),
+             "all refuted",
+             old_seeds=(
+                 ("E4.signed.size.logit", "mnist",
+                  "-0.03055, -0.05862, -0.06629; mean -0.05182, refuted by the mean"),
+                 ("E4.signed.size.logit", "fashion-mnist",
+                  "0.335, 0.4424, 0.234; mean 0.3371, refuted by the mean"),
+                 ("E4.signed.size.prob", "mnist",
+                  "-0.01269, -0.02265, -0.02519; mean -0.02018, refuted by the mean"),
+                 ("E4.signed.size.prob", "fashion-mnist",
+                  "0.1326, 0.1741, 0.08048; mean 0.129, refuted by the mean"),
+                 ("E4.toward.size.logit", "mnist",
+                  "0.02573, -0.009739, 0.03988; mean 0.01862, refuted by the mean"),
+                 ("E4.toward.size.logit", "fashion-mnist",
+                  "0.1805, 0.4061, 0.1528; mean 0.2465, refuted by the mean"))),
 )
-NAME = "E4 Asymmetry in the errors"
 #: Interior bins of width 0.1 centred on 0.1, ..., 0.9 (predictions need 0 < y < 1); the
 #: pixels below 0.05 and above 0.95 are reported but carry no prediction.
 EDGES = np.round(np.arange(0.05, 0.951, 0.1), 10)
@@ -91,6 +110,10 @@ CENTRE_BIN = 4                      # [0.45, 0.55): no direction to predict
 #: (0.4, 0.6).
 PAIRS = ((0, 8), (1, 7), (2, 6), (3, 5))
 
+
+def settings(cfg) -> dict:
+    """E4 uses the AE pair's settings (:func:`.models.ae_settings`)."""
+    return experiment_settings(cfg, LABEL, {"ae": models.ae_settings(cfg)})
 
 
 def toward_half(y, p) -> np.ndarray:
@@ -212,8 +235,8 @@ def predicted_differences(y, z_mse, tables):
     d_logit, d_prob = tables
     inside, _ = _bin_index(y)
     yi, zi = y[inside], z[inside]
-    p = 1.0 / (1.0 + np.exp(-zi))
-    p_logit = 1.0 / (1.0 + np.exp(-(zi + d_logit)))
+    p = sigmoid(zi)
+    p_logit = sigmoid(zi + d_logit)
     p_prob = np.clip(p + d_prob, 0.0, 1.0)
     out = {}
     out["signed_logit"] = bin_by_target(yi, p_logit - p, EDGES)[1]
@@ -255,166 +278,59 @@ def _sign_agreement(measured, predicted) -> float:
     return float(np.mean(np.sign(m) == np.sign(p)))
 
 
-def build_predictions(cfg) -> dict:
+# ----------------------------------------------------------------------------------------------
+# Predictions
+# ----------------------------------------------------------------------------------------------
+def prepare(cfg, data) -> dict:
+    """E4's predictions: fixed without data (their values are slopes and a sign fraction; the
+    predicted leans themselves need the networks' seed-to-seed noise, see the docstring)."""
     n = len(PAIRS)
     noise = ("prediction noise sigma_pred = seed-to-seed disagreement of the MSE networks per "
              "bin (module docstring)")
+    why = ("a deterministic AE may not hedge against noise it never sees in training; the "
+           "measured lean could be absent or reversed")
     P = {
         "sign": Prediction(
-            "E4.signed.sign", NAME,
+            "E4.signed.sign", LABEL,
             "BCE's mean signed error leans toward 1/2 of MSE's in every pair of bins (y, 1 - y) "
             "(logit-space noise model)",
             f"fraction of the {n} bin pairs (y, 1 - y), y = 0.1 ... 0.4, where the antisymmetric "
             "part 1/2 [d(y) - d(1 - y)] of d = BCE - MSE has the predicted sign", 1.0, 0.25,
-            "equal",
+            "equal", FALSIFIABLE, why,
             "sign of the shift noise_offset(bce) - noise_offset(mse) in logit space with "
             f"{noise}; tolerance 1 of {n} pairs: in the pair (0.4, 0.6) the predicted lean "
             "y(1 - y)(1 - 2y) is half its maximum and the smallest, so seed noise may flip it"),
         "slope_logit": Prediction(
-            "E4.signed.size.logit", NAME,
+            "E4.signed.size.logit", LABEL,
             "the size of BCE's lean toward 1/2 in mean signed error follows the logit-space "
             "noise model with the prediction noise",
             f"slope through the origin of measured on predicted antisymmetric parts over the {n} "
-            "bin pairs", 1.0, 0.5, "equal",
+            "bin pairs", 1.0, 0.5, "equal", FALSIFIABLE, why,
             f"analysis.noise_offset(loss, y, sigma_pred, 'logit'), {noise}; tolerance 50% of "
             "the predicted effect"),
         "slope_prob": Prediction(
-            "E4.signed.size.prob", NAME,
+            "E4.signed.size.prob", LABEL,
             "the same with the probability-space noise model (leading order)",
             f"slope through the origin of measured on predicted antisymmetric parts over the {n} "
-            "bin pairs", 1.0, 0.5, "equal",
+            "bin pairs", 1.0, 0.5, "equal", FALSIFIABLE, why,
             f"analysis.noise_bias_series(loss, y, sigma_pred, 'prob'), {noise} in probability; "
             "tolerance 50%"),
         "toward": Prediction(
-            "E4.toward.size.logit", NAME,
+            "E4.toward.size.logit", LABEL,
             "the BCE - MSE difference in the fraction of errors pointing toward 1/2 follows "
             "the logit-space noise model",
             f"slope through the origin of measured on predicted symmetric parts "
-            f"1/2 [d(y) + d(1 - y)] over the {n} bin pairs", 1.0, 0.5, "equal",
+            f"1/2 [d(y) + d(1 - y)] over the {n} bin pairs", 1.0, 0.5, "equal", FALSIFIABLE, why,
             "the MSE network's errors shifted by noise_offset(bce) - noise_offset(mse) "
             f"(logit), {noise}; tolerance 50%"),
     }
-    return {k: stated(cfg, v) for k, v in P.items()}
+    P = {k: stated(cfg, v) for k, v in P.items()}
+    return {"settings": settings(cfg), "P": P, "predictions": list(P.values())}
 
 
-def run(cfg, data, progress) -> ExperimentOutput:
-    """Run E4 on ``data`` (an :class:`~lossanalysis.experiments.core.ExperimentData`)."""
-    t_start = time.perf_counter()
-    s = settings(cfg)
-    seeds = run_seeds(cfg)
-    ds = data.name
-    x_eval = np.ascontiguousarray(data.x_test[:s["n_eval"]])
-    y = x_eval.astype(np.float64)
-    P = build_predictions(cfg)
-    progress(f"E4 {ds}: binning the errors of {len(x_eval)} test images")
-    try:
-        from .e5_vae_scale import blur_stats
-    except ImportError:                      # pragma: no cover - E5 ships with the package
-        blur_stats = None
-
-    # The networks of every seed first: the prediction noise is their seed-to-seed
-    # disagreement (MSE networks only; the BCE networks are what is measured).
-    z = {"bce": [], "mse": []}
-    for seed in seeds:
-        pair = train_pair(cfg, data, seed, progress)
-        for loss in ("bce", "mse"):
-            z[loss].append(pair[loss].logits(x_eval).astype(np.float64))
-    p = {loss: [1.0 / (1.0 + np.exp(-v)) for v in z[loss]] for loss in z}
-    sig_logit = prediction_noise(y, z["mse"])
-    sig_prob = prediction_noise(y, p["mse"])
-    aim = np.mean(p["mse"], axis=0)
-    tables = offset_tables(y, aim, sig_logit, sig_prob)
-
-    stats, preds = [], []
-    sign_frac, sl_logit, sl_prob, sl_toward = [], [], [], []
-    lean_meas, lean_pred, tw_meas, tw_pred = [], [], [], []
-    blur = {"bce": [], "mse": []}
-    rel = {"bce": [], "mse": []}
-    examples = {}
-    for i, seed in enumerate(seeds):
-        st = {}
-        for loss in ("bce", "mse"):
-            st[loss] = bin_stats(y, p[loss][i], z[loss][i])
-            rel[loss].append(float(np.nanmax(np.abs(reliability(y, p[loss][i])[1]))))
-            if blur_stats is not None:
-                blur[loss].append(blur_stats(p[loss][i], y)["blur_ratio"])
-            if i == 0:
-                examples[loss] = p[loss][i][:8]
-        pr = predicted_differences(y, z["mse"][i], tables)
-        d_signed = st["bce"]["signed"] - st["mse"]["signed"]
-        d_toward = st["bce"]["toward"] - st["mse"]["toward"]
-        lm, lp = pair_lean(d_signed, "signed"), pair_lean(pr["signed_logit"], "signed")
-        tm, tp = pair_lean(d_toward, "toward"), pair_lean(pr["toward_logit"], "toward")
-        sign_frac.append(_sign_agreement(lm, lp))
-        sl_logit.append(slope(lm, lp))
-        sl_prob.append(slope(lm, pair_lean(pr["signed_prob"], "signed")))
-        sl_toward.append(slope(tm, tp))
-        lean_meas.append(lm)
-        lean_pred.append(lp)
-        tw_meas.append(tm)
-        tw_pred.append(tp)
-        stats.append(st)
-        preds.append(pr)
-        progress(f"E4 {ds} seed {seed}: sign agreement {sign_frac[-1]:.2f}, slopes logit "
-                 f"{sl_logit[-1]:.3f}, prob {sl_prob[-1]:.3f}, toward {sl_toward[-1]:.3f}")
-
-    notes = ("prediction noise needs two seeds: inconclusive" if len(seeds) < 2 else "")
-    results = [Result(P[k], v, ds, notes) for k, v in (("sign", sign_frac), ("slope_logit", sl_logit),
-                                                       ("slope_prob", sl_prob),
-                                                       ("toward", sl_toward))]
-
-    def avg(key, loss=None):
-        rows = [(st[loss][key] if loss else pr[key]) for st, pr in zip(stats, preds)]
-        return np.mean(np.vstack(rows), axis=0)
-
-    tab = {"centres": 0.5 * (EDGES[:-1] + EDGES[1:]), "counts": stats[0]["bce"]["counts"],
-           "sigma_pred_logit": sig_logit, "sigma_pred_prob": sig_prob}
-    for loss in ("bce", "mse"):
-        for key in ("signed", "abs", "toward", "sigma_logit", "sigma_prob"):
-            tab[f"{key}_{loss}"] = avg(key, loss)
-    for key in ("signed_logit", "toward_logit", "signed_prob"):
-        tab[f"pred_{key}"] = avg(key)
-    tab["lean_meas"], tab["lean_pred"] = np.vstack(lean_meas), np.vstack(lean_pred)
-    tab["toward_meas"], tab["toward_pred"] = np.vstack(tw_meas), np.vstack(tw_pred)
-    off = np.array([b for b in range(len(EDGES) - 1) if b != CENTRE_BIN])
-    d_all = tab["signed_bce"] - tab["signed_mse"]
-    d_seed = np.vstack([st["bce"]["signed"] - st["mse"]["signed"] for st in stats])
-    meas = {"signed_diff_toward_half_mean": float(np.mean(-np.sign(tab["centres"][off] - 0.5)
-                                                          * d_all[off])),
-            "signed_lean_toward_half_mean": float(np.mean(tab["lean_meas"])),
-            "signed_lean_predicted_mean": float(np.mean(tab["lean_pred"])),
-            "uniform_offset_sd_over_seeds": (float(np.std(d_seed[:, off].mean(axis=1), ddof=1))
-                                             if len(seeds) > 1 else math.nan),
-            "mean_abs_signed_diff": float(np.mean(np.abs(d_all[off]))),
-            "abs_error_bce": float(np.average(tab["abs_bce"], weights=tab["counts"])),
-            "abs_error_mse": float(np.average(tab["abs_mse"], weights=tab["counts"])),
-            "sigma_logit_mse_mean": float(np.average(tab["sigma_logit_mse"],
-                                                     weights=tab["counts"])),
-            "sigma_pred_logit_mean": float(np.average(sig_logit, weights=tab["counts"])),
-            "by_prediction_max_abs[bce]": float(np.mean(rel["bce"])),
-            "by_prediction_max_abs[mse]": float(np.mean(rel["mse"])),
-            "by_target_max_abs[mse]": float(np.nanmax(np.abs(tab["signed_mse"]))),
-            "by_target_max_abs[bce]": float(np.nanmax(np.abs(tab["signed_bce"]))),
-            "regression_slope_mse": _regression(tab["centres"][off], tab["signed_mse"][off]),
-            "regression_slope_bce": _regression(tab["centres"][off], tab["signed_bce"][off])}
-    if blur["bce"]:
-        meas["blur_ratio[ae_bce]"] = float(np.mean(blur["bce"]))
-        meas["blur_ratio[ae_mse]"] = float(np.mean(blur["mse"]))
-        meas["blur_diff_per_seed"] = [float(b - m) for b, m in zip(blur["bce"], blur["mse"])]
-    figures = _figure(cfg, ds, tab, off, x_eval, examples, seeds)
-    elapsed = time.perf_counter() - t_start
-    md = _markdown(ds, s, seeds, results, meas, tab, off)
-    progress(f"E4 {ds}: done in {elapsed:.0f} s")
-    return ExperimentOutput(NAME, results, md, figures, meas)
-
-
-def _times(predicted, measured) -> str:
-    """'N times' for how much smaller the measured lean is than the predicted one."""
-    if not (math.isfinite(predicted) and math.isfinite(measured)) or measured == 0:
-        return "much"
-    return f"{abs(predicted / measured):.0f} times"
-
-
+# ----------------------------------------------------------------------------------------------
+# Measure
+# ----------------------------------------------------------------------------------------------
 def _regression(c, signed):
     """Slope of the mean signed error on the target (-1: the output ignores the target, 0:
     no regression toward the middle)."""
@@ -422,74 +338,188 @@ def _regression(c, signed):
     return float(c @ (np.asarray(signed) - np.mean(signed)) / (c @ c))
 
 
-def _figure(cfg, ds, tab, off, x_eval, examples, seeds):
-    fig, axes = plotting.figure(1, 4, columns=2, height=2.3)
-    ax_s, ax_d, ax_t, ax_a = axes
+def _measure_all(ref, s, seeds, *, deps) -> dict:
+    """Every E4 measurement from the AE pairs of all ``seeds`` (task function): the prediction
+    noise is their seed-to-seed disagreement, so the seeds are measured together."""
+    x_eval = eval_subset(dataset(ref).x_test, s["n_eval"])
+    y = x_eval.astype(np.float64)
+    z = {"bce": [], "mse": []}
+    for seed in seeds:
+        pair = deps[models.ae_pair_task(ref, s, seed).key]
+        for loss in ("bce", "mse"):
+            net = models.ae(s, loss, pair[loss]["polished"], seed)
+            z[loss].append(net.logits(x_eval).astype(np.float64))
+    p = {loss: [sigmoid(v) for v in z[loss]] for loss in z}
+    sig_logit = prediction_noise(y, z["mse"])
+    sig_prob = prediction_noise(y, p["mse"])
+    aim = np.mean(p["mse"], axis=0)
+    tables = offset_tables(y, aim, sig_logit, sig_prob)
+    off = np.array([b for b in range(len(EDGES) - 1) if b != CENTRE_BIN])
+    per = []
+    for i in range(len(seeds)):
+        st = {loss: bin_stats(y, p[loss][i], z[loss][i]) for loss in ("bce", "mse")}
+        pr = predicted_differences(y, z["mse"][i], tables)
+        d_signed = st["bce"]["signed"] - st["mse"]["signed"]
+        d_toward = st["bce"]["toward"] - st["mse"]["toward"]
+        lm, lp = pair_lean(d_signed, "signed"), pair_lean(pr["signed_logit"], "signed")
+        tm, tp = pair_lean(d_toward, "toward"), pair_lean(pr["toward_logit"], "toward")
+        blur = {loss: blur_stats(p[loss][i], y)["blur_ratio"] for loss in ("bce", "mse")}
+        per.append({
+            "st": st, "pr": pr, "lean_meas": lm, "lean_pred": lp, "toward_meas": tm,
+            "toward_pred": tp, "sign": _sign_agreement(lm, lp), "slope_logit": slope(lm, lp),
+            "slope_prob": slope(lm, pair_lean(pr["signed_prob"], "signed")),
+            "slope_toward": slope(tm, tp), "blur": blur,
+            "uniform": float(d_signed[off].mean()),
+            "mean_abs_diff": float(np.mean(np.abs(d_signed[off]))),
+            "rel": {loss: float(np.nanmax(np.abs(reliability(y, p[loss][i])[1])))
+                    for loss in ("bce", "mse")}})
+    return {"per": per, "sig_logit": sig_logit, "sig_prob": sig_prob,
+            "examples": {loss: p[loss][0][:8] for loss in ("bce", "mse")}, "x_eval": x_eval[:8]}
+
+
+def _key(cfg, s, seeds):
+    return ("E4", cfg.dataset, frozen(s), tuple(int(v) for v in seeds))
+
+
+def tasks(cfg, prep, seeds) -> list:
+    s = prep["settings"]["ae"]
+    pairs = [models.ae_pair_task(cfg.data, s, seed) for seed in seeds]
+    return pairs + [Task(_key(cfg, s, seeds), _measure_all, (cfg.data, s, tuple(seeds)),
+                         deps=tuple(t.key for t in pairs),
+                         cost=len(seeds) * s["n_eval"] / 1000.0,
+                         label=f"{cfg.dataset} E4 seeds {', '.join(map(str, seeds))}")]
+
+
+def measure(cfg, prep, seeds, done) -> Measured:
+    s = prep["settings"]["ae"]
+    res = done[_key(cfg, s, seeds)]
+    per, seeds = res["per"], tuple(seeds)
+    note = "prediction noise needs two seeds: inconclusive" if len(seeds) < 2 else ""
+    values = {"E4.signed.sign": [d["sign"] for d in per],
+              "E4.signed.size.logit": [d["slope_logit"] for d in per],
+              "E4.signed.size.prob": [d["slope_prob"] for d in per],
+              "E4.toward.size.logit": [d["slope_toward"] for d in per]}
+    notes = {k: note for k in values} if note else {}
+
+    def avg(key, loss=None):
+        rows = [(d["st"][loss][key] if loss else d["pr"][key]) for d in per]
+        return np.mean(np.vstack(rows), axis=0)
+    tab = {"centres": 0.5 * (EDGES[:-1] + EDGES[1:]), "counts": per[0]["st"]["bce"]["counts"],
+           "sigma_pred_logit": res["sig_logit"], "sigma_pred_prob": res["sig_prob"]}
+    for loss in ("bce", "mse"):
+        for key in ("signed", "abs", "toward", "sigma_logit", "sigma_prob"):
+            tab[f"{key}_{loss}"] = avg(key, loss)
+    for key in ("signed_logit", "toward_logit", "signed_prob"):
+        tab[f"pred_{key}"] = avg(key)
+    for key in ("lean_meas", "lean_pred", "toward_meas", "toward_pred"):
+        tab[key] = np.vstack([d[key] for d in per])
+    off = np.array([b for b in range(len(EDGES) - 1) if b != CENTRE_BIN])
+    w = tab["counts"]
+    one = ()                     # statistics of all seeds together: a single value
+
+    def o(fn, unit):
+        return Observation(tuple(fn(d) for d in per), seeds, unit)
+    obs = {
+        "blur_ratio[ae_bce]": o(lambda d: d["blur"]["bce"], "ratio"),
+        "blur_ratio[ae_mse]": o(lambda d: d["blur"]["mse"], "ratio"),
+        "E4.blur_diff": o(lambda d: d["blur"]["bce"] - d["blur"]["mse"], "ratio"),
+        "E4.uniform_offset": o(lambda d: d["uniform"], "intensity"),
+        "E4.mean_abs_signed_diff": o(lambda d: d["mean_abs_diff"], "intensity"),
+        "E4.signed_lean_toward_half_mean": o(lambda d: float(np.mean(d["lean_meas"])),
+                                             "intensity"),
+        "E4.signed_lean_predicted_mean": o(lambda d: float(np.mean(d["lean_pred"])),
+                                           "intensity"),
+        "E4.by_prediction_max_abs[bce]": o(lambda d: d["rel"]["bce"], "intensity"),
+        "E4.by_prediction_max_abs[mse]": o(lambda d: d["rel"]["mse"], "intensity"),
+        "E4.abs_error_bce": Observation((float(np.average(tab["abs_bce"], weights=w)),), one,
+                                        "intensity"),
+        "E4.abs_error_mse": Observation((float(np.average(tab["abs_mse"], weights=w)),), one,
+                                        "intensity"),
+        "E4.sigma_logit_mse_mean": Observation(
+            (float(np.average(tab["sigma_logit_mse"], weights=w)),), one, "logit"),
+        "E4.sigma_pred_logit_mean": Observation(
+            (float(np.average(res["sig_logit"], weights=w)),), one, "logit"),
+        "E4.by_target_max_abs[mse]": Observation(
+            (float(np.nanmax(np.abs(tab["signed_mse"]))),), one, "intensity"),
+        "E4.by_target_max_abs[bce]": Observation(
+            (float(np.nanmax(np.abs(tab["signed_bce"]))),), one, "intensity"),
+        "E4.regression_slope_mse": Observation(
+            (_regression(tab["centres"][off], tab["signed_mse"][off]),), one, "intensity"),
+        "E4.regression_slope_bce": Observation(
+            (_regression(tab["centres"][off], tab["signed_bce"][off]),), one, "intensity"),
+    }
+    return Measured(values, seeds, notes, obs,
+                    {"tab": tab, "examples": res["examples"], "x_eval": res["x_eval"]})
+
+
+# ----------------------------------------------------------------------------------------------
+# Figure
+# ----------------------------------------------------------------------------------------------
+@plotting.style()
+def figure(cfg, prep, measured):
+    """Per bin of the target: (a) signed errors, (b) BCE - MSE against the noise models,
+    (c) the toward-1/2 fraction, (d) the absolute error."""
+    tab = measured.extra["tab"]
+    fig, _ = plotting.figure(0, 0, columns=2, height=6.2)
+    subs = list(np.ravel(fig.subfigures(2, 2)))
+    ax_s, ax_d, ax_t, ax_a = (sub.subplots() for sub in subs)
     c = tab["centres"]
+    x_label = plotting.axis_label("target y (bin centre)", "intensity")
     for loss in ("mse", "bce"):
-        ax_s.plot(c, tab[f"signed_{loss}"], marker="o", ms=2.2, color=plotting.color(loss),
-                  ls=plotting.linestyle(loss), label=loss)
-    ax_s.axhline(0, color="0.6", lw=0.5)
-    ax_s.set_xlabel("target intensity y (bin centre)")
-    ax_s.set_ylabel("mean signed error p − y")
+        ax_s.plot(c, tab[f"signed_{loss}"], marker=plotting.marker(loss), ms=2.2,
+                  color=plotting.color(loss), ls=plotting.linestyle(loss),
+                  label=plotting.display_name(loss))
+    plotting.guides(ax_s, y=[0])
+    ax_s.set_ylabel(plotting.axis_label("mean signed error p − y", "intensity"))
     ax_s.set_title("(a) signed error")
-    ax_s.legend(fontsize=5.5)
     d = tab["signed_bce"] - tab["signed_mse"]
     ax_d.plot(c, d, "o-", ms=2.5, color="black", label="measured")
     ax_d.plot(c, tab["pred_signed_logit"], "s--", ms=2.2, color=plotting.color("", 0),
               label="predicted, logit noise")
     ax_d.plot(c, tab["pred_signed_prob"], "^:", ms=2.2, color=plotting.color("", 1),
               label="predicted, prob. noise")
-    ax_d.axhline(0, color="0.6", lw=0.5)
+    plotting.guides(ax_d, y=[0])
     lim = 1.5 * float(np.nanmax(np.abs(np.concatenate([d, tab["pred_signed_logit"]]))))
-    ax_d.set_ylim(-lim, lim)
-    ax_d.set_xlabel("target intensity y (bin centre)")
-    ax_d.set_ylabel("BCE − MSE, mean signed error")
+    if math.isfinite(lim) and lim > 0:
+        ax_d.set_ylim(-lim, lim)
+    ax_d.set_ylabel(plotting.axis_label("BCE − MSE signed error", "intensity"))
     ax_d.set_title("(b) BCE − MSE vs the models")
-    ax_d.legend(fontsize=5.5)
     ax_t.plot(c, tab["toward_bce"] - tab["toward_mse"], "o-", ms=2.5, color="black",
               label="measured")
     ax_t.plot(c, tab["pred_toward_logit"], "s--", ms=2.2, color=plotting.color("", 0),
               label="predicted, logit noise")
-    ax_t.axhline(0, color="0.6", lw=0.5)
-    ax_t.set_xlabel("target intensity y (bin centre)")
-    ax_t.set_ylabel("BCE − MSE, fraction toward ½")
+    plotting.guides(ax_t, y=[0])
+    ax_t.set_ylabel(plotting.axis_label("BCE − MSE share toward ½", "ratio"))
     ax_t.set_title("(c) errors pointing toward ½")
-    ax_t.legend(fontsize=5.5)
     for loss in ("mse", "bce"):
-        ax_a.plot(c, tab[f"abs_{loss}"], marker="o", ms=2.2, color=plotting.color(loss),
-                  ls=plotting.linestyle(loss), label=loss)
-    ax_a.set_xlabel("target intensity y (bin centre)")
-    ax_a.set_ylabel("mean |p − y|")
+        ax_a.plot(c, tab[f"abs_{loss}"], marker=plotting.marker(loss), ms=2.2,
+                  color=plotting.color(loss), ls=plotting.linestyle(loss),
+                  label=plotting.display_name(loss))
+    ax_a.set_ylabel(plotting.axis_label("mean |p − y|", "intensity"))
     ax_a.set_title("(d) absolute error")
-    ax_a.legend(fontsize=5.5)
-    fig.suptitle(f"E4 {ds}: errors of the BCE and MSE autoencoders by target intensity "
-                 f"(test images, mean over seeds {seeds})", fontsize=8)
-    stem = os.path.join(cfg.figures_dir, f"{ds.replace('-', '_')}_e4_asymmetry")
-    return [str(p) for p in plotting.save(fig, stem)]
+    for sub, ax in zip(subs, (ax_s, ax_d, ax_t, ax_a)):
+        ax.set_xlabel(x_label)
+        plotting.panel_legend(sub)
+    fig.suptitle(f"E4 {cfg.dataset}: BCE and MSE autoencoders by target intensity (test "
+                 f"images; mean over seeds {plotting.listing(measured.seeds)})")
+    return fig
 
 
-def _markdown(ds, s, seeds, results, meas, tab, off) -> str:
-    lines = [
-        f"### {NAME} ({ds})", "",
-        f"Setup: the AE pair of E3 ({'-'.join(map(str, s['sizes']))}-...-784; BCE and MSE, same "
-        f"initialization and data order), evaluated on the first {s['n_eval']} test images; "
-        "bins of the target of width 0.1 centred on 0.1, ..., 0.9.  Noise model: Gaussian in the "
-        "logit with the *prediction* noise σ_pred, the seed-to-seed disagreement of the MSE "
-        "networks (√(mean (z_a − z_b)²/2) per bin); the predicted BCE outputs are the MSE "
-        "network's own logits shifted by noise_offset(bce) − noise_offset(mse).  The lean toward "
-        "½ is judged on bin pairs (y, 1 − y), which cancels a uniform brightness offset between "
-        f"the networks (see the module docstring).  Seeds {seeds}.", "",
-        "| prediction | predicted | tolerance | measured (mean ± sd) | verdict |",
-        "|---|---|---|---|---|"]
-    for r in results:
-        p = r.prediction
-        lines.append(f"| `{p.id}`: {p.statement} | {p.value:.3g} | {p.tolerance:.3g} | "
-                     f"{r.mean:.3g} ± {r.spread:.2g} | **{r.verdict}** |")
-    lines += ["", "| y bin | pixels | σ_logit of the error (MSE) | σ_pred (seeds) | signed error MSE "
-              "| BCE | BCE − MSE | predicted (logit) | predicted (prob.) | toward ½ MSE | BCE "
-              "| predicted BCE − MSE | mean abs. error MSE | BCE |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+# ----------------------------------------------------------------------------------------------
+# Text
+# ----------------------------------------------------------------------------------------------
+def _times(predicted, measured) -> str:
+    """'N times' for how much smaller the measured lean is than the predicted one."""
+    if not (math.isfinite(predicted) and math.isfinite(measured)) or measured == 0:
+        return "much"
+    return f"{abs(predicted / measured):.0f} times"
+
+
+def _table(tab, seeds) -> list:
+    lines = ["| y bin | pixels | σ_logit of the error (MSE) | σ_pred (seeds) | signed error MSE "
+             "| BCE | BCE − MSE | predicted (logit) | predicted (prob.) | toward ½ MSE | BCE "
+             "| predicted BCE − MSE | mean abs. error MSE | BCE |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b, cen in enumerate(tab["centres"]):
         d = tab["signed_bce"][b] - tab["signed_mse"][b]
         lines.append(
@@ -501,8 +531,8 @@ def _markdown(ds, s, seeds, results, meas, tab, off) -> str:
             f"{tab['pred_toward_logit'][b]:+.4f} | "
             f"{tab['abs_mse'][b]:.4f} | {tab['abs_bce'][b]:.4f} |")
     sd = (lambda a: np.std(a, axis=0, ddof=1)) if len(seeds) > 1 else (lambda a: 0 * a[0])
-    lines += ["", "Lean of BCE toward ½ relative to MSE per bin pair (positive = toward ½; mean ± sd "
-              "over seeds):", "",
+    lines += ["", "Lean of BCE toward ½ relative to MSE per bin pair (positive = toward ½; mean ± "
+              "sd over seeds):", "",
               "| bins | signed error: measured | predicted (logit) | toward-½ fraction: measured "
               "| predicted |", "|---|---|---|---|---|"]
     c = tab["centres"]
@@ -512,70 +542,124 @@ def _markdown(ds, s, seeds, results, meas, tab, off) -> str:
             f"{sd(tab['lean_meas'])[k]:.4f} | {np.mean(tab['lean_pred'][:, k]):+.4f} | "
             f"{np.mean(tab['toward_meas'][:, k]):+.4f} ± {sd(tab['toward_meas'])[k]:.4f} | "
             f"{np.mean(tab['toward_pred'][:, k]):+.4f} |")
-    by = {r.prediction.id: r for r in results}
+    return lines
+
+
+def text(cfg, prep, measured, rows) -> str:
+    s, tab, obs = prep["settings"]["ae"], measured.extra["tab"], measured.observations
+    seeds = measured.seeds
+
+    def m(key):
+        return obs[key].mean
+    lines = [
+        f"### {NAME} ({cfg.dataset})", "",
+        f"Setup: the AE pair of E3 ({'-'.join(map(str, s['sizes']))}-...-784; BCE and MSE, same "
+        f"initialization and data order), evaluated on the first {s['n_eval']} test images; "
+        "bins of the target of width 0.1 centred on 0.1, ..., 0.9.  Noise model: Gaussian in the "
+        "logit with the *prediction* noise σ_pred, the seed-to-seed disagreement of the MSE "
+        "networks (√(mean (z_a − z_b)²/2) per bin); the predicted BCE outputs are the MSE "
+        "network's own logits shifted by noise_offset(bce) − noise_offset(mse).  The lean toward "
+        "½ is judged on bin pairs (y, 1 − y), which cancels a uniform brightness offset between "
+        f"the networks (see the module docstring).  Seeds {', '.join(map(str, seeds))}.", ""]
+    lines += prediction_table(rows)
+    lines += [""] + _table(tab, seeds)
+    by = {r.id: r for r in rows}
     sgn, sz = by["E4.signed.sign"], by["E4.signed.size.logit"]
-    share = (meas["sigma_pred_logit_mean"] / meas["sigma_logit_mse_mean"]) ** 2
-    lm = tab["lean_meas"]
-    away, cells = int(np.count_nonzero(lm < 0)), lm.size
+    s_mse, s_bce = m("E4.regression_slope_mse"), m("E4.regression_slope_bce")
+    sig_err, sig_pred = m("E4.sigma_logit_mse_mean"), m("E4.sigma_pred_logit_mean")
+    share = (sig_pred / sig_err) ** 2 if sig_err > 0 else math.nan
     lines += ["", "Findings:", ""]
+    if s_mse < 0 and s_bce < 0:
+        head = ("Both networks regress toward the middle when their errors are binned by the "
+                "target: the mean signed error falls with y at a slope of "
+                f"{s_mse:.2f} (MSE) and {s_bce:.2f} (BCE).")
+    else:
+        head = (f"The mean signed error changes with y at a slope of {s_mse:.2f} (MSE) and "
+                f"{s_bce:.2f} (BCE), binned by the target.")
+    spread = (f"  The logit error spread around the target is {sig_err:.2f} (pixel-weighted mean "
+              f"over the bins), the seed-to-seed prediction noise {sig_pred:.2f}, "
+              f"{share:.0%} of the error variance")
+    if share < 0.5:
+        spread += ("; the rest, the target's uncertainty given the code, is common to every "
+                   "seed, and for it properness predicts no difference between the losses (both "
+                   "estimate the conditional mean), so only σ_pred enters the noise model.")
+    else:
+        spread += "; most of the error spread is seed-to-seed noise."
+    lines.append("* " + head + spread)
+    uni = obs["E4.uniform_offset"].values
+    lean_abs = float(np.mean(np.abs(tab["lean_meas"])))
+    uni_abs = float(np.mean(np.abs(uni)))
+    part = ("mostly a uniform offset (mean |offset| over the seeds "
+            f"{uni_abs:.4f} against a mean |lean| of the bin pairs of {lean_abs:.4f})"
+            if uni_abs > lean_abs else
+            f"not mostly a uniform offset (mean |offset| {uni_abs:.4f}, mean |lean| of the bin "
+            f"pairs {lean_abs:.4f})")
+    if len(uni) > 1 and min(uni) < 0 < max(uni):
+        sign = "that changes sign from seed to seed"
+    elif len(uni) > 1:
+        sign = f"of the same sign in every seed ({'+' if uni[0] > 0 else '−'})"
+    else:
+        sign = "(one seed)"
     lines.append(
-        f"* Both networks regress toward the middle when their errors are binned by the target: "
-        f"the mean signed error falls with y at a slope of {meas['regression_slope_mse']:.2f} "
-        f"(MSE) and {meas['regression_slope_bce']:.2f} (BCE).  That is the target's uncertainty "
-        "given the code, common to every seed: the logit error spread around the target is "
-        f"{meas['sigma_logit_mse_mean']:.2f} (pixel-weighted mean over the bins), the "
-        f"seed-to-seed prediction noise only {meas['sigma_pred_logit_mean']:.2f}, "
-        f"{share:.0%} of the error variance.  For that uncertainty properness predicts no "
-        "difference between the losses (both estimate the conditional mean), so only σ_pred "
-        "enters the noise model.")
-    lines.append(
-        f"* The BCE − MSE differences per bin are small (mean |difference| "
-        f"{meas['mean_abs_signed_diff']:.4f} over the off-centre bins) and mostly a uniform "
-        "offset that changes sign from seed to seed (sd over seeds of the mean difference "
-        f"{meas['uniform_offset_sd_over_seeds']:.4f}); it comes from each MSE network's "
-        "calibration in the large (E3) and carries no direction toward ½.")
+        f"* The BCE − MSE differences per bin (mean |difference| {m('E4.mean_abs_signed_diff'):.4f} "
+        f"over the off-centre bins) are {part}, {sign}: per seed "
+        + ", ".join(f"{v:+.4f}" for v in uni) + ".  A uniform offset is what each network's own "
+        "calibration in the large (E3) produces; it carries no direction toward ½, and the bin "
+        "pairs cancel it.")
     lines.append(
         f"* Verdicts: direction **{sgn.verdict}** ({sgn.mean:.2f} of the pairs lean the predicted "
         f"way); size with logit-space noise **{sz.verdict}** (slope {sz.mean:.3f} ± "
-        f"{sz.spread:.3f}); with probability-space noise **{by['E4.signed.size.prob'].verdict}** "
+        f"{sz.sd:.3f}); with probability-space noise **{by['E4.signed.size.prob'].verdict}** "
         f"(slope {by['E4.signed.size.prob'].mean:.4f}); toward-½ fraction "
         f"**{by['E4.toward.size.logit'].verdict}** (slope {by['E4.toward.size.logit'].mean:.3f}).  "
-        f"Mean lean over the pairs: measured {meas['signed_lean_toward_half_mean']:+.4f}, "
-        f"predicted {meas['signed_lean_predicted_mean']:+.4f}.")
-    if any(r.verdict == "refuted" for r in results):
+        f"Mean lean over the pairs: measured {m('E4.signed_lean_toward_half_mean'):+.4f}, "
+        f"predicted {m('E4.signed_lean_predicted_mean'):+.4f}.")
+    if any(r.verdict == REFUTED for r in rows):
+        lines.append(_missed(tab, obs))
+    po, lo_ = tab["pred_signed_prob"][0], tab["pred_signed_logit"][0]
+    if abs(po) > abs(lo_):
         lines.append(
-            "  What the analysis missed: the noise-bias model assumes that the training loss "
+            "* The probability-space model predicts a larger lean than the logit-space one in "
+            f"the outermost bin ({po:+.3f} against {lo_:+.3f} at y = {tab['centres'][0]:.1f}; its "
+            "leading-order term grows like σ²/(y(1 − y))): a Gaussian error of the measured size "
+            "in probability space would cross 0 and 1, where BCE's cost diverges; the logit-space "
+            "model is the consistent one.")
+    lines.append(f"* Blur (gradient magnitude of the data over that of the reconstruction, "
+                 f"as in E5): BCE {m('blur_ratio[ae_bce]'):.3f}, MSE {m('blur_ratio[ae_mse]'):.3f} "
+                 "(BCE − MSE per seed " + ", ".join(f"{v:+.3f}" for v in obs["E4.blur_diff"].values)
+                 + f"); mean |error| over the interior bins BCE {m('E4.abs_error_bce'):.4f}, MSE "
+                 f"{m('E4.abs_error_mse'):.4f}.")
+    return "\n".join(lines) + "\n"
+
+
+def _missed(tab, obs) -> str:
+    """What the analysis missed, quoting this run's numbers."""
+    lm = tab["lean_meas"]
+    away, cells = int(np.count_nonzero(lm < 0)), lm.size
+    meas, pred = (obs["E4.signed_lean_toward_half_mean"].mean,
+                  obs["E4.signed_lean_predicted_mean"].mean)
+    text = ("  What the analysis missed: the noise-bias model assumes that the training loss "
             "averages over the prediction's noise, so that the fitted offset hedges against it "
             "(BCE toward ½, MSE away from it in logit space).  A deterministic autoencoder is "
             "trained on its one output per input: the seed-to-seed noise exists only between "
             "training runs, never inside one, and nothing in training makes a network hedge "
             "against it.  What the loss does average over is the target's uncertainty given the "
-            "code, and there both proper losses give the conditional mean.  So the predicted lean "
-            f"toward ½ (mean {meas['signed_lean_predicted_mean']:+.4f} over the pairs) is absent: "
-            f"the measured lean is {meas['signed_lean_toward_half_mean']:+.4f}, "
-            + (f"and it points *away* from ½ in {away} of the {cells} pair-seed cells -- BCE is, "
-               "if anything, a little more extreme than MSE.  "
-               if 2 * away > cells else
-               f"toward ½ in {cells - away} of the {cells} pair-seed cells but "
-               f"{_times(meas['signed_lean_predicted_mean'], meas['signed_lean_toward_half_mean'])}"
-               " smaller than predicted.  ")
-            + "The mechanism needs noise inside the training loss (dropout, a VAE's "
-            "sampled latent), which this AE does not have.  Binned by the *prediction* instead "
-            "of the target, the errors are small: the largest |mean target − mean prediction| "
-            f"over prediction bins with ≥ 1000 pixels is {meas['by_prediction_max_abs[mse]']:.3f} "
-            f"(MSE) and {meas['by_prediction_max_abs[bce]']:.3f} (BCE), against "
-            f"{meas['by_target_max_abs[mse]']:.3f} and {meas['by_target_max_abs[bce]']:.3f} "
-            "binned by the target.")
-    lines.append(
-        "* The probability-space model predicts a larger lean than the logit-space one in the "
-        f"outer bins ({tab['pred_signed_prob'][0]:+.3f} against "
-        f"{tab['pred_signed_logit'][0]:+.3f} at y = {tab['centres'][0]:.1f}; its leading-order "
-        "term grows like σ²/(y(1 − y))): a Gaussian error of the measured size in probability "
-        "space would cross 0 and 1, where BCE's cost diverges; the logit-space model is the "
-        "consistent one.")
-    if "blur_ratio[ae_bce]" in meas:
-        lines.append(f"* Blur (gradient magnitude of the data over that of the reconstruction, "
-                     f"as in E5): BCE {meas['blur_ratio[ae_bce]']:.3f}, MSE "
-                     f"{meas['blur_ratio[ae_mse]']:.3f}; mean |error| over the interior bins "
-                     f"BCE {meas['abs_error_bce']:.4f}, MSE {meas['abs_error_mse']:.4f}.")
-    return "\n".join(lines) + "\n"
+            f"code, and there both proper losses give the conditional mean.  The predicted lean "
+            f"toward ½ (mean {pred:+.4f} over the pairs) against the measured {meas:+.4f}: ")
+    if 2 * away > cells:
+        text += (f"it points *away* from ½ in {away} of the {cells} pair-seed cells -- BCE is, "
+                 "if anything, a little more extreme than MSE.  ")
+    else:
+        text += (f"toward ½ in {cells - away} of the {cells} pair-seed cells, "
+                 f"{_times(pred, meas)} smaller than predicted.  ")
+    text += ("The mechanism needs noise inside the training loss (dropout, a VAE's sampled "
+             "latent), which this AE does not have.")
+    bp = {k: obs[f"E4.by_prediction_max_abs[{k}]"].mean for k in ("mse", "bce")}
+    bt = {k: obs[f"E4.by_target_max_abs[{k}]"].mean for k in ("mse", "bce")}
+    smaller = all(bp[k] < bt[k] for k in bp)
+    text += ("  Binned by the *prediction* instead of the target, the errors are "
+             + ("smaller" if smaller else "not smaller")
+             + ": the largest |mean target − mean prediction| over prediction bins with ≥ 1000 "
+             f"pixels is {bp['mse']:.3f} (MSE) and {bp['bce']:.3f} (BCE), against "
+             f"{bt['mse']:.3f} and {bt['bce']:.3f} binned by the target.")
+    return text

@@ -1,0 +1,105 @@
+"""Blur and grey-level measures of images, shared by every experiment that looks at images.
+
+* :func:`mean_gradient` -- the mean image-gradient magnitude sqrt(dx^2 + dy^2) (forward
+  differences); :func:`blur_stats` compares a reconstruction's with the data's: the blur ratio
+  |grad data| / |grad reconstruction| is 1 for a reconstruction as sharp as the data and > 1
+  for a blurrier one.
+* :func:`midgrey_mask`, :func:`midgrey_fraction` -- pixels strictly between 0.2 and 0.8.
+* :func:`mosaic` -- rows of images as one greyscale array, for the figures.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["MIDGREY", "mean_gradient", "midgrey_mask", "midgrey_fraction", "blur_stats",
+           "mosaic"]
+
+#: The mid-grey range (exclusive), in intensity.
+MIDGREY = (0.2, 0.8)
+
+
+def _as_images(x):
+    x = np.asarray(x, dtype=np.float64)
+    side = int(round(math.sqrt(x.shape[-1])))
+    return x.reshape(-1, side, side)
+
+
+def mean_gradient(x) -> float:
+    """Mean image-gradient magnitude of images ``x`` (n, side^2).
+
+    sqrt(dx^2 + dy^2) with forward differences on the (side - 1)^2 positions where both exist
+    (intensity units per pixel).
+
+    Examples
+    --------
+    >>> step = np.zeros((1, 4, 4)); step[:, :, 2:] = 1.0
+    >>> mean_gradient(step.reshape(1, -1)) == 3 / 9    # one column of unit steps of 3 x 3
+    True
+    """
+    im = _as_images(x)
+    gx = im[:, :-1, 1:] - im[:, :-1, :-1]
+    gy = im[:, 1:, :-1] - im[:, :-1, :-1]
+    return float(np.mean(np.sqrt(gx * gx + gy * gy)))
+
+
+def midgrey_mask(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> np.ndarray:
+    """Pixels strictly between ``lo`` and ``hi``.
+
+    Compared in float32 -- the precision of the loader and the networks -- so that a data value
+    of 51/255 is 0.2 exactly (as in :func:`lossanalysis.data.intensity_summary`) whatever dtype
+    the caller passes.
+
+    >>> midgrey_mask(np.array([51 / 255, 0.5, 204 / 255])).tolist()
+    [False, True, False]
+    """
+    x = np.asarray(x, dtype=np.float32)
+    return (x > np.float32(lo)) & (x < np.float32(hi))
+
+
+def midgrey_fraction(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> float:
+    """Fraction of pixels strictly between ``lo`` and ``hi`` (see :func:`midgrey_mask`).
+
+    >>> midgrey_fraction(np.array([0.0, 0.2, 0.5, 0.8, 1.0]))
+    0.2
+    """
+    return float(np.mean(midgrey_mask(x, lo, hi)))
+
+
+def blur_stats(recon, data) -> dict:
+    """Blur of reconstructions ``recon`` of the images ``data``.
+
+    Returns the gradient magnitudes (``gradient``, ``gradient_data``), their ratio
+    ``blur_ratio`` = data / recon (> 1: blurrier), the mid-grey fractions (``midgrey``,
+    ``midgrey_data``) and their ratio ``midgrey_ratio`` = recon / data, and the per-pixel
+    ``mse`` and ``mae``.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(1).random((3, 16))
+    >>> s = blur_stats(0.5 * x + 0.25, x)       # contrast halved: twice as blurry
+    >>> round(s["blur_ratio"], 12)
+    2.0
+    """
+    g_data, g_rec = mean_gradient(data), mean_gradient(recon)
+    f_data, f_rec = midgrey_fraction(data), midgrey_fraction(recon)
+    diff = np.asarray(recon, dtype=np.float64) - np.asarray(data, dtype=np.float64)
+    return {"gradient": g_rec, "gradient_data": g_data, "blur_ratio": g_data / g_rec,
+            "midgrey": f_rec, "midgrey_data": f_data, "midgrey_ratio": f_rec / f_data,
+            "mse": float(np.mean(diff * diff)), "mae": float(np.mean(np.abs(diff)))}
+
+
+def mosaic(rows, side: int = 28, gap: int = 2) -> np.ndarray:
+    """One greyscale array from a list of image rows (each (n, side^2)), white gaps.
+
+    >>> mosaic([np.zeros((2, 4)), np.zeros((1, 4))], side=2, gap=1).shape
+    (5, 5)
+    """
+    n = max(len(r) for r in rows)
+    out = np.ones((len(rows) * (side + gap) - gap, n * (side + gap) - gap))
+    for i, r in enumerate(rows):
+        for j, im in enumerate(r):
+            out[i * (side + gap):i * (side + gap) + side,
+                j * (side + gap):j * (side + gap) + side] = np.asarray(im).reshape(side, side)
+    return out
