@@ -11,7 +11,6 @@ from scipy import integrate, stats
 from lossanalysis.losses import LOSSES, Loss, get_loss, sigmoid
 from lossanalysis.nn import (AE, MLP, SGD, VAE, Adam, BiasOnly, Dense, Gaussian, check_gradients,
                              make_activation, make_likelihood)
-from lossanalysis.nn.likelihoods import _fast_form
 from lossanalysis.nn.mlp import flat_view, pack
 
 TOL = 1e-6  # maximum relative error of the gradient checks
@@ -545,8 +544,7 @@ def test_vae_output_gradient_is_the_catalogue_grad_logit(monkeypatch, likelihood
     assert loss.name == catalogue
     calls = _spy(monkeypatch, loss)
     model.loss_and_grads(x, eps=eps)
-    # mse goes through a faster form that is bitwise the catalogue's (tested below)
-    assert calls == ([] if _fast_form(loss) else [(5, 10)])
+    assert calls == [(5, 10)]
     mu, logvar, _, h = model.last_latent
     z = model.decoder.forward(np.array(h))
     y = term.prepare(x)
@@ -624,7 +622,7 @@ def test_init_option_applies_to_every_layer():
 
 
 # ---------------------------------------------------------------------------------------------
-# Speed work that must not change a bit: gradients owned by the caller, fast forms, buffers,
+# Speed work that must not change a bit: gradients owned by the caller, buffers,
 # threads, Adam's seven passes
 # ---------------------------------------------------------------------------------------------
 def test_loss_and_grads_returns_arrays_the_caller_owns():
@@ -648,30 +646,6 @@ def test_loss_and_grads_returns_arrays_the_caller_owns():
     copy = {k: v.copy() for k, v in h1.items()}
     vae.loss_and_grads(x2, eps=eps)
     assert all(np.array_equal(h1[k], copy[k]) for k in copy)
-
-
-def _extreme_logits(dtype):
-    rng = np.random.default_rng(7)
-    z = np.concatenate([[-1000.0, -88.0, -30.0, -1e-30, -0.0, 0.0, 1e-30, 30.0, 88.0, 1000.0],
-                        rng.standard_normal(90) * 6]).astype(dtype)
-    y = np.tile(np.array([0.0, 1.0, 0.3, 0.5, 0.97], dtype), 20)
-    return y.reshape(4, 25), z.reshape(4, 25)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_mse_fast_form_is_bitwise_the_catalogue(dtype):
-    from lossanalysis.nn.likelihoods import _mse_value_and_grad_logit
-
-    loss = get_loss("mse")
-    assert _fast_form(loss) is _mse_value_and_grad_logit
-    assert _fast_form(get_loss("bce")) is None          # bce has its own fused form
-    y, z = _extreme_logits(dtype)
-    v_ref, g_ref = loss.value_and_grad_logit(y, z, check=False)
-    with np.errstate(all="ignore"):
-        v, g = _mse_value_and_grad_logit(y, z)
-    assert v.dtype == g.dtype == dtype
-    np.testing.assert_array_equal(v, v_ref)
-    np.testing.assert_array_equal(g, g_ref)
 
 
 @pytest.mark.parametrize("term_args", [("bce",), ("mse",), ("focal",)])

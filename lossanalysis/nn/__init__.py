@@ -2,8 +2,7 @@
 
 The autoencoders train with the very loss definitions of :mod:`lossanalysis.losses`: the output
 gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit`` (both from
-``value_and_grad_logit``, which shares their work; for ``mse``, whose catalogue form is the
-generic one, a form computing ``exp(-|z|)`` once and bitwise equal to it).
+``value_and_grad_logit``, which shares their work).
 
 Typical use::
 

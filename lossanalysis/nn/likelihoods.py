@@ -36,7 +36,7 @@ import math
 
 import numpy as np
 
-from ..losses import Loss, _sigmoid_from, continuous_bernoulli_mean_logit, get_loss, sigmoid
+from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS",
@@ -56,40 +56,12 @@ BLOCK_ELEMENTS = 1 << 15
 SPLIT_ELEMENTS = 1 << 15
 
 
-def _mse_value_and_grad_logit(y, z):
-    """The catalogue's ``mse.value_and_grad_logit(y, z)``, bit for bit, sharing ``exp(-|z|)``.
-
-    The catalogue's generic form evaluates ``value_logit = (sigmoid(z) - y)**2`` and
-    ``grad_logit = (2 (p - y)) (p q)`` with ``p = sigmoid(z)``, ``q = sigmoid(-z)``, computing
-    ``exp(-|z|)`` three times; here it is computed once and handed to the catalogue's own
-    ``_sigmoid_from``, every other operation being the same.  (losses.py could adopt this as
-    ``_MSE._value_and_grad_logit``; the dispatcher then steps aside, see :func:`_fast_form`.)
-    """
-    e = np.exp(-np.abs(z))
-    p = _sigmoid_from(z, e)
-    q = _sigmoid_from(-z, e)
-    d = p - y
-    return d ** 2, (2 * d) * (p * q)
-
-
-def _fast_form(loss: Loss):
-    """A faster, bitwise-identical ``value_and_grad_logit`` for ``loss`` if there is one.
-
-    Only while the catalogue's class still uses the generic form: once losses.py defines its
-    own fused form, that one is used."""
-    mse = type(get_loss("mse"))
-    if type(loss) is mse and mse._value_and_grad_logit is Loss._value_and_grad_logit:
-        return _mse_value_and_grad_logit
-    return None
-
-
 class _Evaluator:
     """Evaluates a catalogue loss on ``(batch, pixels)`` arrays: in blocks of rows, shared out
     over the elementwise threads, optionally into buffers reused from call to call."""
 
     def __init__(self, loss: Loss):
         self.loss = loss
-        self.fast = _fast_form(loss)
         self._buffers = {}
 
     def __call__(self, x, out, grad_scale, summed: bool = True, reuse: bool = False):
@@ -110,19 +82,13 @@ class _Evaluator:
             values = np.empty(vshape, dtype=out.dtype)
             grad = np.empty_like(out) if want_grad else None
         loss = self.loss
-        fast = self.fast if (self.fast is not None and x.dtype == out.dtype
-                             and out.dtype in (np.float32, np.float64)) else None
         rows = max(1, BLOCK_ELEMENTS // max(1, d))
 
         def run(lo, hi, part):
             for a in range(lo, hi, rows):
                 b = slice(a, min(a + rows, hi))
                 if want_grad:
-                    if fast is not None:
-                        with np.errstate(all="ignore"):
-                            v, g = fast(x[b], out[b])
-                    else:
-                        v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
+                    v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
                     if grad_scale != 1:
                         np.multiply(g, grad_scale, out=grad[b])
                     else:
