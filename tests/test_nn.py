@@ -815,3 +815,26 @@ def test_model_configuration_rebuilds_every_kind_of_model():
         model_from_config(user.config())
     with pytest.raises(ValueError, match="not a model configuration"):
         model_from_config({"class": "Transformer"})
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: AE(3), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4, float("inf")]), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4, 2.5]), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: VAE("784,20"), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4]), r"^layer_sizes needs at least 2 sizes"),
+    (lambda: Adam({"w": np.zeros(3)}, lr="0.1"), r"^lr must be a positive finite number"),
+    (lambda: Adam({"w": np.zeros(3)}, lr=float("nan")), r"^lr must be a positive finite number"),
+    (lambda: Adam({"w": np.zeros(3)}, eps=0.0), r"^eps must be a positive finite number"),
+    (lambda: SGD({"w": np.zeros(3)}, lr=float("inf")), r"^lr must be a positive finite number"),
+    (lambda: __import__("lossanalysis.nn", fromlist=["x"]).make_optimizer(3, {}, 0.1),
+     r"^optimizer name must be 'adam' or 'sgd', got 3"),
+    (lambda: VAE([4, 3, 2], likelihood="gaussian", sigma=None),
+     r"^sigma must be a positive number, 'shared' or 'per_pixel', got None"),
+    (lambda: VAE([4, 3, 2], likelihood="gaussian", sigma=-1.0),
+     r"^sigma must be a positive finite number"),
+])
+def test_constructors_refuse_bad_arguments_in_one_line_naming_them(make, match):
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        make()
+    assert "\n" not in str(err.value)

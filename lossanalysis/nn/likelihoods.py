@@ -38,6 +38,7 @@ import numpy as np
 
 from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
+from .layers import positive_finite
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS",
            "LOSS_UNITS"]
@@ -234,10 +235,12 @@ class Gaussian(Term):
             self.learned = sigma
             self.sigma = None
         else:
-            if not (math.isfinite(sigma) and sigma > 0):
-                raise ValueError(f"sigma must be positive and finite, got {sigma}")
+            try:
+                self.sigma = positive_finite(sigma, "sigma")
+            except TypeError:
+                raise TypeError(f"sigma must be a positive number, 'shared' or 'per_pixel', "
+                                f"got {sigma!r}") from None
             self.learned = None
-            self.sigma = float(sigma)
         self.init_sigma = float(init_sigma)
         self.name = "gaussian"
         if output == "logit":

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .layers import layer_sizes as _layer_sizes
 from .likelihoods import Catalogue, Term, make_likelihood, term_from_config
 from .mlp import MLP, flat_view, pack
 
@@ -204,9 +205,7 @@ class AE(_Model):
                  activation: str = "relu", code_activation: str = "identity", init: str | None = None,
                  dtype=np.float32, seed: int = 0, rng: np.random.Generator | None = None):
         self._init_common(dtype, seed, rng)
-        sizes = tuple(int(s) for s in layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least input and code sizes, got {sizes}")
+        sizes = _layer_sizes(layer_sizes)
         self.layer_sizes = sizes
         self.n_pixels = sizes[0]
         self.latent_dim = sizes[-1]
@@ -322,9 +321,7 @@ class VAE(_Model):
                  init: str | None = None, dtype=np.float32, seed: int = 0,
                  rng: np.random.Generator | None = None):
         self._init_common(dtype, seed, rng)
-        sizes = tuple(int(s) for s in layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least input and latent sizes, got {sizes}")
+        sizes = _layer_sizes(layer_sizes)
         if decoder not in ("mlp", "linear"):
             raise ValueError(f"decoder must be 'mlp' or 'linear', got {decoder!r}")
         self.layer_sizes = sizes

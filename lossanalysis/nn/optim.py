@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from . import parallel
+from .layers import positive_finite
 from .mlp import flat_view
 
 __all__ = ["Optimizer", "SGD", "Adam", "make_optimizer"]
@@ -30,8 +31,7 @@ class Optimizer:
     """Common plumbing: parameter grouping, state dicts, learning rate."""
 
     def __init__(self, params: dict, lr: float):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr}")
+        lr = positive_finite(lr, "lr")
         self.params = params
         self.keys = list(params)
         self.lr = float(lr)
@@ -183,8 +183,7 @@ class Adam(Optimizer):
         b1, b2 = (float(b) for b in betas)
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        if not (eps > 0 and math.isfinite(eps)):
-            raise ValueError(f"eps must be positive and finite, got {eps}")
+        eps = positive_finite(eps, "eps")
         self.b1, self.b2, self.eps = b1, b2, float(eps)
         self._state_names = ("M", "V")
         self._new_state("M")
@@ -302,6 +301,8 @@ def _tmp(opt, like):
 
 def make_optimizer(name: str, params: dict, lr: float, **kwargs) -> Optimizer:
     """``"adam"`` or ``"sgd"`` (momentum 0.9 unless given) on ``params``."""
+    if not isinstance(name, str):
+        raise TypeError(f"optimizer name must be 'adam' or 'sgd', got {name!r}")
     name = name.lower()
     if name == "adam":
         return Adam(params, lr=lr, **kwargs)

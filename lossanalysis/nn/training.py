@@ -46,6 +46,7 @@ import numpy as np
 
 from .._io import atomic_write
 from . import parallel
+from .layers import positive_finite
 from .mlp import flat_view
 from .optim import make_optimizer
 
@@ -525,9 +526,9 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     epochs = _count(epochs, "epochs", 0)
     batch_size = _count(batch_size, "batch_size", 1)
     eval_batch_size = _count(eval_batch_size, "eval_batch_size", 1)
-    lr = _positive_finite(lr, "lr")
+    lr = positive_finite(lr, "lr")
     if divergence_factor is not None:
-        divergence_factor = _positive_finite(divergence_factor, "divergence_factor")
+        divergence_factor = positive_finite(divergence_factor, "divergence_factor")
     log = log if log is not None else sys.stderr
     dtype = model.dtype
     check = getattr(model, "check_data", None) or (lambda x, _: np.ascontiguousarray(x, dtype=dtype))
@@ -664,17 +665,6 @@ def _count(value, name: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
-
-
-def _positive_finite(value, name: str) -> float:
-    """``value`` as a float > 0 and finite, or a ValueError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if isinstance(value, bool) or not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
 
 
 def _accepts(fn, name: str) -> bool:
