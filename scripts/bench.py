@@ -12,8 +12,8 @@ takes untimed warm-up steps before timing.  A round runs one NumPy and one PyTor
 thread count, alternating which goes first; the ratio NumPy time / PyTorch time is taken per
 round (both medians over the round's steps) and summarized by its median and interquartile
 range over the rounds.  With two or more threads a third process per round times NumPy with
-its elementwise work kept on one thread (``lossanalysis.nn.parallel``), to show whether
-splitting it pays.
+its elementwise work split over the threads as well (``lossanalysis.nn.set_threads``, off by
+default), to show whether that would pay.
 
 Per NumPy process it also reports the achieved GFLOP/s of the step's matrix products, the
 GFLOP/s of the same products as bare ``numpy.matmul`` calls (the BLAS limit on this machine),
@@ -69,7 +69,7 @@ def _args(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     # worker-only
     ap.add_argument("--lib", choices=("numpy", "torch"), help=argparse.SUPPRESS)
-    ap.add_argument("--split", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
+    ap.add_argument("--split", choices=("on", "off"), default="off", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if any(t < 1 for t in args.threads):
         ap.error(f"--threads must be positive integers, got {args.threads}")
@@ -128,8 +128,8 @@ def worker(args):
     out = {"lib": args.lib, "threads": threads, "split": args.split, "data": source,
            "load": _load(), "models": {}}
     if args.lib == "numpy":
-        if args.split == "off":
-            parallel.set_threads(1)
+        if args.split == "on":
+            parallel.set_threads(threads)
         out["blas"] = parallel.blas_threads()
         out["elementwise_threads"] = parallel.threads()
         for name in args.model_list:
@@ -225,7 +225,7 @@ def torch_twin(model, torch):
 # ---------------------------------------------------------------------------------------------
 # Speed: the orchestrator
 # ---------------------------------------------------------------------------------------------
-def _spawn(args, lib, threads, split="on"):
+def _spawn(args, lib, threads, split="off"):
     env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
     cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--lib", lib,
            "--threads", str(threads), "--split", split, "--models", ",".join(args.model_list),
@@ -264,11 +264,11 @@ def speed(args):
     runs = []
     for r in range(args.rounds):
         for threads in args.threads:
-            libs = [("numpy", "on")]
+            libs = [("numpy", "off")]
             if threads > 1:
-                libs.append(("numpy", "off"))
+                libs.append(("numpy", "on"))
             if torch_version:
-                libs.append(("torch", "on"))
+                libs.append(("torch", "off"))
             if r % 2:
                 libs.reverse()
             for lib, split in libs:
@@ -297,15 +297,15 @@ def _summarize(args, runs):
 
     summary = []
     header = (f"{'threads':>7}  {'model':<26} {'numpy ms':>8} {'torch ms':>8}  "
-              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>14} {'no-split/split':>14}  "
+              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>14} {'split/no split':>14}  "
               f"{'GFLOP/s step / sgemm':>21}  {'matmul':>6} {'adam':>5} {'loss':>5} {'rest':>5} ms")
     print("\n" + header)
     for threads in args.threads:
         for name in args.model_list:
-            ours, theirs, ratios, cpu_ratios, nosplit, parts = [], [], [], [], [], []
+            ours, theirs, ratios, cpu_ratios, split, parts = [], [], [], [], [], []
             for r in range(args.rounds):
-                a, b, c = pick("numpy", threads, "on", r), pick("torch", threads, "on", r), \
-                    pick("numpy", threads, "off", r)
+                a, b, c = pick("numpy", threads, "off", r), pick("torch", threads, "off", r), \
+                    pick("numpy", threads, "on", r)
                 ours.append(a["models"][name]["step"])
                 parts.append(a["models"][name])
                 if b is not None:
@@ -313,7 +313,7 @@ def _summarize(args, runs):
                     ratios.append(ours[-1] / theirs[-1])
                     cpu_ratios.append(a["models"][name]["step_cpu"] / b["models"][name]["step_cpu"])
                 if c is not None:
-                    nosplit.append(c["models"][name]["step"] / ours[-1])
+                    split.append(c["models"][name]["step"] / ours[-1])
             med = lambda v: float(np.median(v))  # noqa: E731
             fl = parts[0]["flops"]
             t_step, t_bare = med(ours), med([p["bare_matmul"] for p in parts])
@@ -334,9 +334,9 @@ def _summarize(args, runs):
                 row.update(cpu_ratio_median=m, cpu_ratio_q1=q1, cpu_ratio_q3=q3)
                 cpu_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
             split_txt = "-"
-            if nosplit:
-                m, q1, q3 = _quantiles(nosplit)
-                row.update(nosplit_over_split=m)
+            if split:
+                m, q1, q3 = _quantiles(split)
+                row.update(split_over_nosplit=m)
                 split_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
             summary.append(row)
             print(f"{threads:>7}  {MODELS[name]:<26} {1e3 * t_step:8.2f} {torch_txt:>8}  "
@@ -346,8 +346,8 @@ def _summarize(args, runs):
                   f"{1e3 * br['rest']:5.2f}")
     print("\nratio < 1: NumPy faster (wall time per step, medians per round).  CPU-time ratio "
           "(1 thread only): the same with process CPU time, which on a busy machine leaves out "
-          "the waits for a free core.  no-split/split > 1: splitting the elementwise work over "
-          "threads pays.  GFLOP/s: matmul flops per step time, and per bare-matmul time.  "
+          "the waits for a free core.  split/no split < 1: splitting the elementwise work over "
+          "threads (lossanalysis.nn.set_threads, off by default) would pay.  GFLOP/s: matmul flops per step time, and per bare-matmul time.  "
           "rest = step - matmul - adam - loss (activations, biases, reparameterization, glue).")
     return summary
 

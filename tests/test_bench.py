@@ -49,7 +49,7 @@ def test_summary_table_takes_per_round_ratios(numpy_worker_output, capsys):
     for r, factor in enumerate((1.0, 2.0, 4.0)):
         ours = json.loads(json.dumps(out))
         ours["round"] = r
-        theirs = {"lib": "torch", "threads": 1, "split": "on", "round": r,
+        theirs = {"lib": "torch", "threads": 1, "split": "off", "round": r,
                   "models": {"vae": {"step": ours["models"]["vae"]["step"] * factor,
                                      "step_cpu": ours["models"]["vae"]["step_cpu"] * factor}}}
         runs += [ours, theirs]

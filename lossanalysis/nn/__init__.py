@@ -20,8 +20,9 @@ Typical use::
     model = load_model("runs/vae/checkpoint.npz")   # rebuilt from the checkpoint alone
 
 Threads: the matrix products use the BLAS library's threads (``OPENBLAS_NUM_THREADS``, set
-before NumPy is imported); the large elementwise passes (Adam, the output loss) are split over
-as many Python threads (:func:`set_threads` changes that), which never changes a result.
+before NumPy is imported); ``set_threads(n)`` also splits the large elementwise passes (Adam,
+the output loss) over ``n`` Python threads -- off by default (it did not pay on the 2-core
+machine measured, see :mod:`.parallel`), and it never changes a result.
 
 Modules: :mod:`.layers` (dense layers, activations), :mod:`.mlp` (layer chains, flat parameter
 storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.models` (AE, VAE, BiasOnly),

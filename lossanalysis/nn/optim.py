@@ -163,9 +163,8 @@ class Adam(Optimizer):
       an ``axpy``.
 
     Passes: ``g^2``, two moment ``axpy``, ``sqrt``, ``+ eps``, division, ``axpy``.  The four
-    NumPy passes run in cache-sized blocks and, with two or more threads
-    (:mod:`lossanalysis.nn.parallel`), split over the threads; the BLAS calls thread
-    themselves.  Results agree with the textbook to float rounding (``axpy`` uses fused
+    NumPy passes run in cache-sized blocks (split over threads after
+    :func:`lossanalysis.nn.set_threads`); the BLAS calls use the BLAS library's threads.  Results agree with the textbook to float rounding (``axpy`` uses fused
     multiply-adds), are deterministic for a given BLAS thread count, and are restored
     bitwise by :meth:`load_state_dict`.
 

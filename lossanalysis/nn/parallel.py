@@ -7,6 +7,11 @@ and the output loss) when :func:`threads` is 2 or more; the matrix products are 
 the BLAS library itself.  Splitting never changes a result: every element is computed by the
 same operations whichever thread computes it, and each row sum stays within one thread.
 
+It is off unless asked for (``set_threads(2)``): on the 2-core machine it was built on it did
+not pay -- the loss is many short NumPy calls whose Python dispatch holds the GIL, Adam is
+bound by memory bandwidth, and the BLAS library's own threads keep spinning on the second core
+after each matrix product.  ``scripts/bench.py`` measures it (its split/no-split column).
+
 :func:`blas_threads` asks the loaded OpenBLAS library for its thread count (through
 ``ctypes``; NumPy and SciPy wheels ship OpenBLAS), falling back to the environment variables
 that set it, so that a metrics file records the count that was in force rather than
@@ -170,29 +175,22 @@ def blas_axpy(dtype):
 
 
 _configured: int | None = None
-_default: int | None = None
 
 
 def threads() -> int:
-    """Threads used for the split elementwise work: set by :func:`set_threads`, else the BLAS
-    thread count (at most the number of CPUs), else 1.
+    """Threads used for the split elementwise work: 1 (no split) unless :func:`set_threads`
+    asked for more.
 
-    >>> threads() >= 1
-    True
+    >>> threads()
+    1
     """
-    global _default
-    if _configured is not None:
-        return _configured
-    if _default is None:
-        n = blas_threads()["threads"] or 1
-        _default = max(1, min(n, os.cpu_count() or 1))
-    return _default
+    return 1 if _configured is None else _configured
 
 
 def set_threads(n: int | None) -> None:
-    """Use ``n`` threads for the split elementwise work (``None``: back to the default, the BLAS
-    thread count).  The BLAS library's own threads are not changed: set
-    ``OPENBLAS_NUM_THREADS`` before NumPy is imported for that.
+    """Use ``n`` threads for the split elementwise work (``None``: back to the default, 1).
+    The BLAS library's own threads are not changed: set ``OPENBLAS_NUM_THREADS`` before NumPy
+    is imported for that.
 
     >>> set_threads(1); threads()
     1
