@@ -31,6 +31,7 @@ TINY = {"settings": {
     "ae": {"sizes": (784, 16, 4), "n_train": 300, "n_eval": 100, "epochs": 1, "batch": 50},
     "vae": {"n_train": 300, "n_eval": 60, "epochs": 1, "lin_epochs": 1, "lin_anneal": (1,),
             "count_epochs": 2, "hidden": 16, "latent": 4, "n_calib": 50, "batch_size": 50},
+    "E8": {"free_draws": 32, "free_steps": 150, "latent_samples": 2, "n_vae": 100},
 },
     # one deliberately wrong prediction: the same machinery must refute it
     "override": {"E2.ae.first_step.sgd": 1.0}}

@@ -267,26 +267,6 @@ def test_e3_text_follows_the_facts(experiment_run):
     assert "Adam alone had reached the identity" in _text(s, after)
 
 
-def test_e4_text_follows_the_facts(experiment_run):
-    s = _state(experiment_run["run"], "E4")
-    n = len(s.measured.seeds)
-    mixed = _set(s.measured, "E4.uniform_offset", [0.01 * (-1) ** i for i in range(n)])
-    same = _set(s.measured, "E4.uniform_offset", [-0.003 - 0.0001 * i for i in range(n)])
-    assert "changes sign from seed to seed" in _text(s, mixed)
-    t = _text(s, same)
-    assert "changes sign" not in t and "of the same sign in every seed" in t
-    regress = _set(_set(s.measured, "E4.regression_slope_mse", [-0.2]), "E4.regression_slope_bce",
-                   [-0.3])
-    flat = _set(regress, "E4.regression_slope_bce", [0.1])
-    assert "regress toward the middle" in _text(s, regress)
-    assert "regress toward the middle" not in _text(s, flat)
-    small = _set(_set(s.measured, "E4.sigma_logit_mse_mean", [2.0]), "E4.sigma_pred_logit_mean",
-                 [1.0])
-    large = _set(small, "E4.sigma_pred_logit_mean", [1.9])
-    assert "common to every seed" in _text(s, small)
-    assert "most of the error spread is seed-to-seed noise" in _text(s, large)
-
-
 def test_e5_text_follows_the_facts(experiment_run):
     from lossanalysis.experiments import e5_vae_scale as e5
     s = _state(experiment_run["run"], "E5")

@@ -1,5 +1,5 @@
 """Unit tests of the experiments' measuring pieces on synthetic inputs with known answers: image
-measures, E1's Newton distance, E2's gradient ratios, E4's prediction noise and bin-pair leans,
+measures, E1's Newton distance, E2's gradient ratios (E4's and E8's in test_e4.py, test_e8.py),
 E5's spectrum rule, orderings and snapshots, E6's CB tables and E7's pairing of datasets.  No
 test pins a measured value of a real run.
 """
@@ -14,12 +14,11 @@ from lossanalysis import analysis
 from lossanalysis.experiments import EXPERIMENTS, models, module
 from lossanalysis.experiments import e1_minimizers as e1
 from lossanalysis.experiments import e2_saturation as e2
-from lossanalysis.experiments import e4_asymmetry as e4
 from lossanalysis.experiments import e5_vae_scale as e5
 from lossanalysis.experiments import e6_continuous_bernoulli as e6
 from lossanalysis.experiments import e7_binary_grey as e7
-from lossanalysis.experiments.core import (INCONCLUSIVE, DataRef, Observation, RunConfig,
-                                           Task, judge, one_swap_tolerance, spearman)
+from lossanalysis.experiments.core import (DataRef, Observation, RunConfig, Task,
+                                           one_swap_tolerance, spearman)
 from lossanalysis.experiments.images import blur_stats, mean_gradient, midgrey_fraction
 from lossanalysis.losses import continuous_bernoulli_mean_logit, logit, sigmoid
 
@@ -94,71 +93,6 @@ def test_gradient_ratios_from_the_catalogue():
     # the local ratio 1/(2p(1 - p)) falls as the logit leaves saturation: the longer path
     # averages it lower
     assert e2.first_step_ratio() > e2.integral_ratio(z1=-3.0) > e2.integral_ratio() > 1
-
-
-# ------------------------------------------------------------------------------------------ E4
-def _levels(n, rng):
-    return rng.integers(14, 242, n) / 255.0
-
-
-def test_prediction_noise_is_half_the_seed_disagreement():
-    rng = np.random.default_rng(0)
-    y = _levels(20000, rng)
-    base = rng.normal(size=y.size)
-    np.testing.assert_allclose(e4.prediction_noise(y, [base, base.copy()]), 0.0, atol=1e-12)
-    outs = [base + 0.7 * rng.normal(size=y.size) for _ in range(3)]
-    est = e4.prediction_noise(y, outs)
-    assert est.shape == (len(e4.EDGES) - 1,)
-    np.testing.assert_allclose(est, 0.7, rtol=0.05)
-    assert np.all(np.isnan(e4.prediction_noise(y, [base])))
-
-
-def test_pair_lean_cancels_a_uniform_offset():
-    nb = len(e4.EDGES) - 1
-    uniform = np.full(nb, 0.01)
-    np.testing.assert_allclose(e4.pair_lean(uniform, "signed"), 0.0)
-    centres = 0.5 * (e4.EDGES[:-1] + e4.EDGES[1:])
-    toward = 0.02 * np.sign(0.5 - centres)
-    np.testing.assert_allclose(e4.pair_lean(toward + uniform, "signed"), 0.02)
-    np.testing.assert_allclose(e4.pair_lean(np.sign(0.5 - centres) * 0.01, "toward"), 0.0)
-    np.testing.assert_allclose(e4.pair_lean(np.full(nb, 0.03), "toward"), 0.03)
-    with pytest.raises(ValueError):
-        e4.pair_lean(uniform, "other")
-
-
-def test_slope_and_sign_agreement():
-    assert e4.slope([2.0, 4.0], [1.0, 2.0]) == pytest.approx(2.0)
-    assert math.isnan(e4.slope([1.0, 2.0], [0.0, 0.0]))
-    assert e4._sign_agreement([1, -1, 1, 1], [1, 1, 1, 1]) == 0.75
-    assert math.isnan(e4._sign_agreement([1, 1], [np.nan, 1]))
-
-
-def test_predicted_shift_reproduces_the_noise_model():
-    """On outputs that follow E4's own noise model exactly, shifting them by the offset
-    difference gives noise_bias(bce) - noise_bias(mse) at the levels: BCE toward 1/2."""
-    rng = np.random.default_rng(1)
-    y = np.repeat(np.array([26, 51, 77, 179, 204, 230]) / 255.0, 20000)
-    sigma = 0.8
-    nb = len(e4.EDGES) - 1
-    lv, inv = np.unique(y, return_inverse=True)
-    c_mse = np.asarray(analysis.noise_offset("mse", lv, sigma, "logit"))[inv]
-    z = logit(y) + c_mse + sigma * rng.standard_normal(y.size)
-    tables = e4.offset_tables(y, y, np.full(nb, sigma), np.full(nb, 0.01))
-    pr = e4.predicted_differences(y, z, tables)
-    idx = np.clip(np.searchsorted(e4.EDGES, lv, side="right") - 1, 0, nb - 1)
-    for level, b in zip(lv, idx):
-        expected = float(analysis.noise_bias("bce", level, sigma, "logit")
-                         - analysis.noise_bias("mse", level, sigma, "logit"))
-        assert pr["signed_logit"][b] == pytest.approx(expected, abs=2e-3)
-        assert np.sign(pr["signed_logit"][b]) == np.sign(0.5 - level)
-    lean = e4.pair_lean(pr["signed_logit"], "signed")
-    assert np.all(lean[np.isfinite(lean)] > 0)
-    nan_tables = e4.offset_tables(y, y, np.full(nb, np.nan), np.full(nb, np.nan))
-    pr_nan = e4.predicted_differences(y, z, nan_tables)
-    assert np.all(np.isnan(pr_nan["signed_logit"]))
-    P = e4.prepare(RunConfig(), None)["P"]
-    assert judge(P["slope_logit"], [e4.slope([1.0], pr_nan["signed_logit"][:1])]) \
-        == INCONCLUSIVE
 
 
 # ------------------------------------------------------------------------------------------ E5

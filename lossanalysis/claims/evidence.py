@@ -43,15 +43,24 @@ __all__ = ["CONTRACT", "Row", "Observation", "Report", "Evidence", "load_report"
 CONTRACT = {
     "E4.null.*": "a deterministic autoencoder pair (the same network trained with BCE and with "
                  "MSE, no noise in the loss); measurement: BCE's per-target mean signed error "
-                 "minus MSE's, signed toward 1/2 (> 0: BCE leans toward 1/2); predicted 0",
-    "E8.vae.*": "a Bernoulli VAE (its sampled latent puts noise inside the loss); measurement: "
-                "the mean of p over latent samples minus the target, signed toward 1/2, by "
-                "intensity; predicted 0 (noise in the logit leaves BCE's mean on target)",
+                 "minus MSE's, signed toward 1/2: the lean 1/2 [d(y) - d(1 - y)] of one pair of "
+                 "target bins (y, 1 - y) (> 0: BCE leans toward 1/2); predicted 0.  Each "
+                 "network's own conditional-mean checks are E4.cmean.* (not read by claims)",
+    "E8.vae.*": "a Bernoulli VAE (its sampled latent puts noise inside the loss, but the decoder "
+                "sees the sample); measurement: the decoder's output p(h) for each latent "
+                "sample h minus the target, binned by p(h), signed toward 1/2; predicted 0 "
+                "(for each h both proper likelihoods are minimized by E[x | h]).  The Gaussian "
+                "decoder's row is E8.vae_gaussian.* (not read)",
     "E8.*.logit.*": "(not E8.vae) noise in the logit inside the training loss; measurement: "
-                    "BCE's mean prediction minus the target, signed toward 1/2; predicted 0",
+                    "BCE's mean prediction E_e[p] minus the target, signed toward 1/2 (free "
+                    "outputs: point targets; AE: binned by E_e[p] and against the noise-free "
+                    "twin, so the target is the conditional mean); predicted 0.  MSE's rows are "
+                    "E8.*.mse_logit[...] (not read)",
     "E8.*.prob.*": "(not E8.vae) noise in probability space inside the training loss; "
-                   "measurement: BCE's mean prediction minus the target, signed toward 1/2; "
-                   "predicted noise_bias(bce, y, sigma, 'prob') signed the same way (> 0)",
+                   "measurement: BCE's mean prediction minus the target, signed toward 1/2, as "
+                   "for E8.*.logit.*; predicted noise_bias(bce, y, sigma, 'prob') signed the "
+                   "same way (> 0; AE: at the conditional mean each prediction bin stands for).  "
+                   "MSE's rows are E8.*.mse_prob[...] (not read)",
     "E2.*": "(ids without 'adam') saturated sigmoid outputs (z = -6 on ink pixels) trained "
             "with plain SGD, BCE against MSE; measurement: grows with BCE's speed-up over MSE "
             "(a step ratio MSE/BCE, or its log10); predicted: a speed-up",

@@ -19,6 +19,7 @@ EXPERIMENTS = (
     ("E5", "e5_vae_scale"),
     ("E6", "e6_continuous_bernoulli"),
     ("E7", "e7_binary_grey"),
+    ("E8", "e8_noise_in_loss"),
 )
 
 

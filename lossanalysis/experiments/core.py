@@ -82,8 +82,9 @@ CONFIDENCE = 0.95
 DEFAULT_SEEDS = (3, 4, 5)
 EXTRA_SEEDS = (6, 7, 8)
 #: Seeds that earlier runs measured (the committed reports up to f90928b used 0, 1, 2; the E5
-#: pilots used 10 and 11): a row measured on any of them is not blind.
-USED_SEEDS = frozenset({0, 1, 2, 10, 11})
+#: pilots used 10 and 11, the E4/E8 pilot 40, 41, 42): a row measured on any of them is not
+#: blind.
+USED_SEEDS = frozenset({0, 1, 2, 10, 11, 40, 41, 42})
 #: The interior range of intensities where every catalogue loss has a finite minimizer that a
 #: fit can reach (the continuous Bernoulli's has none at an exact 0 or 1): E1's grey levels and
 #: overfitting batch, and the clipped data of E6's control.
@@ -409,6 +410,9 @@ STREAMS = {
     "e5.calibration": (lambda seed, i: [seed, 5], "E5's posterior samples for sigma^2 / MSE"),
     "e5.elbo": (lambda seed, i: [seed, 7], "E5's posterior samples for the linear VAE's ELBO"),
     "e6.posterior": (lambda seed, i: [seed, 11], "E6's posterior samples for the mean image"),
+    "e8.start": (lambda seed, i: [seed, 9], "E8's random starts of the free logits"),
+    "e8.noise": (lambda seed, i: [seed, 8, i], "E8's output noise inside the loss, set-up i"),
+    "e8.latent": (lambda seed, i: [seed, 13], "E8's latent samples of the VAEs"),
 }
 
 
