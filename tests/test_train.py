@@ -520,3 +520,20 @@ def test_compare_losses_script(tmp_path, real_data, capsys):
     assert stem.with_suffix(".pdf").exists() and stem.with_suffix(".png").exists()
     assert _exit_code(script.main, ["--losses", "mse"]) == 2
     assert "two or more different losses" in capsys.readouterr().err
+
+
+def test_training_checks_leave_a_noisy_term_s_generator_alone():
+    """The divergence baseline evaluates the output term; a term that draws noise must not
+    see its stream moved by that (the run must equal one without the check)."""
+    from lossanalysis.nn.noise import NoisyOutput
+
+    def run(factor):
+        model = AE((12, 6, 3), loss=NoisyOutput("bce", "logit", 0.5, seed=4), seed=0)
+        hist = _run(model, epochs=1, divergence_factor=factor)
+        return hist["train_loss"], model.get_params()
+
+    (loss_a, params_a), (loss_b, params_b) = run(100.0), run(None)
+    assert loss_a == loss_b
+    for k in params_a:
+        np.testing.assert_array_equal(params_a[k], params_b[k])
+    assert NoisyOutput("bce", "logit", 0.5).unit == "nats"

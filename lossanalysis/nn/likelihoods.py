@@ -199,9 +199,11 @@ class Catalogue(Term):
 
     @property
     def unit(self):
-        if not self._from_catalogue():
-            return "loss units"
-        return LOSS_UNITS.get(self.loss.name, "loss units")
+        try:
+            own = get_loss(self.loss.name, **self.loss.params) == self.loss
+        except ValueError:      # a user loss under a name the catalogue does not know
+            own = False
+        return LOSS_UNITS.get(self.loss.name, "loss units") if own else "loss units"
 
     def config(self):
         if not self._from_catalogue():

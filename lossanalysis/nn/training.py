@@ -34,6 +34,7 @@ epoch: the one on disk, if any, is the last good one.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import inspect
 import json
@@ -215,6 +216,20 @@ def _write_metrics(path, history):
 # ---------------------------------------------------------------------------------------------
 # Divergence
 # ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _untouched(term):
+    """Evaluate ``term`` without side effects: a term that draws noise (e.g.
+    :class:`lossanalysis.nn.noise.NoisyOutput`) gets its generators' states back afterwards,
+    so that looking at it does not change the training run."""
+    saved = [(g, g.bit_generator.state) for g in vars(term).values()
+             if isinstance(g, np.random.Generator)]
+    try:
+        yield term
+    finally:
+        for g, state in saved:
+            g.bit_generator.state = state
+
+
 def _baseline(model, x, max_examples: int = 1000):
     """Loss per image of the trivial model that predicts the mean image of ``x`` (KL 0 for a
     VAE whose posterior is the prior), on at most ``max_examples`` examples; None if it cannot
@@ -225,7 +240,7 @@ def _baseline(model, x, max_examples: int = 1000):
     sample = x[:max_examples]
     mean = sample.mean(axis=0, dtype=np.float64)
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _untouched(term):
             if term.output == "logit":
                 p = np.clip(mean, 1e-6, 1 - 1e-6)
                 out = np.log(p) - np.log1p(-p)
@@ -280,7 +295,7 @@ def _infinite_at_extremes(model) -> bool:
     if term.output != "logit":
         return False
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _untouched(term):
             y = term.prepare(np.array([[0.0, 1.0]], dtype=model.dtype))
             v, _ = term.value_and_grad(y, np.zeros((1, 2), dtype=model.dtype))
         return not np.isfinite(v).all()
@@ -576,7 +591,8 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     step_kw = {"reuse": True} if _accepts(model.loss_and_grads, "reuse") else {}
     flat_grads = None
     unit = history.get("unit", "loss units")
-    if start_epoch <= epochs and history.get("baseline_loss") is None:
+    if (start_epoch <= epochs and divergence_factor is not None
+            and history.get("baseline_loss") is None):
         history["baseline_loss"] = _baseline(model, x_train)
     limit = _limit(history.get("start_loss"), history.get("baseline_loss"), divergence_factor)
     show = _Progress(log, not quiet and progress is not False, epochs, n_steps, unit)
