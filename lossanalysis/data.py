@@ -469,6 +469,8 @@ def intensity_summary(images, bins: int = 20) -> IntensitySummary:
     a = np.asarray(images)
     if a.size == 0:
         raise ValueError("intensity_summary needs at least one pixel")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"bins must be an integer, got {bins!r}")
     if bins < 1:
         raise ValueError(f"bins must be positive, got {bins}")
     edges = np.arange(bins + 1) / bins

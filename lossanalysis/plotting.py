@@ -163,8 +163,11 @@ def color(name: str, index: int = 0) -> str:
     >>> color("my-series", 1) in PALETTE
     True
     """
+    _name_arg(name)
     if name in _LOSS_STYLE:
         return _LOSS_STYLE[name][0]
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"index must be an integer, got {index!r}")
     cycle = STYLE["axes.prop_cycle"].by_key()["color"]
     return cycle[index % len(cycle)]
 
@@ -191,6 +194,12 @@ def marker(name: str) -> str:
     return _LOSS_STYLE.get(name, (None, None, "o"))[2]
 
 
+def _name_arg(name):
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string (a loss or series name), got {name!r}")
+    return name
+
+
 def display_name(name: str) -> str:
     """How a loss or a likelihood is written in a figure (:data:`DISPLAY_NAMES`; other names
     unchanged).
@@ -200,7 +209,7 @@ def display_name(name: str) -> str:
     >>> display_name("reverse_kl"), display_name("bernoulli"), display_name("my_loss")
     ('reverse KL', 'Bernoulli', 'my_loss')
     """
-    return DISPLAY_NAMES.get(name, name)
+    return DISPLAY_NAMES.get(_name_arg(name), name)
 
 
 def loss_unit(name: str) -> str:
@@ -237,7 +246,12 @@ def listing(values, fmt: str = "g") -> str:
     >>> listing((0.05, 0.1))
     '0.05, 0.1'
     """
-    return ", ".join(format(v, fmt) if not isinstance(v, str) else v for v in values)
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format specification string, got {fmt!r}")
+    try:
+        return ", ".join(format(v, fmt) if not isinstance(v, str) else v for v in values)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"fmt {fmt!r} cannot format these values: {err}") from None
 
 
 def _check_columns(columns):

@@ -389,6 +389,11 @@ def _known(thunk, arg, reason, id_):
     return pytest.param(thunk, arg, id=id_, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
+def _fixed(thunk, arg, reason, id_):
+    """A case once pinned in KNOWN and since fixed by its owner: now an ordinary test."""
+    return pytest.param(thunk, arg, id=id_)
+
+
 EIG = np.array([2.0, 1.0, 0.5])
 KNOWN = [
     _known(lambda: analysis.noise_bias("bce", 0.3, 0.02, space=np.array(["prob", "logit"])),
@@ -448,17 +453,17 @@ KNOWN = [
     _known(lambda: analysis.cb_variance({}), "m",
            "analysis.cb_variance: a dict gives 'float() argument must be...'",
            "cb_variance-dict"),
-    _known(lambda: plotting.color(["bce"]), "name",
+    _fixed(lambda: plotting.color(["bce"]), "name",
            "plotting.color: a list gives \"unhashable type: 'list'\"", "color-list"),
-    _known(lambda: plotting.display_name(NAN), "name",
+    _fixed(lambda: plotting.display_name(NAN), "name",
            "plotting.display_name: NaN is returned as the name (a silent NaN)",
            "display_name-nan"),
-    _known(lambda: plotting.listing([0.0], "d"), "fmt",
+    _fixed(lambda: plotting.listing([0.0], "d"), "fmt",
            "plotting.listing: fmt 'd' with floats gives Python's 'Unknown format code'",
            "listing-fmt"),
     _known(lambda: figures.prob_noise_reach(INF), "nodes",
            "figures.prob_noise_reach(inf): OverflowError", "prob_noise_reach-inf"),
-    _known(lambda: data.intensity_summary(np.full((2, 2), 0.5), "4"), "bins",
+    _fixed(lambda: data.intensity_summary(np.full((2, 2), 0.5), "4"), "bins",
            "data.intensity_summary: bins = '4' gives a comparison TypeError",
            "intensity_summary-bins-string"),
 ]
