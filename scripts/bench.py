@@ -1,153 +1,184 @@
-"""Benchmark the training step of lossanalysis.nn, and compare the VAE's quality with PyTorch.
+"""Benchmark the training step of lossanalysis.nn against PyTorch, and compare the VAE's quality.
 
 Speed (default)::
 
-    python scripts/bench.py [--threads N] [--repeat 200]
+    python scripts/bench.py [--threads 1 2] [--rounds 5] [--steps 60] [--models vae,ae-bce,ae-mse]
 
-For the AE 784-512-128-32 (bce) and the VAE 784-400-20 (bernoulli) at batch 128 in float32 it
-prints the median training step time (forward, backward, Adam update), the GFLOP/s achieved by
-the step's matrix products (counted below), and the GFLOP/s of bare ``numpy.matmul`` calls on
-the same shapes (the physical limit on this machine), plus a breakdown of the non-matmul work.
-If ``torch`` is importable the same models are timed in PyTorch with the same thread count
-(torch is never a dependency of the package: run this script with an interpreter that has it).
-``--threads N`` sets the BLAS threads and torch's intra-op threads alike.  The machine's load
-average is printed with the numbers: on a shared machine, rerun when it is low.
+Models at batch 128, float32, Adam: the VAE 784-400-20 with a Bernoulli likelihood (the
+architecture of the PyTorch examples' vae/main.py) and the AE 784-512-128-32 with bce and with
+mse.  Each library runs in its own process, so that neither's thread pool disturbs the other's
+timings (a BLAS thread pool keeps spinning for a while after its last call); every process
+takes untimed warm-up steps before timing.  A round runs one NumPy and one PyTorch process per
+thread count, alternating which goes first; the ratio NumPy time / PyTorch time is taken per
+round (both medians over the round's steps) and summarized by its median and interquartile
+range over the rounds.  With two or more threads a third process per round times NumPy with
+its elementwise work split over the threads as well (``lossanalysis.nn.set_threads``, off by
+default), to show whether that would pay.
+
+Per NumPy process it also reports the achieved GFLOP/s of the step's matrix products, the
+GFLOP/s of the same products as bare ``numpy.matmul`` calls (the BLAS limit on this machine),
+and a breakdown of the step (``lossanalysis.nn.profile.step_breakdown``): matmuls, Adam, the
+loss value and gradient, and the rest.  The load average and CPU count are printed at the start
+and after every round: on a shared machine, compare rounds run under similar load.  PyTorch is
+never a dependency of the package; without it the NumPy numbers alone are printed.
 
 Quality::
 
     python scripts/bench.py quality --data-dir ../shared/data [--epochs 10] [--seeds 0 1 2]
 
-trains the VAE 784-400-20 (Bernoulli, Adam 1e-3, batch 128), the configuration of the PyTorch
-examples' vae/main.py, on the MNIST training images found by ``lossanalysis.data.load`` and
+trains the VAE 784-400-20 (Bernoulli, Adam 1e-3, batch 128) on the MNIST training images and
 reports the test negative ELBO (nats per image, one latent sample per example), once with the
 package's default initialization (He/Glorot) and once with the frameworks' default
 (``init="uniform_fan_in"``).  With torch importable a PyTorch twin (same layers, same loss, same
 data order) is trained beside each: from the very same initial weights, and from torch's own
-default initialization.  A summary gives the mean and sample standard deviation over the seeds.
-
-FLOP count of a step: every dense layer (n_in -> n_out) at batch B does 2 B n_in n_out flops
-in the forward product, as many for the weight gradient and, except for the first encoder
-layer, as many for the input gradient.
+default initialization.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"vae": "VAE 784-400-20, bernoulli", "ae-bce": "AE 784-512-128-32, bce",
+          "ae-mse": "AE 784-512-128-32, mse"}
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-def _args():
+
+def _args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", nargs="?", default="speed", choices=("speed", "quality"))
-    ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS and torch threads; default: OPENBLAS_NUM_THREADS "
-                         "or all cores")
-    ap.add_argument("--repeat", type=int, default=200, help="timed steps per measurement")
+    ap.add_argument("mode", nargs="?", default="speed", choices=("speed", "quality", "worker"))
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="thread counts to compare (BLAS and torch alike); default 1 2")
+    ap.add_argument("--rounds", type=int, default=5, help="alternated rounds per thread count")
+    ap.add_argument("--steps", type=int, default=60, help="timed steps per model and process")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed steps before timing")
+    ap.add_argument("--models", default="vae,ae-bce,ae-mse",
+                    help=f"comma-separated, from {', '.join(MODELS)}")
     ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--no-torch", action="store_true", help="NumPy only")
+    ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    return ap.parse_args()
+    # worker-only
+    ap.add_argument("--lib", choices=("numpy", "torch"), help=argparse.SUPPRESS)
+    ap.add_argument("--split", choices=("on", "off"), default="off", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if any(t < 1 for t in args.threads):
+        ap.error(f"--threads must be positive integers, got {args.threads}")
+    for name in ("rounds", "steps", "batch_size", "epochs"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.warmup < 0:
+        ap.error(f"--warmup must be >= 0, got {args.warmup}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        ap.error(f"--models: unknown {bad or args.models!r}; choose from {', '.join(MODELS)}")
+    args.model_list = models
+    return args
 
 
-ARGS = _args()
-THREADS = ARGS.threads or int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count() or 1)
-# Must be set before NumPy (and its BLAS) is imported.
-os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(THREADS)
-
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lossanalysis.nn import AE, VAE, Adam, train  # noqa: E402
-
-
-try:
-    if ARGS.no_torch:
-        raise ImportError
-    import torch
-    torch.set_num_threads(THREADS)
-except ImportError:
-    torch = None
+def _load():
+    one, five, fifteen = os.getloadavg()
+    return {"1min": round(one, 2), "5min": round(five, 2), "15min": round(fifteen, 2),
+            "cpus": os.cpu_count()}
 
 
 # ---------------------------------------------------------------------------------------------
-# FLOPs and the bare-matmul limit
+# Worker: one library, one thread count, every model; prints one JSON line
 # ---------------------------------------------------------------------------------------------
-def matmul_shapes(model, batch):
-    """The (m, k, n, kind) of every matrix product of one training step."""
-    shapes = []
-    first = True
-    for mlp in (model.encoder, model.decoder):
-        for d in mlp.dense:
-            shapes.append((batch, d.n_in, d.n_out, "fwd"))       # x @ W
-            shapes.append((d.n_in, batch, d.n_out, "dW"))        # x.T @ dy
-            if not first:
-                shapes.append((batch, d.n_out, d.n_in, "dx"))    # dy @ W.T
-            first = False
-    return shapes
+def _build(name, seed=0):
+    from lossanalysis.nn import AE, VAE
+
+    if name == "vae":
+        return VAE((784, 400, 20), likelihood="bernoulli", seed=seed)
+    return AE((784, 512, 128, 32), loss=name.split("-")[1], seed=seed)
 
 
-def flops(shapes):
-    return sum(2 * m * k * n for m, k, n, _ in shapes)
-
-
-def bare_matmul_ops(shapes, dtype=np.float32):
-    """A function running the step's products as bare ``np.matmul(..., out=)`` calls, with the
-    same operand layouts (transposed views where the step uses them)."""
-    rng = np.random.default_rng(0)
-    ops = []
-    for m, k, n, kind in shapes:
-        if kind == "fwd":
-            a, b = rng.standard_normal((m, k), dtype=dtype), rng.standard_normal((k, n), dtype=dtype)
-        elif kind == "dW":
-            a, b = rng.standard_normal((k, m), dtype=dtype).T, rng.standard_normal((k, n), dtype=dtype)
-        else:
-            a, b = rng.standard_normal((m, k), dtype=dtype), rng.standard_normal((n, k), dtype=dtype).T
-        ops.append((a, b, np.empty((m, n), dtype)))
-
-    def run():
-        for a, b, o in ops:
-            np.matmul(a, b, out=o)
-
-    return run
-
-
-def median_time(fn, repeat, warmup=10):
-    times = []
-    for i in range(repeat + warmup):
-        t = time.perf_counter()
-        fn()
-        if i >= warmup:
-            times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
-def batch_data(batch, n_pixels=784):
-    """MNIST digits if the loader finds them, else synthetic binary-ish images."""
+def _batch(args, np):
+    """MNIST test digits if the loader finds them, else synthetic binary-ish images."""
     try:
         from lossanalysis.data import load
-        x, _ = load("mnist", "test", data_dir=ARGS.data_dir)
-        return np.ascontiguousarray(x[:batch])
-    except Exception:  # noqa: BLE001 - any failure: fall back to synthetic data
+        x, _ = load(args.dataset, "test", data_dir=args.data_dir)
+        return np.ascontiguousarray(x[:args.batch_size]), "mnist"
+    except Exception:  # noqa: BLE001 - any failure: synthetic data of the same shape
         rng = np.random.default_rng(1)
-        x = rng.random((batch, n_pixels), dtype=np.float32)
-        return np.where(x < 0.7, 0, np.where(x > 0.9, 1, x)).astype(np.float32)
+        x = rng.random((args.batch_size, 784), dtype=np.float32)
+        return np.where(x < 0.7, 0, np.where(x > 0.9, 1, x)).astype(np.float32), "synthetic"
+
+
+def worker(args):
+    threads = args.threads[0]
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from lossanalysis.nn import Adam, parallel
+    from lossanalysis.nn.profile import (bare_matmuls, matmul_shapes, median_time,
+                                         step_breakdown)
+
+    x, source = _batch(args, np)
+    out = {"lib": args.lib, "threads": threads, "split": args.split, "data": source,
+           "load": _load(), "models": {}}
+    if args.lib == "numpy":
+        if args.split == "on":
+            parallel.set_threads(threads)
+        out["blas"] = parallel.blas_threads()
+        out["elementwise_threads"] = parallel.threads()
+        for name in args.model_list:
+            model = _build(name)
+            opt = Adam(model.params, lr=1e-3)
+            rng = np.random.default_rng(0)
+
+            def step():
+                _, g = model.loss_and_grads(x, rng=rng, reuse=True)
+                opt.step(g)
+
+            with np.errstate(under="ignore"):
+                t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
+            shapes = matmul_shapes(model, len(x))
+            bare = median_time(bare_matmuls(shapes), args.steps, args.warmup)
+            parts = step_breakdown(_build(name), x, repeat=max(3, args.steps // 2),
+                                   warmup=args.warmup)
+            out["models"][name] = {"step": t, "step_cpu": t_cpu, "bare_matmul": bare,
+                                   "flops": parts["flops"], "parts": parts}
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+        out["torch"] = torch.__version__
+        for name in args.model_list:
+            twin = torch_twin(_build(name), torch)
+            opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
+            xt = torch.from_numpy(x)
+
+            def step():
+                opt.zero_grad(set_to_none=False)
+                loss, _ = twin(xt)
+                loss.backward()
+                opt.step()
+
+            t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
+            out["models"][name] = {"step": t, "step_cpu": t_cpu}
+    print(json.dumps(out))
 
 
 # ---------------------------------------------------------------------------------------------
 # PyTorch twins
 # ---------------------------------------------------------------------------------------------
-def torch_twin(model):
-    """A PyTorch module computing the same loss as ``model`` (AE with bce, or VAE with the
-    Bernoulli likelihood), initialized with ``model``'s current parameters."""
+def torch_twin(model, torch):
+    """A PyTorch module computing the same loss as ``model`` (AE with bce or mse, or VAE with
+    the Bernoulli likelihood), initialized with ``model``'s current parameters."""
     nn = torch.nn
     F = torch.nn.functional
+    from lossanalysis.nn import VAE
 
     def linear(d):
         lin = nn.Linear(d.n_in, d.n_out)
@@ -166,6 +197,12 @@ def torch_twin(model):
 
     is_vae = isinstance(model, VAE)
     k = model.latent_dim
+    mse = getattr(model.term, "name", "") == "mse"
+
+    def rec_loss(z, x):
+        if mse:
+            return torch.sum((torch.sigmoid(z) - x) ** 2) / x.shape[0]
+        return F.binary_cross_entropy_with_logits(z, x, reduction="sum") / x.shape[0]
 
     class Twin(nn.Module):
         def __init__(self):
@@ -174,133 +211,173 @@ def torch_twin(model):
 
         def forward(self, x):
             if not is_vae:
-                z = self.dec(self.enc(x))
-                return F.binary_cross_entropy_with_logits(z, x, reduction="sum") / x.shape[0], None
+                return rec_loss(self.dec(self.enc(x)), x), None
             head = self.enc(x)
             mu, logvar = head[:, :k], head[:, k:]
             h = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-            z = self.dec(h)
-            rec = F.binary_cross_entropy_with_logits(z, x, reduction="sum") / x.shape[0]
+            rec = rec_loss(self.dec(h), x)
             kl = 0.5 * torch.sum(mu * mu + torch.exp(logvar) - 1 - logvar) / x.shape[0]
             return rec + kl, (rec, kl)
 
     return Twin()
 
 
-def torch_stepper(model, x):
-    """A function doing one training step of the PyTorch twin (forward, backward, Adam)."""
-    twin = torch_twin(model)
-    opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
-    xt = torch.from_numpy(x)
+# ---------------------------------------------------------------------------------------------
+# Speed: the orchestrator
+# ---------------------------------------------------------------------------------------------
+def _spawn(args, lib, threads, split="off"):
+    env = {**os.environ, **{v: str(threads) for v in THREAD_VARS}}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--lib", lib,
+           "--threads", str(threads), "--split", split, "--models", ",".join(args.model_list),
+           "--steps", str(args.steps), "--warmup", str(args.warmup),
+           "--batch-size", str(args.batch_size), "--dataset", args.dataset]
+    if args.data_dir:
+        cmd += ["--data-dir", args.data_dir]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {lib} worker failed:\n{done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def step():
-        opt.zero_grad(set_to_none=False)
-        loss, _ = twin(xt)
-        loss.backward()
-        opt.step()
 
-    for _ in range(20):
-        step()
-    return step
+def _have_torch():
+    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _quantiles(values):
+    import numpy as np
+
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return float(med), float(q1), float(q3)
+
+
+def speed(args):
+    import numpy as np
+
+    torch_version = None if args.no_torch else _have_torch()
+    print(f"lossanalysis.nn training step vs PyTorch: batch {args.batch_size}, float32, Adam; "
+          f"{args.rounds} rounds x {args.steps} timed steps (after {args.warmup} untimed) per "
+          f"model and process; numpy {np.__version__}; torch "
+          + (torch_version or "not importable: NumPy numbers only"))
+    print(f"load at start: {_load()}")
+    runs = []
+    for r in range(args.rounds):
+        for threads in args.threads:
+            libs = [("numpy", "off")]
+            if threads > 1:
+                libs.append(("numpy", "on"))
+            if torch_version:
+                libs.append(("torch", "off"))
+            if r % 2:
+                libs.reverse()
+            for lib, split in libs:
+                res = _spawn(args, lib, threads, split)
+                res["round"] = r
+                runs.append(res)
+        print(f"round {r + 1}/{args.rounds} done; load {_load()}", flush=True)
+    print(f"load at end: {_load()}")
+    blas = next((x["blas"] for x in runs if "blas" in x), {})
+    print(f"BLAS: {blas.get('library')}, threads read via {blas.get('source')}")
+    summary = _summarize(args, runs)
+    if args.json:
+        from lossanalysis._io import atomic_write
+        atomic_write(args.json, json.dumps({"runs": runs, "summary": summary}, indent=1) + "\n")
+    return summary
+
+
+def _summarize(args, runs):
+    import numpy as np
+
+    def pick(lib, threads, split, r):
+        for x in runs:
+            if (x["lib"], x["threads"], x["split"], x["round"]) == (lib, threads, split, r):
+                return x
+        return None
+
+    summary = []
+    header = (f"{'threads':>7}  {'model':<26} {'numpy ms':>8} {'torch ms':>8}  "
+              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>14} {'split/no split':>14}  "
+              f"{'GFLOP/s step / sgemm':>21}  {'matmul':>6} {'adam':>5} {'loss':>5} {'rest':>5} ms")
+    print("\n" + header)
+    for threads in args.threads:
+        for name in args.model_list:
+            ours, theirs, ratios, cpu_ratios, split, parts = [], [], [], [], [], []
+            for r in range(args.rounds):
+                a, b, c = pick("numpy", threads, "off", r), pick("torch", threads, "off", r), \
+                    pick("numpy", threads, "on", r)
+                ours.append(a["models"][name]["step"])
+                parts.append(a["models"][name])
+                if b is not None:
+                    theirs.append(b["models"][name]["step"])
+                    ratios.append(ours[-1] / theirs[-1])
+                    cpu_ratios.append(a["models"][name]["step_cpu"] / b["models"][name]["step_cpu"])
+                if c is not None:
+                    split.append(c["models"][name]["step"] / ours[-1])
+            med = lambda v: float(np.median(v))  # noqa: E731
+            fl = parts[0]["flops"]
+            t_step, t_bare = med(ours), med([p["bare_matmul"] for p in parts])
+            br = {k: med([p["parts"][k] for p in parts]) for k in ("matmul", "adam", "loss", "rest")}
+            row = {"threads": threads, "model": name, "numpy_ms": 1e3 * t_step,
+                   "gflops_step": fl / t_step / 1e9, "gflops_sgemm": fl / t_bare / 1e9,
+                   "breakdown_ms": {k: 1e3 * v for k, v in br.items()}}
+            ratio_txt = "-"
+            torch_txt = "-"
+            if ratios:
+                m, q1, q3 = _quantiles(ratios)
+                row.update(torch_ms=1e3 * med(theirs), ratio_median=m, ratio_q1=q1, ratio_q3=q3)
+                ratio_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
+                torch_txt = f"{1e3 * med(theirs):8.2f}"
+            cpu_txt = "-"
+            if cpu_ratios and threads == 1:
+                m, q1, q3 = _quantiles(cpu_ratios)
+                row.update(cpu_ratio_median=m, cpu_ratio_q1=q1, cpu_ratio_q3=q3)
+                cpu_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
+            split_txt = "-"
+            if split:
+                m, q1, q3 = _quantiles(split)
+                row.update(split_over_nosplit=m)
+                split_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
+            summary.append(row)
+            print(f"{threads:>7}  {MODELS[name]:<26} {1e3 * t_step:8.2f} {torch_txt:>8}  "
+                  f"{ratio_txt:<26} {cpu_txt:>14} {split_txt:>14}  "
+                  f"{fl / t_step / 1e9:9.0f} / {fl / t_bare / 1e9:5.0f} ({t_bare / t_step:4.0%})  "
+                  f"{1e3 * br['matmul']:6.2f} {1e3 * br['adam']:5.2f} {1e3 * br['loss']:5.2f} "
+                  f"{1e3 * br['rest']:5.2f}")
+    print("\nratio < 1: NumPy faster (wall time per step, medians per round).  CPU-time ratio "
+          "(1 thread only): the same with process CPU time, which on a busy machine leaves out "
+          "the waits for a free core.  split/no split < 1: splitting the elementwise work over "
+          "threads (lossanalysis.nn.set_threads, off by default) would pay.  GFLOP/s: matmul flops per step time, and per bare-matmul time.  "
+          "rest = step - matmul - adam - loss (activations, biases, reparameterization, glue).")
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------
-# Modes
+# Quality
 # ---------------------------------------------------------------------------------------------
-def speed():
-    batch = ARGS.batch_size
-    data = batch_data(batch * 8)
-    batches = [np.ascontiguousarray(data[i * batch:(i + 1) * batch]) for i in range(len(data) // batch)]
-    print(f"BLAS threads: {THREADS}; "
-          f"batch {batch}; float32; {ARGS.repeat} timed steps, "
-          "interleaved with the bare-matmul (and torch) timings so that machine noise hits all alike"
-          + (f"; torch {torch.__version__}" if torch else "; torch not importable")
-          + f"; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    configs = [("AE 784-512-128-32, bce", AE((784, 512, 128, 32), loss="bce", seed=0)),
-               ("VAE 784-400-20, bernoulli", VAE((784, 400, 20), likelihood="bernoulli", seed=0))]
-    for label, model in configs:
-        opt = Adam(model.params, lr=1e-3)
-        rng = np.random.default_rng(0)
-        count = [0]
+def quality(args):
+    threads = args.threads[0]
+    for v in THREAD_VARS:
+        os.environ[v] = str(threads)
+    import numpy as np
 
-        def step():
-            x = batches[count[0] % len(batches)]
-            count[0] += 1
-            _, grads = model.loss_and_grads(x, rng=rng)
-            opt.step(grads)
-
-        with np.errstate(all="raise"):
-            for _ in range(20):
-                step()   # warm up, and no float warnings in the hot path
-        shapes = matmul_shapes(model, batch)
-        bare = bare_matmul_ops(shapes)
-        twin_step = torch_stepper(model, batches[0]) if torch is not None else None
-        times = {"ours": [], "stub": [], "bare": [], "torch": []}
-        chunk = 5
-        real_term = model.term
-        for _ in range(max(1, ARGS.repeat // chunk)):
-            for _ in range(chunk):
-                times["ours"].append(timed(step))
-            model.term = _NoOpTerm()
-            for _ in range(chunk):
-                times["stub"].append(timed(step))
-            model.term = real_term
-            for _ in range(chunk):
-                times["bare"].append(timed(bare))
-            if twin_step is not None:
-                for _ in range(chunk):
-                    times["torch"].append(timed(twin_step))
-        t_step, t_bare = np.median(times["ours"]), np.median(times["bare"])
-        t_stub = np.median(times["stub"])
-        fl = flops(shapes)
-        # Breakdown of the non-matmul work (on copies: the model is not disturbed).
-        x = batches[0]
-        z = model.decoder.forward(model.encoder.forward(x)[:, :model.decoder.sizes[0]])
-        t_loss = median_time(lambda: model.term.value_and_grad(x, z, grad_scale=1.0 / batch), 30)
-        t_value = median_time(lambda: model.term.value_and_grad(x, z), 30)
-        shadow = {k: v.copy() for k, v in model.params.items()}
-        shadow_opt = Adam(shadow, lr=1e-9)
-        t_adam = median_time(lambda: shadow_opt.step(model.grads), 30)
-        print(f"\n{label}: {model.n_params():,} parameters, {fl / 1e6:.1f} MFLOP of matmul per step")
-        print(f"  training step       {t_step * 1e3:8.2f} ms   {fl / t_step / 1e9:6.1f} GFLOP/s "
-              f"({t_bare / t_step:.0%} of the bare matmul rate)")
-        print(f"  bare numpy matmuls  {t_bare * 1e3:8.2f} ms   {fl / t_bare / 1e9:6.1f} GFLOP/s")
-        print(f"  step, no-op loss    {t_stub * 1e3:8.2f} ms   {fl / t_stub / 1e9:6.1f} GFLOP/s "
-              f"({t_bare / t_stub:.0%} of the bare rate: the package's own overhead, the "
-              "catalogue's loss evaluation replaced by a no-op)")
-        print(f"  non-matmul work: catalogue loss value+grad {t_loss * 1e3:.2f} ms (value_logit "
-              f"alone {t_value * 1e3:.2f} ms), Adam update {t_adam * 1e3:.2f} ms")
-        if times["torch"]:
-            t_torch = np.median(times["torch"])
-            print(f"  torch twin step     {t_torch * 1e3:8.2f} ms   {fl / t_torch / 1e9:6.1f} GFLOP/s "
-                  f"(ours / torch time = {t_step / t_torch:.2f})")
-
-
-class _NoOpTerm:
-    """Timing aid only: an output term doing no loss arithmetic (zero values, the logits as
-    gradient), to separate the cost of the catalogue's loss evaluation from the rest."""
-
-    def prepare(self, x):
-        return x
-
-    def value_and_grad(self, x, out, grad_scale=None):
-        return np.zeros(out.shape[0], out.dtype), out.copy()
-
-
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def quality():
+    sys.path.insert(0, str(ROOT))
     from lossanalysis.data import load
-    x_train, _ = load(ARGS.dataset, "train", data_dir=ARGS.data_dir)
-    x_test, _ = load(ARGS.dataset, "test", data_dir=ARGS.data_dir)
-    print(f"{ARGS.dataset}: {len(x_train)} train, {len(x_test)} test images; VAE 784-400-20, "
-          f"Bernoulli, Adam 1e-3, batch {ARGS.batch_size}, {ARGS.epochs} epochs; "
+    from lossanalysis.nn import VAE, train
+
+    try:
+        if args.no_torch:
+            raise ImportError
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        torch = None
+    x_train, _ = load(args.dataset, "train", data_dir=args.data_dir)
+    x_test, _ = load(args.dataset, "test", data_dir=args.data_dir)
+    print(f"{args.dataset}: {len(x_train)} train, {len(x_test)} test images; VAE 784-400-20, "
+          f"Bernoulli, Adam 1e-3, batch {args.batch_size}, {args.epochs} epochs; "
           "test = negative ELBO in nats per image, one latent sample per example; "
-          f"{THREADS} thread(s); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+          f"{threads} thread(s); load {_load()}")
     results = {}
 
     def report(seed, label, test, rec, kl, tr, step_ms, seconds, note=""):
@@ -308,12 +385,12 @@ def quality():
         print(f"seed {seed}: {label:<28} test {test:7.2f} (rec {rec:6.2f}, kl {kl:5.2f}), "
               f"train {tr:7.2f}, median step {step_ms:5.2f} ms, {seconds:5.1f} s{note}", flush=True)
 
-    for seed in ARGS.seeds:
+    for seed in args.seeds:
         for init in (None, "uniform_fan_in"):
             model = VAE((784, 400, 20), likelihood="bernoulli", init=init, seed=seed)
             start = model.get_params()
             t = time.perf_counter()
-            hist = train(model, x_train, x_test, epochs=ARGS.epochs, batch_size=ARGS.batch_size,
+            hist = train(model, x_train, x_test, epochs=args.epochs, batch_size=args.batch_size,
                          lr=1e-3, seed=seed, quiet=True)
             label = "numpy" + (", framework init" if init else ", He/Glorot init")
             report(seed, label, hist["test_loss"][-1], hist["test_rec"][-1], hist["test_kl"][-1],
@@ -321,37 +398,35 @@ def quality():
                    time.perf_counter() - t, " (test loss after every epoch included)")
             if torch is None:
                 continue
-            # the twin: same layers and loss; with the He/Glorot model it starts from the very
-            # same weights, otherwise from torch's own default initialization
             model.set_params(start)
             torch.manual_seed(seed)
-            twin = torch_twin(model)
+            twin = torch_twin(model, torch)
             if init:
                 for m in twin.modules():
                     if isinstance(m, torch.nn.Linear):
                         m.reset_parameters()
             t = time.perf_counter()
-            test, rec, kl, tr, step = torch_train(twin, x_train, x_test, seed)
+            test, rec, kl, tr, step = _torch_train(twin, x_train, x_test, seed, args, torch, np)
             label = "torch" + (", framework init" if init else ", same init as numpy")
             report(seed, label, test, rec, kl, tr, 1e3 * step, time.perf_counter() - t)
     print("\nsummary (test negative ELBO, mean +- sample sd over seeds "
-          f"{' '.join(map(str, ARGS.seeds))}):")
+          f"{' '.join(map(str, args.seeds))}):")
     for label, values in results.items():
         v = np.array(values)
         sd = f"{v.std(ddof=1):.2f}" if v.size > 1 else "n/a"
         print(f"  {label:<28} {v.mean():7.2f} +- {sd}   ({', '.join(f'{x:.2f}' for x in v)})")
 
 
-def torch_train(twin, x_train, x_test, seed):
+def _torch_train(twin, x_train, x_test, seed, args, torch, np):
     """Train the twin with the data order our trainer uses (same generator calls)."""
     opt = torch.optim.Adam(twin.parameters(), lr=1e-3)
     rng = np.random.default_rng(seed)
-    n, b = len(x_train), ARGS.batch_size
+    n, b = len(x_train), args.batch_size
     xt = torch.from_numpy(np.ascontiguousarray(x_train))
     step_times = []
-    for _ in range(ARGS.epochs):
+    total = 0.0
+    for _ in range(args.epochs):
         order = rng.permutation(n)
-        # our trainer also draws the VAE noise from this generator; here torch draws it
         total = 0.0
         for s in range(0, n, b):
             xb = xt[torch.from_numpy(order[s:s + b])]
@@ -363,10 +438,20 @@ def torch_train(twin, x_train, x_test, seed):
             step_times.append(time.perf_counter() - t)
             total += float(loss.detach()) * xb.shape[0]
     with torch.no_grad():
-        xs = torch.from_numpy(x_test)
-        loss, (rec, kl) = twin(xs)
+        loss, (rec, kl) = twin(torch.from_numpy(x_test))
     return float(loss), float(rec), float(kl), total / n, float(np.median(step_times))
 
 
+def main(argv=None):
+    args = _args(argv)
+    if args.mode == "worker":
+        worker(args)
+    elif args.mode == "quality":
+        quality(args)
+    else:
+        sys.path.insert(0, str(ROOT))
+        speed(args)
+
+
 if __name__ == "__main__":
-    speed() if ARGS.mode == "speed" else quality()
+    main()

@@ -1,24 +1,38 @@
 """Train an AE or a VAE on MNIST or Fashion-MNIST (a thin wrapper around lossanalysis.nn.train).
 
-    python scripts/train.py --model vae --likelihood bernoulli --layers 784,400,20 \
-        --dataset mnist --data-dir ../shared/data --epochs 10 --out runs/vae-bern
+    python scripts/train.py --model vae --likelihood bernoulli \
+        --dataset mnist --data-dir ../shared/data --epochs 10 --out runs/vae-bern \
+        --save-recon runs/vae-bern/recon
 
     python scripts/train.py --model ae --loss focal --loss-param gamma=1 \
-        --layers 784,512,128,32 --epochs 5 --out runs/ae-focal [--resume] [--quiet]
+        --epochs 5 --out runs/ae-focal [--resume] [--quiet]
 
-Writes ``metrics.json`` and ``checkpoint.npz`` into ``--out`` after every epoch; ``--resume``
-continues from the checkpoint there.  A progress line per epoch goes to stderr.  Bad settings
-or data end the run with one ``error: ...`` line and exit status 2; a diverged run (NaN or
-infinite loss) with exit status 1, naming the epoch and step.
+Default layers: the VAE 784-400-20 (the PyTorch examples' vae/main.py), the AE 784-512-128-32;
+the architecture is printed first.  Progress shows inside each epoch (rewritten in place on a
+terminal), a line per epoch, and a summary at the end: test loss (with its reconstruction and
+KL parts for a VAE) in the loss's own unit, the per-pixel squared error of the
+reconstructions, wall time.  With ``--out``, ``metrics.json`` and ``checkpoint.npz`` are
+written after every epoch; ``--resume`` continues from the checkpoint there (and repairs what an
+interrupted run left); ``lossanalysis.nn.load_model`` rebuilds the model from the checkpoint.
+``--save-recon STEM`` writes STEM.pdf and STEM.png: test images, reconstructions and (VAE)
+samples from the prior.
+
+Bad arguments end the run with one ``error: ...`` line naming the argument and exit status 2;
+a diverged run (NaN, infinite or absurd loss) with exit status 1, naming the epoch, the step,
+the term and the layer.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lossanalysis.nn.cli import (OneLineParser, add_data_arguments, load_data,  # noqa: E402
+                                 positive_float, positive_int)
+
+DEFAULT_LAYERS = {"ae": "784,512,128,32", "vae": "784,400,20"}
 
 
 def _number_or_word(text):
@@ -28,8 +42,8 @@ def _number_or_word(text):
         return text
 
 
-def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description="Train an AE or a VAE with a catalogue loss.")
+def parser():
+    ap = OneLineParser(description="Train an AE or a VAE with a catalogue loss.")
     ap.add_argument("--model", choices=("ae", "vae"), required=True)
     ap.add_argument("--loss", default="bce", help="AE: catalogue loss name (default bce)")
     ap.add_argument("--loss-param", action="append", default=[], metavar="NAME=VALUE",
@@ -41,44 +55,46 @@ def parse_args(argv=None):
     ap.add_argument("--kappa", type=float, default=None, help="VAE beta: concentration")
     ap.add_argument("--decoder", choices=("mlp", "linear"), default="mlp", help="VAE decoder")
     ap.add_argument("--activation", default="relu", help="relu, leaky_relu, tanh or identity")
-    ap.add_argument("--layers", default="784,512,128,32", help="comma-separated layer sizes")
+    ap.add_argument("--layers", default=None,
+                    help="comma-separated layer sizes (default: VAE 784,400,20; "
+                         "AE 784,512,128,32)")
     ap.add_argument("--init", default=None, choices=("he", "glorot", "uniform_fan_in"),
                     help="one weight initialization for every layer (default: He before ReLU-like "
                          "units, Glorot elsewhere; uniform_fan_in is the frameworks' default)")
-    ap.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
-    ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--epochs", type=int, required=True)
-    ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    add_data_arguments(ap)
+    ap.add_argument("--epochs", type=positive_int("--epochs"), default=10,
+                    help="total epochs (default 10)")
+    ap.add_argument("--batch-size", type=positive_int("--batch-size"), default=128)
+    ap.add_argument("--lr", type=positive_float("--lr"), default=1e-3)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
     ap.add_argument("--out", default=None, help="output folder (metrics.json, checkpoint.npz)")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--quiet", action="store_true")
-    return ap.parse_args(argv)
+    ap.add_argument("--save-recon", default=None, metavar="STEM",
+                    help="write STEM.pdf and STEM.png: test images and reconstructions (and "
+                         "prior samples for a VAE)")
+    ap.add_argument("--columns", type=int, choices=(1, 2), default=2,
+                    help="width of the --save-recon figure in paper columns (default 2)")
+    ap.add_argument("--quiet", action="store_true", help="nothing on stderr but errors")
+    return ap
 
 
-class UsageError(ValueError):
-    """A bad command-line value (reported as ``error: ...`` with exit status 2)."""
-
-
-def layer_sizes(text: str, n_pixels: int | None = None) -> tuple:
+def layer_sizes(ap, text: str, n_pixels: int | None = None) -> tuple:
     """``"784,400,20"`` -> ``(784, 400, 20)``, checked against the data's pixel count."""
     try:
         sizes = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise UsageError(f"--layers must be comma-separated positive integers such as "
-                         f"784,400,20, got {text!r}") from None
+        ap.error(f"--layers must be comma-separated positive integers such as 784,400,20, "
+                 f"got {text!r}")
     if len(sizes) < 2 or min(sizes) < 1:
-        raise UsageError(f"--layers needs two or more sizes (input, ..., code), all positive, got {text!r}")
+        ap.error(f"--layers needs two or more sizes (input, ..., code), all positive, "
+                 f"got {text!r}")
     if n_pixels is not None and sizes[0] != n_pixels:
-        raise UsageError(f"--layers must start with {n_pixels}, the number of pixels of the "
-                         f"images, got {sizes[0]}")
+        ap.error(f"--layers must start with {n_pixels}, the number of pixels of the images, "
+                 f"got {sizes[0]}")
     return sizes
 
 
-def loss_params(items) -> dict:
+def loss_params(ap, items) -> dict:
     """``["gamma=1"]`` -> ``{"gamma": 1.0}``."""
     params = {}
     for item in items:
@@ -88,36 +104,40 @@ def loss_params(items) -> dict:
                 raise ValueError
             params[key] = float(value)
         except ValueError:
-            raise UsageError(f"--loss-param expects NAME=NUMBER such as gamma=1, got {item!r}") from None
+            ap.error(f"--loss-param expects NAME=NUMBER such as gamma=1, got {item!r}")
     return params
 
 
-def build_model(args, n_pixels: int | None = None):
+def build_model(ap, args, sizes):
     from lossanalysis.nn import AE, VAE
 
-    sizes = layer_sizes(args.layers, n_pixels)
-    if args.model == "ae":
-        return AE(sizes, loss=args.loss, loss_params=loss_params(args.loss_param),
-                  activation=args.activation, init=args.init, seed=args.seed)
-    return VAE(sizes, likelihood=args.likelihood, sigma=args.sigma, kappa=args.kappa,
-               decoder=args.decoder, activation=args.activation, init=args.init, seed=args.seed)
+    try:
+        if args.model == "ae":
+            return AE(sizes, loss=args.loss, loss_params=loss_params(ap, args.loss_param),
+                      activation=args.activation, init=args.init, seed=args.seed)
+        return VAE(sizes, likelihood=args.likelihood, sigma=args.sigma, kappa=args.kappa,
+                   decoder=args.decoder, activation=args.activation, init=args.init,
+                   seed=args.seed)
+    except (ValueError, KeyError) as err:
+        ap.error(err.args[0] if isinstance(err, KeyError) and err.args else str(err))
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from lossanalysis.data import DatasetError, load
-    from lossanalysis.nn import TrainingDiverged, train
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.resume and not args.out:
+        ap.error("--resume needs --out (the folder of the run to continue)")
+    layers = args.layers or DEFAULT_LAYERS[args.model]
+    # The model first: a bad loss or size is reported before any data is read.
+    model = build_model(ap, args, layer_sizes(ap, layers))
+    x_train, x_test = load_data(ap, args)
+    layer_sizes(ap, layers, x_train.shape[1])
+    from lossanalysis.nn import TrainingDiverged, format_summary, summarize, train
 
+    if not args.quiet:
+        print(f"{model.architecture()}; {args.dataset}: {len(x_train)} training, "
+              f"{len(x_test)} test images", file=sys.stderr)
     try:
-        if args.n_train is not None and args.n_train < 1:
-            raise UsageError(f"--n-train must be a positive number of images, got {args.n_train}")
-        # The model first: a bad loss or size is reported before any data is read.
-        model = build_model(args)
-        x_train, _ = load(args.dataset, "train", data_dir=args.data_dir)
-        x_test, _ = load(args.dataset, "test", data_dir=args.data_dir)
-        layer_sizes(args.layers, x_train.shape[1])
-        if args.n_train is not None:
-            x_train = x_train[:args.n_train]
         hist = train(model, x_train, x_test, epochs=args.epochs, batch_size=args.batch_size,
                      lr=args.lr, optimizer=args.optimizer, seed=args.seed, out_dir=args.out,
                      resume=args.resume, quiet=args.quiet)
@@ -128,13 +148,20 @@ def main(argv=None) -> int:
         where = f"; --resume continues from the last checkpoint in {args.out}" if args.out else ""
         print(f"interrupted{where}", file=sys.stderr)
         return 130
-    except (UsageError, DatasetError, ValueError, KeyError, OSError) as err:
-        # Bad settings, data or files: one plain line, no traceback.
-        text = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {text}", file=sys.stderr)
+    except (ValueError, OSError) as err:
+        # a checkpoint that does not fit these settings, a file that cannot be written
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    if not args.quiet and hist["test_loss"]:
-        print(f"final test loss {hist['test_loss'][-1]:.4f} nats per image", file=sys.stderr)
+    if not args.quiet:
+        print(format_summary(summarize(model, x_test, hist, seed=args.seed)), file=sys.stderr)
+    if args.save_recon:
+        from lossanalysis import plotting
+        from lossanalysis.nn.figures import reconstruction_figure
+
+        fig = reconstruction_figure(model, x_test, seed=args.seed, columns=args.columns)
+        paths = plotting.save(fig, args.save_recon)
+        if not args.quiet:
+            print("figure: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0
 
 

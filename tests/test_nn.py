@@ -619,3 +619,222 @@ def test_init_option_applies_to_every_layer():
     for k, v in ae.params.items():
         if k.endswith(".W"):
             assert np.abs(v).max() <= math.sqrt(6 / sum(v.shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed work that must not change a bit: gradients owned by the caller, buffers,
+# threads, Adam's seven passes
+# ---------------------------------------------------------------------------------------------
+def test_loss_and_grads_returns_arrays_the_caller_owns():
+    model = AE((8, 5, 3), loss="bce", seed=0)
+    x1, x2 = _data(4, 8, seed=1).astype(np.float32), _data(4, 8, seed=2).astype(np.float32)
+    _, g1 = model.loss_and_grads(x1)
+    kept = {k: v.copy() for k, v in g1.items()}
+    _, g2 = model.loss_and_grads(x2)
+    for k in kept:
+        np.testing.assert_array_equal(g1[k], kept[k])      # not overwritten by the next call
+        assert not np.shares_memory(g1[k], model.grads[k])
+    assert any(not np.array_equal(g1[k], g2[k]) for k in g1)
+    # reuse=True hands back the model's own buffers (the training loop's choice)
+    _, g3 = model.loss_and_grads(x1, reuse=True)
+    assert g3 is model.grads
+    for k in kept:
+        np.testing.assert_array_equal(g3[k], kept[k])      # same point, same numbers
+    vae = VAE((8, 5, 2), seed=0)
+    eps = np.zeros((4, 2))
+    _, h1 = vae.loss_and_grads(x1, eps=eps)
+    copy = {k: v.copy() for k, v in h1.items()}
+    vae.loss_and_grads(x2, eps=eps)
+    assert all(np.array_equal(h1[k], copy[k]) for k in copy)
+
+
+@pytest.mark.parametrize("term_args", [("bce",), ("mse",), ("focal",)])
+def test_term_buffers_blocks_and_threads_do_not_change_a_bit(term_args):
+    from lossanalysis.nn import Catalogue, parallel
+
+    rng = np.random.default_rng(3)
+    n, d = 150, 500                       # several row blocks, enough to split over threads
+    y = _data(n, d, seed=4).astype(np.float32)
+    z = (rng.standard_normal((n, d)) * 5).astype(np.float32)
+    term = Catalogue(*term_args)
+    loss = term.loss
+    v_ref = loss.value_logit(y, z).sum(axis=1)
+    g_ref = loss.grad_logit(y, z)
+    g_ref *= 0.25
+    results = []
+    try:
+        for threads in (1, 2):
+            parallel.set_threads(threads)
+            for reuse in (False, True):
+                v, g = term.value_and_grad(y, z, grad_scale=0.25, reuse=reuse)
+                results.append((v.copy(), g.copy()))
+                np.testing.assert_array_equal(v, v_ref)
+                np.testing.assert_array_equal(g, g_ref)
+    finally:
+        parallel.set_threads(None)
+    # with reuse the buffers are the term's own: the next call overwrites them
+    v1, _ = term.value_and_grad(y, z, grad_scale=0.25, reuse=True)
+    v2, _ = term.value_and_grad(y[::-1].copy(), z, grad_scale=0.25, reuse=True)
+    assert v1 is v2
+    v3, _ = term.value_and_grad(y, z, grad_scale=0.25)
+    assert v3 is not v2
+
+
+@pytest.mark.parametrize("threads,renorm", [(1, 2.0 ** -10), (2, 2.0 ** -10), (1, 0.5)])
+def test_adam_seven_passes_match_the_textbook_with_threads_and_renormalization(threads, renorm):
+    from lossanalysis.nn import parallel
+
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal(1000)
+    gseq = [rng.standard_normal(1000) * 10.0 ** rng.integers(-6, 2) for _ in range(40)]
+    owner = type("O", (), {})()
+    owner.params, owner.grads = {"w": start.copy()}, {"w": np.zeros(1000)}
+    params, grads = pack([("p", owner)], np.float64)
+    opt = Adam(params, lr=0.01, betas=(0.8, 0.99))
+    opt.block, opt.renorm = 16, renorm        # small blocks: 4 * 16 < 1000 elements, so split
+    try:
+        parallel.set_threads(threads)
+        for g in gseq:
+            grads["p.w"][...] = g
+            opt.step(grads)
+    finally:
+        parallel.set_threads(None)
+    np.testing.assert_allclose(params["p.w"], _reference_adam(start, gseq, 0.01, 0.8, 0.99),
+                               rtol=1e-12, atol=1e-14)
+    # the stored moments times their scales are the textbook's m / (1 - b1), v / (1 - b2)
+    m = v = 0.0
+    for g in gseq:
+        m, v = 0.8 * m + 0.2 * g, 0.99 * v + 0.01 * g * g
+    state = opt.state_dict()
+    np.testing.assert_allclose(state["M"]["p.w"] * state["scale"]["M"], m / 0.2, rtol=1e-12)
+    np.testing.assert_allclose(state["V"]["p.w"] * state["scale"]["V"], v / 0.01, rtol=1e-12)
+
+
+def test_adam_reads_a_state_without_scales():
+    """A state written before the scales existed (moments at scale 1) continues correctly."""
+    rng = np.random.default_rng(6)
+    start = rng.standard_normal(7)
+    gs = [rng.standard_normal(7) for _ in range(6)]
+    a = {"w": start.copy()}
+    opt = Adam(a, lr=0.05)
+    for g in gs[:3]:
+        opt.step({"w": g})
+    state = opt.state_dict()
+    old = {"t": state["t"], "M": {"w": state["M"]["w"] * state["scale"]["M"]},
+           "V": {"w": state["V"]["w"] * state["scale"]["V"]}}
+    b = {"w": a["w"].copy()}
+    opt_b = Adam(b, lr=0.05)
+    opt_b.load_state_dict(old)
+    assert opt_b.scale == {"M": 1.0, "V": 1.0}
+    for g in gs[3:]:
+        opt.step({"w": g})
+        opt_b.step({"w": g})
+    np.testing.assert_allclose(b["w"], a["w"], rtol=1e-13)
+    np.testing.assert_allclose(a["w"], _reference_adam(start, gs, 0.05), rtol=1e-12)
+
+
+def test_adam_updates_arrays_that_are_not_contiguous():
+    base = np.zeros((4, 6))
+    w = base[:, ::2]                      # a strided view: updated in place through NumPy
+    opt = Adam({"w": w}, lr=0.1)
+    opt.step({"w": np.ones((4, 3))})
+    np.testing.assert_allclose(base[:, ::2], -0.1, rtol=1e-7)
+    assert np.all(base[:, 1::2] == 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+# ---------------------------------------------------------------------------------------------
+def test_blas_threads_reads_the_library_and_follows_the_environment():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from lossanalysis.nn import blas_threads
+
+    info = blas_threads()
+    assert info["source"] == "openblas_get_num_threads" and info["threads"] >= 1
+    code = ("import json; from lossanalysis.nn import blas_threads, parallel; "
+            "print(json.dumps([blas_threads()['threads'], parallel.threads()]))")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert json.loads(out) == [1, 1]
+
+
+def test_split_covers_the_range_in_parts_and_passes_errors_on():
+    from lossanalysis.nn import parallel
+
+    seen = []
+    try:
+        parallel.set_threads(2)
+        parallel.split(lambda lo, hi, part: seen.append((lo, hi, part)), 100, min_size=10,
+                       align=16)
+        assert sorted(seen) == [(0, 64, 0), (64, 100, 1)]
+
+        def boom(lo, hi, part):
+            if part == 1:
+                raise KeyError("worker failed")
+
+        with pytest.raises(KeyError, match="worker failed"):
+            parallel.split(boom, 100, min_size=10)
+        seen.clear()
+        parallel.split(lambda lo, hi, part: seen.append((lo, hi)), 5, min_size=10)
+        assert seen == [(0, 5)]
+    finally:
+        parallel.set_threads(None)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            parallel.set_threads(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configurations
+# ---------------------------------------------------------------------------------------------
+def test_model_configuration_rebuilds_every_kind_of_model():
+    from lossanalysis.nn import model_from_config
+
+    models = [AE((8, 5, 3), loss="focal", loss_params={"gamma": 2.0}, activation="tanh",
+                 init="glorot", seed=1),
+              VAE((8, 5, 2), likelihood="beta", kappa=4.0, clip=0.01, seed=1),
+              VAE((8, 2), likelihood="gaussian", sigma="per_pixel", decoder="linear", seed=1),
+              BiasOnly(8, loss="mse"),
+              AE((8, 4), loss="mse", dtype=np.float64)]
+    for m in models:
+        twin = model_from_config(m.config())
+        assert twin.config() == m.config() and twin.describe() == m.describe()
+        assert {k: v.shape for k, v in twin.params.items()} == \
+            {k: v.shape for k, v in m.params.items()}
+        assert twin.dtype == m.dtype
+    assert models[0].unit == "focal loss" and models[1].unit == "nats"
+    assert "AE 8-5-3, focal" in models[0].architecture()
+    user = AE((8, 4), loss=Loss.from_expr("(p - y)**4", name="quartic"))
+    assert user.unit == "loss units"
+    with pytest.raises(ValueError, match="cannot be rebuilt from a file"):
+        model_from_config(user.config())
+    with pytest.raises(ValueError, match="not a model configuration"):
+        model_from_config({"class": "Transformer"})
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: AE(3), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4, float("inf")]), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4, 2.5]), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: VAE("784,20"), r"^layer_sizes must be a sequence of positive integers"),
+    (lambda: AE([4]), r"^layer_sizes needs at least 2 sizes"),
+    (lambda: Adam({"w": np.zeros(3)}, lr="0.1"), r"^lr must be a positive finite number"),
+    (lambda: Adam({"w": np.zeros(3)}, lr=float("nan")), r"^lr must be a positive finite number"),
+    (lambda: Adam({"w": np.zeros(3)}, eps=0.0), r"^eps must be a positive finite number"),
+    (lambda: SGD({"w": np.zeros(3)}, lr=float("inf")), r"^lr must be a positive finite number"),
+    (lambda: __import__("lossanalysis.nn", fromlist=["x"]).make_optimizer(3, {}, 0.1),
+     r"^optimizer name must be 'adam' or 'sgd', got 3"),
+    (lambda: VAE([4, 3, 2], likelihood="gaussian", sigma=None),
+     r"^sigma must be a positive number, 'shared' or 'per_pixel', got None"),
+    (lambda: VAE([4, 3, 2], likelihood="gaussian", sigma=-1.0),
+     r"^sigma must be a positive finite number"),
+])
+def test_constructors_refuse_bad_arguments_in_one_line_naming_them(make, match):
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        make()
+    assert "\n" not in str(err.value)

@@ -6,7 +6,7 @@ gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_log
 
 Typical use::
 
-    from lossanalysis.nn import AE, VAE, BiasOnly, train
+    from lossanalysis.nn import AE, VAE, BiasOnly, format_summary, load_model, summarize, train
 
     ae = AE((784, 512, 128, 32), loss="focal", loss_params={"gamma": 1}, seed=0)
     vae = VAE((784, 400, 20), likelihood="gaussian", sigma="per_pixel", seed=0)
@@ -16,21 +16,35 @@ Typical use::
     logits = vae.logits(x_test)               # decoder output z, p = sigmoid(z)
     kl = vae.kl_per_dim(x_test)               # nats per latent dimension
 
+    print(format_summary(summarize(vae, x_test, history)))   # test loss, per-pixel MSE, time
+    model = load_model("runs/vae/checkpoint.npz")   # rebuilt from the checkpoint alone
+
+Threads: the matrix products use the BLAS library's threads (``OPENBLAS_NUM_THREADS``, set
+before NumPy is imported); ``set_threads(n)`` also splits the large elementwise passes (Adam,
+the output loss) over ``n`` Python threads -- off by default (it did not pay on the 2-core
+machine measured, see :mod:`.parallel`), and it never changes a result.
+
 Modules: :mod:`.layers` (dense layers, activations), :mod:`.mlp` (layer chains, flat parameter
 storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.models` (AE, VAE, BiasOnly),
-:mod:`.optim` (SGD, Adam), :mod:`.training` (the training loop), :mod:`.gradcheck`.
+:mod:`.optim` (SGD, Adam), :mod:`.training` (the training loop, checkpoints, summaries),
+:mod:`.parallel` (thread counts, elementwise work over threads), :mod:`.profile` (where a
+step's time goes), :mod:`.figures` (reconstruction grids), :mod:`.compare` (one network, several
+losses), :mod:`.gradcheck`.
 """
 
 from .gradcheck import check_gradients, relative_error
 from .layers import Dense, Identity, LeakyReLU, ReLU, Tanh, make_activation
 from .likelihoods import LIKELIHOODS, Catalogue, Gaussian, Term, make_likelihood
 from .mlp import MLP
-from .models import AE, VAE, BiasOnly
+from .models import AE, VAE, BiasOnly, model_from_config
 from .optim import SGD, Adam, Optimizer, make_optimizer
-from .training import TrainingDiverged, load_checkpoint, train
+from .parallel import blas_threads, set_threads
+from .training import (TrainingDiverged, format_summary, load_checkpoint, load_model, summarize,
+                       train)
 
 __all__ = [
-    "AE", "VAE", "BiasOnly", "train", "TrainingDiverged", "load_checkpoint",
+    "AE", "VAE", "BiasOnly", "train", "TrainingDiverged", "load_checkpoint", "load_model",
+    "model_from_config", "summarize", "format_summary", "blas_threads", "set_threads",
     "Adam", "SGD", "Optimizer", "make_optimizer",
     "Dense", "ReLU", "LeakyReLU", "Tanh", "Identity", "make_activation", "MLP",
     "Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS",

@@ -37,6 +37,52 @@ __all__ = [
 ]
 
 
+def positive_finite(value, name: str) -> float:
+    """``value`` as a float that is finite and > 0, else a one-line ``ValueError`` (or
+    ``TypeError`` for a non-number) naming ``name``.
+
+    >>> positive_finite(1e-3, "lr")
+    0.001
+    >>> positive_finite(float("inf"), "lr")
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a positive finite number, got inf
+    """
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, (int, float, np.integer,
+                                                                       np.floating)):
+        raise TypeError(f"{name} must be a positive finite number, got {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def layer_sizes(sizes, name: str = "layer_sizes", minimum: int = 2) -> tuple:
+    """``sizes`` as a tuple of at least ``minimum`` positive integers, else a one-line error
+    naming ``name``.
+
+    >>> layer_sizes([784, 400.0, 20])
+    (784, 400, 20)
+    >>> layer_sizes(3)
+    Traceback (most recent call last):
+    ...
+    TypeError: layer_sizes must be a sequence of positive integers such as (784, 400, 20), got 3
+    """
+    rule = f"{name} must be a sequence of positive integers such as (784, 400, 20)"
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"{rule}, got {sizes!r}")
+    out = []
+    for v in sizes:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{rule}, got {sizes!r}")
+        if not (math.isfinite(v) and v == int(v) and v >= 1):
+            raise ValueError(f"{rule}, got {sizes!r}")
+        out.append(int(v))
+    if len(out) < minimum:
+        raise ValueError(f"{name} needs at least {minimum} sizes, got {sizes!r}")
+    return tuple(out)
+
+
 def init_weight(rng: np.random.Generator, n_in: int, n_out: int, scheme: str, dtype) -> np.ndarray:
     """Draw an ``(n_in, n_out)`` weight matrix.
 

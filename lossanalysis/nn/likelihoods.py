@@ -37,8 +37,11 @@ import math
 import numpy as np
 
 from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
+from . import parallel
+from .layers import positive_finite
 
-__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS"]
+__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS",
+           "LOSS_UNITS"]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -49,27 +52,57 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 #: against none and 0.9 ms in blocks); blocks also stay in cache.  Every element's value is the
 #: same either way, and the row sums are taken row by row.
 BLOCK_ELEMENTS = 1 << 15
+#: Batches of at least this many elements are shared out over the elementwise threads
+#: (:mod:`lossanalysis.nn.parallel`) by rows.
+SPLIT_ELEMENTS = 1 << 15
 
 
-def _catalogue(loss: Loss, x, out, grad_scale, summed: bool = True):
-    """The catalogue's value of ``loss`` at targets ``x`` and logits ``out`` (2-D, one row per
-    example; summed over pixels if ``summed``) and, unless ``grad_scale`` is None,
-    ``grad_scale`` times its logit gradient (else None)."""
-    rows = max(1, BLOCK_ELEMENTS // max(1, out.shape[1]))
-    want_grad = grad_scale is not None
-    values = np.empty(out.shape[0] if summed else out.shape, dtype=out.dtype)
-    grad = np.empty_like(out) if want_grad else None
-    for lo in range(0, out.shape[0], rows):
-        b = slice(lo, lo + rows)
-        if want_grad:
-            v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
-            if grad_scale != 1:
-                g *= grad_scale
-            grad[b] = g
+class _Evaluator:
+    """Evaluates a catalogue loss on ``(batch, pixels)`` arrays: in blocks of rows, shared out
+    over the elementwise threads, optionally into buffers reused from call to call."""
+
+    def __init__(self, loss: Loss):
+        self.loss = loss
+        self._buffers = {}
+
+    def __call__(self, x, out, grad_scale, summed: bool = True, reuse: bool = False):
+        """The catalogue's value of the loss at targets ``x`` and logits ``out`` (summed over
+        pixels if ``summed``) and, unless ``grad_scale`` is None, ``grad_scale`` times its
+        logit gradient (else None).  With ``reuse`` the arrays are this evaluator's buffers,
+        overwritten by the next call; otherwise fresh."""
+        n, d = out.shape
+        want_grad = grad_scale is not None
+        vshape = (n,) if summed else out.shape
+        if reuse:
+            key = (vshape, want_grad, out.shape, out.dtype)
+            if key not in self._buffers:
+                self._buffers = {key: (np.empty(vshape, out.dtype),
+                                       np.empty_like(out) if want_grad else None)}
+            values, grad = self._buffers[key]
         else:
-            v = loss.value_logit(x[b], out[b], check=False)
-        values[b] = v.sum(axis=1) if summed else v
-    return values, grad
+            values = np.empty(vshape, dtype=out.dtype)
+            grad = np.empty_like(out) if want_grad else None
+        loss = self.loss
+        rows = max(1, BLOCK_ELEMENTS // max(1, d))
+
+        def run(lo, hi, part):
+            for a in range(lo, hi, rows):
+                b = slice(a, min(a + rows, hi))
+                if want_grad:
+                    v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
+                    if grad_scale != 1:
+                        np.multiply(g, grad_scale, out=grad[b])
+                    else:
+                        grad[b] = g
+                else:
+                    v = loss.value_logit(x[b], out[b], check=False)
+                if summed:
+                    np.sum(v, axis=1, out=values[b])
+                else:
+                    values[b] = v
+
+        parallel.split(run, n, min_size=max(2, -(-SPLIT_ELEMENTS // max(1, d))), align=1)
+        return values, grad
 
 
 class Term:
@@ -90,10 +123,14 @@ class Term:
         """Targets as the term needs them (identity unless documented otherwise)."""
         return x
 
-    def value_and_grad(self, x, out, grad_scale=None):
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
         """Per-example values ``(batch,)`` summed over pixels, and -- when ``grad_scale`` is
-        given -- the gradient of ``grad_scale * sum(values)`` with respect to ``out`` (a fresh
-        array) while storing that of the term's own parameters in ``self.grads``."""
+        given -- the gradient of ``grad_scale * sum(values)`` with respect to ``out`` while
+        storing that of the term's own parameters in ``self.grads``.
+
+        The arrays returned are fresh unless ``reuse=True``, which may hand back the term's
+        own buffers, overwritten by its next call (the training step asks for that).  A
+        subclass may leave ``reuse`` out of its signature: models then never pass it."""
         raise NotImplementedError
 
     def mean(self, out):
@@ -104,9 +141,18 @@ class Term:
         """The distribution's parameter image: ``sigmoid(z)`` (or the mean for identity)."""
         return sigmoid(out) if self.output == "logit" else np.array(out, copy=True)
 
+    #: What the term's value counts, per pixel (summed over pixels: "... per image").
+    unit = "loss units"
+
     def describe(self) -> dict:
         """A JSON-friendly description (for metrics files)."""
         return {"name": self.name}
+
+    def config(self) -> dict:
+        """Everything needed to rebuild the term (see :func:`term_from_config`); a term that
+        cannot be rebuilt from plain data (a user's subclass or user loss) says so with
+        ``{"kind": "custom", ...}``."""
+        return {"kind": "custom", "class": type(self).__name__}
 
 
 class Catalogue(Term):
@@ -123,14 +169,15 @@ class Catalogue(Term):
         if not 0.0 < clip < 0.5:
             raise ValueError(f"clip must lie in (0, 0.5), got {clip}")
         self.clip = float(clip)
+        self._eval = _Evaluator(self.loss)
 
     def prepare(self, x):
         if self.loss.target_domain == "open":
             return np.clip(x, self.clip, 1.0 - self.clip)
         return x
 
-    def value_and_grad(self, x, out, grad_scale=None):
-        return _catalogue(self.loss, x, out, grad_scale)
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
+        return self._eval(x, out, grad_scale, reuse=reuse)
 
     def mean(self, out):
         if self.loss.name == "continuous_bernoulli":
@@ -142,6 +189,27 @@ class Catalogue(Term):
         if self.loss.target_domain == "open":
             d["clip"] = self.clip
         return d
+
+    def _from_catalogue(self) -> bool:
+        """Whether the loss is the catalogue's own (not a user loss that could share a name)."""
+        try:
+            return type(self) is Catalogue and get_loss(self.loss.name, **self.loss.params) == self.loss
+        except ValueError:
+            return False
+
+    @property
+    def unit(self):
+        try:
+            own = get_loss(self.loss.name, **self.loss.params) == self.loss
+        except ValueError:      # a user loss under a name the catalogue does not know
+            own = False
+        return LOSS_UNITS.get(self.loss.name, "loss units") if own else "loss units"
+
+    def config(self):
+        if not self._from_catalogue():
+            return {"kind": "custom", "class": type(self).__name__, "loss": str(self.loss)}
+        return {"kind": "catalogue", "loss": self.loss.name, "params": dict(self.loss.params),
+                "name": self.name, "clip": self.clip}
 
 
 class Gaussian(Term):
@@ -169,15 +237,19 @@ class Gaussian(Term):
             self.learned = sigma
             self.sigma = None
         else:
-            if not (math.isfinite(sigma) and sigma > 0):
-                raise ValueError(f"sigma must be positive and finite, got {sigma}")
+            try:
+                self.sigma = positive_finite(sigma, "sigma")
+            except TypeError:
+                raise TypeError(f"sigma must be a positive number, 'shared' or 'per_pixel', "
+                                f"got {sigma!r}") from None
             self.learned = None
-            self.sigma = float(sigma)
         self.init_sigma = float(init_sigma)
         self.name = "gaussian"
         if output == "logit":
             self._fixed = get_loss("gaussian_nll", sigma=self.sigma) if self.sigma else None
             self._mse = get_loss("mse")
+            self._eval_fixed = _Evaluator(self._fixed) if self._fixed else None
+            self._eval_mse = _Evaluator(self._mse)
 
     def setup(self, n_pixels, dtype):
         if self.learned:
@@ -185,11 +257,11 @@ class Gaussian(Term):
             self.params = {"log_sigma": np.full(shape, math.log(self.init_sigma), dtype=dtype)}
             self.grads = {"log_sigma": np.zeros(shape, dtype=dtype)}
 
-    def _squared_error(self, x, out, want_grad):
+    def _squared_error(self, x, out, want_grad, reuse=False):
         """(mu - y)^2 and its gradient in ``out``: from the catalogue's mse for the logit
         output, written here for the identity output."""
         if self.output == "logit":
-            se, dse = _catalogue(self._mse, x, out, 1 if want_grad else None, summed=False)
+            se, dse = self._eval_mse(x, out, 1 if want_grad else None, summed=False, reuse=reuse)
         else:
             diff = out - x
             se = np.square(diff)
@@ -199,12 +271,12 @@ class Gaussian(Term):
                 dse = diff
         return se, dse
 
-    def value_and_grad(self, x, out, grad_scale=None):
+    def value_and_grad(self, x, out, grad_scale=None, *, reuse=False):
         want_grad = grad_scale is not None
         if self.output == "logit" and self.learned is None:
             # Fixed sigma: the catalogue's gaussian_nll as is.
-            return _catalogue(self._fixed, x, out, grad_scale)
-        se, dse = self._squared_error(x, out, want_grad)
+            return self._eval_fixed(x, out, grad_scale, reuse=reuse)
+        se, dse = self._squared_error(x, out, want_grad, reuse=reuse)
         n_pix = x.shape[1]
         if self.learned is None:  # identity output, fixed sigma
             log_s = math.log(self.sigma)
@@ -240,11 +312,54 @@ class Gaussian(Term):
             return np.exp(self.params["log_sigma"])
         return np.array([self.sigma])
 
+    unit = "nats"
+
     def describe(self):
         return {"name": "gaussian", "sigma": self.learned or self.sigma, "output": self.output}
 
+    def config(self):
+        if type(self) is not Gaussian:
+            return super().config()
+        return {"kind": "gaussian", "sigma": self.learned or self.sigma, "output": self.output,
+                "init_sigma": self.init_sigma}
+
 
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "beta")
+
+#: What each catalogue loss counts (per pixel): nats for the negative log-likelihoods and the
+#: divergences between Bernoulli distributions, error units for the distances.
+LOSS_UNITS = {"mse": "squared error", "mae": "absolute error", "huber": "Huber loss",
+              "logit_mse": "squared logit error", "focal": "focal loss", "bce": "nats",
+              "kl": "nats", "reverse_kl": "nats", "gaussian_nll": "nats",
+              "continuous_bernoulli": "nats", "beta_nll": "nats"}
+
+
+def term_from_config(config: dict) -> Term:
+    """Rebuild a term from :meth:`Term.config`.
+
+    Raises ``ValueError`` for a term that cannot be rebuilt from plain data (a user's ``Term``
+    subclass or a user loss: nothing read from a file is evaluated).
+
+    Examples
+    --------
+    >>> t = term_from_config(make_likelihood("beta", kappa=4.0).config())
+    >>> t.name, t.loss.params["kappa"]
+    ('beta', 4.0)
+    """
+    kind = config.get("kind") if isinstance(config, dict) else None
+    if kind == "catalogue":
+        return Catalogue(config["loss"], name=config.get("name"), clip=config.get("clip", 1e-3),
+                         **config.get("params", {}))
+    if kind == "gaussian":
+        return Gaussian(sigma=config["sigma"], output=config.get("output", "logit"),
+                        init_sigma=config.get("init_sigma", 1.0))
+    if kind == "custom":
+        raise ValueError(f"the output term ({config.get('class')}"
+                         + (f", loss {config['loss']}" if "loss" in config else "")
+                         + ") is not a catalogue loss or likelihood and cannot be rebuilt from a "
+                         "file; build the model yourself and load the parameters with "
+                         "set_params(load_checkpoint(path)['params'])")
+    raise ValueError(f"not a term configuration: {config!r}")
 
 
 def make_likelihood(name, *, sigma=1.0, kappa=None, clip=1e-3, output="logit", init_sigma=1.0) -> Term:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import Dense, default_init, make_activation
+from .layers import Dense, default_init, layer_sizes, make_activation
 
 __all__ = ["MLP", "pack", "flat_view"]
 
@@ -27,9 +27,7 @@ class MLP:
     def __init__(self, sizes, *, rng: np.random.Generator, activation: str = "relu",
                  out_activation: str = "identity", init: str | None = None,
                  out_init: str | None = None, dtype=np.float32):
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"an MLP needs at least two positive sizes, got {sizes}")
+        sizes = list(layer_sizes(sizes, "sizes"))
         self.sizes = sizes
         n = len(sizes) - 1
         self.dense = []

@@ -5,11 +5,12 @@ Common interface
 * ``model.params`` / ``model.grads``: dicts name -> array with the same keys.  Both live in
   one flat buffer each; change parameters in place (``model.params[k][...] = v`` or
   :meth:`set_params`), never by rebinding a dict entry.
-* ``model.loss_and_grads(x, eps=None, rng=None) -> (loss, grads)``: the batch mean of the
-  per-example loss summed over pixels (for the VAE the negative ELBO in nats, every
-  normalizing constant included) and its gradients.  ``grads`` is ``model.grads`` itself,
-  overwritten by the next call.  ``model.last_terms`` holds ``{"loss", "rec", "kl"}`` of the
-  last call (``kl`` is 0 for the AE).
+* ``model.loss_and_grads(x, eps=None, rng=None, *, reuse=False) -> (loss, grads)``: the batch
+  mean of the per-example loss summed over pixels (for the VAE the negative ELBO in nats, every
+  normalizing constant included) and its gradients.  ``grads`` belongs to the caller (a fresh
+  copy); with ``reuse=True`` it is ``model.grads`` itself, overwritten by the next call (the
+  training loop's choice: no copy per step).  ``model.last_terms`` holds
+  ``{"loss", "rec", "kl"}`` of the last call (``kl`` is 0 for the AE).
 * ``model.evaluate(x, ...)``: the same terms without gradients, over any number of examples.
 * ``encode``, ``decode``, ``logits``, ``reconstruct``; VAE also ``sample`` and ``kl_per_dim``.
 
@@ -20,14 +21,16 @@ default; float64 for gradient checks).
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 
 import numpy as np
 
-from .likelihoods import Catalogue, Term, make_likelihood
-from .mlp import MLP, pack
+from .layers import layer_sizes as _layer_sizes
+from .likelihoods import Catalogue, Term, make_likelihood, term_from_config
+from .mlp import MLP, flat_view, pack
 
-__all__ = ["AE", "VAE", "BiasOnly"]
+__all__ = ["AE", "VAE", "BiasOnly", "model_from_config"]
 
 
 class _Model:
@@ -85,6 +88,33 @@ class _Model:
                                      "uint8 data by 255")
         return arr
 
+    def _term_kw(self) -> dict:
+        """``{"reuse": True}`` if the output term can hand back its own buffers (a user's
+        subclass may not accept the argument: then nothing)."""
+        kw = getattr(self, "_term_kw_cache", None)
+        if kw is None or kw[0] is not self.term:
+            try:
+                ok = "reuse" in inspect.signature(self.term.value_and_grad).parameters
+            except (TypeError, ValueError):
+                ok = False
+            kw = self._term_kw_cache = (self.term, {"reuse": True} if ok else {})
+        return kw[1]
+
+    def _grads_out(self, reuse: bool) -> dict:
+        """``self.grads`` itself (``reuse``) or a copy the caller owns: views of one fresh flat
+        buffer, so that optimizers still update everything in a few vectorized passes."""
+        if reuse:
+            return self.grads
+        flat = flat_view(self.grads.values())
+        if flat is None:
+            return {k: v.copy() for k, v in self.grads.items()}
+        copy = flat.copy()
+        out, start = {}, 0
+        for k, v in self.grads.items():
+            out[k] = copy[start:start + v.size].reshape(v.shape)
+            start += v.size
+        return out
+
     def set_params(self, values: dict) -> None:
         """Copy ``values`` (name -> array, a subset of :attr:`params` is allowed) in place."""
         for k, v in values.items():
@@ -129,6 +159,30 @@ class _Model:
         """A JSON-friendly description of the architecture (for metrics files)."""
         return {"class": type(self).__name__, "dtype": self.dtype.name, "term": self.term.describe()}
 
+    @property
+    def unit(self) -> str:
+        """What the loss counts per pixel, e.g. ``"nats"`` or ``"squared error"``; the loss of
+        an image is in "<unit> per image"."""
+        return self.term.unit
+
+    def config(self) -> dict:
+        """The constructor arguments, as plain data, that rebuild this model (architecture and
+        output term; not the parameter values): see :func:`model_from_config`."""
+        return {"class": type(self).__name__, "dtype": self.dtype.name,
+                "term": self.term.config(), **self._arch}
+
+    def architecture(self) -> str:
+        """A one-line human description.
+
+        >>> AE((784, 512, 128, 32), loss="mse").architecture()
+        'AE 784-512-128-32, mse (squared error), 944,176 parameters'
+        """
+        return (f"{type(self).__name__} {'-'.join(map(str, self._sizes_shown()))}, "
+                f"{self.term.name} ({self.unit}), {self.n_params():,} parameters")
+
+    def _sizes_shown(self):
+        return self.layer_sizes
+
 
 class AE(_Model):
     """Deterministic autoencoder with a symmetric MLP encoder and decoder.
@@ -151,9 +205,7 @@ class AE(_Model):
                  activation: str = "relu", code_activation: str = "identity", init: str | None = None,
                  dtype=np.float32, seed: int = 0, rng: np.random.Generator | None = None):
         self._init_common(dtype, seed, rng)
-        sizes = tuple(int(s) for s in layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least input and code sizes, got {sizes}")
+        sizes = _layer_sizes(layer_sizes)
         self.layer_sizes = sizes
         self.n_pixels = sizes[0]
         self.latent_dim = sizes[-1]
@@ -167,25 +219,52 @@ class AE(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"layer_sizes": list(sizes), "activation": activation,
+                      "code_activation": code_activation, "init": init}
 
     @property
     def loss(self):
         """The catalogue loss (``None`` for a custom term)."""
         return getattr(self.term, "loss", None)
 
-    def loss_and_grads(self, x, eps=None, rng=None):
-        """Batch mean of the per-example loss and its gradients (``eps``/``rng`` are ignored:
-        the AE is deterministic; they are accepted for a uniform interface)."""
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
+        """Batch mean of the per-example loss and its gradients.
+
+        Parameters
+        ----------
+        x : array, shape (batch, n_pixels)
+            Targets (and inputs).
+        eps, rng
+            Ignored (the AE is deterministic); accepted for a uniform interface.
+        reuse : bool
+            Return :attr:`grads` itself, overwritten by the next call, instead of a copy.
+
+        Returns
+        -------
+        (float, dict)
+            The loss and its gradients (name -> array, the keys of :attr:`params`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ae = AE((6, 4, 2), loss="mse", seed=0)
+        >>> x = np.random.default_rng(0).random((3, 6))
+        >>> loss, g = ae.loss_and_grads(x)
+        >>> g2 = ae.loss_and_grads(x[:2])[1]
+        >>> bool(np.shares_memory(g["dec.1.b"], g2["dec.1.b"]))
+        False
+        """
         x = self._input(x)
         inv_b = 1.0 / x.shape[0]
         code = self.encoder.forward(x, train=True)
         z = self.decoder.forward(code, train=True)
-        values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b)
+        values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b,
+                                              **self._term_kw())
         loss = float(values.mean())
         dcode = self.decoder.backward(dz)
         self.encoder.backward(dcode, need_dx=False)
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         z = self.decoder.forward(self.encoder.forward(x))
@@ -242,9 +321,7 @@ class VAE(_Model):
                  init: str | None = None, dtype=np.float32, seed: int = 0,
                  rng: np.random.Generator | None = None):
         self._init_common(dtype, seed, rng)
-        sizes = tuple(int(s) for s in layer_sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"layer_sizes needs at least input and latent sizes, got {sizes}")
+        sizes = _layer_sizes(layer_sizes)
         if decoder not in ("mlp", "linear"):
             raise ValueError(f"decoder must be 'mlp' or 'linear', got {decoder!r}")
         self.layer_sizes = sizes
@@ -272,6 +349,8 @@ class VAE(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"layer_sizes": list(sizes), "decoder": decoder, "activation": activation,
+                      "init": init}
         self._ws_batch = None
         #: (mu, logvar, eps, h) of the last loss_and_grads call (views of work arrays).
         self.last_latent = None
@@ -295,11 +374,21 @@ class VAE(_Model):
             self._dhead = np.empty((batch, 2 * k), self.dtype)
             self._ws_batch = batch
 
-    def loss_and_grads(self, x, eps=None, rng=None):
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
         """Negative ELBO (nats per example, batch mean) and its gradients.
 
         ``eps`` (shape ``(batch, latent_dim)``) fixes the reparameterization noise; otherwise it
-        is drawn from ``rng`` (default: the model's generator).
+        is drawn from ``rng`` (default: the model's generator).  The gradients are a copy the
+        caller owns, or with ``reuse=True`` :attr:`grads` itself, overwritten by the next call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> vae = VAE((6, 4, 2), seed=0)
+        >>> x = np.random.default_rng(0).random((3, 6))
+        >>> loss, g = vae.loss_and_grads(x, eps=np.zeros((3, 2)))
+        >>> loss > 0 and set(g) == set(vae.params)
+        True
         """
         x = self._input(x)
         batch, k = x.shape[0], self.latent_dim
@@ -314,7 +403,8 @@ class VAE(_Model):
         np.multiply(std, eps, out=h)
         h += mu
         out = self.decoder.forward(h, train=True)
-        rec, d_out = self.term.value_and_grad(self.term.prepare(x), out, grad_scale=inv_b)
+        rec, d_out = self.term.value_and_grad(self.term.prepare(x), out, grad_scale=inv_b,
+                                              **self._term_kw())
         em1 = np.expm1(logvar)                      # exp(logvar) - 1, accurate near 0
         kl = _kl_elements(mu, logvar, em1).sum(axis=1)
         dh = self.decoder.backward(d_out)
@@ -333,7 +423,7 @@ class VAE(_Model):
         loss = float((rec + kl).mean())
         self.last_terms = {"loss": loss, "rec": rec_m, "kl": kl_m}
         self.last_latent = (mu, logvar, eps, h)
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         mu, logvar = self.encode(x)
@@ -405,19 +495,21 @@ class BiasOnly(_Model):
         if self.term.params:
             owners.append(("lik", self.term))
         self.params, self.grads = pack(owners, self.dtype)
+        self._arch = {"n_pixels": self.n_pixels}
 
     def _z(self, n):
         return np.broadcast_to(self.params["out.b"], (n, self.n_pixels))
 
-    def loss_and_grads(self, x, eps=None, rng=None):
-        """Batch mean of the per-example loss and its gradient in the bias."""
+    def loss_and_grads(self, x, eps=None, rng=None, *, reuse: bool = False):
+        """Batch mean of the per-example loss and its gradient in the bias (a copy, or with
+        ``reuse=True`` :attr:`grads` itself)."""
         x = self._input(x)
         values, dz = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]),
-                                              grad_scale=1.0 / x.shape[0])
+                                              grad_scale=1.0 / x.shape[0], **self._term_kw())
         np.sum(dz, axis=0, out=self.grads["out.b"])
         loss = float(values.mean())
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
-        return loss, self.grads
+        return loss, self._grads_out(reuse)
 
     def _terms(self, x, eps, rng):
         values, _ = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]))
@@ -428,6 +520,38 @@ class BiasOnly(_Model):
 
     def reconstruct(self, x, kind: str = "mean") -> np.ndarray:
         return _output(self.term, self.logits(x), kind)
+
+    def _sizes_shown(self):
+        return (self.n_pixels,)
+
+
+def model_from_config(config: dict):
+    """A new model (fresh parameters) built from :meth:`config` of another.
+
+    Raises ``ValueError`` if ``config`` is not a model configuration or names an output term
+    that cannot be rebuilt from plain data (a user's ``Term`` subclass or user loss).
+
+    Examples
+    --------
+    >>> vae = VAE((6, 4, 2), likelihood="gaussian", sigma="shared", seed=0)
+    >>> twin = model_from_config(vae.config())
+    >>> twin.config() == vae.config() and set(twin.params) == set(vae.params)
+    True
+    """
+    if not isinstance(config, dict) or config.get("class") not in ("AE", "VAE", "BiasOnly"):
+        raise ValueError(f"not a model configuration: {config!r}")
+    cfg = dict(config)
+    cls = cfg.pop("class")
+    term = term_from_config(cfg.pop("term", None))
+    dtype = cfg.pop("dtype", "float32")
+    try:
+        if cls == "AE":
+            return AE(cfg.pop("layer_sizes"), loss=term, dtype=dtype, **cfg)
+        if cls == "VAE":
+            return VAE(cfg.pop("layer_sizes"), likelihood=term, dtype=dtype, **cfg)
+        return BiasOnly(cfg.pop("n_pixels"), loss=term, dtype=dtype, **cfg)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"incomplete or unknown model configuration {config!r}: {err}") from None
 
 
 def _kl_elements(mu, logvar, em1):

@@ -1,0 +1,114 @@
+"""Command-line plumbing shared by ``scripts/train.py`` and ``scripts/compare_losses.py``.
+
+Bad arguments end the program with one line, ``error: ...`` naming the argument, and exit
+status 2 (:class:`OneLineParser`); the argument types below check values as they are parsed.
+
+Examples
+--------
+>>> ap = OneLineParser(prog="demo")
+>>> _ = ap.add_argument("--seed", type=nonnegative_int("--seed"), default=0)
+>>> ap.parse_args(["--seed", "3"]).seed
+3
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+
+__all__ = ["OneLineParser", "positive_int", "nonnegative_int", "positive_float", "existing_dir",
+           "add_data_arguments", "load_data"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line, ``error: <message>``, exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse's hook
+        self.exit(2, f"error: {message}\n")
+
+
+def _typed(name, convert, ok, rule):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+def positive_int(name: str):
+    """An argparse type: an integer >= 1.
+
+    >>> positive_int("--epochs")("2")
+    2
+    """
+    return _typed(name, int, lambda v: v >= 1, "a positive integer")
+
+
+def nonnegative_int(name: str):
+    """An argparse type: an integer >= 0."""
+    return _typed(name, int, lambda v: v >= 0, "a non-negative integer")
+
+
+def positive_float(name: str):
+    """An argparse type: a finite number > 0 (rejects inf and nan).
+
+    >>> positive_float("--lr")("1e-3")
+    0.001
+    """
+    return _typed(name, float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
+
+
+def existing_dir(text: str) -> str:
+    """An argparse type: a folder that exists."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
+    return text
+
+
+def add_data_arguments(ap, *, n_train: int | None = None, n_test: int | None = None) -> None:
+    """``--dataset``, ``--data-dir``, ``--n-train``, ``--n-test`` and ``--seed``."""
+    ap.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
+    ap.add_argument("--data-dir", type=existing_dir, default=None,
+                    help="folder holding the dataset (or <dataset>/ inside it); default: "
+                         "$LOSSANALYSIS_DATA or the download cache")
+    ap.add_argument("--n-train", type=positive_int("--n-train"), default=n_train,
+                    help="use only the first N training images"
+                         + (f" (default {n_train})" if n_train else " (default: all)"))
+    ap.add_argument("--n-test", type=positive_int("--n-test"), default=n_test,
+                    help="use only the first N test images"
+                         + (f" (default {n_test})" if n_test else " (default: all)"))
+    ap.add_argument("--seed", type=nonnegative_int("--seed"), default=0,
+                    help="initialization, data order and VAE noise (default 0)")
+
+
+def load_data(ap, args):
+    """The training and test images named by the data arguments; a dataset that cannot be read,
+    or one found elsewhere than the ``--data-dir`` given, is an argument error."""
+    from ..data import DatasetError, find_files, load
+
+    try:
+        if args.data_dir is not None:
+            root = Path(args.data_dir).resolve()
+            for split in ("train", "test"):
+                found = Path(find_files(args.dataset, split, args.data_dir)[0]).resolve()
+                if root not in found.parents:
+                    raise DatasetError(f"--data-dir {args.data_dir} holds no {args.dataset} "
+                                       f"{split} files (looked in it and in its "
+                                       f"{args.dataset}/ folder)")
+        x_train, _ = load(args.dataset, "train", data_dir=args.data_dir)
+        x_test, _ = load(args.dataset, "test", data_dir=args.data_dir)
+    except (DatasetError, OSError) as err:
+        ap.error(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    if args.n_train is not None:
+        x_train = x_train[:args.n_train]
+    if getattr(args, "n_test", None) is not None:
+        x_test = x_test[:args.n_test]
+    return x_train, x_test
