@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plotting
+from ._cli import numbers  # noqa: F401  (the figure scripts' number-list type)
 from .losses import LOSSES, get_loss, logit
 
 __all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "ASYMMETRY_LOSSES", "BIAS_LOSSES", "GRADIENT_LOSSES",
@@ -472,24 +473,6 @@ def loss_names(text: str) -> tuple:
         return _check_losses(names, "loss names")
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def numbers(text: str) -> tuple:
-    """argparse type: comma-separated finite numbers.
-
-    Examples
-    --------
-    >>> numbers("0.1, 0.3")
-    (0.1, 0.3)
-    """
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}") from None
-    if not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
-    return values
 
 
 def _formats(text: str) -> tuple:

@@ -135,6 +135,10 @@ class Loss:
     smooth = True
     #: "closed" when targets may be 0 or 1, "open" when they must lie strictly inside.
     target_domain = "closed"
+    #: The unit of the value: "nats" for the log-likelihoods and Bernoulli divergences (and
+    #: focal, a weighted log-loss), the distance's unit for the distances ("intensity²",
+    #: "intensity", "logit²"), and "loss" for a user's expression, whose unit is unknown.
+    unit = "nats"
     #: parameter name -> (default, validity test, description of the valid range)
     _param_spec: dict = {}
 
@@ -471,6 +475,7 @@ class _ExprLoss(Loss):
     :func:`lossanalysis.expressions.loss_expression` (the safe parser for strings, the same
     rules for SymPy input, and a numeric check on a grid of interior points).
     """
+    unit = "loss"
 
     def __init__(self, expr, name=None, params=None):
         import sympy as sp
@@ -573,6 +578,7 @@ class _Difference(Loss):
 
 class _MSE(_Difference):
     """Mean squared error (p - y)^2, the Brier score of one pixel."""
+    unit = "intensity²"
 
     def _build_expr(self, sp, y, p, prm):
         return (p - y) ** 2
@@ -589,6 +595,7 @@ class _MSE(_Difference):
 
 class _MAE(_Difference):
     """Mean absolute error |p - y|: minimized by the median, not the mean."""
+    unit = "intensity"
     smooth = False
 
     def _build_expr(self, sp, y, p, prm):
@@ -610,6 +617,7 @@ class _Huber(_Difference):
     The default delta = 0.1 is chosen for intensities in [0, 1]: PyTorch's default delta = 1
     would make the loss quadratic (MSE/2) everywhere on this domain.
     """
+    unit = "intensity²"
     smooth = False
     _param_spec = {"delta": (0.1, _positive, "> 0")}
 
@@ -748,6 +756,7 @@ class _ReverseKL(Loss):
 
 class _LogitMSE(Loss):
     """Squared error between logits: (logit p - logit y)^2."""
+    unit = "logit²"
 
     def _build_expr(self, sp, y, p, prm):
         return (sp.log(p / (1 - p)) - sp.log(y / (1 - y))) ** 2

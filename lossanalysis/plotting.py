@@ -90,9 +90,6 @@ UNITS = ("intensity", "intensity²", "1/intensity", "logit", "logit²", "intensi
          "nats", "nats/pixel", "loss", "loss/intensity", "loss/logit", "ratio", "epoch",
          "step", "count", "s")
 
-_LOSS_UNITS = {"mse": "intensity²", "mae": "intensity", "huber": "intensity²",
-               "logit_mse": "logit²"}
-
 #: Paper widths in inches: one column and two columns.
 COLUMN_WIDTH = {1: 3.4, 2: 7.0}
 #: Resolution of the PNG files.
@@ -213,14 +210,16 @@ def display_name(name: str) -> str:
 
 
 def loss_unit(name: str) -> str:
-    """The unit of a loss's value: a squared or plain distance, or nats for a likelihood.
+    """The unit of a loss's value (the catalogue's :attr:`Loss.unit`): a squared or plain
+    distance, nats for a likelihood, "loss" for a name outside the catalogue.
 
     Examples
     --------
-    >>> loss_unit("mse"), loss_unit("logit_mse"), loss_unit("bce")
-    ('intensity²', 'logit²', 'nats')
+    >>> loss_unit("mse"), loss_unit("logit_mse"), loss_unit("bce"), loss_unit("quartic")
+    ('intensity²', 'logit²', 'nats', 'loss')
     """
-    return _LOSS_UNITS.get(name, "nats")
+    from .losses import LOSSES, get_loss
+    return get_loss(name).unit if _name_arg(name) in LOSSES else "loss"
 
 
 def axis_label(quantity: str, unit: str) -> str:

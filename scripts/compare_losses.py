@@ -13,7 +13,6 @@ laptop core.  The work is done by :mod:`lossanalysis.nn.compare`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -33,9 +32,9 @@ def parse_args(argv=None):
     ap.add_argument("--layers", default=None,
                     help="comma-separated layer sizes (default: AE 784,512,128,32; VAE 784,400,20)")
     add_data_arguments(ap, n_train=10000, n_test=2000)
-    ap.add_argument("--epochs", type=positive_int("--epochs"), default=5)
-    ap.add_argument("--batch-size", type=positive_int("--batch-size"), default=128)
-    ap.add_argument("--bins", type=positive_int("--bins"), default=10,
+    ap.add_argument("--epochs", type=positive_int, default=5)
+    ap.add_argument("--batch-size", type=positive_int, default=128)
+    ap.add_argument("--bins", type=positive_int, default=10,
                     help="target-intensity bins of the error curves")
     ap.add_argument("--out", default="compare_losses",
                     help="figure path without extension (writes .pdf and .png)")

@@ -30,22 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from lossanalysis._cli import nonnegative_int, positive_int  # noqa: E402
+
 DEFAULT_OUT = ROOT / "reports"
 DEFAULT_FIGURES = ROOT / "figures"
 DEFAULT_PREDICTIONS = ROOT / "predictions"
 QUICK_OUT = ROOT / "runs" / "quick"
-
-
-def _count(minimum):
-    def parse(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
-        return v
-    return parse
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,14 +45,14 @@ def parser() -> argparse.ArgumentParser:
                     help="dataset(s) to run on (default: mnist)")
     ap.add_argument("--register", action="store_true",
                     help="write the predictions to --predictions and stop (nothing is trained)")
-    ap.add_argument("--seeds", type=_count(1), default=None,
+    ap.add_argument("--seeds", type=positive_int, default=None,
                     help="seeds per experiment (default 3; --quick uses at most 2)")
-    ap.add_argument("--base-seed", type=_count(0), default=None,
+    ap.add_argument("--base-seed", type=nonnegative_int, default=None,
                     help="the first seed (default 3: seeds 3, 4, 5; the registered rule adds the "
                          "next ones where a falsifiable row is inconclusive)")
     ap.add_argument("--quick", action="store_true",
                     help="smaller networks, fewer seeds and images: a smoke test, not judged")
-    ap.add_argument("--workers", type=_count(1), default=None,
+    ap.add_argument("--workers", type=positive_int, default=None,
                     help="worker processes (default: the CPU count; 1 runs in this process)")
     ap.add_argument("--out", default=None,
                     help="output folder for the reports (default: reports/, or "

@@ -62,10 +62,10 @@ def parser():
                     help="one weight initialization for every layer (default: He before ReLU-like "
                          "units, Glorot elsewhere; uniform_fan_in is the frameworks' default)")
     add_data_arguments(ap)
-    ap.add_argument("--epochs", type=positive_int("--epochs"), default=10,
+    ap.add_argument("--epochs", type=positive_int, default=10,
                     help="total epochs (default 10)")
-    ap.add_argument("--batch-size", type=positive_int("--batch-size"), default=128)
-    ap.add_argument("--lr", type=positive_float("--lr"), default=1e-3)
+    ap.add_argument("--batch-size", type=positive_int, default=128)
+    ap.add_argument("--lr", type=positive_float, default=1e-3)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     ap.add_argument("--out", default=None, help="output folder (metrics.json, checkpoint.npz)")
     ap.add_argument("--resume", action="store_true")

@@ -89,7 +89,7 @@ def test_result_contents_and_table(result):
     lines = format_comparison(result).splitlines()
     assert lines[0].split()[0] == "loss" and [ln.split()[0] for ln in lines[1:]] == \
         ["mse", "bce", "mae"]
-    assert "(absolute error)" in lines[3]
+    assert "(intensity)" in lines[3]
     with pytest.raises(ValueError, match="two or more different losses"):
         compare_losses(["mse", "mse"], _images(8), _images(8), layers=(16, 4), quiet=True)
     with pytest.raises(ValueError, match="model must be"):

@@ -807,10 +807,10 @@ def test_model_configuration_rebuilds_every_kind_of_model():
         assert {k: v.shape for k, v in twin.params.items()} == \
             {k: v.shape for k, v in m.params.items()}
         assert twin.dtype == m.dtype
-    assert models[0].unit == "focal loss" and models[1].unit == "nats"
+    assert models[0].unit == "nats" and models[1].unit == "nats"
     assert "AE 8-5-3, focal" in models[0].architecture()
     user = AE((8, 4), loss=Loss.from_expr("(p - y)**4", name="quartic"))
-    assert user.unit == "loss units"
+    assert user.unit == "loss"
     with pytest.raises(ValueError, match="cannot be rebuilt from a file"):
         model_from_config(user.config())
     with pytest.raises(ValueError, match="not a model configuration"):

@@ -392,7 +392,7 @@ def test_metrics_record_the_real_blas_thread_count_and_units():
     info = blas_threads()
     assert hist["config"]["blas_threads"] == info["threads"] and info["threads"] >= 1
     assert hist["config"]["blas"]["source"] == "openblas_get_num_threads"
-    assert hist["unit"] == "squared error"
+    assert hist["unit"] == "intensity²"
     assert _run(_vae(), epochs=1)["unit"] == "nats"
 
 
@@ -410,7 +410,7 @@ def test_progress_inside_epochs(monkeypatch, tty):
     log = _Terminal() if tty else io.StringIO()
     _run(AE((12, 6, 3), loss="mse", seed=0), epochs=2, quiet=False, log=log)
     text = log.getvalue()
-    assert re.search(r"epoch 1/2  batch 1/4  loss [0-9.]+ squared error per image  [0-9,]+ "
+    assert re.search(r"epoch 1/2  batch 1/4  loss [0-9.]+ intensity² per image  [0-9,]+ "
                      r"images/s  ETA \d+:\d\d", text)
     if tty:
         assert "\r" in text and "\n" not in text.split("epoch 1/2  train")[0]
@@ -419,7 +419,7 @@ def test_progress_inside_epochs(monkeypatch, tty):
         assert len([line for line in text.splitlines() if " batch " in line]) == 8
     epoch_lines = [line for line in text.replace("\r", "\n").splitlines() if "  train " in line]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
-    assert "squared error per image" in epoch_lines[0]
+    assert "intensity² per image" in epoch_lines[0]
 
 
 def test_summary_matches_the_last_epoch_and_a_direct_computation():
@@ -515,7 +515,7 @@ def test_compare_losses_script(tmp_path, real_data, capsys):
     lines = out.splitlines()
     assert lines[0].startswith("AE 784-32-8 on mnist: 256 training and 64 test images, 1 epochs")
     assert lines[1].split()[:2] == ["loss", "test"]
-    assert lines[2].startswith("mse ") and "(squared error)" in lines[2]
+    assert lines[2].startswith("mse ") and "(intensity²)" in lines[2]
     assert lines[3].startswith("bce ") and "(nats)" in lines[3]
     assert stem.with_suffix(".pdf").exists() and stem.with_suffix(".png").exists()
     assert _exit_code(script.main, ["--losses", "mse"]) == 2

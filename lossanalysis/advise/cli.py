@@ -4,29 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
+from .._cli import nonnegative_int, positive_float, positive_int
+
 __all__ = ["register", "run"]
-
-
-def _number(convert, lowest, strict: bool, what: str):
-    """An argparse type: ``convert(text)``, finite and above ``lowest`` (``strict``) or at
-    least ``lowest``; ``what`` names the expectation in the error."""
-    def parse(text: str):
-        try:
-            v = convert(text)
-        except ValueError:
-            v = None
-        if v is None or not math.isfinite(v) or (v <= lowest if strict else v < lowest):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return v
-    return parse
-
-
-_positive_int = _number(int, 1, False, "a positive integer")
-_seed = _number(int, 0, False, "an integer >= 0")
-_scale = _number(float, 0.0, True, "a finite number > 0")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -45,14 +27,14 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA",
                    help="a .npy/.npz array of images (N x H x W, N x H x W x C or N x D; uint8 "
                         "or floats), an IDX images file (.gz or not) or a folder of PNG files")
-    p.add_argument("--scale", type=_scale, default=None,
+    p.add_argument("--scale", type=positive_float, default=None,
                    help="divide the stored values by this (default: 255 for integers, 1 for "
                         "floats; e.g. --scale 255 for float data in 0-255)")
-    p.add_argument("--max-images", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-images", type=positive_int, default=None, metavar="N",
                    help="analyse a random N of the images (see --seed)")
-    p.add_argument("--seed", type=_seed, default=0,
+    p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed of the --max-images draw (default 0)")
-    p.add_argument("--latent", type=_positive_int, default=None, metavar="K",
+    p.add_argument("--latent", type=positive_int, default=None, metavar="K",
                    help="latent size of the linear-VAE rule (default 20)")
     p.add_argument("--reports", default=None, metavar="DIR",
                    help="folder of the experiment reports <dataset>.json (default: reports/ "

@@ -413,13 +413,15 @@ def git_state(root=None) -> tuple[str | None, bool | None]:
 
 def version_info() -> dict:
     """lossanalysis, numpy and Python versions, the git commit and whether the working tree was
-    modified (if git is available), and this process's BLAS thread setting."""
+    modified (if git is available), and the BLAS thread count of this process, read from the
+    library where it can be (:func:`lossanalysis.nn.blas_threads`; each worker runs one)."""
     from .. import __version__
+    from ..nn.parallel import blas_threads
     commit, dirty = git_state()
+    threads = blas_threads()["threads"]
     return {"lossanalysis": __version__, "git": commit, "git_modified": dirty,
             "numpy": np.__version__, "python": platform.python_version(),
-            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")
-            or os.environ.get("OMP_NUM_THREADS") or "default"}
+            "blas_threads": threads if threads is not None else "unknown"}
 
 
 def git_label(v: dict) -> str:

@@ -6,7 +6,7 @@ status 2 (:class:`OneLineParser`); the argument types below check values as they
 Examples
 --------
 >>> ap = OneLineParser(prog="demo")
->>> _ = ap.add_argument("--seed", type=nonnegative_int("--seed"), default=0)
+>>> _ = ap.add_argument("--seed", type=nonnegative_int, default=0)
 >>> ap.parse_args(["--seed", "3"]).seed
 3
 """
@@ -14,9 +14,9 @@ Examples
 from __future__ import annotations
 
 import argparse
-import math
-import os
 from pathlib import Path
+
+from .._cli import existing_dir, nonnegative_int, positive_float, positive_int  # noqa: F401
 
 __all__ = ["OneLineParser", "positive_int", "nonnegative_int", "positive_float", "existing_dir",
            "add_data_arguments", "load_data"]
@@ -29,63 +29,19 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-def _typed(name, convert, ok, rule):
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
-        return value
-
-    parse.__name__ = name  # argparse names the type in some messages
-    return parse
-
-
-def positive_int(name: str):
-    """An argparse type: an integer >= 1.
-
-    >>> positive_int("--epochs")("2")
-    2
-    """
-    return _typed(name, int, lambda v: v >= 1, "a positive integer")
-
-
-def nonnegative_int(name: str):
-    """An argparse type: an integer >= 0."""
-    return _typed(name, int, lambda v: v >= 0, "a non-negative integer")
-
-
-def positive_float(name: str):
-    """An argparse type: a finite number > 0 (rejects inf and nan).
-
-    >>> positive_float("--lr")("1e-3")
-    0.001
-    """
-    return _typed(name, float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
-
-
-def existing_dir(text: str) -> str:
-    """An argparse type: a folder that exists."""
-    if not os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
-    return text
-
-
 def add_data_arguments(ap, *, n_train: int | None = None, n_test: int | None = None) -> None:
     """``--dataset``, ``--data-dir``, ``--n-train``, ``--n-test`` and ``--seed``."""
     ap.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"))
     ap.add_argument("--data-dir", type=existing_dir, default=None,
                     help="folder holding the dataset (or <dataset>/ inside it); default: "
                          "$LOSSANALYSIS_DATA or the download cache")
-    ap.add_argument("--n-train", type=positive_int("--n-train"), default=n_train,
+    ap.add_argument("--n-train", type=positive_int, default=n_train,
                     help="use only the first N training images"
                          + (f" (default {n_train})" if n_train else " (default: all)"))
-    ap.add_argument("--n-test", type=positive_int("--n-test"), default=n_test,
+    ap.add_argument("--n-test", type=positive_int, default=n_test,
                     help="use only the first N test images"
                          + (f" (default {n_test})" if n_test else " (default: all)"))
-    ap.add_argument("--seed", type=nonnegative_int("--seed"), default=0,
+    ap.add_argument("--seed", type=nonnegative_int, default=0,
                     help="initialization, data order and VAE noise (default 0)")
 
 

@@ -146,7 +146,7 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
     >>> r = compare_losses(["mse", "bce"], x[:48], x[48:], layers=(16, 8, 4), epochs=1,
     ...                    batch_size=16, quiet=True)
     >>> sorted(r["results"]), r["results"]["mse"]["unit"]
-    (['bce', 'mse'], 'squared error')
+    (['bce', 'mse'], 'intensity²')
     """
     import time
 
@@ -193,12 +193,12 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
 def format_comparison(result) -> str:
     """A small table of :func:`compare_losses` results.
 
-    >>> r = {"losses": ["mse"], "results": {"mse": {"test_loss": 20.0, "unit": "squared error",
+    >>> r = {"losses": ["mse"], "results": {"mse": {"test_loss": 20.0, "unit": "intensity²",
     ...      "pixel_mse": 0.0255, "sharpness": 0.8, "errors": {"signed": np.array([0.01, -0.1]),
     ...      "absolute": np.array([0.02, 0.1]), "count": np.array([3, 1])}}}}
     >>> print(format_comparison(r))
     loss  test loss per image      per-pixel MSE  mean |error|  mean error  sharpness
-    mse   20.00 (squared error)        0.02550       0.0400      -0.0175      0.80
+    mse   20.00 (intensity²)           0.02550       0.0400      -0.0175      0.80
     """
     head = (f"{'loss':<{_w(result)}}  {'test loss per image':<23}  {'per-pixel MSE':>13}  "
             f"{'mean |error|':>12}  {'mean error':>10}  {'sharpness':>9}")

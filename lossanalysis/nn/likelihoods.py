@@ -40,8 +40,7 @@ from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
 from .layers import positive_finite
 
-__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS",
-           "LOSS_UNITS"]
+__all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS"]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -142,7 +141,7 @@ class Term:
         return sigmoid(out) if self.output == "logit" else np.array(out, copy=True)
 
     #: What the term's value counts, per pixel (summed over pixels: "... per image").
-    unit = "loss units"
+    unit = "loss"
 
     def describe(self) -> dict:
         """A JSON-friendly description (for metrics files)."""
@@ -203,7 +202,7 @@ class Catalogue(Term):
             own = get_loss(self.loss.name, **self.loss.params) == self.loss
         except ValueError:      # a user loss under a name the catalogue does not know
             own = False
-        return LOSS_UNITS.get(self.loss.name, "loss units") if own else "loss units"
+        return self.loss.unit if own else "loss"
 
     def config(self):
         if not self._from_catalogue():
@@ -325,13 +324,6 @@ class Gaussian(Term):
 
 
 LIKELIHOODS = ("bernoulli", "gaussian", "continuous_bernoulli", "beta")
-
-#: What each catalogue loss counts (per pixel): nats for the negative log-likelihoods and the
-#: divergences between Bernoulli distributions, error units for the distances.
-LOSS_UNITS = {"mse": "squared error", "mae": "absolute error", "huber": "Huber loss",
-              "logit_mse": "squared logit error", "focal": "focal loss", "bce": "nats",
-              "kl": "nats", "reverse_kl": "nats", "gaussian_nll": "nats",
-              "continuous_bernoulli": "nats", "beta_nll": "nats"}
 
 
 def term_from_config(config: dict) -> Term:

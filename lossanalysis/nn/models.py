@@ -175,7 +175,7 @@ class _Model:
         """A one-line human description.
 
         >>> AE((784, 512, 128, 32), loss="mse").architecture()
-        'AE 784-512-128-32, mse (squared error), 944,176 parameters'
+        'AE 784-512-128-32, mse (intensity²), 944,176 parameters'
         """
         return (f"{type(self).__name__} {'-'.join(map(str, self._sizes_shown()))}, "
                 f"{self.term.name} ({self.unit}), {self.n_params():,} parameters")

@@ -430,7 +430,7 @@ def summarize(model, x_test, history=None, *, batch_size: int = 1000, seed: int 
     >>> x = np.random.default_rng(0).random((6, 8))
     >>> s = summarize(AE((8, 4, 2), loss="mse", seed=0), x)
     >>> s["unit"], abs(s["pixel_mse"] * 8 - s["loss"]) < 1e-5   # mse: the same number
-    ('squared error', True)
+    ('intensity²', True)
     """
     x_test = model.check_data(x_test, "x_test")
     last = history["epoch"][-1] if history and history.get("epoch") else None
@@ -481,7 +481,7 @@ def _new_history(config, model):
     h = {k: [] for k in keys}
     h["config"] = config
     h["model"] = model.describe() if hasattr(model, "describe") else {}
-    h["unit"] = getattr(model, "unit", "loss units")
+    h["unit"] = getattr(model, "unit", "loss")
     h["start_loss"] = None
     h["baseline_loss"] = None
     return h
@@ -536,7 +536,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     >>> x = np.random.default_rng(0).random((32, 8))
     >>> h = train(AE((8, 4, 2), loss="mse", seed=0), x, epochs=2, batch_size=8, quiet=True)
     >>> h["epoch"], h["unit"]
-    ([1, 2], 'squared error')
+    ([1, 2], 'intensity²')
     """
     epochs = _count(epochs, "epochs", 0)
     batch_size = _count(batch_size, "batch_size", 1)
@@ -590,7 +590,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     n_steps = n // batch_size if drop_last else -(-n // batch_size)
     step_kw = {"reuse": True} if _accepts(model.loss_and_grads, "reuse") else {}
     flat_grads = None
-    unit = history.get("unit", "loss units")
+    unit = history.get("unit", "loss")
     if (start_epoch <= epochs and divergence_factor is not None
             and history.get("baseline_loss") is None):
         history["baseline_loss"] = _baseline(model, x_train)
@@ -716,7 +716,7 @@ def _restore(path, model, opt, rng, config):
     opt.load_state_dict(state["opt"])
     rng.bit_generator.state = state["rng_state"]
     history = state["history"]
-    for key, default in (("unit", getattr(model, "unit", "loss units")), ("start_loss", None),
+    for key, default in (("unit", getattr(model, "unit", "loss")), ("start_loss", None),
                          ("baseline_loss", None)):
         history.setdefault(key, default)
     return state["epoch"], history

@@ -1,0 +1,64 @@
+"""The argument types every command line of the package shares.
+
+Each type checks a value as argparse reads it; a bad value becomes argparse's one-line
+``error: argument --name: ...`` with exit status 2, naming the argument.
+
+Examples
+--------
+>>> import argparse
+>>> ap = argparse.ArgumentParser(prog="demo")
+>>> _ = ap.add_argument("--seed", type=nonnegative_int, default=0)
+>>> ap.parse_args(["--seed", "3"]).seed
+3
+>>> numbers("0.1, 0.3")
+(0.1, 0.3)
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+
+__all__ = ["positive_int", "nonnegative_int", "positive_float", "numbers", "existing_dir"]
+
+
+def _typed(name, convert, ok, rule):
+    def parse(text):
+        try:
+            value = convert(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in some messages
+    return parse
+
+
+#: An integer >= 1.
+positive_int = _typed("positive_int", int, lambda v: v >= 1, "a positive integer")
+#: An integer >= 0.
+nonnegative_int = _typed("nonnegative_int", int, lambda v: v >= 0, "a non-negative integer")
+#: A finite number > 0 (inf and nan are refused).
+positive_float = _typed("positive_float", float, lambda v: math.isfinite(v) and v > 0,
+                        "a positive finite number")
+
+
+def numbers(text: str) -> tuple:
+    """Comma-separated finite numbers, as a tuple of floats."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+def existing_dir(text: str) -> str:
+    """A folder that exists."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
+    return text
