@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test the analysis's predictions by training the NumPy networks (experiments E1-E7).
+"""Test the analysis's predictions by training the NumPy networks (experiments E1-E8).
 
 Register first, then measure:
 
