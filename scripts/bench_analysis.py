@@ -35,6 +35,12 @@ def best(fn, repeat):
     return min(times)
 
 
+def cell(times):
+    """'wall/cpu' seconds of a (wall, cpu) pair, as the tables print them."""
+    wall, cpu = times
+    return f"{wall:.3f}/{cpu:.3f}"
+
+
 def peak_mb(fn):
     """Peak traced memory of one call of fn(), in MB above the memory held before it."""
     tracemalloc.start()
@@ -50,13 +56,12 @@ def peak_mb(fn):
 def measure(fn, repeat, memory):
     """'wall/cpu[/MB]' for fn, or 'n/a (reason)' when it raises ValueError."""
     try:
-        wall, cpu = best(fn, repeat)
+        text = cell(best(fn, repeat))
     except ValueError as err:
         return "n/a", str(err).split(":")[0]
-    cell = f"{wall:.3f}/{cpu:.3f}"
     if memory:
-        cell += f"/{peak_mb(fn):.0f}"
-    return cell, None
+        text += f"/{peak_mb(fn):.0f}"
+    return text, None
 
 
 def table(title, names, y, args):
