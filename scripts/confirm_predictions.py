@@ -132,11 +132,8 @@ def main(argv=None) -> int:
         if w["quick"]:
             verdicts = "smoke test: not judged"
         else:
-            f = c["falsifiable"]
-            verdicts = (f"falsifiable: {f['confirmed']} confirmed, {f['refuted']} refuted, "
-                        f"{f['inconclusive']} inconclusive ({f['blind']} blind); consistency: "
-                        f"{c['consistency']['confirmed']} confirmed of "
-                        f"{c['consistency']['total']}")
+            verdicts = (f"falsifiable: {report.count_line(c['falsifiable'], False)}; "
+                        f"consistency: {report.count_line(c['consistency'], False)}")
         print(f"{ds}: {w['report']} ({verdicts}; {w['wall_time']:.0f} s, {w['workers']} "
               "workers)")
     return 0

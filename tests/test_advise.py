@@ -272,56 +272,51 @@ def test_select_images_is_the_experiments_draw():
 # ----------------------------------------------------------------------------------------------
 # Reports: both layouts, read by id
 # ----------------------------------------------------------------------------------------------
-def _new_name(key):
-    """The observation names of the ``results`` schema (E5/E4 blur ratios lose their prefix)."""
-    for old, new in (("E5.blur_ratio[", "blur_ratio[vae_"), ("E4.blur_ratio[", "blur_ratio[")):
-        if key.startswith(old):
-            return new + key[len(old):]
+def _old_name(key):
+    """The flat measurement names of the first layout (VAE/AE blur ratios under E5/E4)."""
+    for new, old in (("blur_ratio[vae_", "E5.blur_ratio["), ("blur_ratio[", "E4.blur_ratio[")):
+        if key.startswith(new):
+            return old + key[len(new):]
     return key
 
 
-def _new_schema(doc):
-    """The committed report rewritten in the ``results`` schema of the experiments' rework:
-    rows with ``comparison``, ``kind`` falsifiable, ``sd`` and ``interval``; observations as
-    name -> {"values", "seeds", "unit"}; the pixel summary as observations."""
-    rows = []
-    for e in doc["experiments"].values():
-        for r in e["results"]:
-            m, sd = r["mean"], r["spread"]
-            numbers = all(isinstance(v, float) for v in (m, sd))
-            rows.append({"id": r["id"], "comparison": r["kind"], "kind": "falsifiable",
-                         "value": r["value"], "tolerance": r["tolerance"], "mean": m, "sd": sd,
-                         "interval": [m - sd, m + sd] if numbers else None,
-                         "verdict": r["verdict"], "measurements": r["measurements"],
-                         "seeds": [0, 1, 2]})
-    obs = {_new_name(k): {"values": [v, v, v], "seeds": [0, 1, 2], "unit": "ratio"}
-           for k, v in doc["measurements"].items()}
-    obs["pixels.frac_mid_of_nonzero"] = {"values": [doc["summary"]["frac_mid_of_nonzero"]],
-                                         "seeds": [], "unit": "fraction"}
-    return {"dataset": doc["dataset"], "results": rows, "observations": obs}
+def _old_layout(doc):
+    """The committed report (``results`` schema) rewritten in the first layout: rows under
+    ``experiments.<E>.results`` with ``kind`` = the comparison and ``spread``, no interval and
+    no role; measurements as one flat mapping of name -> mean."""
+    exps = {}
+    for r in doc["results"]:
+        exps.setdefault(r["experiment"], {"results": []})["results"].append(
+            {"id": r["id"], "kind": r["comparison"], "value": r["value"],
+             "tolerance": r["tolerance"], "measurements": r["measurements"], "mean": r["mean"],
+             "spread": r["sd"], "verdict": r["verdict"]})
+    flat = {_old_name(k): float(np.mean(o["values"])) for k, o in doc["observations"].items()
+            if o["values"] and all(isinstance(v, float) for v in o["values"])}
+    return {"dataset": doc["dataset"], "experiments": exps, "measurements": flat,
+            "summary": doc["summary"]}
 
 
 def test_both_report_layouts_give_the_same_advice():
-    old = reports.load_reports(REPO / "reports")
-    assert set(old) == {"mnist", "fashion-mnist"}
-    new = {ds: _new_schema(doc) for ds, doc in old.items()}
-    for ds in old:
+    new = reports.load_reports(REPO / "reports")
+    assert set(new) == {"mnist", "fashion-mnist"}
+    old = {ds: _old_layout(doc) for ds, doc in new.items()}
+    for ds in new:
         for pid in ("E5.blur.order", "E3.bce.calibration", "E6.cb.param_expansion"):
             a, b = reports.result(old[ds], pid, ds), reports.result(new[ds], pid, ds)
             assert (a.mean, a.sd, a.n, a.verdict, a.value, a.kind) == \
                 (b.mean, b.sd, b.n, b.verdict, b.value, b.kind)
-            assert (a.role, b.role) == (None, "falsifiable")
-        assert reports.measurement(new[ds], "E5.sigma_eff[bernoulli]") == pytest.approx(
-            reports.measurement(old[ds], "E5.sigma_eff[bernoulli]"), rel=1e-15)
+            assert a.role is None and b.role in ("falsifiable", "consistency")
+        assert reports.measurement(old[ds], "E5.sigma_eff[bernoulli]") == pytest.approx(
+            reports.measurement(new[ds], "E5.sigma_eff[bernoulli]"), rel=1e-15)
     x = np.random.default_rng(9).random((40, 8))
     a_old = advise(x, latent=2, reports=old)
     a_new = advise(x, latent=2, reports=new)
     assert [p["backing"] for p in a_old.predictions] == [
         [{**b, "interval": None, "role": None} for b in p["backing"]] for p in a_new.predictions]
-    assert sum(len(p["backing"]) for p in a_old.predictions) >= 20
+    assert sum(len(p["backing"]) for p in a_new.predictions) >= 20
     assert a_old.recommendations == a_new.recommendations
-    assert "E5: MNIST blur ratio learned σ" in a_old.recommendations[0]["why"]
-    assert a_old.notes == a_new.notes and "E4 blur ratios" in a_old.notes[-1]
+    assert "E5: MNIST blur ratio learned σ" in a_new.recommendations[0]["why"]
+    assert a_old.notes == a_new.notes and "E4 blur ratios" in a_new.notes[-1]
     assert a_old.reports["mid_grey_of_nonzero"] == pytest.approx(
         a_new.reports["mid_grey_of_nonzero"], rel=1e-15)
 

@@ -91,6 +91,14 @@ def test_rows_and_quick_mode():
         make_row(p, [1.0, 2.0], [3, 4, 5])
     # a deterministic row may carry one value and no seed
     assert make_row(dataclasses.replace(p, deterministic=True), [0.2], []).verdict == CONFIRMED
+    # a row with nothing measured (E7 in a run of one dataset) gets no verdict, and the
+    # report's count line says so apart from the inconclusive ones
+    empty = make_row(p, [], [])
+    assert empty.verdict == NOT_JUDGED
+    from lossanalysis.experiments import report
+    line = report.count_line(report.counts([r, empty])[FALSIFIABLE], quick=False)
+    assert line.startswith("0 confirmed, 0 refuted, 1 inconclusive, 1 not measured (of 2;")
+    assert "not measured" not in report.count_line(report.counts([r])[FALSIFIABLE], False)
 
 
 @pytest.mark.parametrize("kw,match", [

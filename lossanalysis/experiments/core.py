@@ -238,8 +238,9 @@ class Row:
 def make_row(prediction: Prediction, measurements, seeds, notes: str = "",
              judged: bool = True) -> Row:
     """A :class:`Row`: mean, sample sd (0 for one value), the t-interval and the verdict
-    (:data:`NOT_JUDGED` when ``judged`` is false, e.g. in quick mode).  One measurement per
-    seed; a deterministic prediction may instead have one measurement and no seeds.
+    (:data:`NOT_JUDGED` when ``judged`` is false, e.g. in quick mode, or when nothing was
+    measured, e.g. E7 in a run of one dataset).  One measurement per seed; a deterministic
+    prediction may instead have one measurement and no seeds.
 
     Examples
     --------
@@ -248,6 +249,8 @@ def make_row(prediction: Prediction, measurements, seeds, notes: str = "",
     >>> r.mean, round(r.sd, 6), r.verdict
     (0.0, 0.141421, 'inconclusive')
     >>> make_row(p, [0.1, -0.1], [3, 4], judged=False).verdict
+    'not judged'
+    >>> make_row(p, [], []).verdict
     'not judged'
     """
     m = tuple(float(v) for v in measurements)
@@ -259,7 +262,7 @@ def make_row(prediction: Prediction, measurements, seeds, notes: str = "",
     mean = float(arr.mean()) if finite else math.nan
     spread = (float(np.std(arr, ddof=1)) if arr.size > 1 else 0.0) if finite else math.nan
     iv = t_interval(arr, prediction.deterministic)
-    verdict = judge(prediction, arr) if judged else NOT_JUDGED
+    verdict = judge(prediction, arr) if judged and arr.size else NOT_JUDGED
     return Row(prediction, m, seeds, mean, spread, iv, verdict, notes)
 
 

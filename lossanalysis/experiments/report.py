@@ -41,7 +41,7 @@ from .parallel import Runner, default_workers
 
 __all__ = ["run_all", "register", "render", "json_doc", "revisions",
            "pixel_observations", "claim_evidence", "version_info", "git_state", "git_label", "TIMING_MARK",
-           "DATASET_TITLES", "OUTPUT_DIRS", "counts"]
+           "DATASET_TITLES", "OUTPUT_DIRS", "counts", "count_line"]
 
 #: Every line of the report that carries a wall-clock time contains this.
 TIMING_MARK = "Run time"
@@ -448,11 +448,14 @@ def counts(rows) -> dict:
     return out
 
 
-def _count_line(c, quick) -> str:
+def count_line(c, quick) -> str:
+    """One kind's counts (an entry of :func:`counts`) as the report and the script print them;
+    rows that were not measured (E7 in a run of one dataset) are counted apart."""
     if quick:
         return f"{c['total']} not judged"
-    return (f"{c[CONFIRMED]} confirmed, {c[REFUTED]} refuted, {c[INCONCLUSIVE]} inconclusive "
-            f"(of {c['total']}; {c['registered']} registered, {c['blind']} blind)")
+    unmeasured = f", {c[NOT_JUDGED]} not measured" if c[NOT_JUDGED] else ""
+    return (f"{c[CONFIRMED]} confirmed, {c[REFUTED]} refuted, {c[INCONCLUSIVE]} inconclusive"
+            f"{unmeasured} (of {c['total']}; {c['registered']} registered, {c['blind']} blind)")
 
 
 def revisions(labels=None) -> list:
@@ -520,9 +523,9 @@ def render(run, *, out_dir="reports") -> str:
     if quick:
         lines += ["**Smoke test (quick mode): smaller networks, fewer seeds and images; nothing "
                   "is judged, every verdict reads 'not judged'.**", ""]
-    lines += [f"**Falsifiable predictions: {_count_line(c[FALSIFIABLE], quick)}.**  Consistency "
+    lines += [f"**Falsifiable predictions: {count_line(c[FALSIFIABLE], quick)}.**  Consistency "
               f"checks (true by construction if the code is right): "
-              f"{_count_line(c[CONSISTENCY], quick)}.", "",
+              f"{count_line(c[CONSISTENCY], quick)}.", "",
               f"- Command: `{run['command'] or 'lossanalysis.experiments.report.run_all'}`",
               f"- Seeds: {', '.join(map(str, seeds))}"
               + ("".join(f"; {st.label}: {', '.join(map(str, st.seeds))} (the registered rule "
@@ -563,7 +566,7 @@ def render(run, *, out_dir="reports") -> str:
     for kind, head in ((FALSIFIABLE, "Falsifiable predictions"),
                        (CONSISTENCY, "Consistency checks")):
         rs = [r for r in rows if r.prediction.kind == kind]
-        lines += [f"## {head}: {_count_line(c[kind], quick)}", ""] + _summary_table(rs) + [""]
+        lines += [f"## {head}: {count_line(c[kind], quick)}", ""] + _summary_table(rs) + [""]
     lines += _disclosure(run)
     lines += ["", "## The thread's claims", "",
               "Verdicts from `lossanalysis.claims`: the analysis, combined with this run's "
