@@ -5,8 +5,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("mnist", "fashion-mnist")
 
@@ -28,19 +26,14 @@ def _report(dataset):
     return json.loads((ROOT / "reports" / f"{dataset}.json").read_text())
 
 
-def _counts_text(c, kind):
-    text = (f"{c['confirmed']} confirmed, {c['refuted']} refuted, {c['inconclusive']} "
-            f"inconclusive (of {c['total']}")
-    if kind == "falsifiable":
-        text += f"; {c['blind']} blind"
-    return text + ")"
-
-
 def test_counts_are_the_reports():
+    # in the words the reports print them (one formatter: experiments.report.count_line)
+    from lossanalysis.experiments.report import count_line
     rows = {r[0]: r[1:] for r in _table_rows(_section("What the measurements say"))}
     for kind, label in (("falsifiable", "falsifiable predictions"),
                         ("consistency", "consistency checks")):
-        assert rows[label] == [_counts_text(_report(d)["counts"][kind], kind) for d in DATASETS]
+        assert rows[label] == [count_line(_report(d)["counts"][kind], quick=False)
+                               for d in DATASETS]
 
 
 def test_quoted_rows_have_the_reports_verdicts():
@@ -74,14 +67,3 @@ def test_claim_verdicts_are_computed_from_the_reports():
     assert {"1", "3a", "3b", "6", "10"} <= set(quoted)
     for claim_id, verdict in quoted.items():
         assert verdict == computed[claim_id], claim_id
-
-
-@pytest.mark.parametrize("cell, kind, expected", [
-    ({"confirmed": 1, "refuted": 2, "inconclusive": 3, "total": 6, "blind": 5}, "falsifiable",
-     "1 confirmed, 2 refuted, 3 inconclusive (of 6; 5 blind)"),
-    ({"confirmed": 4, "refuted": 0, "inconclusive": 0, "total": 4, "blind": 4}, "consistency",
-     "4 confirmed, 0 refuted, 0 inconclusive (of 4)"),
-])
-def test_counts_text(cell, kind, expected):
-    # the comparison above is only as good as this rendering of a report's counts
-    assert _counts_text(cell, kind) == expected
