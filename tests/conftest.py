@@ -84,3 +84,32 @@ def experiment_run(tmp_path_factory, real_data):
             "registered": registered["mnist"], "written": w, "run": w["run"],
             "md": Path(w["report"]).read_text(encoding="utf-8"),
             "json": json.loads(Path(w["json"]).read_text(encoding="utf-8"))}
+
+
+# ---------------------------------------------------------------- helpers on the shared run
+# (imported by the tests that rewrite a run's facts to check that the report text follows)
+def experiment_state(run, label):
+    """The state of experiment ``label`` (e.g. "E4") in ``experiment_run["run"]``."""
+    return next(s for s in run["states"] if s.label == label)
+
+
+def experiment_text(state, measured=None, rows=None, prep=None):
+    """The experiment's report text, from the run's state with any part replaced."""
+    return state.mod.text(state.cfg, prep or state.prep, measured or state.measured,
+                          rows if rows is not None else state.rows)
+
+
+def with_observation(measured, name, values):
+    """A copy of ``measured`` whose observation ``name`` holds ``values`` (a sequence, one per
+    seed, cut to one value for a seed-independent observation; or a number for every seed)."""
+    import copy
+
+    from lossanalysis.experiments.core import Observation
+    m = copy.deepcopy(measured)
+    old = m.observations[name]
+    if isinstance(values, (int, float)):
+        vals = (float(values),) * len(old.values)
+    else:
+        vals = tuple(values) if len(old.values) > 1 else tuple(values)[:1]
+    m.observations[name] = Observation(vals, old.seeds, old.unit)
+    return m

@@ -15,7 +15,7 @@ from lossanalysis.__main__ import main
 from lossanalysis.advise import advise, reports, scan, select_images
 from lossanalysis.advise.core import CALIBRATION_EDGE
 from lossanalysis.advise.render import advice_figure, to_markdown
-from lossanalysis.advise.stats import (DataError, learned_sigma, linear_reconstruction_mse,
+from lossanalysis.advise.stats import (learned_sigma, linear_reconstruction_mse,
                                        sigma_zero_rate_from_moments, spectrum_from_moments,
                                        whitened_spectrum_from_moments)
 from lossanalysis.data import DatasetError, load, open_images

@@ -7,18 +7,18 @@ with facts made false.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 
 import numpy as np
 import pytest
 
+from conftest import experiment_state, experiment_text, with_observation
 from lossanalysis import plotting
 from lossanalysis.claims import evidence
 from lossanalysis.experiments import e4_asymmetry as e4
 from lossanalysis.experiments import leans
-from lossanalysis.experiments.core import FALSIFIABLE, Observation, RunConfig
+from lossanalysis.experiments.core import FALSIFIABLE, RunConfig
 
 
 def _conditional(n=400000, seed=0):
@@ -98,18 +98,11 @@ def test_injected_values_reach_the_predictions():
 
 # ------------------------------------------------------------- the shared run: figure, text
 def _state(run):
-    return next(s for s in run["states"] if s.label == "E4")
+    return experiment_state(run, "E4")
 
 
-def _text(s, measured=None, rows=None):
-    return e4.text(s.cfg, s.prep, measured or s.measured, rows if rows is not None else s.rows)
-
-
-def _set(measured, name, value):
-    m = copy.deepcopy(measured)
-    old = m.observations[name]
-    m.observations[name] = Observation((float(value),) * len(old.values), old.seeds, old.unit)
-    return m
+_text = experiment_text
+_set = with_observation
 
 
 def _rows(rows, **changes):

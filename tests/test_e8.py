@@ -4,17 +4,17 @@ run of conftest -- the figure's legends and the text rendered with facts made fa
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import numpy as np
 import pytest
 
+from conftest import experiment_state, experiment_text, with_observation
 from lossanalysis import analysis, plotting
 from lossanalysis.claims import evidence
 from lossanalysis.experiments import e8_noise_in_loss as e8
 from lossanalysis.experiments import leans
-from lossanalysis.experiments.core import CONSISTENCY, FALSIFIABLE, Observation, RunConfig
+from lossanalysis.experiments.core import CONSISTENCY, FALSIFIABLE, RunConfig
 
 
 @pytest.fixture(scope="module")
@@ -99,18 +99,11 @@ def test_free_lean_matches_noise_bias_signs():
 
 # ------------------------------------------------------------- the shared run: figure, text
 def _state(run):
-    return next(s for s in run["states"] if s.label == "E8")
+    return experiment_state(run, "E8")
 
 
-def _text(s, measured=None, rows=None):
-    return e8.text(s.cfg, s.prep, measured or s.measured, rows if rows is not None else s.rows)
-
-
-def _set(measured, name, value):
-    m = copy.deepcopy(measured)
-    old = m.observations[name]
-    m.observations[name] = Observation((float(value),) * len(old.values), old.seeds, old.unit)
-    return m
+_text = experiment_text
+_set = with_observation
 
 
 def _rows(rows, fn):

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_EXTRA, TINY_SEEDS
+from conftest import (TINY, TINY_EXTRA, TINY_SEEDS, experiment_state, experiment_text,
+                      with_observation)
 from lossanalysis.experiments import EXPERIMENTS, models, registration, report
 from lossanalysis.experiments.core import (CONFIRMED, INCONCLUSIVE, NOT_JUDGED, REFUTED,
                                            Observation, RunConfig)
@@ -223,21 +224,7 @@ def test_predictions_come_from_the_data_the_networks_see(experiment_run, real_da
 
 
 # --------------------------------------------------------------- the text follows the facts
-def _state(run, label):
-    return next(s for s in run["states"] if s.label == label)
-
-
-def _text(state, measured=None, rows=None, prep=None):
-    return state.mod.text(state.cfg, prep or state.prep, measured or state.measured,
-                          rows if rows is not None else state.rows)
-
-
-def _set(measured, name, values):
-    m = copy.deepcopy(measured)
-    old = m.observations[name]
-    vals = tuple(values) if len(old.values) > 1 else tuple(values)[:1]
-    m.observations[name] = Observation(vals, old.seeds, old.unit)
-    return m
+_state, _text, _set = experiment_state, experiment_text, with_observation
 
 
 def _verdicts(rows, verdict, prefix=""):

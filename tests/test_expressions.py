@@ -4,9 +4,7 @@ Nothing in a string may run: every hostile string below would create a marker fi
 of it were executed (a control test shows that Python's own eval does create it), and after
 parsing it must not exist.
 """
-import os
 
-import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings, strategies as st

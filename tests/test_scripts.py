@@ -1,7 +1,6 @@
 """Every script in scripts/ loads and answers --help (exit 0, a usage line, its description):
 a script that no longer imports, or whose parser breaks, fails here rather than for a user."""
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
