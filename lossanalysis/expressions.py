@@ -184,7 +184,6 @@ class _Builder:
 
     # -- expressions ----------------------------------------------------------------------------
     def expr(self, node):
-        sp = self.sp
         if isinstance(node, ast.Constant):
             return self.number(node)
         if isinstance(node, ast.Name):
@@ -380,7 +379,7 @@ def parse(text: str, params: Iterable[str] = ()):
     try:
         out = _Builder(sp, table).expr(tree.body)
     except RecursionError:
-        raise ValueError(f"expr: the expression is nested too deeply") from None
+        raise ValueError("expr: the expression is nested too deeply") from None
     except (TypeError, ZeroDivisionError, OverflowError, MemoryError) as err:
         raise ValueError(f"expr: cannot build {_short(text)}: {err}") from None
     if not isinstance(out, sp.Expr):

@@ -30,7 +30,7 @@ from ._inputs import check_range, finite_real, real_array
 from ._stable import (  # noqa: F401  (the catalogue's building blocks; public ones re-exported)
     _bernoulli_kl, _cb_log_normalizer, _cb_nll_logit, _cb_residual, _cb_variance,
     _log1p_unit, _log_ratio_diff, _log_sigmoid, _logit, _residual,
-    _residual_logit, _sigmoid, _sigmoid_from, _sigmoid_pair, _softplus, _where0,
+    _residual_logit, _sigmoid, _sigmoid_pair, _softplus, _where0,
     continuous_bernoulli_mean, continuous_bernoulli_mean_logit, log_sigmoid, logit, sigmoid,
     softplus,
 )

@@ -19,7 +19,6 @@ import contextlib
 import io
 import os
 import tempfile
-import time
 import tracemalloc
 
 from bench_analysis import best, cell  # scripts/: best of n runs as (wall, cpu) seconds

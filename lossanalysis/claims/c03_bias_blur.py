@@ -67,11 +67,11 @@ def check_bias(*, loss="bce", sigma_logit=0.5) -> Finding:
              and float(np.max(np.abs(off_l))) <= ZERO)
     return Finding(REFUTED, (
         f"{n} is not biased toward 1/2 at its optimum: {settings}."
-        + (f" The optimum is the target for point targets and their mean for uncertain "
-           f"targets, and a sigmoid output's logit noise leaves the mean exactly on target "
-           f"(E[dL/dz] = E[p] - y = 0). The cost asymmetry (claims 1, 2) is real but moves no "
-           f"optimum. It would hold only if the loss averaged over noise in probability space "
-           f"(3a.prob)." if exact else "")), ev)
+        + (" The optimum is the target for point targets and their mean for uncertain "
+           "targets, and a sigmoid output's logit noise leaves the mean exactly on target "
+           "(E[dL/dz] = E[p] - y = 0). The cost asymmetry (claims 1, 2) is real but moves no "
+           "optimum. It would hold only if the loss averaged over noise in probability space "
+           "(3a.prob)." if exact else "")), ev)
 
 
 def check_prob_noise(*, loss="bce", sigma_prob=0.01) -> Finding:

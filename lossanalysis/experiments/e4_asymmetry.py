@@ -43,8 +43,6 @@ datasets (see :data:`REVISIONS`).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import plotting

@@ -24,7 +24,7 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
+import numpy as np  # noqa: F401  (the doctests use it)
 
 from .._io import atomic_write
 from .core import CONFIDENCE, USED_SEEDS

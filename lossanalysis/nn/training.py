@@ -46,6 +46,7 @@ import time
 import numpy as np
 
 from .._io import atomic_write
+from ..losses import logit
 from . import parallel
 from .layers import positive_finite
 from .mlp import flat_view
@@ -242,8 +243,7 @@ def _baseline(model, x, max_examples: int = 1000):
     try:
         with np.errstate(all="ignore"), _untouched(term):
             if term.output == "logit":
-                p = np.clip(mean, 1e-6, 1 - 1e-6)
-                out = np.log(p) - np.log1p(-p)
+                out = logit(np.clip(mean, 1e-6, 1 - 1e-6))
             else:
                 out = mean
             out = np.broadcast_to(out.astype(model.dtype), sample.shape)
