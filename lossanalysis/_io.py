@@ -11,7 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite"]
+
+#: The folders of a source checkout that hold committed results: a command overwrites a file
+#: in them only when asked to (``--force``), so that a smoke test or a quick start never
+#: replaces a registered prediction, a judged report or a published figure by surprise.
+COMMITTED = ("figures", "reports", "predictions", "studies")
 
 Payload = Union[str, bytes, Callable]
 
@@ -21,6 +26,29 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _checkout() -> Path | None:
+    """The source checkout this package is imported from, or None for an installed copy."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "lossanalysis").is_dir() \
+        else None
+
+
+def refuse_overwrite(paths, *, force: bool, flag: str = "--force") -> None:
+    """Raise ``FileExistsError`` (a one-line message naming the file and ``flag``) if any of
+    ``paths`` exists in one of the checkout's :data:`COMMITTED` folders and ``force`` is false.
+
+    >>> refuse_overwrite(["/tmp/nowhere/x.pdf"], force=False)   # outside the checkout: fine
+    """
+    root = _checkout()
+    if force or root is None:
+        return
+    guarded = [(root / name).resolve() for name in COMMITTED]
+    for path in paths:
+        path = Path(path).resolve()
+        if path.exists() and any(path.is_relative_to(g) for g in guarded):
+            raise FileExistsError(f"{path} is a committed result; pass {flag} to overwrite it")
 
 
 def atomic_write(path, payload: Payload, *, encoding: str = "utf-8") -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plotting
+from . import _io, plotting
 from ._cli import numbers  # noqa: F401  (the figure scripts' number-list type)
 from .losses import LOSSES, get_loss, logit
 
@@ -493,11 +493,15 @@ def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentPars
     >>> ap = parser("demo", "demo", losses=("mse",))
     >>> args = ap.parse_args(["--columns", "1", "--format", "png,svg"])
     >>> args.columns, args.format, args.losses, args.out
-    (1, ('png', 'svg'), ('mse',), 'figures')
+    (1, ('png', 'svg'), ('mse',), 'out')
     """
     ap = argparse.ArgumentParser(description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="figures", help="output folder (default: figures)")
+    ap.add_argument("--out", default="out",
+                    help="output folder (default: out; the committed figures/ is written only "
+                         "with --force)")
+    ap.add_argument("--force", action="store_true",
+                    help="overwrite a committed figure (in the checkout's figures/)")
     ap.add_argument("--name", default=name, help=f"file name stem (default: {name})")
     ap.add_argument("--format", type=_formats, default=("pdf", "png"),
                     help="comma-separated formats: pdf, png, svg (default: pdf,png)")
@@ -539,6 +543,11 @@ def run(ap: argparse.ArgumentParser, args, draw) -> int:
         0 on success.
     """
     _check_out(ap, args)
+    try:
+        _io.refuse_overwrite([Path(args.out) / f"{args.name}.{fmt}" for fmt in args.format],
+                             force=args.force)
+    except FileExistsError as err:
+        ap.error(str(err))
     try:
         fig = draw()
     except ValueError as err:

@@ -2,8 +2,8 @@
 """The flagship figure: how MSE and BCE (and any catalogue loss) price an error of the same size
 toward 0 or 1 against toward 1/2, as a function of the target intensity.
 
-Writes figures/asymmetry.pdf and figures/asymmetry.png by default
-(lossanalysis.figures.asymmetry_figure).
+Writes out/asymmetry.pdf and out/asymmetry.png by default (lossanalysis.figures.asymmetry_figure);
+the committed copy is regenerated with --out figures --force.
 """
 import sys
 

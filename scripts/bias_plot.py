@@ -6,7 +6,8 @@ irreducible prediction noise, against the target intensity.
 (b) the noise-induced bias of the mean prediction, (E[p] - p*)/sigma^2, for noise in
     probability space (p = p* + c + sigma e) at two sigmas (line, circles);
 (c) the same for noise in the logit (z = logit y + c + sigma e, p = sigmoid(z)).
-Writes figures/bias.pdf and figures/bias.png by default (lossanalysis.figures.bias_figure).
+Writes out/bias.pdf and out/bias.png by default (lossanalysis.figures.bias_figure); the
+committed copy is regenerated with --out figures --force.
 """
 import sys
 

@@ -7,7 +7,8 @@ and the curvature at the target relative to MSE.
     p - y (canonical link) keeps pulling a saturated wrong output, MSE's 2 (p - y) p (1 - p)
     vanishes there;
 (c) the effective weight L_pp(y, y) / L_pp of MSE against y (BCE: 1/(2 y (1 - y)), 2 at y = 1/2).
-Writes figures/gradients.pdf and .png by default (lossanalysis.figures.gradient_figure).
+Writes out/gradients.pdf and .png by default (lossanalysis.figures.gradient_figure); the
+committed copy is regenerated with --out figures --force.
 """
 import sys
 

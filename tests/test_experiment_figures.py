@@ -203,7 +203,8 @@ def test_regenerated_figure_has_the_same_bytes(experiment_run, tmp_path):
     name = f"{file_stem('mnist')}_{st.mod.__name__.rsplit('.', 1)[1]}"
     paths = plotting.save(st.mod.figure(st.cfg, st.prep, st.measured), tmp_path / name)
     for path in paths:
-        assert path.read_bytes() == (experiment_run["figures"] / path.name).read_bytes(), path.name
+        same = path.read_bytes() == (experiment_run["figures"] / path.name).read_bytes()
+        assert same, path.name
 
 
 def test_e7_draws_nothing_without_both_datasets(experiment_run):

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import LOSSES, analysis, figures, plotting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +60,8 @@ def defaults(tmp_path_factory):
 def test_regenerating_in_one_process_gives_identical_bytes(defaults, name):
     first, second = defaults[name]
     for fmt in ("pdf", "png"):
-        assert first[fmt] == second[fmt], f"{name}.{fmt}"
+        same = first[fmt] == second[fmt]         # never let pytest diff two figures' bytes
+        assert same, f"{name}.{fmt}"
 
 
 VARIANTS = [
@@ -99,26 +102,44 @@ def test_exact_column_widths_in_pdf_and_png(defaults, variants, tmp_path):
 
 
 def test_committed_figures_are_what_the_code_draws(defaults):
-    # the committed files record the numerical stack that drew them; the last digits of a path
-    # coordinate can change with another release of numpy, scipy or matplotlib
-    stack = plotting._metadata()["pdf"]["Creator"].encode()
+    """By what they draw (figcheck): bytes differ between CPUs and font subsetters."""
     for name, (files, _) in defaults.items():
-        committed = ROOT / "figures" / f"{name}.pdf"
-        if stack not in committed.read_bytes():
-            pytest.skip(f"figures/{name}.pdf was drawn with another numerical stack")
-        for fmt in ("pdf", "png"):
-            assert (ROOT / "figures" / f"{name}.{fmt}").read_bytes() == files[fmt], \
-                f"regenerate figures/{name}.{fmt} (python scripts/{SCRIPTS[name]}.py)"
+        committed = {fmt: (ROOT / "figures" / f"{name}.{fmt}").read_bytes() for fmt in files}
+        diff = figcheck.figure_difference(files, committed)
+        assert diff is None, \
+            f"figures/{name}: {diff}; regenerate it (python scripts/{SCRIPTS[name]}.py " \
+            "--out figures --force)"
+
+
+def test_the_comparison_sees_a_moved_curve(defaults, tmp_path):
+    """The content comparison fails for a real change: one target moved from 0.1 to 0.11."""
+    moved = _saved(figures.asymmetry_figure(targets=(0.11, 0.3, 0.5, 0.7, 0.9)), tmp_path, "m")
+    original = defaults["asymmetry"][0]
+    assert figcheck.pdf_difference(moved["pdf"], original["pdf"]) is not None
+    assert figcheck.png_rms(moved["png"], original["png"]) > figcheck.PNG_RMS
+    assert figcheck.figure_difference(original, dict(original)) is None
 
 
 def test_flagship_end_to_end_in_a_fresh_interpreter(defaults, tmp_path):
-    """What the CI runs; the bytes equal those drawn in this process."""
+    """What the CI runs; on one machine the bytes equal those drawn in this process."""
     res = subprocess.run([sys.executable, "scripts/asymmetry_plot.py", "--out", str(tmp_path)],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["asymmetry.pdf", "asymmetry.png"]
     for fmt in ("pdf", "png"):
-        assert (tmp_path / f"asymmetry.{fmt}").read_bytes() == defaults["asymmetry"][0][fmt]
+        same = (tmp_path / f"asymmetry.{fmt}").read_bytes() == defaults["asymmetry"][0][fmt]
+        assert same, fmt
+
+
+def test_the_default_output_is_not_a_committed_folder(tmp_path, monkeypatch, capsys):
+    """The quick start leaves a clone clean; the committed figures are rewritten on request."""
+    monkeypatch.chdir(tmp_path)
+    assert _script("gradient_plot").main(["--format", "svg", "--columns", "1"]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["gradients.svg"]
+    with pytest.raises(SystemExit) as stop:
+        _script("asymmetry_plot").main(["--out", str(ROOT / "figures")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "committed result; pass --force" in err
 
 
 # ----------------------------------------------------------------------------------------------
