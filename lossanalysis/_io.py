@@ -6,12 +6,14 @@ give it (0666 masked by the umask), not the 0600 of :func:`tempfile.mkstemp`.
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
-__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite"]
+__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "jsonable", "json_text"]
 
 #: The folders of a source checkout that hold committed results: a command overwrites a file
 #: in them only when asked to (``--force``), so that a smoke test or a quick start never
@@ -110,3 +112,41 @@ def atomic_write(path, payload: Payload, *, encoding: str = "utf-8") -> Path:
     finally:
         os.close(dir_fd)
     return path
+
+
+def jsonable(x, digits: int | None = None):
+    """Plain JSON types for numbers, arrays, tuples and nested containers (the package's one
+    conversion); non-finite floats become "nan", "inf", "-inf"; with ``digits``, floats are
+    rounded to that many significant digits (a registration's stable form).
+
+    >>> import numpy as np
+    >>> jsonable({"a": (np.float32(0.5), np.int64(3)), "b": float("nan")})
+    {'a': [0.5, 3], 'b': 'nan'}
+    >>> jsonable(0.1 + 0.2, digits=12)
+    0.3
+    """
+    import numpy as np
+    if isinstance(x, dict):
+        return {str(k): jsonable(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v, digits) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        if not math.isfinite(v):
+            return str(v)
+        return float(f"{v:.{digits}g}") if digits else v
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist(), digits)
+    if x is None or isinstance(x, str):
+        return x
+    return str(x)
+
+
+def json_text(doc, digits: int | None = None) -> str:
+    """``doc`` as the package writes JSON files: :func:`jsonable`, sorted keys, one-space
+    indent, non-ASCII kept, a final newline (the same document gives the same bytes)."""
+    return json.dumps(jsonable(doc, digits), indent=1, sort_keys=True, ensure_ascii=False) + "\n"

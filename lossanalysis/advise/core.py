@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import analysis
-from ..claims import _jsonable  # the one conversion to JSON
+from .._io import jsonable as _jsonable  # the one conversion to JSON
 from ..data import DATASETS
 from ..losses import logit
 from . import reports as rep

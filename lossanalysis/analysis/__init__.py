@@ -57,6 +57,7 @@ from .linear_vae import (KL_THRESHOLD, MARGIN_NATS, bernoulli_sigma_eff,
                          predicted_active_dims, spectrum, whitened_spectrum)
 from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optimal_prediction,
                          optimal_prediction_beta, optimal_prediction_two_point)
+from ._solve import find_root
 from .noise import (NOISE_SPACES, max_prob_noise, noise_bias, noise_bias_coefficient,
                     noise_bias_series, noise_offset)
 
@@ -80,6 +81,8 @@ __all__ = [
     "linear_optimum_kl", "linear_optimum_nll", "bernoulli_sigma_eff",
     "bernoulli_sigma_zero_rate", "cb_natural_parameter", "cb_variance", "cb_sigma_eff",
     "KL_THRESHOLD", "MARGIN_NATS",
+    # the one bracketing root finder (vectorized), for code outside the analysis that needs it
+    "find_root",
 ]
 
 

@@ -34,7 +34,7 @@ import pkgutil
 import re
 
 from .c08_binary_mnist import pixel_observations
-from .claim import Claim, ClaimResult, _jsonable
+from .claim import Claim, ClaimResult
 from .cli import _register_claims, main
 from .evidence import (CONTRACT, Evidence, Exceeds, Observation, Report, Row, Rows, load_report,
                        report_from_document)

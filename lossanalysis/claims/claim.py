@@ -18,35 +18,12 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
+from .._io import jsonable as _jsonable
 from .evidence import Evidence
 from .verdicts import (AWAITING, DECIDED, NOT_JUDGED, PENDING, QUALIFIED, REFUTED,
                        Finding, combine, conjoin, pool)
 
 __all__ = ["Claim", "ClaimResult"]
-
-
-def _jsonable(x):
-    """Plain JSON types for numbers, arrays, tuples and nested containers (the one conversion,
-    also used by the experiments' report); non-finite floats become "nan", "inf", "-inf"."""
-    import math
-
-    import numpy as np
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if x is None or isinstance(x, str):
-        return x
-    return str(x)
 
 
 def _finding_dict(f: Finding | None):

@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .parallel import Task  # noqa: F401  (re-exported: its home is .parallel)
+
 __all__ = [
     "Prediction", "Row", "Revision", "Observation", "Measured", "RunConfig", "ExperimentData",
     "DataRef", "Task",
@@ -531,23 +533,6 @@ def bin_by_target(y, values, edges):
 # ----------------------------------------------------------------------------------------------
 # The work of a run
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Task:
-    """A unit of work: ``fn(*args, deps=...)`` with ``deps`` the results of the tasks named in
-    ``deps`` (a dict key -> result).  ``key`` identifies the work completely (a network's key
-    holds its whole configuration, so that a change of any setting retrains it, and two
-    experiments asking for the same network share one training); ``cost`` is a rough estimate
-    in seconds, for the order of the work and the ETA; among ready tasks the higher
-    ``priority`` runs first (e.g. the tasks that compute predictions and create the work)."""
-    key: tuple
-    fn: object
-    args: tuple = ()
-    deps: tuple = ()
-    cost: float = 1.0
-    label: str = ""
-    priority: int = 0
-
-
 class Progress:
     """Progress lines on stderr: what runs, how long it took, and the time since the start."""
 

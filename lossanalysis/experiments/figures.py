@@ -122,7 +122,7 @@ def legend_below(fig, entries, ncols: int = 2, **kwargs):
             leg.remove()
 
 
-def image_rows(ax, rows, labels, *, side: int = 28, gap: int = 2):
+def image_rows(ax, rows, labels, *, side: int = 28, gap: int = 2, shape=None):
     """Draw rows of images on ``ax``, one label per row on the left; return the image.
 
     Parameters
@@ -134,6 +134,8 @@ def image_rows(ax, rows, labels, *, side: int = 28, gap: int = 2):
         One per row.
     side, gap : int
         Image side and the white gap between images, in pixels (:func:`.images.mosaic`).
+    shape : (H, W), optional
+        The images' shape, when they are not side x side.
 
     Examples
     --------
@@ -146,9 +148,10 @@ def image_rows(ax, rows, labels, *, side: int = 28, gap: int = 2):
     if len(rows) != len(labels):
         raise ValueError(f"labels: need one per row ({len(rows)}), got {len(labels)}")
     with plotting.style():
-        im = ax.imshow(mosaic(rows, side=side, gap=gap), cmap="gray", vmin=0, vmax=1,
-                       interpolation="nearest")
-        ax.set_yticks([side / 2 - 0.5 + (side + gap) * i for i in range(len(rows))])
+        h = side if shape is None else shape[0]
+        im = ax.imshow(mosaic(rows, side=side, gap=gap, shape=shape), cmap="gray", vmin=0,
+                       vmax=1, interpolation="nearest")
+        ax.set_yticks([h / 2 - 0.5 + (h + gap) * i for i in range(len(rows))])
         ax.set_yticklabels(labels)
         ax.set_xticks([])
         ax.tick_params(axis="y", length=0)

@@ -20,14 +20,17 @@ __all__ = ["MIDGREY", "mean_gradient", "midgrey_mask", "midgrey_fraction", "blur
 MIDGREY = (0.2, 0.8)
 
 
-def _as_images(x):
+def _as_images(x, shape=None):
     x = np.asarray(x, dtype=np.float64)
-    side = int(round(math.sqrt(x.shape[-1])))
-    return x.reshape(-1, side, side)
+    if shape is None:
+        side = int(round(math.sqrt(x.shape[-1])))
+        shape = (side, side)
+    return x.reshape(-1, *shape[:2]) if len(shape) == 2 else x.reshape(-1, *shape)[..., 0]
 
 
-def mean_gradient(x) -> float:
-    """Mean image-gradient magnitude of images ``x`` (n, side^2).
+def mean_gradient(x, shape=None) -> float:
+    """Mean image-gradient magnitude of images ``x`` (n, H W) of ``shape`` (H, W) (square
+    when not given; of colour images the first channel).
 
     sqrt(dx^2 + dy^2) with forward differences on the (side - 1)^2 positions where both exist
     (intensity units per pixel).
@@ -38,7 +41,7 @@ def mean_gradient(x) -> float:
     >>> mean_gradient(step.reshape(1, -1)) == 3 / 9    # one column of unit steps of 3 x 3
     True
     """
-    im = _as_images(x)
+    im = _as_images(x, shape)
     gx = im[:, :-1, 1:] - im[:, :-1, :-1]
     gy = im[:, 1:, :-1] - im[:, :-1, :-1]
     return float(np.mean(np.sqrt(gx * gx + gy * gy)))
@@ -67,7 +70,7 @@ def midgrey_fraction(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> float
     return float(np.mean(midgrey_mask(x, lo, hi)))
 
 
-def blur_stats(recon, data) -> dict:
+def blur_stats(recon, data, shape=None) -> dict:
     """Blur of reconstructions ``recon`` of the images ``data``.
 
     Returns the gradient magnitudes (``gradient``, ``gradient_data``), their ratio
@@ -82,7 +85,7 @@ def blur_stats(recon, data) -> dict:
     >>> round(s["blur_ratio"], 12)
     2.0
     """
-    g_data, g_rec = mean_gradient(data), mean_gradient(recon)
+    g_data, g_rec = mean_gradient(data, shape), mean_gradient(recon, shape)
     f_data, f_rec = midgrey_fraction(data), midgrey_fraction(recon)
     diff = np.asarray(recon, dtype=np.float64) - np.asarray(data, dtype=np.float64)
     return {"gradient": g_rec, "gradient_data": g_data, "blur_ratio": g_data / g_rec,
@@ -90,16 +93,20 @@ def blur_stats(recon, data) -> dict:
             "mse": float(np.mean(diff * diff)), "mae": float(np.mean(np.abs(diff)))}
 
 
-def mosaic(rows, side: int = 28, gap: int = 2) -> np.ndarray:
-    """One greyscale array from a list of image rows (each (n, side^2)), white gaps.
+def mosaic(rows, side: int = 28, gap: int = 2, shape=None) -> np.ndarray:
+    """One greyscale array from a list of image rows (each (n, H W)), white gaps; images of
+    ``shape`` (H, W), or side x side.
 
     >>> mosaic([np.zeros((2, 4)), np.zeros((1, 4))], side=2, gap=1).shape
     (5, 5)
+    >>> mosaic([np.zeros((2, 6))], shape=(2, 3), gap=1).shape
+    (2, 7)
     """
+    h, w = (side, side) if shape is None else shape[:2]
     n = max(len(r) for r in rows)
-    out = np.ones((len(rows) * (side + gap) - gap, n * (side + gap) - gap))
+    out = np.ones((len(rows) * (h + gap) - gap, n * (w + gap) - gap))
     for i, r in enumerate(rows):
         for j, im in enumerate(r):
-            out[i * (side + gap):i * (side + gap) + side,
-                j * (side + gap):j * (side + gap) + side] = np.asarray(im).reshape(side, side)
+            out[i * (h + gap):i * (h + gap) + h,
+                j * (w + gap):j * (w + gap) + w] = _as_images(im, (h, w))[0]
     return out

@@ -22,8 +22,9 @@ import multiprocessing
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-__all__ = ["Runner", "THREAD_VARS", "single_threaded_env", "worker_info", "default_workers"]
+__all__ = ["Task", "Runner", "THREAD_VARS", "single_threaded_env", "worker_info", "default_workers"]
 
 #: The environment variables that set the BLAS / OpenMP thread counts.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -58,6 +59,23 @@ def worker_info(*, deps=None) -> dict:
     return {"pid": os.getpid(), **{k: os.environ.get(k) for k in THREAD_VARS}}
 
 
+@dataclass(frozen=True)
+class Task:
+    """A unit of work: ``fn(*args, deps=...)`` with ``deps`` the results of the tasks named in
+    ``deps`` (a dict key -> result).  ``key`` identifies the work completely (a network's key
+    holds its whole configuration, so that a change of any setting retrains it, and two
+    experiments asking for the same network share one training); ``cost`` is a rough estimate
+    in seconds, for the order of the work and the ETA; among ready tasks the higher
+    ``priority`` runs first."""
+    key: tuple
+    fn: object
+    args: tuple = ()
+    deps: tuple = ()
+    cost: float = 1.0
+    label: str = ""
+    priority: int = 0
+
+
 def _call(fn, args, deps):
     t0, c0 = time.perf_counter(), time.process_time()
     result = fn(*args, deps=deps)
@@ -83,7 +101,6 @@ class Runner:
 
     Examples
     --------
-    >>> from lossanalysis.experiments.core import Task
     >>> def double(x, *, deps): return 2 * x + sum(deps.values())
     >>> with Runner(workers=1) as r:
     ...     r.add([Task(("a",), double, (1,)), Task(("b",), double, (10,), deps=(("a",),))])

@@ -48,20 +48,13 @@ _REL = 1e-9
 
 def stable(x):
     """``x`` in the registration's stable form: the report's JSON conversion
-    (:func:`lossanalysis.claims._jsonable`) with floats rounded to 12 significant digits.
+    (:func:`lossanalysis._io.jsonable`) with floats rounded to 12 significant digits.
 
     >>> stable({"a": (0.1 + 0.2, 3), "b": np.float32(0.5)})
     {'a': [0.3, 3], 'b': 0.5}
     """
-    from ..claims import _jsonable
-
-    def rounded(v):
-        if isinstance(v, dict):
-            return {k: rounded(w) for k, w in v.items()}
-        if isinstance(v, list):
-            return [rounded(w) for w in v]
-        return float(f"{v:.12g}") if isinstance(v, float) else v
-    return rounded(_jsonable(x))
+    from .._io import jsonable
+    return jsonable(x, digits=12)
 
 
 def _prediction_fields(p) -> dict:

@@ -601,7 +601,7 @@ def json_doc(run) -> dict:
     the training images); ``run`` (command, seeds, version, wall time, workers, load, seconds of
     work); ``claims`` (:meth:`lossanalysis.claims.ClaimResult.to_dict`).
     """
-    from ..claims import _jsonable
+    from .._io import jsonable as _jsonable
     cfg = run["cfg"]
     return _jsonable({
         "dataset": cfg.dataset, "quick": cfg.quick, "registration": run["registration"],
