@@ -18,7 +18,7 @@ adding the file).  It defines, each part reading on one screen:
 * ``FINDINGS``: :class:`Finding` templates, filled from the results (never typed numbers).
 
 Revisions (a prediction changed after a measurement on some data had been seen) are kept as
-data beside the experiments, in ``revisions.json`` (:func:`revisions`).
+data beside the experiments, in ``revisions/<LABEL>.json`` (:func:`revisions`).
 """
 from __future__ import annotations
 
@@ -309,19 +309,15 @@ def render_findings(findings, result: Result) -> list:
 # ----------------------------------------------------------------------------------------------
 # Revisions, kept as data
 # ----------------------------------------------------------------------------------------------
-REVISIONS_FILE = Path(__file__).with_name("revisions.json")
+REVISIONS_DIR = Path(__file__).with_name("revisions")
 
 
-@functools.lru_cache(maxsize=1)
-def _all_revisions() -> tuple:
-    if not REVISIONS_FILE.exists():
-        return ()
-    return tuple(json.loads(REVISIONS_FILE.read_text(encoding="utf-8")))
-
-
-def revisions(label: str | None = None) -> list:
-    """The recorded revisions (of experiment ``label``, or all): each a dict with ``ids``,
-    ``change``, ``reason``, ``seen`` (what had been measured, on which data, when the change
-    was made) and ``data`` (the datasets whose measurements were in view)."""
-    return [dict(r) for r in _all_revisions()
-            if label is None or any(i.startswith(label + ".") for i in r["ids"])]
+def revisions(label: str) -> list:
+    """The recorded revisions of experiment ``label``, from ``revisions/<label>.json`` (e.g.
+    ``revisions/E4.json``): each a dict with ``ids`` (the predictions changed), ``change``,
+    ``reason``, ``seen`` (what had been measured when the change was made) and ``data`` (the
+    datasets whose measurements were in view: those are development data for these rows)."""
+    path = REVISIONS_DIR / f"{label}.json"
+    if not path.exists():
+        return []
+    return [dict(r) for r in json.loads(path.read_text(encoding="utf-8"))]

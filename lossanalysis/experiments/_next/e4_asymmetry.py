@@ -48,7 +48,7 @@ MIN_PIXELS = 1000
 N_EVAL = 5000
 COST = 2.0
 OBSERVATIONS = {
-    **{f"E4.blur[{loss}]": "ratio" for loss in LOSSES},
+    **{f"blur_ratio[ae_{loss}]": "ratio" for loss in LOSSES},
     "E4.null_lean_mean[train]": "intensity", "E4.null_lean_mean[test]": "intensity",
     "E4.mean_abs_signed_diff": "intensity",
     **{f"E4.{q}[{loss},{split}]": "ratio" for q in ("slope", "r2") for loss in LOSSES
@@ -112,7 +112,7 @@ def measure(nets, data) -> dict:
             p = sigmoid(net.logits(xs).astype(np.float64))
             st[loss, split] = _stats(p, xs)
             if split == "test":
-                out[f"E4.blur[{loss}]"] = blur_stats(p, xs, data.shape)["blur_ratio"]
+                out[f"blur_ratio[ae_{loss}]"] = blur_stats(p, xs, data.shape)["blur_ratio"]
                 out[f"_examples[{loss}]"] = p[:8]
     for split in sets:
         d = st["bce", split]["by_target"] - st["mse", split]["by_target"]
@@ -196,5 +196,5 @@ FINDINGS = (
             "and the MSE network's {row:E4.cmean.calib[mse]}: a positive lean means "
             "predictions nearer ½ than the targets they stand for (underconfident)."),
     Finding("Blur ratio (test images' gradient over the reconstructions'): BCE "
-            "{obs:E4.blur[bce]:.3f}, MSE {obs:E4.blur[mse]:.3f}."),
+            "{obs:blur_ratio[ae_bce]:.3f}, MSE {obs:blur_ratio[ae_mse]:.3f}."),
 )
