@@ -75,22 +75,35 @@ def _register_advise(subparsers) -> None:
     register(subparsers)
 
 
+# --------------------------------------------------------------------------- study
+
+
+def _register_study(subparsers) -> None:
+    from .experiments.cli import register
+
+    register(subparsers)
+
+
 # --------------------------------------------------------------------------- entry point
 
 _REGISTRARS = (
     _register_download,
     _register_claims,
     _register_advise,
+    _register_study,
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the subcommand, return its status."""
-    parser = argparse.ArgumentParser(
+    from ._cli import OneLineParser
+
+    parser = OneLineParser(
         prog="python -m lossanalysis",
         description="Reconstruction-loss analysis toolkit.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                       parser_class=OneLineParser)
     for register in _REGISTRARS:
         register(subparsers)
     args = parser.parse_args(argv)

@@ -19,7 +19,16 @@ import argparse
 import math
 import os
 
-__all__ = ["positive_int", "nonnegative_int", "positive_float", "numbers", "existing_dir"]
+__all__ = ["positive_int", "nonnegative_int", "positive_float", "numbers", "existing_dir",
+           "OneLineParser"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line, ``<prog>: error: <message>`` with exit
+    status 2 (no usage block first: ``--help`` shows it)."""
+
+    def error(self, message):  # noqa: D401 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _typed(name, convert, ok, rule):

@@ -56,6 +56,8 @@ __all__ = [
     "intensity_summary",
     "ImageSource",
     "open_images",
+    "ImageSet",
+    "load_images",
 ]
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -691,3 +693,60 @@ def open_images(path) -> ImageSource:
     _dtype_check(p, arr.dtype)
     return ImageSource(p, kind, int(arr.shape[0]), tuple(int(s) for s in arr.shape[1:]),
                        arr.dtype, _array=arr)
+
+
+# --------------------------------------------------------------------------- a study's images
+@dataclasses.dataclass(frozen=True, eq=False)
+class ImageSet:
+    """A user's images as the experiments read them: float32 (n, D) in [0, 1], split into a
+    training and a test part (see :func:`load_images`)."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    shape: tuple
+    split: str
+    source: str
+    notes: tuple = ()
+
+
+def _as_unit(x: np.ndarray, scale, path) -> np.ndarray:
+    x = np.asarray(x)
+    if scale is None:
+        scale = 255.0 if x.dtype.kind in "iu" else 1.0
+    out = (x.astype(np.float64) / float(scale)).astype(np.float32)
+    if out.size and (out.min() < 0 or out.max() > 1):
+        raise DatasetError(f"{path}: values lie outside [0, 1] after scaling by 1/{scale:g}")
+    return out.reshape(len(out), -1)
+
+
+def load_images(path, *, scale=None, one_image: bool = False, test_fraction: float = 0.2,
+                seed: int = 0, limits=None) -> ImageSet:
+    """Read a set of images for a study: an ``.npz`` holding train/test arrays (``x_train`` and
+    ``x_test``, or ``train`` and ``test``), or anything :func:`open_images` reads (split into
+    training and test images with ``seed``: the last ``test_fraction`` of a fixed permutation
+    is the test part), or a folder in the IDX layout of MNIST (its train and t10k files)."""
+    p = Path(path)
+    name = p.stem if p.is_file() else p.name
+    if p.is_dir() and _existing(p, FILES["train"][0]):
+        train = _read_idx(_existing(p, FILES["train"][0]), IMAGES_MAGIC)
+        test = _read_idx(_existing(p, FILES["test"][0]), IMAGES_MAGIC)
+        shape = tuple(int(s) for s in train.shape[1:])
+        return ImageSet(name, _as_unit(train, scale, p), _as_unit(test, scale, p), shape,
+                        "the folder's train and t10k files", str(path))
+    if p.suffix.lower() == ".npz" and p.is_file():
+        with np.load(p, allow_pickle=False) as z:
+            for a, b in (("x_train", "x_test"), ("train", "test")):
+                if a in z.files and b in z.files:
+                    tr, te = z[a], z[b]
+                    shape = tuple(int(s) for s in tr.shape[1:])
+                    return ImageSet(name, _as_unit(tr, scale, p), _as_unit(te, scale, p),
+                                    shape, f"the file's {a} and {b} arrays", str(path))
+    src = open_images(p)
+    x = np.asarray(src.read())
+    perm = np.random.default_rng(seed).permutation(len(x))
+    n_test = max(1, int(round(test_fraction * len(x))))
+    xs = _as_unit(x, scale, p)
+    return ImageSet(name, xs[np.sort(perm[n_test:])], xs[np.sort(perm[:n_test])],
+                    tuple(src.image_shape), f"drawn: {test_fraction:g} of the images as test "
+                    f"images, seed {seed}", str(path))

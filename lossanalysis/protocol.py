@@ -79,24 +79,24 @@ class Profile:
 
 
 def quantization_step(x, *, sample: int = 1_000_000) -> float:
-    """The data's quantization step: the smallest gap between two distinct intensity levels,
-    read on at most ``sample`` values.  Levels closer than float32's resolution near 1
-    (1e-6) count as one; continuous data (more than 4096 levels) gets 1/4096, finer than any
-    tolerance uses.
+    """The data's quantization step 1/k: the coarsest grid k = 1, 2, ..., 4096 on which every
+    intensity level of ``x`` lies (to 1e-3 of a step; read on at most ``sample`` values), so
+    8-bit images have 1/255 and images stored as integers 0-16 have 1/16; data on no such grid
+    (continuous values) gets 1/4096, finer than any tolerance uses.
 
-    >>> quantization_step(np.array([0, 3, 16]) / 16)
+    >>> quantization_step(np.array([0, 5, 16]) / 16)
     0.0625
-    >>> round(quantization_step(np.arange(256) / 255.0) * 255, 6)
-    1.0
+    >>> quantization_step(np.arange(256, dtype=np.float32) / np.float32(255)) == 1 / 255
+    True
     """
-    v = np.asarray(x, dtype=np.float64).ravel()[:sample]
-    levels = np.unique(np.round(v, 6))
-    if levels.size > 4096:
+    levels = np.unique(np.asarray(x, dtype=np.float64).ravel()[:sample])
+    if levels.size > 4097:
         return 1 / 4096
-    if levels.size < 2:
-        return 1.0
-    gaps = np.diff(levels)
-    return float(max(gaps.min(), 1e-6))
+    for k in range(1, 4097):
+        scaled = levels * k
+        if np.max(np.abs(scaled - np.rint(scaled))) < 1e-3:
+            return 1 / k
+    return 1 / 4096
 
 
 # ----------------------------------------------------------------------------------------------

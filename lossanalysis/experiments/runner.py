@@ -25,7 +25,10 @@ from ..protocol import SEEDS, Observation, make_row
 from .base import Result, Source, StudyData
 from .parallel import Runner, Task
 
-__all__ = ["discover", "predict", "run", "Run", "quick_seeds", "MODULE_NAME"]
+__all__ = ["discover", "predict", "run", "Run", "quick_seeds", "MODULE_NAME", "PACKAGE"]
+
+#: The package whose ``eN_*`` modules are the experiments of a study.
+PACKAGE = "lossanalysis.experiments._next"
 
 #: The name of an experiment module: ``e<N>_<name>``.
 MODULE_NAME = re.compile(r"^e(\d+)_[a-z0-9_]+$")
@@ -36,14 +39,18 @@ def quick_seeds() -> tuple:
     return SEEDS[:2]
 
 
-def discover(package: str = "lossanalysis.experiments") -> list:
-    """The experiment modules of ``package`` (``e<N>_*.py``), in order of N."""
+def discover(package: str = PACKAGE, scope: str = "single") -> list:
+    """The experiment modules of ``package`` (``e<N>_*.py``), in order of N, of ``scope``:
+    "single" (measured on one study's data) or "pair" (comparing two finished studies, a module
+    with ``SCOPE = "pair"``)."""
     pkg = importlib.import_module(package)
     found = []
     for info in pkgutil.iter_modules(pkg.__path__):
         m = MODULE_NAME.match(info.name)
         if m:
-            found.append((int(m.group(1)), importlib.import_module(f"{package}.{info.name}")))
+            mod = importlib.import_module(f"{package}.{info.name}")
+            if getattr(mod, "SCOPE", "single") == scope:
+                found.append((int(m.group(1)), mod))
     return [mod for _, mod in sorted(found, key=lambda t: t[0])]
 
 

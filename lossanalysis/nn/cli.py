@@ -16,17 +16,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._cli import existing_dir, nonnegative_int, positive_float, positive_int  # noqa: F401
+from .._cli import (OneLineParser, existing_dir, nonnegative_int, positive_float,  # noqa: F401
+                    positive_int)
 
 __all__ = ["OneLineParser", "positive_int", "nonnegative_int", "positive_float", "existing_dir",
            "add_data_arguments", "load_data"]
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line, ``error: <message>``, exit status 2."""
-
-    def error(self, message):  # noqa: D401 - argparse's hook
-        self.exit(2, f"error: {message}\n")
 
 
 def add_data_arguments(ap, *, n_train: int | None = None, n_test: int | None = None) -> None:

@@ -42,7 +42,9 @@ LABEL = "E4"
 NAME = "Asymmetry in the errors: the conditional-mean null"
 LOSSES = ("bce", "mse")
 NULL_IDS = tuple(f"E4.null.lean[{n}]" for n in pair_names(PAIRS))
-#: A bin pair needs this many training pixels in each of its bins for its lean to be judged.
+#: A bin pair needs this many training pixels in each of its bins for its lean to be judged: a
+#: bin mean of signed errors whose spread is up to 0.1 then has a standard error below one
+#: grey level (0.1 / sqrt(1000) = 0.0032 < 1/255).
 MIN_PIXELS = 1000
 #: Test images the networks are also measured on (reported, not judged).
 N_EVAL = 5000

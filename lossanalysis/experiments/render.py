@@ -1,0 +1,239 @@
+"""A study's report: the JSON document (what claims, ``advise`` and tests read) and its Markdown
+rendering.  Nothing here measures or judges; every sentence about the data is filled from the
+run (:class:`.base.Finding`, the rows' own fields).
+
+The JSON document (``report.json``)
+-----------------------------------
+``study``, ``status`` ("prospective" or "development"), ``prospective`` (the status is
+prospective *and* the registration was committed before the run), ``quick``, ``data``
+(shape, sizes, split, fingerprint, profile), ``registration`` (file, SHA-256, commit and date),
+``protocol`` (seeds, confidence, rules), ``counts`` (:func:`counts`), ``rows`` (each
+:meth:`lossanalysis.protocol.Row.to_dict` with its ``experiment``), ``observations``,
+``experiments`` ({label: name, findings, figure files}), ``revisions`` (those whose data
+include this study's), ``run`` (seeds, workers, wall and CPU seconds, versions, command).
+Paths are relative to the folder the report is in.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__, plotting
+from ..protocol import (CONFIRMED, CONSISTENCY, DERIVED, FALSIFIABLE, INCONCLUSIVE,
+                        NOT_APPLICABLE, NOT_JUDGED, REFUTED, RULES)
+from .base import fmt, render_findings, revisions
+
+__all__ = ["counts", "count_line", "save_figures", "json_doc", "pair_doc", "markdown",
+           "TIMING_MARK"]
+
+#: Every line of the Markdown that carries a wall-clock time contains this.
+TIMING_MARK = "Run time"
+_OP = {"equal": "=", "at_least": "≥", "at_most": "≤"}
+_VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE, NOT_JUDGED)
+
+
+def counts(rows) -> dict:
+    """{kind: {verdict: n, "total": n}} for the falsifiable, consistency and derived rows (each
+    apart), and {"not applicable": n} for the rows whose premise does not hold."""
+    out = {}
+    for kind in (FALSIFIABLE, CONSISTENCY, DERIVED):
+        rs = [r for r in rows if r["kind"] == kind and r["verdict"] != NOT_APPLICABLE]
+        out[kind] = {v: sum(r["verdict"] == v for r in rs) for v in _VERDICTS}
+        out[kind]["total"] = len(rs)
+    out[NOT_APPLICABLE] = sum(r["verdict"] == NOT_APPLICABLE for r in rows)
+    return out
+
+
+def count_line(c: dict) -> str:
+    """One kind's counts in words, e.g. "3 confirmed, 1 refuted, 0 inconclusive (of 4)".
+
+    >>> count_line({"confirmed": 3, "refuted": 1, "inconclusive": 0, "not judged": 0,
+    ...             "total": 4})
+    '3 confirmed, 1 refuted, 0 inconclusive (of 4)'
+    """
+    if c[NOT_JUDGED] == c["total"] and c["total"]:
+        return f"{c['total']} not judged"
+    return (f"{c[CONFIRMED]} confirmed, {c[REFUTED]} refuted, {c[INCONCLUSIVE]} inconclusive "
+            f"(of {c['total']})")
+
+
+def save_figures(measured, experiments, folder: Path, progress=None) -> dict:
+    """Each experiment's figure as PDF and PNG in ``folder`` ({label: {"files": names relative
+    to folder's parent, "overlaps": legends that cover something}})."""
+    from .study import figure_stem
+    out = {}
+    for mod in experiments:
+        fig = mod.figure(measured.results[mod.LABEL])
+        if fig is None:
+            out[mod.LABEL] = {"files": [], "overlaps": []}
+            continue
+        paths = plotting.save(fig, Path(folder) / figure_stem(mod))
+        overlaps = [" / ".join(o) for o in plotting.legend_overlaps(fig)]
+        for o in overlaps:
+            if progress:
+                progress(f"{mod.LABEL}: a legend covers {o}")
+        out[mod.LABEL] = {"files": [f"{Path(folder).name}/{p.name}" for p in paths],
+                          "overlaps": overlaps}
+    return out
+
+
+def _load():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:  # pragma: no cover
+        return None
+
+
+def json_doc(data, experiments, measured, reg, figures, out, command="") -> dict:
+    """The report document (see the module docstring)."""
+    from .study import _data_doc
+    rows, obs, exps = [], {}, {}
+    for mod in experiments:
+        res = measured.results[mod.LABEL]
+        rows += [{**r.to_dict(), "experiment": mod.LABEL} for r in res.rows]
+        for name, o in res.observations.items():
+            obs[name] = o.to_dict()
+        exps[mod.LABEL] = {"name": mod.NAME, "findings": render_findings(mod.FINDINGS, res),
+                           "figures": figures[mod.LABEL]["files"],
+                           "legend_overlaps": figures[mod.LABEL]["overlaps"]}
+    doc_reg = reg["doc"] or {}
+    status = doc_reg.get("status", "not registered")
+    git = reg["git"] or {}
+    prospective = bool(status == "prospective" and git.get("tracked")
+                       and git.get("same_as_commit"))
+    labels = [m.LABEL for m in experiments]
+    revs = [dict(r, experiment=lab) for lab in labels for r in revisions(lab)
+            if data.name in r.get("data", ())]
+    return {
+        "study": data.name, "status": status, "prospective": prospective,
+        "quick": measured.quick, "data": _data_doc(data),
+        "registration": None if reg["doc"] is None else {
+            "file": "predictions.json" if Path(out).name != "quick" else "../predictions.json",
+            "sha256": reg["sha256"], "commit": git.get("commit"), "date": git.get("date"),
+            "committed": bool(git.get("tracked") and git.get("same_as_commit"))},
+        "protocol": {"seeds": list(measured.seeds), "confidence": 0.95,
+                     "rules": {r.name: r.formula for r in RULES.values()}},
+        "counts": counts(rows), "rows": rows, "observations": dict(sorted(obs.items())),
+        "experiments": exps, "revisions": revs,
+        "run": {"command": command, "seeds": list(measured.seeds), "workers": measured.workers,
+                "wall_time_s": round(measured.wall, 1),
+                "cpu_seconds": round(sum(measured.cpu.values()), 1),
+                "load_average": _load(), "lossanalysis": __version__,
+                "numpy": np.__version__, "python": platform.python_version(),
+                "finished": time.strftime("%Y-%m-%d", time.gmtime())},
+    }
+
+
+def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures) -> dict:
+    """The report document of a pair study (E7): as :func:`json_doc`, with ``pair`` (the two
+    studies) in place of ``data``."""
+    rows, exps = [], {}
+    for mod in experiments:
+        res = measured.results[mod.LABEL]
+        rows += [{**r.to_dict(), "experiment": mod.LABEL} for r in res.rows]
+        exps[mod.LABEL] = {"name": mod.NAME, "findings": render_findings(mod.FINDINGS, res),
+                           "figures": figures[mod.LABEL]["files"],
+                           "legend_overlaps": figures[mod.LABEL]["overlaps"]}
+    committed = bool(git.get("tracked") and git.get("same_as_commit"))
+    return {"study": reg["study"], "status": reg["status"],
+            "prospective": reg["status"] == "prospective" and committed, "quick": False,
+            "pair": reg["pair"], "data": None,
+            "registration": {"file": "predictions.json", "sha256": sha,
+                             "commit": git.get("commit"), "date": git.get("date"),
+                             "committed": committed},
+            "protocol": reg["protocol"], "counts": counts(rows), "rows": rows,
+            "observations": {}, "experiments": exps, "revisions": [],
+            "run": {"command": "", "seeds": list(measured.seeds), "workers": 1,
+                    "wall_time_s": round(measured.wall, 1), "cpu_seconds": 0.0,
+                    "load_average": _load(), "lossanalysis": __version__,
+                    "numpy": np.__version__, "python": platform.python_version(),
+                    "finished": time.strftime("%Y-%m-%d", time.gmtime())}}
+
+
+def _row_line(r) -> str:
+    p_tol = "–" if r["verdict"] == NOT_APPLICABLE else (
+        f"{fmt(r['tolerance'])} ({r['rule']})")
+    if r["verdict"] == NOT_APPLICABLE:
+        measured, effect = "–", "–"
+    else:
+        iv = r["interval"]
+        measured = fmt(r["mean"]) + ("" if iv is None else
+                                     f" [{fmt(iv[0])}, {fmt(iv[1])}]")
+        effect = "detected" if r["detected"] else "–"
+    verdict = (f"not applicable: {r['applicable']}" if r["verdict"] == NOT_APPLICABLE
+               else f"**{r['verdict']}**")
+    cell = " ".join(r["statement"].split()).replace("|", "\\|")
+    return (f"| `{r['id']}` | {cell} | {r['kind']} | {_OP[r['comparison']]} "
+            f"{fmt(r['value'])} | {p_tol} | {measured} | {effect} | {verdict} |")
+
+
+def markdown(doc: dict) -> str:
+    """The report's Markdown, from its JSON document alone."""
+    title = doc["study"]
+    c = doc["counts"]
+    kind_word = ("prospective" if doc["prospective"] else
+                 "development data" if doc["status"] == "development" else doc["status"])
+    lines = [f"# Study: {title} ({'quick run, not judged' if doc['quick'] else kind_word})", ""]
+    for kind in (FALSIFIABLE, CONSISTENCY, DERIVED):
+        lines.append(f"* {kind} rows: {count_line(c[kind])}")
+    lines += [f"* not applicable: {c[NOT_APPLICABLE]}", ""]
+    d, run = doc["data"], doc["run"]
+    lines += ["## The study", ""]
+    if d is None:
+        pair = doc["pair"]
+        lines.append(f"* A pair study of `{pair['a']['study']}` and `{pair['b']['study']}`: it "
+                     "reads their reports, each registered as its registration's SHA-256 says "
+                     f"(`{pair['a']['registration_sha256'][:16]}`, "
+                     f"`{pair['b']['registration_sha256'][:16]}`).")
+    else:
+        split = f" ({d['split']})" if d["split"] else ""
+        lines.append(f"* Data: `{d['name']}`, images of {'x'.join(map(str, d['shape']))}, "
+                     f"{d['n_train']} training and {d['n_test']} test images{split}; "
+                     f"quantization step {fmt(d['profile']['step'])}; fingerprint "
+                     f"`{d['fingerprint'][:16]}`.")
+    reg = doc["registration"]
+    if reg is None:
+        lines.append("* Registration: none (a quick run is a smoke test).")
+    else:
+        where = (f"committed in `{reg['commit']}` ({reg['date']}), before this run"
+                 if reg["committed"] else "not committed: the report cannot show that it "
+                 "preceded the run")
+        lines.append(f"* Registration: `{reg['file']}` (SHA-256 `{reg['sha256'][:16]}`), {where}.")
+    status = {"prospective": "prospective: registered before anyone measured these data with "
+                             "this code" if doc["prospective"] else
+                             "registered as prospective, but not committed before the run",
+              "development": "development data: predictions were revised with measurements "
+                             "on these data in view (see the revisions below); the verdicts "
+                             "are a replication on fresh seeds and subsets, not a test on "
+                             "unseen data"}.get(doc["status"], doc["status"])
+    lines += [f"* Status: {status}.",
+              f"* Protocol (docs/protocol.md): seeds {', '.join(map(str, run['seeds']))}, each "
+              "with its own training subset and initialization; 95% Student-t interval of the "
+              "seed mean against the tolerance band; tolerance rules: "
+              + "; ".join(f"{k}: {v}" for k, v in doc["protocol"]["rules"].items()) + ".",
+              f"* {TIMING_MARK}: {run['wall_time_s']:.0f} s wall on {run['workers']} worker "
+              f"process{'es' if run['workers'] > 1 else ''} ({run['cpu_seconds']:.0f} CPU-s); "
+              f"lossanalysis {run['lossanalysis']}, numpy {run['numpy']}, Python "
+              f"{run['python']}; command: `{run['command'] or 'library call'}`.", ""]
+    if doc["revisions"]:
+        lines += ["## Revisions made with these data in view", ""]
+        for r in doc["revisions"]:
+            lines.append(f"* {', '.join(f'`{i}`' for i in r['ids'])}: {r['change']}. Why: "
+                         f"{r['reason']}. Seen before: {r.get('seen') or '—'}.")
+        lines.append("")
+    for label, e in doc["experiments"].items():
+        lines += [f"## {label} {e['name']}", "",
+                  "| row | prediction | kind | predicted | tolerance (rule) | measured: mean "
+                  "[95% interval] | effect | verdict |", "|---|---|---|---|---|---|---|---|"]
+        lines += [_row_line(r) for r in doc["rows"] if r["experiment"] == label]
+        lines.append("")
+        if e["findings"]:
+            lines += ["Findings:", ""] + [f"* {s}" for s in e["findings"]] + [""]
+        for f in e["figures"]:
+            if f.endswith(".png"):
+                lines += [f"![{label}]({f})", ""]
+    return "\n".join(lines)
