@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
-__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "jsonable", "json_text"]
+__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "jsonable", "json_text",
+           "checkout"]
 
 #: The folders of a source checkout that hold committed results: a command overwrites a file
 #: in them only when asked to (``--force``), so that a smoke test or a quick start never
@@ -30,7 +31,7 @@ def _umask() -> int:
     return mask
 
 
-def _checkout() -> Path | None:
+def checkout() -> Path | None:
     """The source checkout this package is imported from, or None for an installed copy."""
     root = Path(__file__).resolve().parents[1]
     return root if (root / "pyproject.toml").is_file() and (root / "lossanalysis").is_dir() \
@@ -43,7 +44,7 @@ def refuse_overwrite(paths, *, force: bool, flag: str = "--force") -> None:
 
     >>> refuse_overwrite(["/tmp/nowhere/x.pdf"], force=False)   # outside the checkout: fine
     """
-    root = _checkout()
+    root = checkout()
     if force or root is None:
         return
     guarded = [(root / name).resolve() for name in COMMITTED]

@@ -295,6 +295,37 @@ class Row:
         return self.prediction.kind
 
     @property
+    def comparison(self) -> str:
+        return self.prediction.comparison
+
+    @property
+    def value(self) -> float:
+        return self.prediction.value
+
+    @property
+    def tolerance(self) -> float:
+        return self.prediction.tolerance
+
+    def side(self) -> str | None:
+        """Where the mean lies relative to the predicted value, "above" or "below" -- for a
+        refuted row (an "at_most" row is refuted above, an "at_least" one below) and for a
+        row whose effect is detected; None otherwise.
+
+        >>> p = Prediction("E.x", "s", "q", 0.0, "intensity").registered(Profile())
+        >>> make_row(p, [-0.3, -0.31, -0.29], (0, 1, 2)).side()
+        'below'
+        >>> make_row(p, [0.01, -0.01, 0.0], (0, 1, 2)).side() is None
+        True
+        """
+        if self.verdict == REFUTED and self.comparison != "equal":
+            return "above" if self.comparison == "at_most" else "below"
+        if not (self.verdict == REFUTED or self.detected) or not math.isfinite(self.mean):
+            return None
+        if self.mean == self.value:
+            return None
+        return "above" if self.mean > self.value else "below"
+
+    @property
     def effect(self) -> float:
         return self.mean - self.prediction.value
 

@@ -13,16 +13,19 @@ from lossanalysis import Loss
 from lossanalysis import claims as C
 from lossanalysis.claims import PENDING
 
-REPORTS = Path(__file__).resolve().parents[1] / "reports"
+STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
 
 # ---------------------------------------------------------------------------------------------
 # synthetic evidence in the report's schema
 # ---------------------------------------------------------------------------------------------
-def row(id_, verdict, mean=0.0, value=0.0, comparison="equal", kind="falsifiable"):
-    return {"id": id_, "kind": kind, "comparison": comparison, "value": value,
-            "tolerance": 0.01, "mean": mean, "measurements": [mean], "seeds": [0],
-            "verdict": verdict, "registered": True, "blind": True}
+def row(id_, verdict, mean=0.0, value=0.0, comparison="equal", kind="falsifiable", half=0.02):
+    """A row in a study report's schema, its interval mean +- half (wide: no effect detected
+    unless the mean is far from the prediction)."""
+    return {"id": id_, "statement": "", "quantity": "", "rule": "intensity", "kind": kind,
+            "comparison": comparison, "value": value, "tolerance": 0.01, "mean": mean,
+            "measurements": [mean, mean], "seeds": [0, 1],
+            "interval": [mean - half, mean + half], "verdict": verdict}
 
 
 def obs(*values):
@@ -30,7 +33,7 @@ def obs(*values):
 
 
 def ev(rows=(), observations=None, dataset="mnist", quick=False):
-    return C.Evidence.from_documents([{"dataset": dataset, "quick": quick, "results": list(rows),
+    return C.Evidence.from_documents([{"study": dataset, "quick": quick, "rows": list(rows),
                                        "observations": observations or {}}], [f"{dataset}.json"])
 
 
@@ -278,7 +281,7 @@ def test_pixel_observations():
     inner = x[(x > 0) & (x < 1)]
     h = np.sum(-inner * np.log(inner) - (1 - inner) * np.log(1 - inner)) / x.size
     assert o["mean_pixel_entropy"]["values"] == [pytest.approx(h, rel=1e-12)]
-    rep = C.report_from_document({"dataset": "mnist", "quick": False, "observations": o}, "p")
+    rep = C.report_from_document({"study": "mnist", "quick": False, "observations": o}, "p")
     assert rep.observations["binary_pixel_fraction"].seeds == ()
     for bad in ([0.5, 1.5], [], [np.nan]):
         with pytest.raises(ValueError, match="pixels"):
@@ -319,7 +322,7 @@ def _cli(argv, capsys):
 
 
 def test_cli_reads_a_report(tmp_path, capsys):
-    doc = {"dataset": "mnist", "quick": False, "results": [LEANS, SGD_FASTER, ADAM_EQUAL],
+    doc = {"study": "mnist", "quick": False, "rows": [LEANS, SGD_FASTER, ADAM_EQUAL],
            "observations": {**AE_BCE_BLURRIER, **VAE_BERN_SHARPER,
                             "binary_pixel_fraction": obs(0.913)}}
     path = tmp_path / "mnist.json"
@@ -335,16 +338,19 @@ def test_cli_reads_a_report(tmp_path, capsys):
     assert rc == 0 and out.startswith("| # | Claim")
 
 
-@pytest.mark.parametrize("name", ["mnist.json", "fashion-mnist.json"])
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
 def test_cli_runs_on_the_committed_reports(name, capsys):
-    rc, out, _ = _cli(["--json", "--report", str(REPORTS / name)], capsys)
+    path = STUDIES / name / "report.json"
+    if not path.exists():
+        pytest.skip(f"studies/{name} has not been measured under the protocol yet")
+    rc, out, _ = _cli(["--json", "--report", str(path)], capsys)
     assert rc == 0
     res = json.loads(out)
     assert len(res) == 10 and all(r["verdict"] in C.VERDICTS for r in res)
 
 
 @pytest.mark.parametrize("content,why", [(None, "does not exist"), ("{not json", "valid JSON"),
-                                         ('{"dataset": 3, "quick": false}', "'dataset'")])
+                                         ('{"study": 3, "quick": false}', "'study'")])
 def test_cli_bad_report(tmp_path, capsys, content, why):
     path = tmp_path / "report.json"
     if content is not None:

@@ -63,16 +63,20 @@ def test_conjoin():
 # ---------------------------------------------------------------------------------------------
 # loading reports
 # ---------------------------------------------------------------------------------------------
-def _row(id_, verdict, mean=0.0, value=0.0, comparison="equal", kind="falsifiable", **kw):
-    return dict({"id": id_, "experiment": id_.split(".")[0], "kind": kind,
-                 "comparison": comparison, "value": value, "tolerance": 0.01, "mean": mean,
-                 "measurements": [mean, mean], "seeds": [0, 1], "sd": 0.0,
-                 "interval": [mean, mean], "verdict": verdict, "registered": True,
-                 "blind": True}, **kw)
+def _row(id_, verdict, mean=0.0, value=0.0, comparison="equal", kind="falsifiable", half=0.02,
+         **kw):
+    """A row as a study report writes it (its interval mean +- half)."""
+    m = float(mean) if not isinstance(mean, str) else float("nan")
+    return dict({"id": id_, "experiment": id_.split(".")[0], "statement": "", "quantity": "",
+                 "rule": "intensity", "kind": kind, "comparison": comparison, "value": value,
+                 "tolerance": 0.01, "mean": mean, "measurements": [mean, mean],
+                 "seeds": [0, 1], "sd": 0.0,
+                 "interval": None if m != m else [m - half, m + half], "verdict": verdict,
+                 "effect": 0.0, "detected": False}, **kw)
 
 
 def _doc(rows=(), observations=None, dataset="mnist", quick=False):
-    return {"dataset": dataset, "quick": quick, "results": list(rows),
+    return {"study": dataset, "quick": quick, "rows": list(rows),
             "observations": observations if observations is not None else {}}
 
 
@@ -87,27 +91,22 @@ def test_load_a_report(tmp_path):
     assert [r.id for r in rep.rows] == ["E4.null.lean", "E4.null.nan"]
     assert rep.rows[0].side() == "above" and rep.rows[0].mean == 0.05
     assert math.isnan(rep.rows[1].mean) and rep.rows[1].side() is None
-    assert rep.observations["blur_ratio[ae_bce]"].by_seed() == {0: 1.3, 1: 1.2}
-
-
-def test_old_format_report_gives_no_evidence():
-    old = {"dataset": "mnist", "quick": False, "claims": [], "measurements": {"E4.x": 1.0}}
-    rep = E.report_from_document(old, "old.json")
-    assert rep.rows == () and rep.observations == {} and "predates" in rep.note
+    o = rep.observations["blur_ratio[ae_bce]"]
+    assert (o.values, o.seeds) == ((1.3, 1.2), (0, 1))
 
 
 @pytest.mark.parametrize("doc,why", [
     ([1, 2], "not a JSON object"),
-    ({"quick": False}, "'dataset'"),
-    ({"dataset": "mnist", "quick": "no"}, "'quick'"),
-    ({"dataset": "mnist", "quick": False, "results": {}}, "'results' that is not a list"),
-    (_doc([{"id": "E1.a", "kind": "falsifiable", "comparison": "equal", "value": 1.0}]),
-     "no 'verdict' in results\\[0\\]"),
-    (_doc([_row("E1.a", "maybe")]), "verdict 'maybe' in results\\[0\\] \\(E1.a\\)"),
-    (_doc([_row("E1.a", "confirmed", kind="check")]), "kind 'check'"),
-    (_doc([_row("E1.a", "confirmed", comparison="near")]), "comparison 'near'"),
+    ({"quick": False}, "'study'"),
+    ({"study": "mnist", "quick": "no"}, "'quick'"),
+    ({"study": "mnist", "quick": False, "rows": {}}, "'rows' that is not a list"),
+    (_doc([{"id": "E1.a", "kind": "falsifiable", "comparison": "equal", "value": 1.0,
+            "rule": "intensity"}]), "no 'verdict' in rows\\[0\\]"),
+    (_doc([_row("E1.a", "maybe")]), "rows\\[0\\] \\(E1.a\\).*verdict must be one of"),
+    (_doc([_row("E1.a", "confirmed", kind="check")]), "kind must be one of"),
+    (_doc([_row("E1.a", "confirmed", comparison="near")]), "comparison must be one of"),
     (_doc([_row("E1.a", "confirmed", value="1")]), "non-numeric value"),
-    (_doc([_row("E1.a", "confirmed", blind="yes")]), "non-boolean blind"),
+    (_doc([_row("E1.a", "confirmed", rule="a quarter")]), "unknown tolerance rule"),
     (_doc([_row("E1.a", "confirmed", interval=[1.0])]), "interval"),
     (_doc([_row("E1.a", "confirmed"), _row("E1.a", "refuted")]), "two rows with the id 'E1.a'"),
     (_doc(observations={"x": {"values": [1.0], "seeds": [0, 1]}}), "seeds do not match"),
@@ -137,12 +136,15 @@ def test_unreadable_files(tmp_path):
 # readers
 # ---------------------------------------------------------------------------------------------
 def test_row_side():
-    def side(verdict, comparison, mean, value=0.0):
-        return E.Row("E.x", "falsifiable", comparison, value, verdict, mean=mean).side()
+    def side(verdict, comparison, mean, value=0.0, half=0.5):
+        doc = _doc([_row("E.x", verdict, mean, value, comparison, half=half)])
+        return E.report_from_document(doc, "t").rows[0].side()
     assert side("refuted", "equal", 0.2) == "above" and side("refuted", "equal", -0.2) == "below"
     assert side("refuted", "at_most", -5.0) == "above"     # an at_most row fails only above
     assert side("refuted", "at_least", 5.0) == "below"
     assert side("confirmed", "equal", 0.2) is None and side("refuted", "equal", math.nan) is None
+    # a confirmed row whose interval excludes the prediction has a side: its detected effect
+    assert side("confirmed", "equal", 0.003, half=0.001) == "above"
 
 
 def test_rows_reader_maps_each_outcome():
@@ -161,15 +163,28 @@ def test_rows_reader_maps_each_outcome():
     assert "E4.null.b" in found[1].text and "above" in found[1].text
 
 
-def test_rows_reader_flags_and_exclusion():
+def test_rows_reader_reads_the_effect_of_a_confirmed_row():
+    """A lean predicted 0 and confirmed within the tolerance, with an interval that excludes 0,
+    is a small lean: the reader says so (issue 17: claims read the effect)."""
+    rep = E.report_from_document(_doc([
+        _row("E4.null.small", "confirmed", mean=0.003, half=0.001),
+        _row("E4.null.none", "confirmed", mean=0.0005, half=0.002),
+        _row("E4.null.na", "not applicable", mean="nan", applicable="no grey pixels"),
+        _row("E4.null.derived", "refuted", mean=0.5, kind="derived")]), "t")
+    found = E.AE_LEAN.read(rep)
+    assert [(f.evidence["row"], f.verdict) for f in found] == [
+        ("E4.null.small", "qualified"), ("E4.null.none", "refuted")]
+    assert "effect detected" in found[0].text
+
+
+def test_rows_reader_exclusion():
     rows = E.Rows("E8.*.prob.*", exclude="E8.vae.*", confirmed="confirmed", above="qualified",
                   below="refuted")
     rep = E.report_from_document(_doc([
-        _row("E8.ae.prob.y", "confirmed", blind=False, registered=False),
+        _row("E8.ae.prob.y", "confirmed"),
         _row("E8.vae.prob.y", "refuted", mean=-1.0)]), "t")
     found = rows.read(rep)
     assert [f.evidence["row"] for f in found] == ["E8.ae.prob.y"]
-    assert "not registered" in found[0].text and "not blind" in found[0].text
     with pytest.raises(ValueError, match="CONTRACT"):
         E.Rows("E99.*", confirmed="confirmed", above="refuted", below="refuted")
     with pytest.raises(ValueError, match="above"):

@@ -80,7 +80,7 @@ def test_predictions_follow_the_contract():
     ids = [p.id for p in P]
     assert len(ids) == len(set(ids)) == 8
     rep = evidence.Report("t", "mnist", False, tuple(
-        evidence.Row(p.id, p.kind, p.comparison, p.value, "confirmed") for p in P))
+        evidence._toy(p.id, [p.value, p.value], p.value, p.comparison, p.kind) for p in P))
     assert [r.id for r in rep.matching("E4.null.*")] == list(e4.NULL_IDS)
     for p in P:
         assert p.kind == FALSIFIABLE and p.value == 0.0 and p.comparison == "equal"

@@ -25,7 +25,7 @@ def prep():
 def test_row_ids_follow_the_contract(prep):
     P = prep["predictions"]
     rep = evidence.Report("t", "mnist", False, tuple(
-        evidence.Row(p.id, p.kind, p.comparison, p.value, "confirmed") for p in P))
+        evidence._toy(p.id, [p.value, p.value], p.value, p.comparison, p.kind) for p in P))
     ids = [p.id for p in P]
     assert len(ids) == len(set(ids))
     logit = {r.id for r in rep.matching("E8.*.logit.*", exclude="E8.vae.*")}

@@ -65,7 +65,7 @@ class BinaryFraction:
     --------
     >>> from lossanalysis.claims.evidence import Observation
     >>> rep = Report("t", "mnist", False, observations={
-    ...     "binary_pixel_fraction": Observation((0.913,))})
+    ...     "binary_pixel_fraction": Observation((0.913,), (), "fraction")})
     >>> BinaryFraction().read(rep)[0].verdict
     'qualified'
     """

@@ -4,7 +4,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "committed_reports"]
+
+
+def committed_reports() -> list:
+    """The judged single-study reports of the source checkout (``studies/*/report.json``, not
+    the pair studies), or [] for an installed copy."""
+    import json
+
+    from .._io import checkout
+    root = checkout()
+    if root is None:
+        return []
+    out = []
+    for path in sorted((root / "studies").glob("*/report.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and doc.get("data") and not doc.get("quick"):
+            out.append(str(path))
+    return out
 
 
 def _run_claims(args: argparse.Namespace) -> int:
@@ -12,7 +32,7 @@ def _run_claims(args: argparse.Namespace) -> int:
     from .evidence import Evidence
     from .render import to_json, to_markdown
     try:
-        evidence = Evidence.from_files(args.report or [])
+        evidence = Evidence.from_files(args.report if args.report else committed_reports())
     except ValueError as err:
         args.claims_parser.error(f"--report: {err}")
     results = evaluate_all(evidence)
@@ -35,9 +55,10 @@ def _register_claims(subparsers) -> None:
     p.add_argument("--json", action="store_true",
                    help="print JSON (verdicts, explanations and evidence) instead of Markdown")
     p.add_argument("--report", action="append", default=None, metavar="FILE",
-                   help="an experiment report JSON (e.g. reports/mnist.json) whose rows and "
+                   help="a study's report.json (e.g. studies/mnist/report.json) whose rows and "
                         "observations supply the data verdicts (repeatable: the reports' "
-                        "measurements are pooled per claim)")
+                        "measurements are pooled per claim; default: every measured study "
+                        "of the source checkout)")
     p.set_defaults(func=_run_claims, claims_parser=p)
 
 

@@ -1,13 +1,15 @@
 """Measured evidence for the claims: the report JSON's structured fields, and how claims read them.
 
-An experiment report (``reports/<dataset>.json``) holds
+A study's report (``studies/<name>/report.json``, :mod:`lossanalysis.experiments.render`)
+holds
 
-* ``"dataset"`` and ``"quick"`` (a quick run is a smoke test: it judges no claim);
-* ``"results"``: one row per prediction, with ``id``, ``kind`` ("falsifiable" or
-  "consistency" -- a consistency row is true by construction and never counts as evidence),
-  ``comparison`` ("equal", "at_least", "at_most"), ``value``, ``tolerance``, ``mean``, the
-  per-seed ``measurements`` and ``seeds``, ``sd``, ``interval`` and the row's ``verdict``
-  ("confirmed", "refuted", "inconclusive", "not judged"), ``registered``, ``blind``;
+* ``"study"``, ``"status"`` ("prospective" or "development"), ``"prospective"`` and ``"quick"``
+  (a quick run is a smoke test: it judges no claim);
+* ``"rows"``: one row per prediction, as :meth:`lossanalysis.protocol.Row.to_dict` writes it
+  (``id``, ``kind`` -- only falsifiable rows are evidence: a consistency row is true by
+  construction and a derived one repeats registered values --, ``comparison``, ``value``,
+  ``tolerance``, per-seed ``measurements``, ``mean``, ``interval``, ``verdict``, ``effect``
+  and ``detected``);
 * ``"observations"``: named measured numbers that are not predictions, each
   ``{"values": [...], "seeds": [...], "unit": "..."}`` (one value per seed; ``seeds`` empty for a
   property of the data).
@@ -16,9 +18,12 @@ Only these fields are read -- never the prose of a report.  :func:`load_report` 
 one file; :class:`Evidence` holds several.  A report written before rows and observations existed
 (it has neither key) loads with no evidence and a note saying so.
 
+Rows and observations are the protocol's own types (:class:`lossanalysis.protocol.Row`,
+:class:`~lossanalysis.protocol.Observation`): one vocabulary for the experiments and the claims.
 A claim reads evidence through *readers*: :class:`Rows` (experiment rows whose ids match a
-pattern, and what each row outcome means for the claim) and :class:`Exceeds` (one observation
-against another, paired by seed, or against a constant).  :data:`CONTRACT` is the one place that
+pattern, and what each row outcome -- its verdict and its detected effect -- means for the
+claim) and :class:`Exceeds` (one observation against another, paired by seed, or against a
+constant).  :data:`CONTRACT` is the one place that
 says what every row pattern and observation the claims read must measure, with its sign.
 """
 from __future__ import annotations
@@ -31,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .verdicts import CONFIRMED, INCONCLUSIVE, NOT_JUDGED, QUALIFIED, REFUTED, VERDICTS, Finding
+from ..protocol import FALSIFIABLE, NOT_APPLICABLE, Observation, Row
+from .verdicts import CONFIRMED, INCONCLUSIVE, QUALIFIED, REFUTED, VERDICTS, Finding
 
 __all__ = ["CONTRACT", "Row", "Observation", "Report", "Evidence", "load_report",
            "report_from_document", "Rows", "Exceeds", "mean_interval", "AE_LEAN", "VAE_LEAN",
@@ -84,74 +90,9 @@ CONTRACT = {
                           "(seeds empty)",
 }
 
-_KINDS = ("falsifiable", "consistency")
-_COMPARISONS = ("equal", "at_least", "at_most")
-_ROW_VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE, NOT_JUDGED)
-
-
 # ----------------------------------------------------------------------------------------------
 # The report's structured fields
 # ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Row:
-    """One prediction of an experiment report, with its measured outcome."""
-
-    id: str
-    kind: str
-    comparison: str
-    value: float
-    verdict: str
-    mean: float = math.nan
-    tolerance: float = math.nan
-    interval: tuple = ()
-    measurements: tuple = ()
-    seeds: tuple = ()
-    registered: bool | None = None
-    blind: bool | None = None
-
-    def side(self) -> str | None:
-        """Where a refuted row's mean lies relative to its prediction: "above" or "below".
-
-        An "at_most" row can only be refuted above and an "at_least" one below; an "equal" one on
-        the side of its mean.  None for a row that is not refuted or has no finite mean.
-
-        Examples
-        --------
-        >>> Row("E.x", "falsifiable", "equal", 0.0, "refuted", mean=-0.3).side()
-        'below'
-        >>> Row("E.x", "falsifiable", "equal", 0.0, "confirmed", mean=0.01).side() is None
-        True
-        """
-        if self.verdict != REFUTED:
-            return None
-        if self.comparison == "at_most":
-            return "above"
-        if self.comparison == "at_least":
-            return "below"
-        if not math.isfinite(self.mean) or self.mean == self.value:
-            return None
-        return "above" if self.mean > self.value else "below"
-
-
-@dataclass(frozen=True)
-class Observation:
-    """A named measured number that is not a prediction: one value per seed."""
-
-    values: tuple
-    seeds: tuple = ()
-    unit: str = ""
-
-    def by_seed(self) -> dict:
-        """{seed: value}; empty when the observation is not seed-dependent.
-
-        Examples
-        --------
-        >>> Observation((1.2, 1.3), (0, 1)).by_seed()
-        {0: 1.2, 1: 1.3}
-        """
-        return dict(zip(self.seeds, self.values))
-
-
 @dataclass(frozen=True)
 class Report:
     """The evidence of one experiment report."""
@@ -162,14 +103,14 @@ class Report:
     rows: tuple = ()
     observations: dict = field(default_factory=dict)
     note: str = ""
+    status: str = ""
 
     def matching(self, pattern: str, exclude: str = "") -> list:
         """The rows whose id matches the glob ``pattern`` (and not ``exclude``).
 
         Examples
         --------
-        >>> r = Report("t", "mnist", False, (Row("E8.ae.prob.1", "falsifiable", "equal", 1.0,
-        ...                                     "confirmed"),))
+        >>> r = Report("t", "mnist", False, (_toy("E8.ae.prob.1", [1.0, 1.0]),))
         >>> [row.id for row in r.matching("E8.*.prob.*")], r.matching("E8.*", exclude="E8.ae.*")
         (['E8.ae.prob.1'], [])
         """
@@ -207,7 +148,7 @@ class Evidence:
 
         Examples
         --------
-        >>> ev = Evidence.from_documents([{"dataset": "mnist", "quick": True}], ["q.json"])
+        >>> ev = Evidence.from_documents([{"study": "mnist", "quick": True}], ["q.json"])
         >>> ev.reports[0].source, ev.reports[0].quick
         ('q.json', True)
         """
@@ -218,8 +159,16 @@ class Evidence:
 
 
 def _fail(source, why) -> ValueError:
-    return ValueError(f"report {source!r} {why} (expected the JSON written by the experiments, "
-                      "e.g. reports/mnist.json)")
+    return ValueError(f"report {source!r} {why} (expected the JSON of a study, e.g. "
+                      "studies/mnist/report.json)")
+
+
+def _toy(rid, measurements, value=0.0, comparison="equal", kind=FALSIFIABLE,
+         rule="intensity"):
+    """A judged row of made-up measurements (for the examples and tests of the readers)."""
+    from ..protocol import Prediction, Profile, make_row
+    p = Prediction(rid, "", "", value, rule, comparison, kind).registered(Profile())
+    return make_row(p, measurements, tuple(range(len(measurements))))
 
 
 def _number(x, source, where, *, optional=False) -> float:
@@ -240,36 +189,26 @@ def _numbers(xs, source, where) -> tuple:
 
 
 def _row(d, source, i) -> Row:
-    where = f"results[{i}]"
+    where = f"rows[{i}]"
     if not isinstance(d, dict):
         raise _fail(source, f"has a {where} that is not an object")
-    for key in ("id", "kind", "comparison", "value", "verdict"):
+    for key in ("id", "kind", "comparison", "value", "verdict", "rule"):
         if key not in d:
             raise _fail(source, f"has no {key!r} in {where}")
     if not isinstance(d["id"], str):
         raise _fail(source, f"has a non-string id in {where}")
-    where = f"{where} ({d['id']})"
-    for key, allowed in (("kind", _KINDS), ("comparison", _COMPARISONS),
-                         ("verdict", _ROW_VERDICTS)):
-        if d[key] not in allowed:
-            raise _fail(source, f"has {key} {d[key]!r} in {where}; expected one of {allowed}")
-    flags = {}
-    for key in ("registered", "blind"):
-        if d.get(key) is not None and not isinstance(d[key], bool):
-            raise _fail(source, f"has a non-boolean {key} in {where}")
-        flags[key] = d.get(key)
-    interval = d.get("interval") or []
-    if interval and len(interval) != 2:
-        raise _fail(source, f"has an interval in {where} that is not [lo, hi]")
-    return Row(id=d["id"], kind=d["kind"], comparison=d["comparison"],
-               value=_number(d["value"], source, f"value in {where}"), verdict=d["verdict"],
-               mean=_number(d.get("mean"), source, f"mean in {where}", optional=True),
-               tolerance=_number(d.get("tolerance"), source, f"tolerance in {where}",
-                                 optional=True),
-               interval=_numbers(list(interval), source, f"interval in {where}"),
-               measurements=_numbers(d.get("measurements", []), source,
-                                     f"measurements in {where}"),
-               seeds=tuple(d.get("seeds") or ()), **flags)
+    for key in ("value", "tolerance", "mean"):
+        if key in d:
+            _number(d[key], source, f"{key} in {where} ({d['id']})")
+    _numbers(list(d.get("measurements", [])), source, f"measurements in {where}")
+    interval = d.get("interval")
+    if interval is not None and (not isinstance(interval, list) or len(interval) != 2):
+        raise _fail(source, f"has an interval in {where} ({d['id']}) that is not [lo, hi]")
+    fields = {k: v for k, v in d.items() if k not in ("experiment", "effect", "detected")}
+    try:
+        return Row.from_dict(fields)
+    except (ValueError, TypeError, KeyError) as err:
+        raise _fail(source, f"has a malformed {where} ({d['id']}): {err}") from None
 
 
 def _observation(name, d, source) -> Observation:
@@ -280,21 +219,23 @@ def _observation(name, d, source) -> Observation:
     seeds = d.get("seeds") or []
     if not isinstance(seeds, list) or (seeds and len(seeds) != len(values)):
         raise _fail(source, f"has an {where} whose seeds do not match its values one to one")
-    if any(isinstance(s, bool) or not isinstance(s, (int, str)) for s in seeds):
-        raise _fail(source, f"has an {where} with a seed that is not an integer or a string")
+    if any(isinstance(s, bool) for s in seeds):
+        raise _fail(source, f"has an {where} with a seed that is not an integer")
     if not values:
         raise _fail(source, f"has an {where} with no values")
+    if seeds and any(not isinstance(v, int) for v in seeds):
+        raise _fail(source, f"has an {where} with a seed that is not an integer")
     return Observation(values, tuple(seeds), str(d.get("unit", "")))
 
 
 def report_from_document(doc, source="report") -> Report:
-    """The evidence of a parsed report JSON document (``source`` names it in messages).
+    """The evidence of a parsed study report (``source`` names it in messages).
 
     Parameters
     ----------
     doc : dict
-        The document: ``dataset`` (str), ``quick`` (bool), optionally ``results`` (rows) and
-        ``observations``; see the module docstring.
+        The document: ``study`` (str), ``quick`` (bool), ``rows`` and ``observations``; see the
+        module docstring.
     source : str
         A label for the document (its file name).
 
@@ -309,33 +250,45 @@ def report_from_document(doc, source="report") -> Report:
 
     Examples
     --------
-    >>> doc = {"dataset": "mnist", "quick": False, "observations": {
+    >>> doc = {"study": "mnist", "quick": False, "observations": {
     ...     "binary_pixel_fraction": {"values": [0.91], "seeds": [], "unit": "fraction"}}}
     >>> report_from_document(doc, "toy.json").observations["binary_pixel_fraction"].values
     (0.91,)
-    >>> report_from_document({"dataset": "mnist", "quick": False}, "old.json").note
-    'predates the rows-and-observations schema: no evidence read'
     """
     if not isinstance(doc, dict):
         raise _fail(source, "is not a JSON object")
-    if not isinstance(doc.get("dataset"), str):
-        raise _fail(source, "has no 'dataset' string")
+    doc = _from_first_schema(doc)
+    if not isinstance(doc.get("study"), str):
+        raise _fail(source, "has no 'study' string")
     if not isinstance(doc.get("quick"), bool):
         raise _fail(source, "has no boolean 'quick'")
-    results, observations = doc.get("results"), doc.get("observations")
-    note = ("predates the rows-and-observations schema: no evidence read"
-            if results is None and observations is None else "")
-    if results is not None and not isinstance(results, list):
-        raise _fail(source, "has a 'results' that is not a list")
-    if observations is not None and not isinstance(observations, dict):
+    rows_doc, observations = doc.get("rows", []), doc.get("observations", {})
+    if not isinstance(rows_doc, list):
+        raise _fail(source, "has a 'rows' that is not a list")
+    if not isinstance(observations, dict):
         raise _fail(source, "has an 'observations' that is not an object")
-    rows = tuple(_row(d, source, i) for i, d in enumerate(results or []))
+    rows = tuple(_row(d, source, i) for i, d in enumerate(rows_doc))
     ids = [r.id for r in rows]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise _fail(source, f"has two rows with the id {dup!r}")
-    obs = {str(k): _observation(k, v, source) for k, v in (observations or {}).items()}
-    return Report(source, doc["dataset"], doc["quick"], rows, obs, note)
+    obs = {str(k): _observation(k, v, source) for k, v in observations.items()}
+    return Report(source, doc["study"], doc["quick"], rows, obs,
+                  status=str(doc.get("status", "")))
+
+
+def _from_first_schema(doc: dict) -> dict:
+    """TRANSITIONAL (removed when reports/ is replaced by studies/): a report of the first
+    schema ("dataset", "results") in the study schema, each row given the intensity rule."""
+    if "results" not in doc or "study" in doc:
+        return doc
+    from ..protocol import Prediction
+    keep = {f for f in Prediction.__dataclass_fields__} | {
+        "measurements", "seeds", "mean", "sd", "interval", "verdict", "note"}
+    rows = [{**{k: v for k, v in r.items() if k in keep}, "rule": "intensity"}
+            if isinstance(r, dict) else r for r in doc["results"] or []]
+    return {**{k: v for k, v in doc.items() if k not in ("dataset", "results")},
+            "study": doc.get("dataset"), "rows": rows}
 
 
 def load_report(path) -> Report:
@@ -430,19 +383,25 @@ def _contract(name):
 class Rows:
     """Experiment rows whose id matches ``pattern`` (a glob, a key of :data:`CONTRACT`).
 
-    Each falsifiable row gives the claim the verdict named for its outcome: ``confirmed`` when the
-    row is confirmed, ``above`` or ``below`` when it is refuted with its mean above or below the
-    prediction (:meth:`Row.side`); an inconclusive row gives "inconclusive", a row not judged
-    "not judged".  Consistency rows are skipped: true by construction, they are no evidence.
+    Each falsifiable row gives the claim the verdict named for its outcome, reading its effect
+    as well as its verdict: ``above`` or ``below`` when it is refuted with its mean above or
+    below the prediction (:meth:`lossanalysis.protocol.Row.side`); when it is confirmed,
+    ``small_above`` / ``small_below`` if its effect is nevertheless detected on that side (the
+    interval excludes the predicted value, inside the tolerance), else ``confirmed``; an
+    inconclusive row gives "inconclusive", a row not judged "not judged".  Consistency and
+    derived rows, and rows not applicable to the data, are skipped: they are no evidence.
 
     Examples
     --------
-    >>> lean = Rows("E4.null.*", confirmed="refuted", above="confirmed", below="refuted")
+    >>> lean = Rows("E4.null.*", confirmed="refuted", above="confirmed", below="refuted",
+    ...             small_above="qualified", small_below="refuted")
     >>> rep = Report("t", "mnist", False, (
-    ...     Row("E4.null.lean", "falsifiable", "equal", 0.0, "refuted", mean=0.02),
-    ...     Row("E4.null.same", "consistency", "equal", 0.0, "confirmed")))
+    ...     _toy("E4.null.a", [0.02, 0.021, 0.019]),                  # refuted above
+    ...     _toy("E4.null.b", [0.001, 0.0012, 0.0011]),               # confirmed, detected
+    ...     _toy("E4.null.c", [0.001, -0.001, 0.0]),                  # confirmed, nothing seen
+    ...     _toy("E4.null.d", [0.0, 0.0, 0.0], kind="consistency")))
     >>> [f.verdict for f in lean.read(rep)]
-    ['confirmed']
+    ['confirmed', 'qualified', 'refuted']
     """
 
     pattern: str
@@ -451,43 +410,50 @@ class Rows:
     below: str
     exclude: str = ""
     datasets: tuple = ()
+    small_above: str | None = None
+    small_below: str | None = None
 
     def __post_init__(self):
         _contract(self.pattern)
-        for key in ("confirmed", "above", "below"):
-            if getattr(self, key) not in VERDICTS:
-                raise ValueError(f"{key} must be one of {VERDICTS}, got {getattr(self, key)!r}")
+        for key in ("confirmed", "above", "below", "small_above", "small_below"):
+            v = getattr(self, key)
+            if v is not None and v not in VERDICTS:
+                raise ValueError(f"{key} must be one of {VERDICTS}, got {v!r}")
 
     @property
     def names(self) -> tuple:
         """What it reads, as shown in the claims' output."""
         return (f"rows {self.pattern}" + (f" except {self.exclude}" if self.exclude else ""),)
 
+    def _reads(self, row) -> str:
+        side = row.side()
+        if row.verdict == CONFIRMED:
+            small = {"above": self.small_above, "below": self.small_below}.get(side)
+            return small if small is not None else self.confirmed
+        if row.verdict == REFUTED:
+            return {"above": self.above, "below": self.below}.get(side, INCONCLUSIVE)
+        return row.verdict
+
     def read(self, report: Report) -> list:
         """One :class:`Finding` per falsifiable matching row of ``report``."""
         out = []
         for row in report.matching(self.pattern, self.exclude):
-            if row.kind != "falsifiable":
+            if row.kind != FALSIFIABLE or row.verdict == NOT_APPLICABLE:
                 continue
-            side = row.side()
-            if row.verdict == CONFIRMED:
-                verdict = self.confirmed
-            elif row.verdict == REFUTED:
-                verdict = {"above": self.above, "below": self.below}.get(side, INCONCLUSIVE)
-            else:
-                verdict = row.verdict
-            flags = [w for w, bad in (("not registered", row.registered is False),
-                                      ("not blind", row.blind is False)) if bad]
-            how = (f"mean {_fmt(row.mean)}" + (f", {side}" if side else "")
+            verdict, side = self._reads(row), row.side()
+            iv = row.interval
+            how = (f"mean {_fmt(row.mean)}"
+                   + (f" [{_fmt(iv[0])}, {_fmt(iv[1])}]" if iv is not None else "")
+                   + (f", {side}" if side else "")
                    + f"; predicted {row.comparison} {_fmt(row.value)}"
-                   + (f" +- {_fmt(row.tolerance)}" if math.isfinite(row.tolerance) else ""))
-            text = (f"{report.dataset} `{row.id}` {row.verdict} ({how}"
-                    + (", " + ", ".join(flags) if flags else "") + f") -> {verdict}")
+                   + (f" +- {_fmt(row.tolerance)}" if math.isfinite(row.tolerance) else "")
+                   + ("; effect detected" if row.detected and row.verdict == CONFIRMED else ""))
+            text = f"{report.dataset} `{row.id}` {row.verdict} ({how}) -> {verdict}"
             out.append(Finding(verdict, text, {
                 "row": row.id, "dataset": report.dataset, "source": report.source,
-                "row verdict": row.verdict, "mean": row.mean, "value": row.value,
-                "comparison": row.comparison, "reads as": verdict,
-                "registered": row.registered, "blind": row.blind}))
+                "row verdict": row.verdict, "mean": row.mean, "interval": iv,
+                "value": row.value, "comparison": row.comparison,
+                "effect detected": row.detected, "reads as": verdict}))
         return out
 
 
@@ -503,8 +469,8 @@ class Exceeds:
     Examples
     --------
     >>> rep = Report("t", "mnist", False, observations={
-    ...     "blur_ratio[ae_bce]": Observation((1.30, 1.31, 1.29), (0, 1, 2)),
-    ...     "blur_ratio[ae_mse]": Observation((1.20, 1.22, 1.21), (0, 1, 2))})
+    ...     "blur_ratio[ae_bce]": Observation((1.30, 1.31, 1.29), (0, 1, 2), "ratio"),
+    ...     "blur_ratio[ae_mse]": Observation((1.20, 1.22, 1.21), (0, 1, 2), "ratio")})
     >>> Exceeds("blur_ratio[ae_bce]", "blur_ratio[ae_mse]").read(rep)[0].verdict
     'confirmed'
     """
@@ -531,9 +497,10 @@ class Exceeds:
             return []
         a = obs[self.name]
         if isinstance(self.than, str):
-            b = obs[self.than].by_seed()
+            b = dict(zip(obs[self.than].seeds, obs[self.than].values))
+            mine = dict(zip(a.seeds, a.values))
             seeds = [s for s in a.seeds if s in b]
-            diffs = [a.by_seed()[s] - b[s] for s in seeds]
+            diffs = [mine[s] - b[s] for s in seeds]
             against = self.than
         else:
             seeds, diffs, against = list(a.seeds), [v - float(self.than) for v in a.values], \
@@ -558,9 +525,12 @@ class Exceeds:
 # Readings several claims share: what the rows say about a lean toward 1/2
 # ----------------------------------------------------------------------------------------------
 def _lean_predicted_zero(pattern, exclude=""):
-    # rows measuring a lean toward 1/2 against a prediction of none: confirmed -> no lean (the
-    # lean is refuted), above -> a lean toward 1/2, below -> a lean away from it
-    return Rows(pattern, confirmed=REFUTED, above=CONFIRMED, below=REFUTED, exclude=exclude)
+    # rows measuring a lean toward 1/2 against a prediction of none: confirmed with nothing
+    # detected -> no lean (the lean is refuted); above -> a lean toward 1/2; confirmed but a
+    # lean toward 1/2 detected inside the tolerance -> qualified (a lean, smaller than a grey
+    # level); below -> a lean away from 1/2
+    return Rows(pattern, confirmed=REFUTED, above=CONFIRMED, below=REFUTED, exclude=exclude,
+                small_above=QUALIFIED, small_below=REFUTED)
 
 
 #: Trained with BCE, the deterministic autoencoder leans toward 1/2 where the MSE one does not.

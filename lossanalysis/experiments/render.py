@@ -91,7 +91,8 @@ def _load():
 def json_doc(data, experiments, measured, reg, figures, out, command="") -> dict:
     """The report document (see the module docstring)."""
     from .study import _data_doc
-    rows, obs, exps = [], {}, {}
+    from ..claims import pixel_observations
+    rows, obs, exps = [], dict(pixel_observations(data.train)), {}
     for mod in experiments:
         res = measured.results[mod.LABEL]
         rows += [{**r.to_dict(), "experiment": mod.LABEL} for r in res.rows]
