@@ -13,7 +13,7 @@ LAYERS = (
     {"_inputs", "_io", "_stable", "_cli", "__version__"},  # (the version string is metadata)
     {"losses", "expressions"},
     {"analysis"},
-    {"plotting", "data", "protocol"},
+    {"plotting", "data", "protocol", "imagesets"},
     {"figures", "nn"},
     {"claims"},
     {"experiments"},
