@@ -5,13 +5,12 @@ argmin`); focal's minimizer is pulled toward 1/2 (Mukhoti et al. 2020), the cont
 Bernoulli's lambda pushed away from it while its mean mu(lambda) = y (Loaiza-Ganem & Cunningham
 2019, arXiv 1907.06845).  One output fitted to many targets lands on their mean under MSE and
 BCE, on their median under MAE (:func:`~lossanalysis.analysis.optimal_prediction`).  Per seed:
-(A) ``E1.point.*``: one free logit per 8-bit grey level in INTERIOR, fitted by Adam on the
-catalogue's ``grad_logit`` (rate decaying to ``lr_end``); (B) ``E1.noisy.*``: one per pixel
-location (mean and unique median in INTERIOR) fitted to its targets' histogram; (C)
-``E1.ae.*``: an AE per loss (one initialization) overfitting :data:`AE_IMAGES` images clipped
-into INTERIOR (at an exact 0 or 1 the continuous Bernoulli has no minimizer): mean sign(y -
-1/2)(p - argmin(y)) over the batch's grey pixels, predicted 0, with the mean Newton step p(1 -
-p)|g|/h the outputs would still take (how far from converged).
+(A) ``E1.point.*``: a free logit per 8-bit grey level in INTERIOR, fitted by Adam on the
+catalogue's ``grad_logit``; (B) ``E1.noisy.*``: one per pixel location (mean, unique median in
+INTERIOR) fitted to its targets' histogram; (C) ``E1.ae.*``: an AE per loss overfitting
+:data:`AE_IMAGES` images clipped into INTERIOR (at an exact 0 or 1 the continuous Bernoulli has
+no minimizer): mean sign(y - 1/2)(p - argmin(y)) over their grey pixels, predicted 0, beside the
+mean Newton step p(1 - p)|g|/h the outputs would still take (how far from converged).
 
 (A), (B) are *consistency* rows (the fit runs the catalogue's gradient to the minimizer the same
 catalogue defines), rule "numeric" at the fit's precision ``lr_end``: Adam's step is at most lr
@@ -38,8 +37,7 @@ OTHER_LOSSES = tuple(n for n in LOSSES if n not in SPEC_LOSSES)
 AE_LOSSES = ("mse", "bce", "focal", "continuous_bernoulli")
 NOISY_LOSSES = (("mse", "mean"), ("bce", "mean"), ("mae", "median"))
 LO, HI = INTERIOR
-#: The AE's grey pixels: targets in [0.1, 0.9] at least 0.05 from 1/2.
-AE_GREY = (0.1, 0.9, 0.05)
+AE_GREY = (0.1, 0.9, 0.05)      # the AE's grey pixels: targets in [0.1, 0.9], >= 0.05 from 1/2
 AE_IMAGES = 16
 FIT = {"steps": 3000, "lr0": 0.3, "lr_end": 1e-4}
 #: Locations fitted in (B), full and quick run (evenly spaced among the eligible ones).
@@ -52,12 +50,13 @@ OBSERVATIONS = {
     "E1.final_gradient_max": "logit gradient",
     **{f"E1.ae_{q}[{n}]": "intensity" for q in ("directional_bias", "argmin_bias",
                                                 "newton_distance") for n in AE_LOSSES}}
+IDS = ([f"E1.point.{n}" for n in (*SPEC_LOSSES, "others", "cb_mean", "focal_direction")]
+       + [f"E1.noisy.{n}" for n, _ in NOISY_LOSSES] + [f"E1.ae.{n}" for n in AE_LOSSES])
 
 
 def fit_free_logits(loss, targets, weights, z0, *, steps, lr0, lr_end):
-    """Adam (betas 0.9, 0.99) on free logits z_j minimizing sum_k w[j, k] L(t[j, k], sigmoid(z_j))
-    by the catalogue's ``grad_logit``, the rate decaying from ``lr0`` to ``lr_end``; returns
-    (z, max |gradient| at the end)."""
+    """Adam (betas 0.9, 0.99, rate decaying from ``lr0`` to ``lr_end``) on free logits z_j
+    minimizing sum_k w[j, k] L(t[j, k], sigmoid(z_j)) by ``grad_logit``: (z, final max |grad|)."""
     loss, z = get_loss(loss), np.array(z0, dtype=np.float64)
     t, w = np.asarray(targets, dtype=np.float64), np.asarray(weights, dtype=np.float64)
     opt, grad = Adam({"z": z}, lr=lr0, betas=(0.9, 0.99)), np.zeros_like(z)
@@ -148,11 +147,12 @@ def train_overfit(x, s, seed) -> dict:
 
 
 def networks(data, quick) -> dict:
-    h = min(128, max(32, data.D // 6)) // (2 if quick else 1)
+    h, fit = min(128, max(32, data.D // 6)) // (2 if quick else 1), dict(FIT)
     ae = {"sizes": (data.D, h, 16 if quick else 32), "steps": 400 if quick else 1000,
           "lr": 5e-3 if quick else 3e-3}
-    nets = {"points": Network("e1_points", train_free, dict(FIT), 60000, cost=3.0),
-            "locations": Network("e1_locations", train_free, {**FIT, "cap": MAX_LOCATIONS[
+    fit["steps"] //= 3 if quick else 1        # a quick run is a smoke test: not judged
+    nets = {"points": Network("e1_points", train_free, fit, 60000, cost=fit["steps"] / 1000),
+            "locations": Network("e1_locations", train_free, {**fit, "cap": MAX_LOCATIONS[
                 quick]}, 60000, cost=MAX_LOCATIONS[quick] / 20),
             "overfit": Network("e1_overfit", train_overfit, ae, AE_IMAGES, "clipped",
                                cost=ae["steps"] * h / 30000)}
@@ -160,8 +160,7 @@ def networks(data, quick) -> dict:
 
 
 def predictions(data) -> list:
-    na, y = _premises(data), grey_levels(data.train)
-    off = y[np.abs(y - 0.5) > 1e-9]
+    na, off = _premises(data), grey_levels(data.train)     # 8-bit levels: none is 1/2
     near = np.abs(np.asarray(analysis.argmin("focal", off), dtype=float) - 0.5) < np.abs(off - .5)
     fits = [(f"E1.point.{n}", f"free outputs fitted with {n} converge to argmin({n}, y) at every "
              "grey level", f"max over the grey levels of |sigmoid(z) - argmin({n}, y)|",
@@ -196,7 +195,7 @@ def predictions(data) -> list:
 
 
 def measure(nets, data) -> dict:
-    out = {k: float("nan") for k in OBSERVATIONS}
+    out = dict.fromkeys([*IDS, *OBSERVATIONS], float("nan"))
     for name, part in (("points", _points), ("locations", _locations), ("overfit", _overfit)):
         if name in nets and len(nets[name].get("w", "any")):     # a subset may lack them all
             out.update(part(nets[name], data))
@@ -285,15 +284,16 @@ def figure(result):
 
 
 FINDINGS = (
-    Finding("One output per pixel location lands on the mean of its targets under MSE "
-            "({row:E1.noisy.mse}) and on their median under MAE ({row:E1.noisy.mae}); the two "
+    Finding("One output per pixel location ends {row:E1.noisy.mse} from its targets' mean "
+            "under MSE and {row:E1.noisy.mae} from their median under MAE; mean and median "
             "differ by {obs:E1.mean_minus_median:.3f} on average: what separates a blurry "
             "average from a hard median edge."),
     Finding("The overfitting AEs' mean sign(y − ½)(p − y), argmin's in brackets: focal "
             "{obs:E1.ae_directional_bias[focal]:+.4f} ({obs:E1.ae_argmin_bias[focal]:+.4f}; "
-            "{verdict:E1.ae.focal}), CB λ {obs:E1.ae_directional_bias[continuous_bernoulli]:+.4f}"
-            " ({obs:E1.ae_argmin_bias[continuous_bernoulli]:+.4f}; {verdict:E1.ae.continuous_bernoulli}).  The mean Newton step their "
-            "outputs would still take, {obs:E1.ae_newton_distance[focal]:.1e} and "
+            "{verdict:E1.ae.focal}), CB λ {obs:E1.ae_directional_bias[continuous_bernoulli]:"
+            "+.4f} ({obs:E1.ae_argmin_bias[continuous_bernoulli]:+.4f}; "
+            "{verdict:E1.ae.continuous_bernoulli}).  Their outputs' mean Newton step still to "
+            "go, {obs:E1.ae_newton_distance[focal]:.1e} and "
             "{obs:E1.ae_newton_distance[continuous_bernoulli]:.1e}, tells an unfinished fit "
             "(a step above the tolerance) from a wrong minimizer."),
 )
