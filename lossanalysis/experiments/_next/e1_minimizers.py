@@ -153,7 +153,7 @@ def networks(data, quick) -> dict:
     fit["steps"] //= 3 if quick else 1        # a quick run is a smoke test: not judged
     nets = {"points": Network("e1_points", train_free, fit, 60000, cost=fit["steps"] / 1000),
             "locations": Network("e1_locations", train_free, {**fit, "cap": MAX_LOCATIONS[
-                quick]}, 60000, cost=MAX_LOCATIONS[quick] / 20),
+                quick]}, 60000, cost=MAX_LOCATIONS[quick] / 40),
             "overfit": Network("e1_overfit", train_overfit, ae, AE_IMAGES, "clipped",
                                cost=ae["steps"] * h / 30000)}
     return {k: net for k, net in nets.items() if k not in _premises(data)}

@@ -177,7 +177,7 @@ def networks(data, quick) -> dict:
             f"e2_saturated[{loss},{opt}]", train_saturated, {
                 "loss": loss, "opt": opt, "sizes": sizes, "batch": run["batch"],
                 "n_eval": run["n_eval"], "every": EVERY_SLOW if slow else 1},
-            run["n_train"] + run["n_eval"], cost=8.0 if slow else 0.5)
+            run["n_train"] + run["n_eval"], cost=(2.0 if quick else 4.0) if slow else 0.1)
     return out
 
 
