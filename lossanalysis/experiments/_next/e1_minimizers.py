@@ -6,11 +6,11 @@ Bernoulli's lambda pushed away from it while its mean mu(lambda) = y (Loaiza-Gan
 2019, arXiv 1907.06845).  One output fitted to many targets lands on their mean under MSE and
 BCE, on their median under MAE (:func:`~lossanalysis.analysis.optimal_prediction`).  Per seed:
 (A) ``E1.point.*``: a free logit per 8-bit grey level in INTERIOR, fitted by Adam on the
-catalogue's ``grad_logit``; (B) ``E1.noisy.*``: one per pixel location (mean, unique median in
-INTERIOR) fitted to its targets' histogram; (C) ``E1.ae.*``: an AE per loss overfitting
-:data:`AE_IMAGES` images clipped into INTERIOR (at an exact 0 or 1 the continuous Bernoulli has
-no minimizer): mean sign(y - 1/2)(p - argmin(y)) over their grey pixels, predicted 0, beside the
-mean Newton step p(1 - p)|g|/h the outputs would still take (how far from converged).
+catalogue's ``grad_logit``; (B) ``E1.noisy.*``: one per pixel location (mean and unique median
+in INTERIOR; :data:`MAX_LOCATIONS`) fitted to its targets' histogram; (C) ``E1.ae.*``: an AE
+per loss overfitting :data:`AE_IMAGES` images clipped into INTERIOR (at an exact 0 or 1 the
+continuous Bernoulli has no minimizer): mean sign(y - 1/2)(p - argmin(y)) over their grey
+pixels, predicted 0, beside the mean Newton step p(1 - p)|g|/h still to take (unconverged?).
 
 (A), (B) are *consistency* rows (the fit runs the catalogue's gradient to the minimizer the same
 catalogue defines), rule "numeric" at the fit's precision ``lr_end``: Adam's step is at most lr
