@@ -10,7 +10,7 @@ catalogue's ``grad_logit``; (B) ``E1.noisy.*``: one per pixel location (mean and
 in INTERIOR; :data:`MAX_LOCATIONS`) fitted to its targets' histogram; (C) ``E1.ae.*``: an AE
 per loss overfitting :data:`AE_IMAGES` images clipped into INTERIOR (at an exact 0 or 1 the
 continuous Bernoulli has no minimizer): mean sign(y - 1/2)(p - argmin(y)) over their grey
-pixels, predicted 0, beside the mean Newton step p(1 - p)|g|/h still to take (unconverged?).
+pixels, predicted 0, beside the mean Newton step p(1 - p)|g|/h left (how far from converged).
 
 (A), (B) are *consistency* rows (the fit runs the catalogue's gradient to the minimizer the same
 catalogue defines), rule "numeric" at the fit's precision ``lr_end``: Adam's step is at most lr
