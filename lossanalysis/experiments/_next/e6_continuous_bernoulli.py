@@ -192,28 +192,29 @@ def _variant(nets, data, v) -> dict:
                     f"{pre}mae_stroke[{o}]": _mean(err, stroke),
                     f"_curve[{v},{o}]": _binned(y, p), f"_examples[{v},{o}]": p[:6]})
     ext, cb, be = extremeness(xe), "[continuous_bernoulli]", "[bernoulli]"
-    ratio = out[f"{pre}mae{cb}"] / out[f"{pre}mae{be}"]
-    train = data.study.train[:data.study.n_train(10000)]
+    with np.errstate(divide="ignore", invalid="ignore"):   # a flat image: inf or nan
+        ratio = np.float64(out[f"{pre}mae{cb}"]) / out[f"{pre}mae{be}"]
+        sharper = np.float64(blur["continuous_bernoulli"]) / blur["bernoulli"]
     return {**out, f"{pre}mean_intensity[data]": float(y.mean()),
             f"{pre}midgrey_fraction[data]": midgrey_fraction(xe),
             f"{pre}param_extremeness[data]": ext["data"],
             f"{pre}predicted_param_extremeness": ext["predicted"],
-            f"{pre}variance_ratio": variance_ratio(_clip(train, v)),
-            f"{pre}mae_ratio": ratio, f"{pre}cb.mae_ratio": ratio,
+            f"{pre}variance_ratio": variance_ratio(_clip(
+                data.study.train[:data.study.n_train(10000)], v)),
+            f"{pre}mae_ratio": float(ratio), f"{pre}cb.mae_ratio": float(ratio),
             f"{pre}cb.param_expansion":
                 out[f"{pre}param_extremeness[continuous_bernoulli_param]"] - ext["data"],
             f"{pre}cb.mean_intensity": out[f"{pre}mean_intensity{cb}"] - y.mean(),
             f"{pre}bernoulli.mean_intensity": out[f"{pre}mean_intensity{be}"] - y.mean(),
-            f"{pre}cb.sharper": blur["continuous_bernoulli"] / blur["bernoulli"],
+            f"{pre}cb.sharper": float(sharper),
             f"{pre}cb.active_dims": float(out[f"{pre}active_dims{cb}"]
                                           - out[f"{pre}active_dims{be}"]), f"_x[{v}]": xe[:6]}
 
 
 def measure(nets, data) -> dict:
     out = {"E6.background_fraction": float(np.mean(data.test[:N_EVAL] == 0))}
-    for v in VARIANTS:
-        if f"bernoulli_{v}" in nets:
-            out.update(_variant(nets, data, v))
+    for v in (v for v in VARIANTS if f"bernoulli_{v}" in nets):     # the applicable ones
+        out.update(_variant(nets, data, v))
     return {**{k: math.nan for k in OBSERVATIONS}, **out}
 
 
