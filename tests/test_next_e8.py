@@ -116,7 +116,7 @@ def test_networks_on_their_noisy_optimum_are_measured_as_predicted(loss, space, 
     exactly its noisy optimum (analysis.noise_offset), so E_e[p] = m + noise_bias(m).  E8's
     measurement must then find the predicted lean, up to the bin-centre approximation."""
     rng = np.random.default_rng(0)
-    m_all = np.clip(rng.beta(2, 3, (1000, 256)), 0.01, 0.99).round(3)   # conditional means
+    m_all = np.clip(rng.beta(2, 3, (600, 256)), 0.01, 0.99).round(3)   # conditional means
     y_all = np.round(rng.beta(4 * m_all, 4 * (1 - m_all)) * 255) / 255    # targets around them
     study = StudyData("beta", y_all.astype(np.float32), y_all[:40].astype(np.float32), (16, 16))
     y = study.seed_data(0).train(len(y_all))             # the seed's subset the AEs train on
