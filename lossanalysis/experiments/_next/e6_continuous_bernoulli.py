@@ -42,9 +42,9 @@ LIKS = ("bernoulli", "continuous_bernoulli")
 VARIANTS = ("raw", "clipped")
 PREFIX = {"raw": "E6.", "clipped": "E6.clipped."}
 N_EVAL = 2000                   #: test images measured (the first of the split)
-MIN_BOUNDARY = 0.01             #: raw rows: share of training pixels exactly 0 or 1
-#: all rows: training images for the VAEs (8 epochs of batch 128 then make >= 64 Adam steps)
-MIN_IMAGES = 1000
+#: raw rows: share of training pixels exactly 0 or 1 (fewer: raw data barely unlike the control)
+MIN_BOUNDARY = 0.01
+MIN_IMAGES = 1000  #: all rows: training images for the VAEs (8 epochs of 128: >= 64 Adam steps)
 MIN_MIDGREY = 1000              #: param_expansion: mid-grey (0.2 < x < 0.8) evaluation pixels
 EDGES = np.linspace(0, 1, 21)   #: bins of the data intensity for the figure's curves
 #: mu^-1 from analysis.argmin on this grid, interpolated (error < 2e-6: tests/test_next_e6.py)

@@ -159,11 +159,11 @@ def predictions(data) -> list:
             source=f"g: m + analysis.noise_bias({loss}, m, {sg:g}, '{space}') = q"))
     for lik, rid in VAE_IDS.items():
         out.append(Prediction(
-            rid, f"the {lik} decoder's outputs p(h) binned by p(h) have no lean toward 1/2",
-            f"lean of p(h) - x binned by p(h), {LATENT_SAMPLES} samples h ~ q(h | x) of the "
-            f"first {N_VAE} training images", 0.0, "intensity", reason="a decoder short of its "
-            "optimum could lean either way", applicable=ok["vae"], source="properness: for "
-            "each h the optimum is E[x | h] (analysis.optimal_prediction)"))
+            rid, f"the {lik} decoder's ({'BCE' if lik == 'bernoulli' else f'sigma {VAE_SIGMA:g}'}"
+            ") outputs p(h) binned by p(h) have no lean toward 1/2",
+            f"lean of p(h) - x binned by p(h), {LATENT_SAMPLES} samples h ~ q(h | x) of the first "
+            f"{N_VAE} training images", 0.0, "intensity", reason="one short of its optimum could "
+            "lean either way", applicable=ok["vae"], source="properness: the optimum is E[x | h]"))
     return out
 
 
