@@ -84,12 +84,16 @@ def blur_stats(recon, data, shape=None) -> dict:
     >>> s = blur_stats(0.5 * x + 0.25, x)       # contrast halved: twice as blurry
     >>> round(s["blur_ratio"], 12)
     2.0
+    >>> blur_stats(np.full((1, 16), 0.5), x[:1])["blur_ratio"]     # a flat reconstruction
+    inf
     """
     g_data, g_rec = mean_gradient(data, shape), mean_gradient(recon, shape)
     f_data, f_rec = midgrey_fraction(data), midgrey_fraction(recon)
     diff = np.asarray(recon, dtype=np.float64) - np.asarray(data, dtype=np.float64)
-    return {"gradient": g_rec, "gradient_data": g_data, "blur_ratio": g_data / g_rec,
-            "midgrey": f_rec, "midgrey_data": f_data, "midgrey_ratio": f_rec / f_data,
+    with np.errstate(divide="ignore", invalid="ignore"):    # a flat image: inf or nan, no error
+        blur, mid = np.float64(g_data) / g_rec, np.float64(f_rec) / f_data
+    return {"gradient": g_rec, "gradient_data": g_data, "blur_ratio": float(blur),
+            "midgrey": f_rec, "midgrey_data": f_data, "midgrey_ratio": float(mid),
             "mse": float(np.mean(diff * diff)), "mae": float(np.mean(np.abs(diff)))}
 
 

@@ -28,7 +28,7 @@ from .core import bin_by_target
 
 __all__ = ["EDGES", "CENTRES", "PAIRS", "RESOLUTION", "pair_lean", "pair_names", "by_target",
            "by_prediction", "calibration_lean", "conditional_mean_gap", "pairs_from",
-           "finite_mean"]
+           "finite_mean", "sparse_bins"]
 
 EDGES = np.round(np.arange(0.05, 0.951, 0.1), 10)
 CENTRES = np.round(0.5 * (EDGES[:-1] + EDGES[1:]), 10)
@@ -59,6 +59,19 @@ def finite_mean(a, axis=0) -> np.ndarray:
     total = np.where(ok, a, 0.0).sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def sparse_bins(x, pairs, n_pixels: float, min_pixels: int) -> str:
+    """Why the bin pairs ``pairs`` cannot be judged on ``n_pixels`` pixels distributed as the
+    intensities ``x``: the bins expected to hold fewer than ``min_pixels`` of them ("" if none;
+    a premise decided on the data alone).
+
+    >>> sparse_bins(np.full(100, 0.12), ((0, 8),), 1000, 10)
+    'fewer than 10 pixels expected in the bins 0.9'
+    """
+    frac = np.histogram(x, bins=EDGES)[0] / np.size(x)
+    low = [f"{CENTRES[i]:g}" for pr in pairs for i in pr if frac[i] * n_pixels < min_pixels]
+    return f"fewer than {min_pixels} pixels expected in the bins {', '.join(low)}" if low else ""
 
 
 def pair_names(pairs=PAIRS) -> list:

@@ -22,7 +22,9 @@ loss averaged over the noise -- the setting of :func:`lossanalysis.analysis.nois
 
 :meth:`NoisyOutput.expected_prediction` gives E_e[p] for given logits, the quantity that the
 analysis predicts: in logit space by Gauss-Hermite quadrature, in probability space by the
-closed form of a clipped normal's mean.
+closed form of a clipped normal's mean.  :func:`fit_free_logits` fits one free logit per target
+under such a term (Adam, fresh noise at every step): where it lands is what the analysis
+predicts for the noisy loss.
 """
 from __future__ import annotations
 
@@ -35,8 +37,10 @@ from numpy.polynomial.hermite_e import hermegauss
 from .._inputs import real_array
 from ..losses import Loss, sigmoid
 from .likelihoods import Catalogue
+from .models import BiasOnly
+from .optim import Adam
 
-__all__ = ["NoisyOutput", "NOISE_SPACES"]
+__all__ = ["NoisyOutput", "NOISE_SPACES", "fit_free_logits"]
 
 #: Where the noise is added: to the logit z or to the probability p = sigmoid(z).
 NOISE_SPACES = ("logit", "prob")
@@ -254,3 +258,37 @@ class NoisyOutput(Catalogue):
         if self.space == "prob":
             d["p_min"] = self.p_min
         return d
+
+
+def fit_free_logits(loss, space: str, sigma: float, targets, z0, *, draws: int, steps: int,
+                    lr0: float = 0.1, lr_end: float = 1e-4, p_min: float = 1e-4, seed=0):
+    """Free logits z_j, one per target ``targets[j]``, fitted by Adam (betas 0.9, 0.99) to the
+    loss at the noisy prediction (:class:`NoisyOutput`): ``draws`` fresh noise draws per target
+    and step, ``steps`` steps from ``z0`` with the learning rate decaying exponentially from
+    ``lr0`` to ``lr_end`` (float64).  Returns (z, the term): ``term.expected_prediction(z)``
+    is the fitted mean prediction, which the noisy loss's minimizer puts at
+    ``targets + analysis.noise_bias(loss, targets, sigma, space)``.
+
+    Examples
+    --------
+    >>> z, term = fit_free_logits("bce", "logit", 1.0, [0.3], [0.0], draws=256, steps=600,
+    ...                           lr_end=1e-3)
+    >>> abs(float(term.expected_prediction(z)[0]) - 0.3) < 5e-3     # no bias in the logit
+    True
+    """
+    targets = real_array(targets, "targets", np.float64).ravel()
+    for name, v in (("draws", draws), ("steps", steps)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not (0 < lr_end <= lr0 and math.isfinite(lr0)):
+        raise ValueError(f"lr0 and lr_end must satisfy 0 < lr_end <= lr0, got {lr0!r}, {lr_end!r}")
+    term = NoisyOutput(loss, space, sigma, p_min=p_min, seed=seed)
+    model = BiasOnly(targets.size, loss=term, dtype=np.float64)
+    model.params["out.b"][...] = z0
+    opt = Adam(model.params, lr=lr0, betas=(0.9, 0.99))
+    decay = (lr_end / lr0) ** (1.0 / max(steps - 1, 1))
+    x = np.ascontiguousarray(np.broadcast_to(targets, (int(draws), targets.size)))
+    for t in range(int(steps)):
+        opt.lr = lr0 * decay ** t
+        opt.step(model.loss_and_grads(x)[1])
+    return model.params["out.b"].copy(), term
