@@ -123,7 +123,9 @@ class _Exact:
 
 def test_decoders_at_the_optimum_are_measured_on_the_prediction():
     data = _study(1500)
-    nets = {f"{lik}_{v}": {"epochs": {8: _Exact()}} for lik in e6.LIKS for v in e6.VARIANTS}
+    n = e6.shared.vae(data, False, likelihood="bernoulli").n
+    nets = {f"{lik}_{v}": {"epochs": {8: _Exact()}, "n": n} for lik in e6.LIKS
+            for v in e6.VARIANTS}
     out = e6.measure(nets, data.seed_data(0))
     preds = {p.id: p for p in e6.predictions(data)}
     for pre in e6.PREFIX.values():

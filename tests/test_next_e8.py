@@ -48,7 +48,7 @@ def test_registration_reads_the_claims_ids_and_one_rule(quick):
     _, reg, _ = quick
     preds = reg["E8"]
     rep = evidence.Report("t", "blobs", False, tuple(
-        evidence.Row(p.id, p.kind, p.comparison, p.value, "confirmed") for p in preds))
+        evidence._toy(p.id, [p.value, p.value], p.value, p.comparison, p.kind) for p in preds))
     logit_ids = {r.id for r in rep.matching("E8.*.logit.*", exclude="E8.vae.*")}
     prob_ids = {r.id for r in rep.matching("E8.*.prob.*", exclude="E8.vae.*")}
     assert logit_ids == {p.id for p in preds if ".logit.bce[" in p.id} and len(logit_ids) == 4

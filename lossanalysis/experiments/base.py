@@ -139,15 +139,17 @@ class StudyData:
         sampling variance)."""
         return max(1, min(int(wanted), (4 * len(self.train)) // 5))
 
-    def seed_data(self, seed: int) -> "SeedData":
-        return SeedData(self, int(seed))
+    def seed_data(self, seed: int, quick: bool = False) -> "SeedData":
+        return SeedData(self, int(seed), bool(quick))
 
 
 @dataclass(eq=False)
 class SeedData:
-    """One seed's view of a study's data: its own training subsets and the test images."""
+    """One seed's view of a study's data: its own training subsets and the test images (and
+    whether the run is a quick one, whose networks are smaller)."""
     study: StudyData
     seed: int
+    quick: bool = False
 
     @property
     def shape(self) -> tuple:

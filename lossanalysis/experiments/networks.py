@@ -139,14 +139,15 @@ def ae_pair(data, quick: bool = False) -> Network:
     quick), 10 epochs (3 quick), batch 128, Adam lr 2e-3."""
     n, epochs = (2000, 3) if quick else (6000, 10)
     s = {"sizes": ae_sizes(data.D), "epochs": epochs, "batch": 128, "lr": 2e-3}
-    return Network("ae_pair", train_ae_pair, s, n, cost=epochs * data.n_train(n) * 2 / 4000)
+    return Network("ae_pair", train_ae_pair, s, n, cost=epochs * data.n_train(n) / 10000)
 
 
 # ----------------------------------------------------------------------------------------------
 # The VAEs
 # ----------------------------------------------------------------------------------------------
 def train_vae(x, s: dict, seed: int) -> dict:
-    """Train an MLP VAE (see :func:`vae`); returns {"epochs": {epoch: VAE}, "history"}."""
+    """Train an MLP VAE (see :func:`vae`); returns {"epochs": {epoch: VAE}, "history", "n": the
+    number of training images (``SeedData.train(n)`` gives them again)}."""
     name = f"vae:{s['likelihood']}:{s['sigma']}"
     model = VAE(s["sizes"], likelihood=s["likelihood"], sigma=s["sigma"],
                 init_sigma=s["init_sigma"], seed=entropy(seed, name, "init"))
@@ -157,7 +158,7 @@ def train_vae(x, s: dict, seed: int) -> dict:
             kept[epoch] = _clone(m)
     hist = train(model, x, None, epochs=s["epochs"], batch_size=s["batch"], lr=s["lr"],
                  seed=entropy(seed, name, "train"), quiet=True, callback=keep)
-    return {"epochs": kept,
+    return {"epochs": kept, "n": len(x),
             "history": {k: hist[k][-1] for k in ("train_loss", "train_rec", "train_kl")}}
 
 
@@ -180,7 +181,7 @@ def vae(data, quick: bool = False, *, likelihood: str, sigma=1.0, init_sigma: fl
          "init_sigma": float(init_sigma), "epochs": e, "snapshots": snaps, "batch": 128,
          "lr": 2e-3}
     return Network(f"vae[{likelihood},{sigma}]", train_vae, s, n, variant,
-                   cost=e * data.n_train(n) / 3600)
+                   cost=e * data.n_train(n) / 27000)
 
 
 def lin_phases(s: dict) -> list:
@@ -214,4 +215,4 @@ def linear_vae(data, quick: bool = False, *, sigma: float) -> Network:
     s = {"sigma": float(sigma), "latent": LINEAR_LATENT, "epochs": epochs, "anneal": anneal,
          "lr": 3e-3, "batch": 128}
     return Network(f"linear_vae[{sigma:g}]", train_linear_vae, s, n,
-                   cost=(epochs + sum(anneal)) * data.n_train(n) / 9000)
+                   cost=(epochs + sum(anneal)) * data.n_train(n) / 60000)

@@ -92,10 +92,10 @@ def _train(ref, net, seed, *, deps=None):
     return net.train(x, net.settings, seed)
 
 
-def _measure(ref, module_name, nets, seed, *, deps):
+def _measure(ref, module_name, nets, seed, quick=False, *, deps):
     mod = importlib.import_module(module_name)
     trained = {name: deps[key] for name, key in nets.items()}
-    out = mod.measure(trained, _data(ref).seed_data(seed))
+    out = mod.measure(trained, _data(ref).seed_data(seed, quick))
     if not isinstance(out, dict):
         raise TypeError(f"{mod.LABEL}.measure must return a dict, got {type(out).__name__}")
     return out
@@ -153,7 +153,8 @@ def run(data: StudyData, experiments, registered: dict, *, quick: bool = False,
                 tasks.append(Task(key, _train, (ref, net, s), cost=net.cost,
                                   label=f"{data.name} {net.name} seed {s}"))
             tasks.append(Task(("measure", data.name, mod.LABEL, s, quick), _measure,
-                              (ref, mod.__name__, net_keys, s), deps=tuple(net_keys.values()),
+                              (ref, mod.__name__, net_keys, s, quick),
+                              deps=tuple(net_keys.values()),
                               cost=getattr(mod, "COST", 1.0),
                               label=f"{data.name} {mod.LABEL} seed {s}: measured"))
     with Runner(workers, progress) as runner:

@@ -162,8 +162,7 @@ def _mean(a, mask) -> float:
 def _variant(nets, data, v) -> dict:
     pre, suffix, xe = PREFIX[v], "" if v == "raw" else "_clipped", _clip(data.test[:N_EVAL], v)
     y, black = xe.astype(np.float64), data.test[:N_EVAL] == 0     # exact 0s of the raw data
-    # the VAEs' training subset of a full run (a quick run trains on fewer of these images)
-    x = data.train(shared.vae(data.study, False, likelihood="bernoulli").n, v)
+    x = data.train(nets[f"bernoulli_{v}"]["n"], v)           # the VAEs' training images
     out, outs = {}, {}
     for lik in LIKS:
         model = nets[f"{lik}_{v}"]["epochs"][max(nets[f"{lik}_{v}"]["epochs"])]

@@ -207,7 +207,7 @@ def offset_model(q, spread) -> float:
 
 def _vae(nets, data) -> dict:
     """Both decoders' calibration per latent sample and averaged over them (first images)."""
-    x = data.train(shared.vae(data.study, False, likelihood="bernoulli").n)[:N_VAE]
+    x = data.train(nets["vae_bernoulli"]["n"])[:N_VAE]
     y, out, k = x.astype(np.float64), {}, LATENT_SAMPLES
     for lik, rid in VAE_IDS.items():
         model = nets[f"vae_{lik}"]["epochs"][max(nets[f"vae_{lik}"]["epochs"])]
