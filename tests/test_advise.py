@@ -348,7 +348,7 @@ def test_png_folder_grey_rgb_and_16_bit(tmp_path):
     for i, im in enumerate(grey):
         _png(tmp_path / "g" / f"{i}.png", im)
     src = open_images(tmp_path / "g")
-    assert (src.kind, src.n, src.image_shape, src.dtype) == ("png", 3, (5, 4), np.uint8)
+    assert (src.kind, src.n, src.image_shape, src.dtype) == ("images", 3, (5, 4), np.uint8)
     np.testing.assert_array_equal(src.read(), grey)
     # grey saved as RGBA: alpha dropped, equal channels read as grey
     (tmp_path / "rgba").mkdir()
@@ -371,11 +371,11 @@ def test_png_folder_grey_rgb_and_16_bit(tmp_path):
 
 
 def test_png_folder_errors(tmp_path):
-    with pytest.raises(DatasetError, match="no .png files"):
+    with pytest.raises(DatasetError, match="no .png or .jpg files"):
         open_images(tmp_path)
     _png(tmp_path / "a.png", np.zeros((4, 4), np.uint8))
     _png(tmp_path / "b.png", np.zeros((5, 4), np.uint8))
-    with pytest.raises(DatasetError, match="b.png: image of shape"):
+    with pytest.raises(DatasetError, match="b.png: image of 4x5 pixels, but a.png has 4x4"):
         open_images(tmp_path)
 
 
