@@ -8,9 +8,11 @@ Each function here returns text that shows the string as it is, literally, in on
 * :func:`terminal`: control characters (C0, DEL, C1, and the Unicode line and paragraph
   separators and bidirectional overrides) as visible ``\xNN``/``\uNNNN`` escapes, so the string
   stays on one line and cannot move the cursor;
-* :func:`markdown`: :func:`terminal`, then every ASCII punctuation character Markdown gives a
-  meaning to backslash-escaped (CommonMark: any ASCII punctuation may be escaped), and ``|`` too,
-  so the string is plain text inside a paragraph, a heading or a table cell;
+* :func:`markdown`: :func:`terminal`, then the characters that open Markdown markup inside a
+  line backslash-escaped (CommonMark allows escaping any ASCII punctuation): emphasis ``* _ ~``,
+  code `````, links and images ``[ ] !``, HTML ``< >``, headings ``#``, table cells ``|``, math
+  ``$``, the escape ``\`` itself, and ``&`` where it could start an entity -- so the string is
+  plain text inside a paragraph, a heading or a table cell, and still reads well as text;
 * :func:`latex`: :func:`terminal`, then the ten LaTeX specials (``\ { } $ & # ^ _ % ~``) as
   text-mode commands, so the string is typeset as text and never read as a command.
 
@@ -19,7 +21,7 @@ Examples
 >>> print(terminal("\x1b[2J\nerror: fake\r.png"))
 \x1b[2J\nerror: fake\r.png
 >>> markdown("*not bold* [x](y)")
-'\\*not bold\\* \\[x\\]\\(y\\)'
+'\\*not bold\\* \\[x\\](y)'
 >>> latex(r"x}\input{/etc/hostname}")
 'x\\}\\textbackslash{}input\\{/etc/hostname\\}'
 """
@@ -32,7 +34,7 @@ __all__ = ["terminal", "markdown", "latex"]
 _NAMED = {"\n": r"\n", "\r": r"\r", "\t": r"\t"}
 # C0 controls, DEL, C1 controls, line/paragraph separators, bidirectional marks and overrides
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_MD_SPECIAL = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_MD_SPECIAL = re.compile(r"([\\`*_~\[\]!<>#|$]|&(?=[A-Za-z#]))")
 _TEX = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
         **{c: "\\" + c for c in "{}$&#_%"}}
 
@@ -54,10 +56,10 @@ def terminal(text) -> str:
 
 
 def markdown(text) -> str:
-    r"""``text`` as literal Markdown text: :func:`terminal`, then ASCII punctuation escaped.
+    r"""``text`` as literal Markdown text: :func:`terminal`, then the markup characters escaped.
 
-    >>> markdown("# x | y_1")
-    '\\# x \\| y\\_1'
+    >>> markdown("# x | y_1 (a & b)")
+    '\\# x \\| y\\_1 (a & b)'
     """
     return _MD_SPECIAL.sub(r"\\\1", terminal(text))
 

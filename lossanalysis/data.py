@@ -968,7 +968,8 @@ def value_range(images, *, name: str = "data", block_values: int = 1 << 22):
         block = np.asarray(arr[start:start + rows]).reshape(-1)
         if block.dtype.kind == "f" and not np.isfinite(block).all():
             bad = int(np.flatnonzero(~np.isfinite(block))[0])
-            raise DatasetError(f"{name} holds {block[bad]} (image {start + bad // d}, value "
+            what = "NaN" if np.isnan(block[bad]) else "an infinite value"
+            raise DatasetError(f"{name} holds {what} (image {start + bad // d}, value "
                                f"{bad % d})")
         b_lo, b_hi = block.min(), block.max()
         lo = b_lo if lo is None else min(lo, b_lo)

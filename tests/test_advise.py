@@ -4,6 +4,7 @@ errors, and agreement with the committed reports on the real datasets."""
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 
 import mpmath
@@ -12,7 +13,7 @@ import pytest
 
 from lossanalysis import analysis
 from lossanalysis.__main__ import main
-from lossanalysis.advise import advise, reports, scan, select_images
+from lossanalysis.advise import DataError, advise, reports, scan, select_images
 from lossanalysis.advise.core import CALIBRATION_EDGE
 from lossanalysis.advise.render import advice_figure, to_markdown
 from lossanalysis.advise.stats import (learned_sigma, linear_reconstruction_mse,
@@ -239,8 +240,14 @@ def test_low_rank_gaussian_counts_match_the_spectrum():
     assert [r["active"] for r in a.scale["rows"] if r["kind"] == "gaussian"] == [1, 2, 3, 4]
 
 
-def test_constant_images_are_degenerate_not_broken():
-    x = np.full((10, 9), 0.5)
+def test_constant_images_are_refused_with_a_clear_message():
+    for value, words in ((0.5, "every value is 0.5"), (0.0, "every value is 0 (all black)")):
+        with pytest.raises(DataError, match=f"DATA: {re.escape(words)}: the images are constant"):
+            advise(np.full((10, 9), value), latent=3, name="DATA")
+
+
+def test_identical_images_are_degenerate_not_broken():
+    x = np.tile(np.linspace(0.1, 0.9, 9), (10, 1))     # ten copies of one image: nothing varies
     a = advise(x, latent=3)
     assert math.isnan(a.scale["sigma_eff_bernoulli"])
     assert all(r["active"] in (0, None) for r in a.scale["rows"])
@@ -437,7 +444,7 @@ def files(tmp_path):
     (["notes.txt"], "not a .npy/.npz array, an IDX images file"),
     (["labels-idx1-ubyte"], "an IDX labels file, not images"),
     (["nan.npy"], "DATA holds NaN \\(image 3, value 13\\)"),
-    (["grey255.npy"], "DATA: values must lie in \\[0, 1\\]; got .*pass --scale 255"),
+    (["grey255.npy"], "DATA: float values up to 254.8.. exceed 1; pass --scale 255"),
     (["good.npy", "--scale", "0.5"], "DATA: values divided by 0.5 must lie in \\[0, 1\\]"),
     (["one.npy"], "DATA holds 1 image; at least 2"),
     (["flat.npy"], "expected an array of images"),
@@ -489,9 +496,10 @@ def test_float_0_255_with_scale(capsys, files):
     assert doc["source"]["scale"] == 255.0 and doc["profile"]["exactly_0_or_1"] == 0
 
 
-def test_binary_uint8_hint():
+def test_binary_uint8_is_read_as_binary_with_a_warning():
     a = advise(np.random.default_rng(14).integers(0, 2, size=(30, 5), dtype=np.uint8))
-    assert any("--scale 1" in n for n in a.notes)
+    assert a.profile["binary"] and a.source["scale"] == 1
+    assert any("read as v/1" in n and "--scale 255" in n for n in a.notes)
 
 
 def test_figure_has_no_legend_over_data():
