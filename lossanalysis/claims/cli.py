@@ -8,13 +8,20 @@ __all__ = ["main"]
 
 
 def _run_claims(args: argparse.Namespace) -> int:
+    from .. import _text
+    from .._cli import limits_from
+    from .._limits import load_json
     from . import evaluate_all
     from .evidence import Evidence
     from .render import to_json, to_markdown
     try:
+        limits = limits_from(args)
+        for path in args.report or []:      # size and nesting bounded before it is parsed
+            load_json(path, str(path), limits)
         evidence = Evidence.from_files(args.report or [])
-    except ValueError as err:
-        args.claims_parser.error(f"--report: {err}")
+    except (ValueError, OSError, RecursionError, MemoryError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        args.claims_parser.error(_text.terminal(f"--report: {reason}"))
     results = evaluate_all(evidence)
     sys.stdout.write(to_json(results) if args.json else to_markdown(results))
     return 0
@@ -38,6 +45,9 @@ def _register_claims(subparsers) -> None:
                    help="an experiment report JSON (e.g. reports/mnist.json) whose rows and "
                         "observations supply the data verdicts (repeatable: the reports' "
                         "measurements are pooled per claim)")
+    from .._cli import add_limit_argument
+
+    add_limit_argument(p)
     p.set_defaults(func=_run_claims, claims_parser=p)
 
 
