@@ -52,6 +52,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     add_limit_argument(p)
     p.set_defaults(func=run, parser=p)
+
+    def one_line_error(message):    # no usage block: the error is the one line that matters
+        p.exit(2, f"{p.prog}: error: {message}\n")
+
+    p.error = one_line_error
     return p
 
 
