@@ -653,6 +653,8 @@ def _image_header(path: Path) -> tuple[str, int, int, int]:
                 colour = head[25]
                 if colour not in _PNG_CHANNELS:
                     raise DatasetError(f"{path}: PNG colour type {colour} is not valid")
+                if not (h and w):
+                    raise DatasetError(f"{path}: a PNG of {w}x{h} pixels holds no image")
                 return "png", h, w, _PNG_CHANNELS[colour]
             if head.startswith(b"\xff\xd8"):
                 f.seek(2)
@@ -675,6 +677,9 @@ def _image_header(path: Path) -> tuple[str, int, int, int]:
                         if len(seg) < 6:
                             break
                         h, w = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big")
+                        if not (h and w and 1 <= seg[5] <= 4):
+                            raise DatasetError(f"{path}: a JPEG frame of {w}x{h} pixels and "
+                                               f"{seg[5]} components cannot be an image")
                         return "jpeg", h, w, seg[5]
                     if length < 2:
                         break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import tracemalloc
 import warnings
 import zipfile
@@ -596,3 +597,96 @@ def test_no_data_message_is_complete(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1
     assert f"in {tmp_path / 'cache' / 'mnist'}, {tmp_path / 'system' / 'mnist'}. To get the " \
            "files, run `python -m lossanalysis download mnist`" in err, err
+
+
+# ------------------------------------------------------------------------- fuzz
+import matplotlib.image  # noqa: E402,F401  (imported once here, not inside a timed example)
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_DIMS = st.integers(0, 2 ** 32 - 1) | st.integers(0, 70)
+_SUFFIXES = st.sampled_from([".npy", ".npz", ".png", ".jpg", ".jpeg", ".gz", "-idx3-ubyte",
+                             "-idx3-ubyte.gz", "", ".txt"])
+_NAMES = st.text(st.characters(blacklist_characters="/\0", blacklist_categories=("Cs",)),
+                 min_size=1, max_size=20).filter(lambda n: n not in (".", "..")
+                                                 and len(n.encode("utf-8", "surrogatepass"))
+                                                 < 200)
+
+
+@st.composite
+def hostile_files(draw):
+    kind = draw(st.sampled_from(["png", "jpeg", "npy", "npz", "idx", "gz", "bytes"]))
+    tail = draw(st.binary(max_size=300))
+    if kind == "png":
+        w, h = draw(_DIMS), draw(_DIMS)
+        head = _png_header(w % 2 ** 31, h % 2 ** 31, draw(st.sampled_from([0, 2, 3, 4, 6, 7])))
+        return head + tail
+    if kind == "jpeg":
+        h, w = draw(st.integers(0, 65535)), draw(st.integers(0, 65535))
+        sof = (b"\xff\xc0\x00\x11\x08" + h.to_bytes(2, "big") + w.to_bytes(2, "big")
+               + bytes([draw(st.integers(0, 255))]))
+        return b"\xff\xd8" + draw(st.sampled_from([b"", b"\xff\xe0\x00\x02", b"\xff\xff\xff"])) \
+            + sof + tail
+    if kind == "npy":
+        shape = tuple(draw(st.lists(st.integers(-2, 10 ** 13) | st.integers(0, 9), max_size=4)))
+        descr = draw(st.sampled_from(["|u1", "<f4", "<f8", "|b1", "|O", "<c8", "<U3", "V8"]))
+        return _npy_header(shape, descr) + tail
+    if kind == "npz":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)       # duplicate names: wanted here
+            for i in range(draw(st.integers(0, 3))):
+                shape = tuple(draw(st.lists(st.integers(0, 10 ** 12) | st.integers(0, 9),
+                                            max_size=3)))
+                zf.writestr(draw(st.sampled_from(["images.npy", "x_train.npy", "x_test.npy",
+                                                  f"m{i}.npy", "train.npy", "dir/"])),
+                            _npy_header(shape) + draw(st.binary(max_size=100)))
+        blob = buf.getvalue()
+        cut = draw(st.integers(0, len(blob)))
+        return blob if draw(st.booleans()) else blob[:cut]
+    if kind == "idx":
+        return _idx(tuple(draw(st.lists(_DIMS, min_size=3, max_size=3))), tail)
+    if kind == "gz":
+        inner = _idx(tuple(draw(st.lists(_DIMS, min_size=3, max_size=3))), tail)
+        blob = gzip.compress(inner)
+        return blob[:draw(st.integers(0, len(blob)))]
+    return tail
+
+
+_FUZZ_LIMITS = Limits(image_values=2 ** 16, total_values=2 ** 20, array_bytes=2 ** 23,
+                      files=50)
+
+
+#: Examples per run (a longer hunt: LOSSANALYSIS_FUZZ_EXAMPLES=2000; 1,500 passed when written).
+FUZZ_EXAMPLES = int(os.environ.get("LOSSANALYSIS_FUZZ_EXAMPLES", "60"))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(content=hostile_files(), name=_NAMES, suffix=_SUFFIXES, in_folder=st.booleans(),
+       one_image=st.booleans())
+def test_fuzz_hostile_files(content, name, suffix, in_folder, one_image):
+    """Generated bombs, broken headers and odd names: images or one ValueError line (the file
+    name escaped), never another exception, within the deadline and a bounded memory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "d"
+        folder.mkdir()
+        try:
+            path = folder / (name + suffix)
+            path.write_bytes(content)
+        except (OSError, ValueError):
+            return                              # a name this file system cannot hold
+        target = folder if in_folder else path
+        with Peak() as mem:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DataWarning)
+                    s = load_images(target, one_image=one_image, limits=_FUZZ_LIMITS)
+            except ValueError as err:
+                shown = _text.terminal(str(err))
+                assert "\n" not in shown and "\x1b" not in shown
+                assert str(err).strip(), "an empty message"
+            else:
+                assert s.train.dtype == np.float32 and s.train.ndim == 2
+                assert 0 <= s.train.min() and s.train.max() <= 1
+        assert mem.peak < 64 * MB, mem.peak
