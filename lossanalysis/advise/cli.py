@@ -47,6 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "of a source checkout)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite advice files in the checkout's committed folders (figures/, "
+                        "reports/, predictions/, studies/)")
     p.add_argument("--columns", type=int, choices=(1, 2), default=1,
                    help="figure width: 1 (3.4 in) or 2 (7.0 in) columns (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from .. import _text
-    from .._io import atomic_write, check_writable
+    from .._io import atomic_write, check_writable, refuse_overwrite
     from . import core, reports, stats
     from .render import FIGURE_STEM, advice_figure, to_markdown
 
@@ -80,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         try:
             check_writable(args.out, "--out")
-        except ValueError as exc:
+            refuse_overwrite([Path(args.out) / name for name in
+                              ("advice.md", FIGURE_STEM + ".pdf", FIGURE_STEM + ".png")],
+                             force=args.force)
+        except (ValueError, FileExistsError) as exc:
             fail(str(exc))
     if args.reports is not None and reports.find_reports(args.reports) is None:
         fail(f"--reports: {args.reports!r} is not a folder")
