@@ -199,6 +199,8 @@ def load_json(path, what: str | None = None, limits: Limits | None = None):
     what = what or str(path)
     try:
         data = read_bytes(path, what, lim)
+    except FileNotFoundError:
+        raise InputError(f"{what}: does not exist") from None
     except OSError as exc:
         raise InputError(f"{what}: cannot read ({exc.strerror or exc})") from None
     lim.check("json_depth", json_depth(data), what)
