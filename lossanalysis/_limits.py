@@ -281,7 +281,7 @@ def npy_header(f, what: str, *, error=InputError) -> NpyHeader:
 
 
 def readinto_capped(f, out: np.ndarray, what: str, *, error=InputError,
-                    chunk: int = 1 << 24) -> None:
+                    chunk: int = 1 << 20) -> None:
     """Fill the C-contiguous array ``out`` from ``f`` in chunks (never a temporary as large as
     the array), then check that ``f`` holds nothing more."""
     view = memoryview(out.reshape(-1).view(np.uint8))

@@ -130,7 +130,7 @@ CHECKSUMS: dict[str, dict[str, str]] = {
 TIMEOUT = 30.0
 _CHUNK = 1 << 16
 #: Bytes inflated per read of a compressed file: never a temporary as large as the data.
-_READ_CHUNK = 1 << 24
+_READ_CHUNK = 1 << 20
 
 
 class DatasetError(InputError):

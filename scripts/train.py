@@ -192,7 +192,7 @@ def main(argv=None) -> int:
                      lr=args.lr, optimizer=args.optimizer, seed=args.seed, out_dir=args.out,
                      resume=args.resume, quiet=args.quiet, data=described)
     except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_text.terminal(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         where = f"; --resume continues from the last checkpoint in {args.out}" if args.out else ""
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
         return 130
     except (ValueError, OSError) as err:
         # a checkpoint that does not fit these settings, a file that cannot be written
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_text.terminal(err)}", file=sys.stderr)
         return 2
     if not args.quiet:
         print(format_summary(summarize(model, x_test, hist, seed=args.seed)), file=sys.stderr)

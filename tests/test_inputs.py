@@ -240,6 +240,13 @@ def test_idx_gz_declaring_4_gb_is_refused_before_inflating(tmp_path):
         with pytest.raises(DatasetError, match="payload is 1048576 bytes but the header"):
             open_images(path2)
     assert mem.peak < 2 * 100_000 * 784           # the array once, no second copy
+    # a whole one (it peaked at twice the array): inflated into the array in bounded chunks
+    path3 = tmp_path / "whole-idx3-ubyte.gz"
+    with gzip.open(path3, "wb", compresslevel=1) as f:
+        f.write(_idx((25_000, 28, 28), b"\7" * (25_000 * 784)))
+    with Peak() as mem:
+        assert open_images(path3).n == 25_000
+    assert mem.peak < 1.2 * 25_000 * 784
 
 
 # ------------------------------------------------------------------------- checkpoints
@@ -562,14 +569,12 @@ def test_train_and_compare_on_digits_end_to_end(tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "digits.npy", np.random.default_rng(9).integers(0, 17, (80, 8, 8)))
     out = tmp_path / "run"
     assert script("train").main(["--model", "vae", "--data", str(tmp_path / "digits.npy"),
-                                 "--epochs", "1", "--out", str(out), "--save-recon",
-                                 str(out / "recon")]) == 0
+                                 "--epochs", "1", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert err.startswith("warning: digits.npy: integer values 0..16, far below 255")
     assert "VAE 64-40-8, bernoulli (nats)" in err and "digits: 64 training, 16 test" in err
     hist = json.loads((out / "metrics.json").read_text())
     assert hist["data"]["name"] == "digits" and hist["data"]["scale"] == 16.0
-    assert (out / "recon.png").exists()
     stem = tmp_path / "cmp"
     assert script("compare_losses").main(["--data", str(tmp_path / "digits.npy"), "--epochs",
                                           "1", "--quiet", "--out", str(stem)]) == 0
@@ -579,6 +584,34 @@ def test_train_and_compare_on_digits_end_to_end(tmp_path, capsys, monkeypatch):
         script("train").main(["--model", "ae", "--data", str(tmp_path / "nothing.npy")])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1 and "nothing.npy: no such file" in err
+
+
+def _train_script():
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+    spec = importlib.util.spec_from_file_location("_s_train_outputs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_keeps_an_existing_run_and_checks_its_outputs_first(tmp_path, capsys):
+    """Row: train.py --out DIR into an existing run silently replaced its checkpoint; a
+    read-only --save-recon failed after training with an OSError traceback."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.npz").write_bytes(b"an earlier run")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((10, 4)))
+    cases = [(["--out", str(run)], "already holds a run (checkpoint.npz); pass --resume to "
+                                   "continue it or --force to start over"),
+             (["--save-recon", str(_unwritable(tmp_path) / "recon")],
+              "--save-recon: cannot write into")]
+    for extra, words in cases:
+        with pytest.raises(SystemExit) as stop:
+            _train_script().main(["--model", "ae", "--data", str(tmp_path / "x.npy"), *extra])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1 and words in err, err
+    assert (run / "checkpoint.npz").read_bytes() == b"an earlier run"
 
 
 def test_no_data_message_is_complete(tmp_path, capsys, monkeypatch):
