@@ -586,3 +586,25 @@ def test_real_data_recommendations(real):
         assert rec["a meaningful ELBO in nats"].startswith("Gaussian with a learned σ")
         assert rec["calibrated intensities"] == "sigmoid + BCE"
         assert rec["sharp reconstructions (VAE)"] == "Gaussian decoder with a learned shared σ"
+
+
+def test_progress_on_a_terminal_and_in_a_log():
+    import io
+
+    from lossanalysis.advise.cli import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, log = Tty(), io.StringIO()
+    for stream in (tty, log):
+        p = _Progress(stream, tty_seconds=0.0, plain_seconds=0.0)
+        p("profile", 5, 10)
+        p("covariance", 10, 10)
+        p.clear()
+    assert tty.getvalue().startswith("\radvise: profile 50%") and tty.getvalue().endswith("\r")
+    assert log.getvalue() == "advise: profile 50%\nadvise: covariance 100%\n"
+    quiet = io.StringIO()
+    _Progress(quiet)("profile", 1, 2)              # within its first second: nothing shown
+    assert quiet.getvalue() == ""

@@ -108,11 +108,14 @@ def run(args: argparse.Namespace) -> int:
         loaded = reports.load_reports(folder, limits=limits) if folder is not None else {}
     except ValueError as exc:
         fail(f"--reports: {exc}")
+    progress = _Progress(sys.stderr)
     try:
         advice = core.advise(images, scale=args.scale, latent=latent, reports=loaded,
-                             name="DATA", source=described, limits=limits)
+                             name="DATA", source=described, limits=limits, progress=progress)
     except ValueError as exc:
+        progress.clear()
         fail(str(exc))
+    progress.clear()
     advice.notes[:0] = list(source.notes)
     for note in advice.notes[:len(source.notes)] + [n for n in advice.notes
                                                     if n.startswith("DATA:")]:
@@ -135,6 +138,40 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(to_markdown(advice, title=title, study=command))
     return 0
+
+
+class _Progress:
+    """Where the analysis is, on stderr: rewritten in place about every second on a terminal,
+    a plain line every 30 s otherwise; nothing for the first second (small data stays quiet)."""
+
+    def __init__(self, stream, tty_seconds: float = 1.0, plain_seconds: float = 30.0):
+        import time
+        self.stream, self.clock = stream, time.monotonic
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.every = tty_seconds if self.tty else plain_seconds
+        self.next = self.clock() + (tty_seconds if self.tty else plain_seconds)
+
+    def __call__(self, stage, done, total):
+        now = self.clock()
+        if now < self.next:
+            return
+        self.next = now + self.every
+        text = f"advise: {stage} {100 * done / max(total, 1):.0f}%"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(60))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self.shown = self.tty
+
+    shown = False
+
+    def clear(self):
+        """Remove the line a terminal shows."""
+        if self.shown:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+            self.shown = False
 
 
 def _open(args, limits):

@@ -400,7 +400,7 @@ def _nats(v) -> str:
 # ----------------------------------------------------------------------------------------------
 def advise(images, *, indices=None, scale: float | None = None, latent: int = LATENT,
            sigmas=SIGMAS, reports=None, name: str = "data", source: dict | None = None,
-           limits=None) -> Advice:
+           limits=None, progress=None) -> Advice:
     """Advice on the reconstruction loss for ``images``.
 
     Parameters
@@ -427,6 +427,9 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
         Description of where the images came from (path, kind), copied into the advice.
     limits : Limits, dict or None
         The bound ``analysis_values`` on N x D (see :mod:`lossanalysis._limits`).
+    progress : callable, optional
+        ``progress(stage, done, total)`` as the scan goes (see
+        :func:`~lossanalysis.advise.stats.scan`).
 
     Returns
     -------
@@ -478,7 +481,8 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                                                name=name)
     except DatasetError as exc:
         raise DataError(str(exc)) from None
-    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent))
+    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
+             progress=progress)
     tau = analysis.KL_THRESHOLD
     lam, white = s.spectrum, s.whitened
     s_b = sigma_zero_rate_from_moments(s.mean, s.var)

@@ -231,7 +231,8 @@ def _randomized_top(rows, n, d, k, seed=0, oversample=16, power=1) -> np.ndarray
 
 def scan(images, *, indices=None, scale: float | None = None, name: str = "data",
          min_images: int = 2, block_rows: int | None = None, clip: bool = False,
-         block_values: int = BLOCK_VALUES, seed: int = 0, top: int = TOP) -> DataStats:
+         block_values: int = BLOCK_VALUES, seed: int = 0, top: int = TOP,
+         progress=None) -> DataStats:
     """Check and measure ``images`` (an array ``(N, ...)``, possibly memory-mapped).
 
     Parameters
@@ -256,6 +257,9 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     seed, top : int
         Seed of the randomized spectrum and how many leading eigenvalues it estimates (used
         only above :data:`EXACT_D` values and :data:`GRAM_N` images).
+    progress : callable, optional
+        ``progress(stage, done, total)`` after each block: ``stage`` names the pass, ``done``
+        of ``total`` images (or values for the Gram matrix's column blocks) are through it.
 
     Returns
     -------
@@ -317,7 +321,9 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     level_counts = np.zeros(256, dtype=np.int64)
     sums = None
     int_max = 0
+    report = progress or (lambda stage, done, total: None)
     for start, block in _blocks(arr, indices, rows):
+        report("profile", start + len(block), n)
         if kind in "iu":
             lo, hi = int(block.min()), int(block.max())
             int_max = max(int_max, hi)
@@ -357,7 +363,8 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     cov = np.zeros((d, d)) if exact else None
     var = np.zeros(d)
     mad = np.zeros(d)
-    for _, block in _blocks(arr, indices, rows):
+    for start, block in _blocks(arr, indices, rows):
+        report("covariance" if exact else "variances", start + len(block), n)
         xc = unit(block)
         xc -= mean
         if exact:
@@ -377,12 +384,14 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
         cols = _rows_per_block(n, block_values)
 
         def plain(c0, c1):
+            report("spectrum (Gram matrix)", c1, d)
             return unit(_columns(arr, indices, c0, c1)) - mean[c0:c1]
 
         lam = _spectrum_desc(_gram_spectrum(plain, n, d, cols), d)
         kept = np.flatnonzero(keep)
 
         def whitened(c0, c1):
+            report("whitened spectrum (Gram matrix)", c1, d_keep)
             idx = kept[c0:c1]
             lo, hi = (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
             x = unit(_columns(arr, indices, lo, hi))[:, idx - lo]
@@ -394,10 +403,12 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     else:
         def centred():
             for start, block in _blocks(arr, indices, rows):
+                report("spectrum (randomized, 4 passes)", start + len(block), n)
                 yield start, unit(block) - mean
 
         def centred_white():
             for start, block in _blocks(arr, indices, rows):
+                report("whitened spectrum (randomized, 4 passes)", start + len(block), n)
                 yield start, (unit(block)[:, keep] - mean[keep]) * inv
 
         lam = _with_tail(_randomized_top(centred, n, d, min(top, d), seed), float(var.sum()), d)
