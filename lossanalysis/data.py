@@ -1105,7 +1105,7 @@ class ImageSet:
     shape: tuple
     split: str
     source: str
-    scale: float
+    scale: float = 1.0
     notes: tuple = ()
 
     @property
