@@ -1017,7 +1017,7 @@ def infer_scale(lo, hi, kind: str, scale=None, *, name: str = "data"):
     >>> infer_scale(0.0, 254.0, "f")
     Traceback (most recent call last):
     ...
-    lossanalysis.data.DatasetError: data: float values up to 254 exceed 1; pass --scale 255 if they are 8-bit levels stored as floats (or --scale N for full intensity N)
+    lossanalysis.data.DatasetError: data: float values up to 254 lie outside [0, 1]; pass --scale 255 if they are 8-bit levels stored as floats (or --scale N for full intensity N)
     """
     notes: list[str] = []
     clip = False
@@ -1030,7 +1030,8 @@ def infer_scale(lo, hi, kind: str, scale=None, *, name: str = "data"):
         if not (math.isfinite(scale) and scale > 0):
             raise DatasetError(f"{name}: --scale must be a finite number > 0, got {scale!r}")
         if lo < 0:
-            raise DatasetError(f"{name}: values must be >= 0, got {lo:g}")
+            raise DatasetError(f"{name}: values down to {lo:g} lie outside [0, 1]; intensities "
+                               "must be >= 0")
         top = hi / scale
         if top > 1 + ROUNDING:
             raise DatasetError(f"{name}: values divided by {scale:g} must lie in [0, 1]; the "
@@ -1038,7 +1039,8 @@ def infer_scale(lo, hi, kind: str, scale=None, *, name: str = "data"):
         clip = top > 1
     elif kind in "iu":
         if lo < 0:
-            raise DatasetError(f"{name}: integer values must be >= 0, got {lo}")
+            raise DatasetError(f"{name}: integer values down to {lo} lie outside [0, 1]; "
+                               "intensities must be >= 0")
         if hi > 255:
             raise DatasetError(f"{name}: integer values up to {hi} exceed 255; pass --scale N "
                                "with N the full-scale value (65535 for 16-bit, 4095 for "
@@ -1055,12 +1057,13 @@ def infer_scale(lo, hi, kind: str, scale=None, *, name: str = "data"):
                              f"(8-bit levels); pass --scale {hi} if {hi} is full intensity")
     else:
         if lo < -ROUNDING:
-            raise DatasetError(f"{name}: values must be >= 0, got {lo:g}")
+            raise DatasetError(f"{name}: values down to {lo:g} lie outside [0, 1]; intensities "
+                               "must be >= 0")
         if hi > 1 + ROUNDING:
             hint = (f"pass --scale 255 if they are 8-bit levels stored as floats (or --scale N "
                     "for full intensity N)" if hi <= 255 + ROUNDING else
                     f"pass --scale N with N the full-scale value (at least {hi:g})")
-            raise DatasetError(f"{name}: float values up to {hi:g} exceed 1; {hint}")
+            raise DatasetError(f"{name}: float values up to {hi:g} lie outside [0, 1]; {hint}")
         scale = 1.0
         if lo < 0 or hi > 1:
             clip = True

@@ -444,7 +444,7 @@ def files(tmp_path):
     (["notes.txt"], "not a .npy/.npz array, an IDX images file"),
     (["labels-idx1-ubyte"], "an IDX labels file, not images"),
     (["nan.npy"], "DATA holds NaN \\(image 3, value 13\\)"),
-    (["grey255.npy"], "DATA: float values up to 254.8.. exceed 1; pass --scale 255"),
+    (["grey255.npy"], "DATA: float values up to 254.8.. lie outside \\[0, 1\\]; pass --scale 255"),
     (["good.npy", "--scale", "0.5"], "DATA: values divided by 0.5 must lie in \\[0, 1\\]"),
     (["one.npy"], "DATA holds 1 image; at least 2"),
     (["flat.npy"], "expected an array of images"),
