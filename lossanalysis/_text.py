@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["terminal", "markdown", "latex"]
+__all__ = ["terminal", "markdown", "latex", "one_line"]
 
 _NAMED = {"\n": r"\n", "\r": r"\r", "\t": r"\t"}
 # C0 controls, DEL, C1 controls, line/paragraph separators, bidirectional marks and overrides
@@ -71,3 +71,23 @@ def latex(text) -> str:
     '50\\% of a\\_b \\& c'
     """
     return "".join(_TEX.get(c, c) for c in terminal(text))
+
+
+def one_line(message: str) -> str:
+    r"""A multi-line message on one line: list items (``  - x``) joined by commas.
+
+    >>> one_line("looked for f in\n  - /a\n  - /b\nTo get the files, ...")
+    'looked for f in /a, /b. To get the files, ...'
+    """
+    out, items = [], []
+    for line in str(message).splitlines():
+        if line.lstrip().startswith("- "):
+            items.append(line.lstrip()[2:])
+            continue
+        if items:
+            out.append(", ".join(items) + ".")
+            items = []
+        out.append(line.strip())
+    if items:
+        out.append(", ".join(items))
+    return " ".join(part for part in out if part)

@@ -22,7 +22,7 @@ from .._cli import (add_limit_argument, existing_dir, limits_from, nonnegative_i
                     positive_float, positive_int)
 
 __all__ = ["OneLineParser", "positive_int", "nonnegative_int", "positive_float", "existing_dir",
-           "add_data_arguments", "load_data", "one_line"]
+           "add_data_arguments", "load_data"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -30,27 +30,7 @@ class OneLineParser(argparse.ArgumentParser):
     (the message's control characters escaped: a file name cannot forge a line)."""
 
     def error(self, message):  # noqa: D401 - argparse's hook
-        self.exit(2, f"error: {_text.terminal(one_line(message))}\n")
-
-
-def one_line(message: str) -> str:
-    r"""A multi-line message on one line: list items (``  - x``) joined by commas.
-
-    >>> one_line("looked for f in\n  - /a\n  - /b\nTo get the files, ...")
-    'looked for f in /a, /b. To get the files, ...'
-    """
-    out, items = [], []
-    for line in str(message).splitlines():
-        if line.lstrip().startswith("- "):
-            items.append(line.lstrip()[2:])
-            continue
-        if items:
-            out.append(", ".join(items) + ".")
-            items = []
-        out.append(line.strip())
-    if items:
-        out.append(", ".join(items))
-    return " ".join(part for part in out if part)
+        self.exit(2, f"error: {_text.terminal(_text.one_line(message))}\n")
 
 
 def _fraction(text):
