@@ -12,7 +12,7 @@ Analysis (:mod:`lossanalysis.analysis`)
     ``lossanalysis.__all__``).
 Submodules, reachable as attributes after ``import lossanalysis``
     :mod:`~lossanalysis.analysis`, :mod:`~lossanalysis.advise` (which loss for a data set),
-    :mod:`~lossanalysis.claims` (the thread's claims and their verdicts), :mod:`~lossanalysis.data` (MNIST and Fashion-MNIST), :mod:`~lossanalysis.nn`
+    :mod:`~lossanalysis.claims` (the thread's claims and their verdicts), :mod:`~lossanalysis.data` (MNIST, Fashion-MNIST and your own images: ``data.load_images``), :mod:`~lossanalysis.nn`
     (NumPy autoencoders and VAEs), :mod:`~lossanalysis.experiments`,
     :mod:`~lossanalysis.figures` (the analysis figures), :mod:`~lossanalysis.plotting` (the
     figure style), :mod:`~lossanalysis.expressions` (the safe parser of user loss expressions)

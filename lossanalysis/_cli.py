@@ -20,15 +20,17 @@ import math
 import os
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "numbers", "existing_dir",
-           "OneLineParser"]
+           "OneLineParser", "limit_setting", "add_limit_argument", "limits_from"]
 
 
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line, ``<prog>: error: <message>`` with exit
-    status 2 (no usage block first: ``--help`` shows it)."""
+    status 2 (no usage block first: ``--help`` shows it; the message's control characters
+    escaped: a file name cannot forge a line)."""
 
     def error(self, message):  # noqa: D401 - argparse's hook
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        from . import _text
+        self.exit(2, f"{self.prog}: error: {_text.terminal(_text.one_line(message))}\n")
 
 
 def _typed(name, convert, ok, rule):
@@ -71,3 +73,31 @@ def existing_dir(text: str) -> str:
     if not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"no such folder: {text!r}")
     return text
+
+
+def limit_setting(text: str) -> tuple:
+    """One ``--limit NAME=N`` setting (a bound of :class:`lossanalysis._limits.Limits`)."""
+    from ._limits import parse_limit
+
+    try:
+        return parse_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_limit_argument(ap) -> None:
+    """``--limit NAME=N`` (repeatable): raise (or lower) one of the input bounds."""
+    from ._limits import DEFAULT
+
+    shown = ", ".join(f"{k}={v}" for k, v in DEFAULT.__dict__.items())
+    ap.add_argument("--limit", type=limit_setting, action="append", default=[],
+                    metavar="NAME=N",
+                    help="raise a bound checked before any input is read (repeatable); the "
+                         f"defaults: {shown}")
+
+
+def limits_from(args):
+    """The :class:`lossanalysis._limits.Limits` of the parsed ``--limit`` settings."""
+    from ._limits import as_limits
+
+    return as_limits(dict(getattr(args, "limit", None) or []))

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
-__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "jsonable", "json_text",
-           "checkout"]
+__all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "check_writable", "jsonable",
+           "json_text", "checkout"]
 
 #: The folders of a source checkout that hold committed results: a command overwrites a file
 #: in them only when asked to (``--force``), so that a smoke test or a quick start never
@@ -52,6 +52,29 @@ def refuse_overwrite(paths, *, force: bool, flag: str = "--force") -> None:
         path = Path(path).resolve()
         if path.exists() and any(path.is_relative_to(g) for g in guarded):
             raise FileExistsError(f"{path} is a committed result; pass {flag} to overwrite it")
+
+
+def check_writable(folder, what: str = "--out") -> Path:
+    """Make sure files can be written into ``folder`` (created if missing) before any work is
+    done: ``ValueError`` ``"<what>: cannot write into <folder> (<reason>)"`` otherwise, one line.
+    Returns the folder.
+
+    >>> import tempfile
+    >>> check_writable(tempfile.mkdtemp()).is_dir()
+    True
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what}: {str(folder)!r} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot write into {str(folder)!r} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    return folder
 
 
 def atomic_write(path, payload: Payload, *, encoding: str = "utf-8") -> Path:

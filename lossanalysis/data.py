@@ -31,10 +31,13 @@ import dataclasses
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import sys
 import urllib.error
 import urllib.request
+import warnings
+import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -42,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
+from ._limits import InputError, LimitError, Limits, as_limits
 
 __all__ = [
     "DATASETS",
@@ -58,6 +62,9 @@ __all__ = [
     "open_images",
     "ImageSet",
     "load_images",
+    "DataWarning",
+    "infer_scale",
+    "value_range",
 ]
 
 DATASETS = ("mnist", "fashion-mnist")
@@ -122,10 +129,12 @@ CHECKSUMS: dict[str, dict[str, str]] = {
 #: Seconds to wait on a silent connection before giving up on a mirror.
 TIMEOUT = 30.0
 _CHUNK = 1 << 16
+#: Bytes inflated per read of a compressed file: never a temporary as large as the data.
+_READ_CHUNK = 1 << 20
 
 
-class DatasetError(ValueError):
-    """A dataset file is missing, malformed, or could not be downloaded."""
+class DatasetError(InputError):
+    """A dataset file is missing, malformed, or could not be downloaded (a ValueError)."""
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
@@ -200,8 +209,15 @@ def find_files(name: str, split: str = "train", data_dir=None) -> tuple[Path, Pa
 # --------------------------------------------------------------------------- parsing
 
 
-def _read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read one IDX file of unsigned bytes into a writable uint8 array, checking its header."""
+def _read_idx(path: Path, magic: int, *, image_shape=IMAGE_SHAPE, limits=None) -> np.ndarray:
+    """Read one IDX file of unsigned bytes into a writable uint8 array, checking its header.
+
+    The declared sizes are checked before anything is allocated: against the file's size (an
+    uncompressed file) and against ``limits`` (``array_bytes``; for images also
+    ``image_values`` and ``total_values``); gzip data is inflated in bounded chunks and must
+    end where the header says.  ``image_shape`` (None: any) is the shape each image must have.
+    """
+    lim = as_limits(limits)
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
@@ -218,12 +234,16 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
             if len(dims_bytes) < 4 * ndim:
                 raise DatasetError(f"{path}: file too short for its {ndim} dimension sizes")
             dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">u4"))
-            if magic == IMAGES_MAGIC and dims[1:] != IMAGE_SHAPE:
+            if magic == IMAGES_MAGIC and image_shape is not None and dims[1:] != image_shape:
                 raise DatasetError(
                     f"{path}: images are {dims[1]}x{dims[2]}, expected "
-                    f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}"
+                    f"{image_shape[0]}x{image_shape[1]}"
                 )
-            expected = int(np.prod(dims, dtype=np.int64))
+            expected = math.prod(dims)
+            if magic == IMAGES_MAGIC:
+                lim.check("image_values", math.prod(dims[1:]), f"{path}: one image")
+                lim.check("total_values", expected, f"{path}: the header")
+            lim.check("array_bytes", expected, f"{path}: the header")
             if not path.name.endswith(".gz"):
                 actual = path.stat().st_size - 4 - 4 * ndim
                 if actual != expected:
@@ -232,10 +252,10 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
                         f"promises {expected}"
                     )
             out = np.empty(dims, dtype=np.uint8)
-            view = memoryview(out).cast("B")
+            view = memoryview(out.reshape(-1))
             got = 0
             while got < expected:
-                n = f.readinto(view[got:])
+                n = f.readinto(view[got:min(got + _READ_CHUNK, expected)])
                 if not n:
                     break
                 got += n
@@ -265,6 +285,7 @@ def load(
     *,
     raw: bool = False,
     quiet: bool = False,
+    limits=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load one split of MNIST or Fashion-MNIST as ``(images, labels)``.
 
@@ -276,7 +297,8 @@ def load(
     ``data_dir`` is searched first (see :func:`find_files`).  When nothing is found and
     ``download`` is true, the four standard files are downloaded into
     ``<data_dir or CACHE_ROOT>/<name>/`` first; ``quiet`` silences the progress report.
-    Raises :class:`DatasetError` for missing or malformed files.
+    ``limits`` (a :class:`~lossanalysis._limits.Limits`, a dict of bounds or None) bounds
+    what the files may declare.  Raises :class:`DatasetError` for missing or malformed files.
     """
     _check_choice(name, DATASETS, "dataset")
     _check_choice(split, SPLITS, "split")
@@ -288,8 +310,8 @@ def load(
         _download(name, data_dir, quiet=quiet)  # the `download` argument hides the function
         images_path, labels_path = find_files(name, split, data_dir)
 
-    images = _read_idx(images_path, IMAGES_MAGIC)
-    labels = _read_idx(labels_path, LABELS_MAGIC)
+    images = _read_idx(images_path, IMAGES_MAGIC, limits=limits)
+    labels = _read_idx(labels_path, LABELS_MAGIC, limits=limits)
     if len(labels) != len(images):
         raise DatasetError(
             f"{labels_path}: holds {len(labels)} labels but {images_path.name} "
@@ -515,15 +537,38 @@ def intensity_summary(images, bins: int = 20) -> IntensitySummary:
 
 # --------------------------------------------------------------------------- user images
 
+#: File name endings read as images in a folder (decoded by matplotlib through Pillow).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: How far outside [0, 1] a float value may lie and still count as rounding (about 8 float32
+#: ulps at 1): such values are clipped, with a note, instead of suggesting another scale.
+ROUNDING = 1e-6
+#: Integer images whose largest value is below this are "far below 255": the scale is taken
+#: from their maximum, with a warning (0-16 digits, 0-15 4-bit levels, 0-1 binary images).
+LOW_INTEGER_MAX = 64
+#: Integer images whose largest value is below this (but at least LOW_INTEGER_MAX) are read as
+#: v/255 with a warning that they may use another full scale.
+DARK_INTEGER_MAX = 128
+#: The standard IDX training and test images files, read as a train/test pair from a folder.
+IDX_SPLIT = {"train": FILES["train"][0], "test": FILES["test"][0]}
+#: npz member names read as a train/test pair (Keras' mnist.npz, and plain names).
+NPZ_SPLITS = (("x_train", "x_test"), ("train", "test"))
+
+
+class DataWarning(UserWarning):
+    """A choice :func:`load_images` made about a user's images (a scale taken from the data,
+    values clipped, a 2-D array read as N images): warned once and kept in ``notes``."""
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImageSource:
     """A set of images on disk, opened by :func:`open_images` and read by :meth:`read`.
 
-    ``kind`` is ``"npy"``, ``"npz"``, ``"idx"`` or ``"png"``; ``n`` the number of images,
-    ``image_shape`` the shape of one image (``(D,)``, ``(H, W)`` or ``(H, W, C)``) and ``dtype``
-    their stored type (uint8 for IDX files and 8-bit PNGs, float32 for other PNGs).  Values are
-    as stored: no scaling is applied here.
+    ``kind`` is ``"npy"``, ``"npz"``, ``"idx"`` or ``"images"`` (a folder of PNG/JPEG files);
+    ``n`` the number of images, ``image_shape`` the shape of one image (``(D,)``, ``(H, W)`` or
+    ``(H, W, C)``) and ``dtype`` their stored type (uint8 for IDX files and 8-bit PNG/JPEG
+    images, float32 for other PNGs).  Values are as stored: no scaling is applied here.
+    ``notes`` says what was chosen on the reader's behalf (e.g. which member of a train/test
+    archive was opened).
     """
 
     path: Path
@@ -531,6 +576,7 @@ class ImageSource:
     n: int
     image_shape: tuple
     dtype: np.dtype
+    notes: tuple = ()
     _array: object = dataclasses.field(default=None, repr=False)
 
     def read(self, indices=None) -> np.ndarray:
@@ -551,18 +597,176 @@ class ImageSource:
         return self._array if indices is None else self._array[np.asarray(indices)]
 
 
-def _image_shape_check(path: Path, shape: tuple) -> None:
-    if len(shape) not in (2, 3, 4):
-        raise DatasetError(f"{path}: expected an array of images (N x D, N x H x W or "
-                           f"N x H x W x C), got shape {shape}")
-
-
-def _dtype_check(path: Path, dtype) -> None:
+def _dtype_check(path, dtype) -> None:
     if np.dtype(dtype).kind not in "biuf":
         raise DatasetError(f"{path}: images must be numbers (bool, integer or float), got "
                            f"dtype {np.dtype(dtype)}")
 
 
+def _as_images(path, arr, one_image: bool, lim: Limits, notes: list):
+    """``arr`` as a stack of images ``(N, ...)``, its shape checked; a 2-D array is N images of
+    D values unless ``one_image``, and says so in ``notes``."""
+    shape = tuple(int(s) for s in arr.shape)
+    _dtype_check(path, arr.dtype)
+    if one_image:
+        if len(shape) == 3 and shape[2] not in (1, 2, 3, 4):
+            raise DatasetError(f"{path}: --one-image reads an H x W or H x W x C array (C of 1 "
+                               f"to 4 channels), got shape {shape}")
+        if len(shape) not in (2, 3):
+            raise DatasetError(f"{path}: --one-image reads an H x W or H x W x C array, got "
+                               f"shape {shape}")
+        arr = arr.reshape((1, *shape))
+        shape = (1, *shape)
+    elif len(shape) not in (2, 3, 4):
+        raise DatasetError(f"{path}: expected an array of images (N x D, N x H x W or "
+                           f"N x H x W x C; one image as H x W with --one-image), got shape "
+                           f"{shape}")
+    n, d = shape[0], math.prod(shape[1:])
+    if n == 0 or d == 0:
+        raise DatasetError(f"{path}: holds no image values (shape {shape})")
+    lim.check("image_values", d, f"{path}: one image")
+    lim.check("total_values", n * d, f"{path}: the array of shape {shape}")
+    if len(shape) == 2 and not one_image:
+        side = math.isqrt(d)
+        shown = f" (shown as {side}x{side})" if side * side == d and d > 1 else ""
+        notes.append(f"{path.name}: a 2-D array of shape {shape}, read as {n} images of {d} "
+                     f"values{shown}; pass --one-image if it is one image")
+    return arr
+
+
+# ---- image files
+_PNG = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}      # colour type -> channels (palette: RGBA)
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _image_header(path: Path) -> tuple[str, int, int, int]:
+    """``(format, height, width, channels)`` from a PNG's IHDR or a JPEG's frame header, read
+    without decoding anything (so a decompression bomb is seen before it goes off)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(33)
+            if head.startswith(_PNG):
+                if len(head) < 33 or head[12:16] != b"IHDR":
+                    raise DatasetError(f"{path}: truncated PNG header")
+                w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+                colour = head[25]
+                if colour not in _PNG_CHANNELS:
+                    raise DatasetError(f"{path}: PNG colour type {colour} is not valid")
+                if not (h and w):
+                    raise DatasetError(f"{path}: a PNG of {w}x{h} pixels holds no image")
+                return "png", h, w, _PNG_CHANNELS[colour]
+            if head.startswith(b"\xff\xd8"):
+                f.seek(2)
+                for _ in range(100_000):
+                    b = f.read(1)
+                    while b and b != b"\xff":          # skip to the next marker
+                        b = f.read(1)
+                    while b == b"\xff":                 # fill bytes
+                        b = f.read(1)
+                    if not b:
+                        break
+                    m = b[0]
+                    if m in (0x01, 0xD8) or 0xD0 <= m <= 0xD7:
+                        continue
+                    if m in (0xD9, 0xDA):
+                        break
+                    length = int.from_bytes(f.read(2), "big")
+                    if m in _SOF:
+                        seg = f.read(6)
+                        if len(seg) < 6:
+                            break
+                        h, w = int.from_bytes(seg[1:3], "big"), int.from_bytes(seg[3:5], "big")
+                        if not (h and w and 1 <= seg[5] <= 4):
+                            raise DatasetError(f"{path}: a JPEG frame of {w}x{h} pixels and "
+                                               f"{seg[5]} components cannot be an image")
+                        return "jpeg", h, w, seg[5]
+                    if length < 2:
+                        break
+                    f.seek(length - 2, 1)
+                raise DatasetError(f"{path}: a JPEG without a readable frame header")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raise DatasetError(f"{path}: not a PNG or JPEG image (by its first bytes)")
+
+
+def _image_files(folder: Path, lim: Limits) -> list[Path]:
+    """The PNG and JPEG files under ``folder`` (subfolders included, hidden ones and symbolic
+    links to folders skipped), sorted by their path relative to it."""
+    found, seen = [], 0
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        seen += len(dirs) + len(names)
+        if seen > 10 * lim.files:
+            raise LimitError(f"{folder}: more than {10 * lim.files:,} entries searched for images "
+                             f"(10 x the bound files = {lim.files:,}; raise it with --limit "
+                             "files=N)")
+        for name in names:
+            if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES):
+                found.append(Path(root) / name)
+        lim.check("files", len(found), f"{folder}: the folder")
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def _decode(path: Path, fmt: str, h: int, w: int) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow's decompression-bomb warning: the header was checked against our bound
+            warnings.simplefilter("ignore")
+            img = np.asarray(mpimg.imread(path, format=fmt))
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a broken file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatasetError(f"{path}: not a readable {fmt.upper()} ({reason})") from None
+    if img.shape[:2] != (h, w):
+        raise DatasetError(f"{path}: decoded as {img.shape[1]}x{img.shape[0]} pixels, but its "
+                           f"header says {w}x{h}")
+    if img.dtype == np.uint8:
+        img = img.astype(np.float32) / np.float32(255)
+    if img.ndim == 3 and img.shape[2] in (2, 4):
+        img = img[..., :-1]            # drop the alpha channel
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    return img
+
+
+def _open_image_folder(folder: Path, lim: Limits) -> ImageSource:
+    files = _image_files(folder, lim)
+    if not files:
+        raise DatasetError(f"{folder}: the folder holds no .png or .jpg files (subfolders "
+                           "included) and no IDX files")
+    headers = [_image_header(p) for p in files]
+    fmt0, h0, w0, _ = headers[0]
+    total = 0
+    for path, (fmt, h, w, c) in zip(files, headers):
+        lim.check("image_values", h * w * c, f"{path}: its header ({w}x{h}, {c} channels)")
+        if (h, w) != (h0, w0):
+            raise DatasetError(f"{path}: image of {w}x{h} pixels, but {files[0].name} has "
+                               f"{w0}x{h0}")
+        total += h * w * c
+    lim.check("total_values", total, f"{folder}: its {len(files)} images")
+    first = _decode(files[0], fmt0, h0, w0)
+    out = np.empty((len(files), *first.shape), dtype=np.float32)
+    for i, (path, (fmt, h, w, _)) in enumerate(zip(files, headers)):
+        img = first if i == 0 else _decode(path, fmt, h, w)
+        if img.shape != first.shape:
+            raise DatasetError(f"{path}: image of shape {img.shape}, but {files[0].name} has "
+                               f"shape {first.shape}")
+        out[i] = img
+    # grey images saved as RGB: the channels are equal in every image
+    if out.ndim == 4 and all(np.array_equal(out[..., 0], out[..., c])
+                             for c in range(1, out.shape[3])):
+        out = np.ascontiguousarray(out[..., 0])
+    # 8-bit images come back as float32 v/255: keep them as the exact uint8 levels
+    levels = np.rint(out * np.float32(255))
+    if np.array_equal(levels / np.float32(255), out):
+        out = levels.astype(np.uint8)
+    return ImageSource(folder, "images", len(files), tuple(out.shape[1:]), out.dtype,
+                       _array=out)
+
+
+# ---- arrays
 def _peek_magic(path: Path) -> int | None:
     """The first four bytes of ``path`` (gunzipped for ``.gz``) as a big-endian integer."""
     opener = gzip.open if path.name.endswith(".gz") else open
@@ -574,73 +778,158 @@ def _peek_magic(path: Path) -> int | None:
     return int.from_bytes(head, "big") if len(head) == 4 else None
 
 
-def _png_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".png")
-
-
-def _read_png(path: Path) -> np.ndarray:
-    import matplotlib.image as mpimg
+def _npz_arrays(p: Path, lim: Limits) -> tuple[dict, str | None]:
+    """The image arrays of an ``.npz``: ``({"train": a, "test": b}, "x_train/x_test")`` for a
+    train/test archive, ``({"images": a}, None)`` otherwise."""
+    from ._limits import npz_members, read_member
 
     try:
-        img = np.asarray(mpimg.imread(path, format="png"))
-    except Exception as exc:  # Pillow raises many types for a broken file
-        raise DatasetError(f"{path}: not a readable PNG ({exc})") from None
-    if img.ndim == 3 and img.shape[2] in (2, 4):
-        img = img[..., :-1]            # drop the alpha channel
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    return img
+        zf = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, OverflowError) as exc:
+        raise DatasetError(f"{p}: not a readable .npz archive ({str(exc).splitlines()[0]})") \
+            from None
+    with zf:
+        try:
+            names = [i.filename[:-4] if i.filename.endswith(".npy") else i.filename
+                     for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, ValueError) as exc:
+            raise DatasetError(f"{p}: not a readable .npz archive ({exc})") from None
+        pair = next(((a, b) for a, b in NPZ_SPLITS if a in names and b in names), None)
+        if pair is not None:
+            wanted = {"train": pair[0], "test": pair[1]}
+        elif "images" in names:
+            wanted = {"images": "images"}
+        elif len(names) == 1:
+            wanted = {"images": names[0]}
+        else:
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            raise DatasetError(f"{p}: holds {len(names)} arrays ({shown}); keep one, or name the "
+                               "images 'images', or the two sets 'x_train' and 'x_test' (or "
+                               "'train' and 'test')")
+        members = npz_members(zf, str(p), lim, error=DatasetError, names=set(wanted.values()))
+        for key, name in wanted.items():
+            if name not in members:
+                raise DatasetError(f"{p}: member {name!r} is not a .npy array")
+        total = sum(math.prod(members[n][1].shape) for n in wanted.values())
+        lim.check("total_values", total, f"{p}: its arrays")
+        arrays = {key: read_member(zf, *members[name], str(p), error=DatasetError)
+                  for key, name in wanted.items()}
+    return arrays, (f"{pair[0]}/{pair[1]}" if pair else None)
 
 
-def _open_png_folder(folder: Path) -> ImageSource:
-    files = _png_files(folder)
-    if not files:
-        raise DatasetError(f"{folder}: the folder holds no .png files")
-    first = _read_png(files[0])
-    out = np.empty((len(files), *first.shape), dtype=np.float32)
-    for i, path in enumerate(files):
-        img = first if i == 0 else _read_png(path)
-        if img.shape != first.shape:
-            raise DatasetError(f"{path}: image of shape {img.shape}, but {files[0].name} has "
-                               f"shape {first.shape}")
-        out[i] = img
-    # grey images saved as RGB: the channels are equal in every image
-    if out.ndim == 4 and all(np.array_equal(out[..., 0], out[..., c])
-                             for c in range(1, out.shape[3])):
-        out = np.ascontiguousarray(out[..., 0])
-    # 8-bit PNGs come back as float32 v/255: keep them as the exact uint8 levels
-    levels = np.rint(out * np.float32(255))
-    if np.array_equal(levels / np.float32(255), out):
-        out = levels.astype(np.uint8)
-    return ImageSource(folder, "png", len(files), tuple(out.shape[1:]), out.dtype, _array=out)
+def _idx_folder(folder: Path) -> dict | None:
+    found = {split: _existing(folder, base) for split, base in IDX_SPLIT.items()}
+    return found if found["train"] is not None else None
 
 
-def open_images(path) -> ImageSource:
+def _open_sets(path, *, one_image: bool = False, limits=None) -> dict:
+    """Everything :func:`open_images` and :func:`load_images` read: ``{"train": array,
+    "test": array or None, "kind", "split": how the test set was given (or None), "notes",
+    "path"}``; arrays as stored, ``(N, ...)``."""
+    lim = as_limits(limits)
+    p = Path(path)
+    notes: list[str] = []
+    split = None
+    test = None
+    if p.is_dir():
+        idx = _idx_folder(p)
+        if idx is not None:
+            kind = "idx"
+            train = _read_idx(idx["train"], IMAGES_MAGIC, image_shape=None, limits=lim)
+            if idx["test"] is not None:
+                test = _read_idx(idx["test"], IMAGES_MAGIC, image_shape=None, limits=lim)
+                split = f"{idx['train'].name} / {idx['test'].name}"
+        else:
+            src = _open_image_folder(p, lim)
+            return {"train": src.read(), "test": None, "kind": src.kind, "split": None,
+                    "notes": notes, "path": p}
+    elif not p.is_file():
+        raise DatasetError(f"{p}: no such file or folder")
+    else:
+        name = p.name.lower()
+        if name.endswith(".npy"):
+            from ._limits import read_npy
+            kind = "npy"
+            try:
+                train = read_npy(p, str(p), lim, error=DatasetError)
+            except OSError as exc:
+                raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        elif name.endswith(".npz"):
+            kind = "npz"
+            arrays, split = _npz_arrays(p, lim)
+            train = arrays.get("train", arrays.get("images"))
+            test = arrays.get("test")
+        elif name.endswith(IMAGE_SUFFIXES):
+            if not one_image:
+                raise DatasetError(f"{p}: a single image file; pass --one-image to read it as "
+                                   "one image, or give the folder holding the images")
+            fmt, h, w, c = _image_header(p)
+            lim.check("image_values", h * w * c, f"{p}: its header ({w}x{h}, {c} channels)")
+            img = _decode(p, fmt, h, w)
+            return {"train": img[None], "test": None, "kind": "images", "split": None,
+                    "notes": notes, "path": p}
+        else:
+            magic = _peek_magic(p)
+            if magic == LABELS_MAGIC:
+                raise DatasetError(f"{p}: an IDX labels file, not images")
+            if magic != IMAGES_MAGIC:
+                raise DatasetError(f"{p}: not a .npy/.npz array, an IDX images file (.gz or "
+                                   "not), a PNG/JPEG image or a folder of them")
+            train = _read_idx(p, IMAGES_MAGIC, image_shape=None, limits=lim)
+            kind = "idx"
+    train = _as_images(p, train, one_image, lim, notes)
+    if test is not None:
+        test = _as_images(p, test, False, lim, [])
+        if test.shape[1:] != train.shape[1:] or test.dtype.kind != train.dtype.kind:
+            raise DatasetError(f"{p}: the test images ({test.shape[1:]}, {test.dtype}) do not "
+                               f"match the training images ({train.shape[1:]}, {train.dtype})")
+        lim.check("total_values", train.size + test.size, f"{p}: the two sets")
+    return {"train": train, "test": test, "kind": kind, "split": split, "notes": notes,
+            "path": p}
+
+
+def open_images(path, *, one_image: bool = False, limits=None) -> ImageSource:
     """Open a set of images for reading: a ``.npy`` or ``.npz`` array, an IDX images file
-    (``.gz`` or not) or a folder of PNG files.
+    (``.gz`` or not), or a folder of PNG/JPEG files or of IDX files.
 
     Parameters
     ----------
     path : str or os.PathLike
         * ``.npy``: an array ``N x D``, ``N x H x W`` or ``N x H x W x C`` of numbers
           (memory-mapped, not loaded);
-        * ``.npz``: the same, as its only array or as the array named ``images``;
-        * an IDX images file (magic 0x00000803; the loader's 28 x 28 images);
-        * a folder: every ``*.png`` in it, in name order, all of one shape; an alpha channel is
-          dropped, and RGB images whose three channels are equal in every image are read as
-          grey.  8-bit PNGs are returned as uint8, others as float32 in [0, 1].  The folder is
-          read in full when it is opened.
+        * ``.npz``: the same, as its only array or as the array named ``images``; of a
+          train/test archive (``x_train`` and ``x_test``, as Keras' ``mnist.npz``, or ``train``
+          and ``test``) the training images;
+        * an IDX images file (magic 0x00000803, N x H x W unsigned bytes);
+        * a folder holding ``train-images-idx3-ubyte[.gz]`` (the standard IDX layout): its
+          training images;
+        * any other folder: every ``*.png``, ``*.jpg`` and ``*.jpeg`` in it and its subfolders,
+          in path order, all of one size; an alpha channel is dropped, and RGB images whose
+          three channels are equal in every image are read as grey.  8-bit images are
+          returned as uint8, others as float32 in [0, 1].  The images are read in full when
+          the folder is opened;
+        * with ``one_image``, a single PNG/JPEG file, or a 2-D (H x W) or 3-D (H x W x C)
+          array, as one image.
+    one_image : bool
+        Read a 2-D array as one H x W image (default: N images of D values, said in
+        ``notes``).
+    limits : Limits, dict or None
+        The bounds (:class:`lossanalysis._limits.Limits`) checked before anything is read:
+        values per image, values in all, bytes of an array or archive member, files in a
+        folder.
 
     Returns
     -------
     ImageSource
-        ``n``, ``image_shape``, ``dtype`` and :meth:`ImageSource.read`.
+        ``n``, ``image_shape``, ``dtype``, ``notes`` and :meth:`ImageSource.read`.
 
     Raises
     ------
     DatasetError
         (a ValueError) naming ``path`` for a missing or unreadable file, an IDX labels file,
-        an array that is not a stack of images, or a file of another kind.
+        an array that is not a stack of images, or a file of another kind (a text file renamed
+        ``.npy`` is called a text file); :class:`~lossanalysis._limits.LimitError` (a
+        ValueError too) for an input past a bound, naming the bound.
 
     Examples
     --------
@@ -655,98 +944,309 @@ def open_images(path) -> ImageSource:
     ...
     lossanalysis.data.DatasetError: .../x.txt: no such file or folder
     """
-    p = Path(path)
-    if p.is_dir():
-        return _open_png_folder(p)
-    if not p.is_file():
-        raise DatasetError(f"{p}: no such file or folder")
-    name = p.name.lower()
-    if name.endswith(".npy"):
-        try:
-            arr = np.load(p, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise DatasetError(f"{p}: not a readable .npy array ({exc})") from None
-        kind = "npy"
-    elif name.endswith(".npz"):
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                keys = list(z.files)
-                if len(keys) != 1 and "images" not in keys:
-                    raise DatasetError(f"{p}: holds {len(keys)} arrays ({', '.join(keys)}); "
-                                       "keep one, or name the images 'images'")
-                arr = z[keys[0] if len(keys) == 1 else "images"]
-        except DatasetError:
-            raise
-        except (ValueError, OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{p}: not a readable .npz archive ({exc})") from None
-        kind = "npz"
+    sets = _open_sets(path, one_image=one_image, limits=limits)
+    arr = sets["train"]
+    notes = list(sets["notes"])
+    if sets["split"] is not None:
+        notes.append(f"{sets['path'].name}: the training images of its train/test pair "
+                     f"({sets['split']})")
+    return ImageSource(sets["path"], sets["kind"], int(arr.shape[0]),
+                       tuple(int(s) for s in arr.shape[1:]), arr.dtype, tuple(notes),
+                       _array=arr)
+
+
+# ---- values and scale
+def value_range(images, *, name: str = "data", block_values: int = 1 << 22):
+    """The smallest and largest value of ``images`` (an array ``(N, ...)``, possibly
+    memory-mapped), read in blocks of about ``block_values`` values; ``DatasetError`` naming the
+    first image holding NaN or an infinity.
+
+    >>> value_range(np.array([[0, 3], [16, 2]], dtype=np.uint8))
+    (0, 16)
+    """
+    arr = images
+    n = len(arr)
+    d = max(1, math.prod(arr.shape[1:]))
+    rows = max(1, block_values // d)
+    lo = hi = None
+    for start in range(0, n, rows):
+        block = np.asarray(arr[start:start + rows]).reshape(-1)
+        if block.dtype.kind == "f" and not np.isfinite(block).all():
+            bad = int(np.flatnonzero(~np.isfinite(block))[0])
+            what = "NaN" if np.isnan(block[bad]) else "an infinite value"
+            raise DatasetError(f"{name} holds {what} (image {start + bad // d}, value "
+                               f"{bad % d})")
+        b_lo, b_hi = block.min(), block.max()
+        lo = b_lo if lo is None else min(lo, b_lo)
+        hi = b_hi if hi is None else max(hi, b_hi)
+    if lo is None:
+        raise DatasetError(f"{name} holds no images")
+    cast = bool if arr.dtype.kind == "b" else int if arr.dtype.kind in "iu" else float
+    return cast(lo), cast(hi)
+
+
+def infer_scale(lo, hi, kind: str, scale=None, *, name: str = "data"):
+    """The divisor that maps stored values in [``lo``, ``hi``] (of dtype kind ``kind``: ``b``,
+    ``i``, ``u`` or ``f``) to intensities in [0, 1], and the notes that say what was chosen.
+
+    Never a silent guess: with ``scale`` None, bool images are 0/1; integers up to 255 are
+    8-bit levels v/255 (with a warning when the brightest is below
+    :data:`DARK_INTEGER_MAX`), but integers whose maximum is below :data:`LOW_INTEGER_MAX`
+    (0-16 digits, 0-1 binary) are divided by that maximum, with a warning naming ``--scale
+    255``; integers above 255 need ``--scale``; floats are taken as they are, values within
+    :data:`ROUNDING` outside [0, 1] are clipped with a note, floats further above 1 need
+    ``--scale``.  Constant images (every value equal) are refused: nothing can be learned or
+    analysed from them.
+
+    Returns
+    -------
+    (scale, notes, clip) : float, list of str, bool
+        ``clip``: values within :data:`ROUNDING` outside [0, 1] must be clipped.
+
+    Raises
+    ------
+    DatasetError
+        One line naming ``name`` and the flag to pass.
+
+    Examples
+    --------
+    >>> infer_scale(0, 16, "u")[:2]
+    (16.0, ['data: integer values 0..16, far below 255: read as v/16 (the largest value as full intensity); pass --scale 255 if they are 8-bit levels'])
+    >>> infer_scale(0.0, 1.0000001, "f")[0]
+    1.0
+    >>> infer_scale(0.0, 254.0, "f")
+    Traceback (most recent call last):
+    ...
+    lossanalysis.data.DatasetError: data: float values up to 254 lie outside [0, 1]; pass --scale 255 if they are 8-bit levels stored as floats (or --scale N for full intensity N)
+    """
+    notes: list[str] = []
+    clip = False
+    if kind == "b":
+        if scale is not None and scale != 1:
+            raise DatasetError(f"{name}: boolean images are 0 and 1; --scale does not apply")
+        scale = 1.0
+    elif scale is not None:
+        scale = float(scale)
+        if not (math.isfinite(scale) and scale > 0):
+            raise DatasetError(f"{name}: --scale must be a finite number > 0, got {scale!r}")
+        if lo < 0:
+            raise DatasetError(f"{name}: values down to {lo:g} lie outside [0, 1]; intensities "
+                               "must be >= 0")
+        top = hi / scale
+        if top > 1 + ROUNDING:
+            raise DatasetError(f"{name}: values divided by {scale:g} must lie in [0, 1]; the "
+                               f"largest, {hi:g}, gives {top:g}; pass --scale {hi:g} or larger")
+        clip = top > 1
+    elif kind in "iu":
+        if lo < 0:
+            raise DatasetError(f"{name}: integer values down to {lo} lie outside [0, 1]; "
+                               "intensities must be >= 0")
+        if hi > 255:
+            raise DatasetError(f"{name}: integer values up to {hi} exceed 255; pass --scale N "
+                               "with N the full-scale value (65535 for 16-bit, 4095 for "
+                               "12-bit, 1023 for 10-bit levels)")
+        if 0 < hi < LOW_INTEGER_MAX:
+            scale = float(hi)
+            notes.append(f"{name}: integer values {lo}..{hi}, far below 255: read as v/{hi} "
+                         "(the largest value as full intensity); pass --scale 255 if they are "
+                         "8-bit levels")
+        else:
+            scale = 255.0
+            if LOW_INTEGER_MAX <= hi < DARK_INTEGER_MAX:
+                notes.append(f"{name}: the brightest value is {hi} of 255: read as v/255 "
+                             f"(8-bit levels); pass --scale {hi} if {hi} is full intensity")
     else:
-        magic = _peek_magic(p)
-        if magic == LABELS_MAGIC:
-            raise DatasetError(f"{p}: an IDX labels file, not images")
-        if magic != IMAGES_MAGIC:
-            raise DatasetError(f"{p}: not a .npy/.npz array, an IDX images file (.gz or not) "
-                               "or a folder of PNG files")
-        arr = _read_idx(p, IMAGES_MAGIC)
-        kind = "idx"
-    _image_shape_check(p, arr.shape)
-    _dtype_check(p, arr.dtype)
-    return ImageSource(p, kind, int(arr.shape[0]), tuple(int(s) for s in arr.shape[1:]),
-                       arr.dtype, _array=arr)
+        if lo < -ROUNDING:
+            raise DatasetError(f"{name}: values down to {lo:g} lie outside [0, 1]; intensities "
+                               "must be >= 0")
+        if hi > 1 + ROUNDING:
+            hint = (f"pass --scale 255 if they are 8-bit levels stored as floats (or --scale N "
+                    "for full intensity N)" if hi <= 255 + ROUNDING else
+                    f"pass --scale N with N the full-scale value (at least {hi:g})")
+            raise DatasetError(f"{name}: float values up to {hi:g} lie outside [0, 1]; {hint}")
+        scale = 1.0
+        if lo < 0 or hi > 1:
+            clip = True
+            notes.append(f"{name}: values between {lo!r} and {hi!r} lie outside [0, 1] by "
+                         f"rounding only (at most {ROUNDING:g}): clipped to [0, 1]")
+    if lo == hi:
+        level = lo / scale
+        what = "0 (all black)" if level == 0 else f"{level:g}"
+        raise DatasetError(f"{name}: every value is {what}: the images are constant, so there "
+                           "is nothing to learn or analyse")
+    return scale, notes, clip
 
 
-# --------------------------------------------------------------------------- a study's images
+# ---- the loader
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImageSet:
-    """A user's images as the experiments read them: float32 (n, D) in [0, 1], split into a
-    training and a test part (see :func:`load_images`)."""
+    """A user's images, ready to train on: what :func:`load_images` returns.
 
+    Attributes
+    ----------
+    name : str
+        From the file or folder name (``digits`` for ``digits.npy``); a user's string: escape
+        it (:mod:`lossanalysis._text`) before showing it.
+    train, test : numpy.ndarray
+        float32 arrays ``(n, D)`` of intensities in [0, 1], read-only.
+    shape : tuple
+        The shape of one image: ``(H, W)`` or ``(H, W, C)``; ``(D,)`` for rows of ``D`` values
+        that are not a square.
+    split : str
+        How train and test were obtained: given by the file (which members or files), or drawn
+        (the fraction and the seed).
+    source : str
+        The path read, and what it was (``npy``, ``npz``, ``idx``, ``images``).
+    scale : float
+        The divisor applied to the stored values.
+    notes : tuple of str
+        The choices made on the caller's behalf (each also warned as a :class:`DataWarning`).
+    """
     name: str
-    train: np.ndarray
-    test: np.ndarray
+    train: np.ndarray = dataclasses.field(repr=False)
+    test: np.ndarray = dataclasses.field(repr=False)
     shape: tuple
     split: str
     source: str
+    scale: float = 1.0
     notes: tuple = ()
 
+    @property
+    def n_values(self) -> int:
+        """Values per image, D."""
+        return int(self.train.shape[1])
 
-def _as_unit(x: np.ndarray, scale, path) -> np.ndarray:
-    x = np.asarray(x)
-    if scale is None:
-        scale = 255.0 if x.dtype.kind in "iu" else 1.0
-    out = (x.astype(np.float64) / float(scale)).astype(np.float32)
-    if out.size and (out.min() < 0 or out.max() > 1):
-        raise DatasetError(f"{path}: values lie outside [0, 1] after scaling by 1/{scale:g}")
-    return out.reshape(len(out), -1)
+
+def _display_name(p: Path) -> str:
+    name = p.name
+    for end in (".gz", ".npy", ".npz", ".png", ".jpg", ".jpeg"):
+        if name.lower().endswith(end):
+            name = name[: -len(end)]
+    return name or p.name
+
+
+def _to_unit(src, indices, scale: float, clip: bool, d: int, block_values: int = 1 << 22):
+    """Rows ``indices`` (sorted; None: all) of ``src`` as float32 ``(k, d)`` values / scale."""
+    n = len(src) if indices is None else len(indices)
+    out = np.empty((n, d), dtype=np.float32)
+    rows = max(1, block_values // max(d, 1))
+    exact = np.dtype(src.dtype) == np.uint8 and scale == 255.0
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        part = src[start:stop] if indices is None else src[indices[start:stop]]
+        part = np.asarray(part).reshape(stop - start, d)
+        if exact:   # correctly rounded v/255, as load() gives
+            np.divide(part, np.float32(255), out=out[start:stop], dtype=np.float32)
+        else:
+            out[start:stop] = part.astype(np.float64) / scale
+    if clip:
+        np.clip(out, 0, 1, out=out)
+    return out
 
 
 def load_images(path, *, scale=None, one_image: bool = False, test_fraction: float = 0.2,
                 seed: int = 0, limits=None) -> ImageSet:
-    """Read a set of images for a study: an ``.npz`` holding train/test arrays (``x_train`` and
-    ``x_test``, or ``train`` and ``test``), or anything :func:`open_images` reads (split into
-    training and test images with ``seed``: the last ``test_fraction`` of a fixed permutation
-    is the test part), or a folder in the IDX layout of MNIST (its train and t10k files)."""
-    p = Path(path)
-    name = p.stem if p.is_file() else p.name
-    if p.is_dir() and _existing(p, FILES["train"][0]):
-        train = _read_idx(_existing(p, FILES["train"][0]), IMAGES_MAGIC)
-        test = _read_idx(_existing(p, FILES["test"][0]), IMAGES_MAGIC)
-        shape = tuple(int(s) for s in train.shape[1:])
-        return ImageSet(name, _as_unit(train, scale, p), _as_unit(test, scale, p), shape,
-                        "the folder's train and t10k files", str(path))
-    if p.suffix.lower() == ".npz" and p.is_file():
-        with np.load(p, allow_pickle=False) as z:
-            for a, b in (("x_train", "x_test"), ("train", "test")):
-                if a in z.files and b in z.files:
-                    tr, te = z[a], z[b]
-                    shape = tuple(int(s) for s in tr.shape[1:])
-                    return ImageSet(name, _as_unit(tr, scale, p), _as_unit(te, scale, p),
-                                    shape, f"the file's {a} and {b} arrays", str(path))
-    src = open_images(p)
-    x = np.asarray(src.read())
-    perm = np.random.default_rng(seed).permutation(len(x))
-    n_test = max(1, int(round(test_fraction * len(x))))
-    xs = _as_unit(x, scale, p)
-    return ImageSet(name, xs[np.sort(perm[n_test:])], xs[np.sort(perm[:n_test])],
-                    tuple(src.image_shape), f"drawn: {test_fraction:g} of the images as test "
-                    f"images, seed {seed}", str(path))
+    """Read a user's images for training: train and test sets of intensities in [0, 1].
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Anything :func:`open_images` reads: a ``.npy``/``.npz`` array, an IDX images file, a
+        folder of PNG/JPEG files (subfolders included) or a folder in the standard IDX layout.
+        Train and test sets given by the file are kept: an ``.npz`` with ``x_train`` and
+        ``x_test`` (Keras' ``mnist.npz``) or ``train`` and ``test``, a folder holding
+        ``train-images-idx3-ubyte[.gz]`` and ``t10k-images-idx3-ubyte[.gz]``.  Anything else is
+        split at random (``test_fraction``, ``seed``).
+    scale : float, optional
+        Divide the stored values by this (the command lines' ``--scale``).  Default: chosen
+        by :func:`infer_scale`, which warns whenever it takes the scale from the data and
+        refuses what it cannot decide (integers above 255, floats above 1).
+    one_image : bool
+        A 2-D array (or a single image file) is one image, not N images of D values (the
+        command lines' ``--one-image``).  One image cannot be split: it is refused here.
+    test_fraction : float
+        Share of the images drawn for the test set when the file gives none, in [0, 1)
+        (default 0.2; at least one test image when it is above 0).
+    seed : int
+        Seed of that draw (``numpy.random.default_rng``); the same seed, the same split.
+    limits : Limits, dict or None
+        Bounds checked before anything is read or decoded (see :mod:`lossanalysis._limits`).
+
+    Returns
+    -------
+    ImageSet
+
+    Raises
+    ------
+    DatasetError
+        A ValueError with one line naming the input: unreadable, not images, out of range,
+        constant, or a bound exceeded (:class:`~lossanalysis._limits.LimitError`).
+
+    Warns
+    -----
+    DataWarning
+        Each note of the result (a scale taken from the data, values clipped, a 2-D array read
+        as N images).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, warnings
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "digits.npy"
+    >>> rng = np.random.default_rng(0)
+    >>> np.save(path, rng.integers(0, 17, size=(50, 8, 8)))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     s = load_images(path)
+    >>> s.name, s.train.shape, s.test.shape, s.shape, s.scale
+    ('digits', (40, 64), (10, 64), (8, 8), 16.0)
+    >>> s.split
+    'drawn: 10 of 50 images for test (test_fraction 0.2, seed 0)'
+    >>> print(caught[0].message)
+    digits.npy: integer values 0..16, far below 255: read as v/16 (the largest value as full intensity); pass --scale 255 if they are 8-bit levels
+    """
+    f = test_fraction
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not (0 <= f < 1):
+        raise ValueError(f"test_fraction must be a number in [0, 1), got {f!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))):
+        raise ValueError(f"scale must be a number > 0 or None, got {scale!r}")
+    sets = _open_sets(path, one_image=one_image, limits=limits)
+    p = sets["path"]
+    label = p.name
+    train, test = sets["train"], sets["test"]
+    notes = list(sets["notes"])
+    lo, hi = value_range(train, name=label)
+    if test is not None:
+        t_lo, t_hi = value_range(test, name=label)
+        lo, hi = min(lo, t_lo), max(hi, t_hi)
+    chosen, more, clip = infer_scale(lo, hi, train.dtype.kind, scale, name=label)
+    notes += more
+    n, d = int(train.shape[0]), math.prod(train.shape[1:])
+    if test is not None:
+        x_train = _to_unit(train, None, chosen, clip, d)
+        x_test = _to_unit(test, None, chosen, clip, d)
+        split = f"given by the file: {sets['split']}"
+    else:
+        if n < 2:
+            raise DatasetError(f"{label}: holds one image; a training and a test set need two "
+                               "or more")
+        n_test = 0 if f == 0 else min(n - 1, max(1, round(f * n)))
+        order = np.random.default_rng(seed).permutation(n)
+        test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+        x_train = _to_unit(train, train_idx, chosen, clip, d)
+        x_test = _to_unit(train, test_idx, chosen, clip, d)
+        split = (f"drawn: {n_test} of {n} images for test (test_fraction {f:g}, seed {seed})")
+    shape = tuple(int(s) for s in train.shape[1:])
+    if len(shape) == 1:
+        side = math.isqrt(d)
+        shape = (side, side) if side * side == d and d > 1 else (d,)
+    elif len(shape) == 3 and shape[2] == 1:
+        shape = shape[:2]
+    for arr in (x_train, x_test):
+        arr.flags.writeable = False
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
+    return ImageSet(name=_display_name(p), train=x_train, test=x_test, shape=shape,
+                    split=split, source=f"{p} ({sets['kind']})", scale=chosen,
+                    notes=tuple(notes))

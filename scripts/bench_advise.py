@@ -8,7 +8,11 @@ includes waiting for a core; the process CPU time does not):
 * the analysis, ``lossanalysis.advise.advise``, on the Fashion-MNIST training images (60,000)
   as stored (uint8) and as a float32 array in [0, 1] (the float path);
 * the whole command with ``--out`` (reading the IDX file, the Markdown and the figure), run
-  in-process.
+  in-process;
+* images of many values (issue 20: 3 images of 20,000 values took 6.2 GB and a minute, 100,000
+  values a 74.5 GiB MemoryError; the goal: seconds, and 10 s / 500 MB for 100,000): 3 random
+  8-bit images of 20,000 and of 100,000 values (the Gram route) and 1,000 of 20,000 values (the
+  randomized route), each with its peak memory.
 
 Run it with one BLAS thread for the one-core figure: ``OPENBLAS_NUM_THREADS=1 python
 scripts/bench_advise.py``.  The peak memory of the analysis (Python's tracemalloc, which NumPy
@@ -56,6 +60,19 @@ def main(argv=None):
     tracemalloc.stop()
     print(f"peak memory of advise beyond the loaded uint8 images ({x.nbytes / 1e6:.0f} MB): "
           f"{peak / 1e6:.0f} MB (a float64 copy would be {x.size * 8 / 1e6:.0f} MB)")
+
+    import numpy as np
+    rng = np.random.default_rng(0)
+    print("images of many values (random 8-bit levels):")
+    for n, d in ((3, 20_000), (3, 100_000), (1_000, 20_000)):
+        big = rng.integers(0, 256, (n, d), dtype=np.uint8)
+        advise(big)                                   # warm-up (and the method used)
+        timing = best(lambda: advise(big), args.repeat)
+        tracemalloc.start()
+        method = advise(big).scale["spectrum_method"]
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"  {n:>5} x {d:>7}: {cell(timing)}  peak {peak / 1e6:.0f} MB  ({method})")
 
 
 if __name__ == "__main__":

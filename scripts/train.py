@@ -1,4 +1,7 @@
-"""Train an AE or a VAE on MNIST or Fashion-MNIST (a thin wrapper around lossanalysis.nn.train).
+"""Train an AE or a VAE on your images, MNIST or Fashion-MNIST (a thin wrapper around
+lossanalysis.nn.train).
+
+    python scripts/train.py --model vae --data digits.npy --out runs/digits
 
     python scripts/train.py --model vae --likelihood bernoulli \
         --dataset mnist --data-dir ../shared/data --epochs 10 --out runs/vae-bern \
@@ -7,13 +10,21 @@
     python scripts/train.py --model ae --loss focal --loss-param gamma=1 \
         --epochs 5 --out runs/ae-focal [--resume] [--quiet]
 
-Default layers: the VAE 784-400-20 (the PyTorch examples' vae/main.py), the AE 784-512-128-32;
-the architecture is printed first.  Progress shows inside each epoch (rewritten in place on a
+``--data PATH`` reads anything ``lossanalysis.data.load_images`` reads (a .npy/.npz array, an
+.npz with x_train/x_test, IDX files, a folder of PNG/JPEG images); its own test set is kept,
+otherwise --test-fraction of the images is drawn with --seed.  Default layers
+(``lossanalysis.nn.default_layers``): for 784 values the VAE 784-400-20 (the PyTorch examples'
+vae/main.py) and the AE 784-512-128-32, the input size following the data; for smaller images
+the hidden sizes scale with the number of values D (8 x 8: VAE 64-40-8, AE 64-48-16-8).  The
+architecture and the data's name are printed first.  Progress shows inside each epoch (rewritten in place on a
 terminal), a line per epoch, and a summary at the end: test loss (with its reconstruction and
 KL parts for a VAE) in the loss's own unit, the per-pixel squared error of the
 reconstructions, wall time.  With ``--out``, ``metrics.json`` and ``checkpoint.npz`` are
 written after every epoch; ``--resume`` continues from the checkpoint there (and repairs what an
-interrupted run left); ``lossanalysis.nn.load_model`` rebuilds the model from the checkpoint.
+interrupted run left); an --out folder that already holds a run is refused without --resume
+(or --force, which starts over); ``lossanalysis.nn.load_model`` rebuilds the model from the
+checkpoint.  Writing into the checkpoint's committed folders (figures/, reports/, ...) needs
+--force.
 ``--save-recon STEM`` writes STEM.pdf and STEM.png: test images, reconstructions and (VAE)
 samples from the prior.
 
@@ -32,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lossanalysis.nn.cli import (OneLineParser, add_data_arguments, load_data,  # noqa: E402
                                  positive_float, positive_int)
 
-DEFAULT_LAYERS = {"ae": "784,512,128,32", "vae": "784,400,20"}
 
 
 def _number_or_word(text):
@@ -56,8 +66,9 @@ def parser():
     ap.add_argument("--decoder", choices=("mlp", "linear"), default="mlp", help="VAE decoder")
     ap.add_argument("--activation", default="relu", help="relu, leaky_relu, tanh or identity")
     ap.add_argument("--layers", default=None,
-                    help="comma-separated layer sizes (default: VAE 784,400,20; "
-                         "AE 784,512,128,32)")
+                    help="comma-separated layer sizes, the first the images' number of values "
+                         "(default: VAE D,400,20 and AE D,512,128,32 for D >= 784 values, "
+                         "scaled down with D for smaller images)")
     ap.add_argument("--init", default=None, choices=("he", "glorot", "uniform_fan_in"),
                     help="one weight initialization for every layer (default: He before ReLU-like "
                          "units, Glorot elsewhere; uniform_fan_in is the frameworks' default)")
@@ -68,7 +79,11 @@ def parser():
     ap.add_argument("--lr", type=positive_float, default=1e-3)
     ap.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
     ap.add_argument("--out", default=None, help="output folder (metrics.json, checkpoint.npz)")
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the run in --out from its checkpoint")
+    ap.add_argument("--force", action="store_true",
+                    help="start over in an --out folder that holds a run, and write into the "
+                         "checkpoint's committed folders")
     ap.add_argument("--save-recon", default=None, metavar="STEM",
                     help="write STEM.pdf and STEM.png: test images and reconstructions (and "
                          "prior samples for a VAE)")
@@ -122,27 +137,62 @@ def build_model(ap, args, sizes):
         ap.error(err.args[0] if isinstance(err, KeyError) and err.args else str(err))
 
 
+def check_outputs(ap, args) -> None:
+    """Before any work: --out and --save-recon writable; an existing run in --out kept unless
+    --resume or --force; committed folders (figures/, reports/, ...) written only with --force."""
+    from lossanalysis._io import check_writable, refuse_overwrite
+    from lossanalysis.nn.training import CHECKPOINT, METRICS
+
+    try:
+        if args.out:
+            check_writable(args.out, "--out")
+            existing = [name for name in (CHECKPOINT, METRICS)
+                        if (Path(args.out) / name).exists()]
+            if existing and not (args.resume or args.force):
+                ap.error(f"--out: {args.out!r} already holds a run ({existing[0]}); pass --resume "
+                         "to continue it or --force to start over")
+            refuse_overwrite([Path(args.out) / n for n in (CHECKPOINT, METRICS)],
+                             force=args.force)
+        if args.save_recon:
+            stem = Path(args.save_recon)
+            check_writable(stem.parent, "--save-recon")
+            refuse_overwrite([stem.with_suffix(".pdf"), stem.with_suffix(".png")],
+                             force=args.force)
+    except (ValueError, FileExistsError) as err:
+        ap.error(str(err))
+
+
 def main(argv=None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     if args.resume and not args.out:
         ap.error("--resume needs --out (the folder of the run to continue)")
-    layers = args.layers or DEFAULT_LAYERS[args.model]
-    # The model first: a bad loss or size is reported before any data is read.
-    model = build_model(ap, args, layer_sizes(ap, layers))
+    check_outputs(ap, args)
+    # A bad loss or size is reported before any data is read: the model is built first with the
+    # given sizes, or (default sizes: they follow the data) as a small stand-in.
+    given = layer_sizes(ap, args.layers) if args.layers else None
+    model = build_model(ap, args, given or (2, 2))
     x_train, x_test = load_data(ap, args)
-    layer_sizes(ap, layers, x_train.shape[1])
+    data = args.images
+    if given:
+        layer_sizes(ap, args.layers, x_train.shape[1])
+    else:
+        from lossanalysis.nn import default_layers
+        model = build_model(ap, args, default_layers(args.model, x_train.shape[1]))
+    from lossanalysis import _text
     from lossanalysis.nn import TrainingDiverged, format_summary, summarize, train
 
     if not args.quiet:
-        print(f"{model.architecture()}; {args.dataset}: {len(x_train)} training, "
+        print(f"{model.architecture()}; {_text.terminal(data.name)}: {len(x_train)} training, "
               f"{len(x_test)} test images", file=sys.stderr)
+    described = {"name": data.name, "source": data.source, "split": data.split,
+                 "shape": list(data.shape), "scale": data.scale}
     try:
         hist = train(model, x_train, x_test, epochs=args.epochs, batch_size=args.batch_size,
                      lr=args.lr, optimizer=args.optimizer, seed=args.seed, out_dir=args.out,
-                     resume=args.resume, quiet=args.quiet)
+                     resume=args.resume, quiet=args.quiet, data=described)
     except TrainingDiverged as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_text.terminal(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         where = f"; --resume continues from the last checkpoint in {args.out}" if args.out else ""
@@ -150,7 +200,7 @@ def main(argv=None) -> int:
         return 130
     except (ValueError, OSError) as err:
         # a checkpoint that does not fit these settings, a file that cannot be written
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_text.terminal(err)}", file=sys.stderr)
         return 2
     if not args.quiet:
         print(format_summary(summarize(model, x_test, hist, seed=args.seed)), file=sys.stderr)
@@ -158,8 +208,14 @@ def main(argv=None) -> int:
         from lossanalysis import plotting
         from lossanalysis.nn.figures import reconstruction_figure
 
-        fig = reconstruction_figure(model, x_test, seed=args.seed, columns=args.columns)
-        paths = plotting.save(fig, args.save_recon)
+        fig = reconstruction_figure(model, x_test, seed=args.seed, columns=args.columns,
+                                    shape=data.shape)
+        try:
+            paths = plotting.save(fig, args.save_recon)
+        except OSError as err:
+            print(f"error: --save-recon: cannot write {args.save_recon!r} "
+                  f"({err.strerror or err})", file=sys.stderr)
+            return 2
         if not args.quiet:
             print("figure: " + ", ".join(str(p) for p in paths), file=sys.stderr)
     return 0

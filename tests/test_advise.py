@@ -4,6 +4,7 @@ errors, and agreement with the committed reports on the real datasets."""
 import gzip
 import json
 import math
+import re
 from pathlib import Path
 
 import mpmath
@@ -12,7 +13,7 @@ import pytest
 
 from lossanalysis import analysis
 from lossanalysis.__main__ import main
-from lossanalysis.advise import advise, reports, scan, select_images
+from lossanalysis.advise import DataError, advise, reports, scan, select_images
 from lossanalysis.advise.core import CALIBRATION_EDGE
 from lossanalysis.advise.render import advice_figure, to_markdown
 from lossanalysis.advise.stats import (learned_sigma, linear_reconstruction_mse,
@@ -239,8 +240,14 @@ def test_low_rank_gaussian_counts_match_the_spectrum():
     assert [r["active"] for r in a.scale["rows"] if r["kind"] == "gaussian"] == [1, 2, 3, 4]
 
 
-def test_constant_images_are_degenerate_not_broken():
-    x = np.full((10, 9), 0.5)
+def test_constant_images_are_refused_with_a_clear_message():
+    for value, words in ((0.5, "every value is 0.5"), (0.0, "every value is 0 (all black)")):
+        with pytest.raises(DataError, match=f"DATA: {re.escape(words)}: the images are constant"):
+            advise(np.full((10, 9), value), latent=3, name="DATA")
+
+
+def test_identical_images_are_degenerate_not_broken():
+    x = np.tile(np.linspace(0.1, 0.9, 9), (10, 1))     # ten copies of one image: nothing varies
     a = advise(x, latent=3)
     assert math.isnan(a.scale["sigma_eff_bernoulli"])
     assert all(r["active"] in (0, None) for r in a.scale["rows"])
@@ -348,7 +355,7 @@ def test_png_folder_grey_rgb_and_16_bit(tmp_path):
     for i, im in enumerate(grey):
         _png(tmp_path / "g" / f"{i}.png", im)
     src = open_images(tmp_path / "g")
-    assert (src.kind, src.n, src.image_shape, src.dtype) == ("png", 3, (5, 4), np.uint8)
+    assert (src.kind, src.n, src.image_shape, src.dtype) == ("images", 3, (5, 4), np.uint8)
     np.testing.assert_array_equal(src.read(), grey)
     # grey saved as RGBA: alpha dropped, equal channels read as grey
     (tmp_path / "rgba").mkdir()
@@ -371,11 +378,11 @@ def test_png_folder_grey_rgb_and_16_bit(tmp_path):
 
 
 def test_png_folder_errors(tmp_path):
-    with pytest.raises(DatasetError, match="no .png files"):
+    with pytest.raises(DatasetError, match="no .png or .jpg files"):
         open_images(tmp_path)
     _png(tmp_path / "a.png", np.zeros((4, 4), np.uint8))
     _png(tmp_path / "b.png", np.zeros((5, 4), np.uint8))
-    with pytest.raises(DatasetError, match="b.png: image of shape"):
+    with pytest.raises(DatasetError, match="b.png: image of 4x5 pixels, but a.png has 4x4"):
         open_images(tmp_path)
 
 
@@ -437,7 +444,7 @@ def files(tmp_path):
     (["notes.txt"], "not a .npy/.npz array, an IDX images file"),
     (["labels-idx1-ubyte"], "an IDX labels file, not images"),
     (["nan.npy"], "DATA holds NaN \\(image 3, value 13\\)"),
-    (["grey255.npy"], "DATA: values must lie in \\[0, 1\\]; got .*pass --scale 255"),
+    (["grey255.npy"], "DATA: float values up to 254.8.. lie outside \\[0, 1\\]; pass --scale 255"),
     (["good.npy", "--scale", "0.5"], "DATA: values divided by 0.5 must lie in \\[0, 1\\]"),
     (["one.npy"], "DATA holds 1 image; at least 2"),
     (["flat.npy"], "expected an array of images"),
@@ -489,9 +496,10 @@ def test_float_0_255_with_scale(capsys, files):
     assert doc["source"]["scale"] == 255.0 and doc["profile"]["exactly_0_or_1"] == 0
 
 
-def test_binary_uint8_hint():
+def test_binary_uint8_is_read_as_binary_with_a_warning():
     a = advise(np.random.default_rng(14).integers(0, 2, size=(30, 5), dtype=np.uint8))
-    assert any("--scale 1" in n for n in a.notes)
+    assert a.profile["binary"] and a.source["scale"] == 1
+    assert any("read as v/1" in n and "--scale 255" in n for n in a.notes)
 
 
 def test_figure_has_no_legend_over_data():
@@ -578,3 +586,25 @@ def test_real_data_recommendations(real):
         assert rec["a meaningful ELBO in nats"].startswith("Gaussian with a learned σ")
         assert rec["calibrated intensities"] == "sigmoid + BCE"
         assert rec["sharp reconstructions (VAE)"] == "Gaussian decoder with a learned shared σ"
+
+
+def test_progress_on_a_terminal_and_in_a_log():
+    import io
+
+    from lossanalysis.advise.cli import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, log = Tty(), io.StringIO()
+    for stream in (tty, log):
+        p = _Progress(stream, tty_seconds=0.0, plain_seconds=0.0)
+        p("profile", 5, 10)
+        p("covariance", 10, 10)
+        p.clear()
+    assert tty.getvalue().startswith("\radvise: profile 50%") and tty.getvalue().endswith("\r")
+    assert log.getvalue() == "advise: profile 50%\nadvise: covariance 100%\n"
+    quiet = io.StringIO()
+    _Progress(quiet)("profile", 1, 2)              # within its first second: nothing shown
+    assert quiet.getvalue() == ""

@@ -245,8 +245,8 @@ def test_train_script_end_to_end(tmp_path, real_data):
     straight = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     for k in LOSS_KEYS:
         assert straight[k] == resumed[k], k
-    # the first size must match the images
-    done = run("--epochs", "1", "--layers", "100,4")
+    # the first size must match the images (--force: the folder holds a run; see test_inputs)
+    done = run("--epochs", "1", "--layers", "100,4", "--force")
     assert done.returncode == 2 and "error: --layers must start with 784" in done.stderr.split("\n")[0]
 
 

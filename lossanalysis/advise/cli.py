@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from .._cli import nonnegative_int, positive_float, positive_int
+from .._cli import add_limit_argument, limits_from, nonnegative_int, positive_float, positive_int
 
 __all__ = ["register", "run"]
 
@@ -25,11 +25,17 @@ def register(subparsers) -> argparse.ArgumentParser:
             "recommend a decoder/loss per goal."),
     )
     p.add_argument("data", metavar="DATA",
-                   help="a .npy/.npz array of images (N x H x W, N x H x W x C or N x D; uint8 "
-                        "or floats), an IDX images file (.gz or not) or a folder of PNG files")
+                   help="a .npy/.npz array of images (N x H x W, N x H x W x C or N x D; "
+                        "integers or floats; of an x_train/x_test archive the training images), "
+                        "an IDX images file (.gz or not), or a folder of PNG/JPEG files "
+                        "(subfolders included) or of IDX files")
     p.add_argument("--scale", type=positive_float, default=None,
-                   help="divide the stored values by this (default: 255 for integers, 1 for "
+                   help="divide the stored values by this (default: 255 for integers up to "
+                        "255, their maximum with a warning when it is far below 255, 1 for "
                         "floats; e.g. --scale 255 for float data in 0-255)")
+    p.add_argument("--one-image", action="store_true",
+                   help="DATA is one image (an H x W or H x W x C array, or one image file), "
+                        "not N images of D values")
     p.add_argument("--max-images", type=positive_int, default=None, metavar="N",
                    help="analyse a random N of the images (see --seed)")
     p.add_argument("--seed", type=nonnegative_int, default=0,
@@ -41,58 +47,139 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "of a source checkout)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite advice files in the checkout's committed folders (figures/, "
+                        "reports/, predictions/, studies/)")
     p.add_argument("--columns", type=int, choices=(1, 2), default=1,
                    help="figure width: 1 (3.4 in) or 2 (7.0 in) columns (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    add_limit_argument(p)
     p.set_defaults(func=run, parser=p)
+
+    def one_line_error(message):    # no usage block: the error is the one line that matters
+        p.exit(2, f"{p.prog}: error: {message}\n")
+
+    p.error = one_line_error
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the subcommand; bad input ends in ``parser.error`` (exit status 2)."""
-    from .._io import atomic_write
-    from ..data import DatasetError, open_images
+    """Run the subcommand; bad input ends in ``parser.error`` (exit status 2): one line, the
+    user's strings escaped."""
+    import shlex
+    import sys
+
+    from .. import _text
+    from .._io import atomic_write, check_writable, refuse_overwrite
     from . import core, reports, stats
     from .render import FIGURE_STEM, advice_figure, to_markdown
 
     parser = args.parser
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        parser.error(f"--out: {args.out!r} exists and is not a folder")
+
+    def fail(message):
+        parser.error(_text.terminal(message))
+
+    limits = limits_from(args)
+    if args.out is not None:
+        try:
+            check_writable(args.out, "--out")
+            refuse_overwrite([Path(args.out) / name for name in
+                              ("advice.md", FIGURE_STEM + ".pdf", FIGURE_STEM + ".png")],
+                             force=args.force)
+        except (ValueError, FileExistsError) as exc:
+            fail(str(exc))
     if args.reports is not None and reports.find_reports(args.reports) is None:
-        parser.error(f"--reports: {args.reports!r} is not a folder")
+        fail(f"--reports: {args.reports!r} is not a folder")
     folder = reports.find_reports(args.reports)
     try:
-        source = open_images(args.data)
-    except DatasetError as exc:
-        parser.error(f"DATA: {exc}")
+        source = _open(args, limits)
+    except ValueError as exc:
+        fail(f"DATA: {exc}")
     latent = args.latent if args.latent is not None else core.LATENT
     d = math.prod(source.image_shape)
     if latent > d:
-        parser.error(f"--latent: {latent} exceeds the {d} values of an image")
+        fail(f"--latent: {latent} exceeds the {d} values of an image")
     indices = stats.select_images(source.n, args.max_images, args.seed)
     images = source.read(indices)
     described = {"path": str(source.path), "kind": source.kind, "total": source.n,
                  "image_shape": list(source.image_shape), "dtype": source.dtype.name,
                  "seed": args.seed if indices is not None else None}
     try:
-        loaded = reports.load_reports(folder) if folder is not None else {}
+        loaded = reports.load_reports(folder, limits=limits) if folder is not None else {}
     except ValueError as exc:
-        parser.error(f"--reports: {exc}")
+        fail(f"--reports: {exc}")
+    progress = _Progress(sys.stderr)
     try:
         advice = core.advise(images, scale=args.scale, latent=latent, reports=loaded,
-                             name="DATA", source=described)
-    except stats.DataError as exc:
-        parser.error(str(exc))
+                             name="DATA", source=described, limits=limits, progress=progress)
+    except ValueError as exc:
+        progress.clear()
+        fail(str(exc))
+    progress.clear()
+    advice.notes[:0] = list(source.notes)
+    for note in advice.notes[:len(source.notes)] + [n for n in advice.notes
+                                                    if n.startswith("DATA:")]:
+        print(f"warning: {_text.terminal(note)}", file=sys.stderr)
     title = Path(args.data).name
+    command = f"python -m lossanalysis study {shlex.quote(args.data)}"
     if args.out is not None:
         out = Path(args.out)
         from .. import plotting
         fig = advice_figure(advice, columns=args.columns)
-        plotting.save(fig, out / FIGURE_STEM)
-        atomic_write(out / "advice.md", to_markdown(advice, title=title,
-                                                    figure=FIGURE_STEM + ".png"))
+        try:
+            plotting.save(fig, out / FIGURE_STEM)
+            atomic_write(out / "advice.md", to_markdown(advice, title=title,
+                                                        figure=FIGURE_STEM + ".png",
+                                                        study=command))
+        except OSError as exc:
+            fail(f"--out: cannot write into {args.out!r} ({exc.strerror or exc})")
     if args.json:
         print(json.dumps(advice.to_dict(), indent=1, ensure_ascii=False))
     else:
-        print(to_markdown(advice, title=title))
+        print(to_markdown(advice, title=title, study=command))
     return 0
+
+
+class _Progress:
+    """Where the analysis is, on stderr: rewritten in place about every second on a terminal,
+    a plain line every 30 s otherwise; nothing for the first second (small data stays quiet)."""
+
+    def __init__(self, stream, tty_seconds: float = 1.0, plain_seconds: float = 30.0):
+        import time
+        self.stream, self.clock = stream, time.monotonic
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.every = tty_seconds if self.tty else plain_seconds
+        self.next = self.clock() + (tty_seconds if self.tty else plain_seconds)
+
+    def __call__(self, stage, done, total):
+        now = self.clock()
+        if now < self.next:
+            return
+        self.next = now + self.every
+        text = f"advise: {stage} {100 * done / max(total, 1):.0f}%"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(60))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self.shown = self.tty
+
+    shown = False
+
+    def clear(self):
+        """Remove the line a terminal shows."""
+        if self.shown:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+def _open(args, limits):
+    """The images named by DATA (with ``--one-image``), warnings about the reading kept."""
+    import warnings
+
+    from ..data import DataWarning, open_images
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return open_images(args.data, one_image=args.one_image, limits=limits)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import analysis
+from .._inputs import real_array
 from .._io import jsonable as _jsonable  # the one conversion to JSON
-from ..data import DATASETS
+from .._limits import as_limits
+from ..data import DATASETS, DatasetError, infer_scale, value_range
 from ..losses import logit
 from . import reports as rep
-from .stats import (MIDGREY, NEAR, DataStats, learned_sigma, linear_reconstruction_mse, scan,
-                    sigma_zero_rate_from_moments, spectrum_from_moments,
-                    whitened_spectrum_from_moments)
+from .stats import (MIDGREY, NEAR, TOP, DataError, DataStats, learned_sigma,
+                    linear_reconstruction_mse, scan, sigma_zero_rate_from_moments)
 
 __all__ = ["SIGMAS", "LATENT", "CALIBRATION_EDGE", "SATURATION_RULE", "SATURATED_LOGIT",
            "Advice", "advise"]
@@ -53,7 +54,8 @@ class Advice:
     ``predictions``: the tested predictions with the measurements behind them;
     ``recommendations``: one choice per goal with its reason and rule; ``reports``: which
     reports were read; ``notes``: caveats; ``seconds``: time of the analysis.
-    ``spectrum``, ``whitened``, ``hist_counts``: arrays for the figure.
+    ``spectrum``, ``whitened``, ``hist_counts``: arrays for the figure; ``spectrum_known``: how
+    many leading eigenvalues are individually computed (all but for a randomized spectrum).
     """
     source: dict
     profile: dict
@@ -67,6 +69,7 @@ class Advice:
     spectrum: np.ndarray = field(repr=False)
     whitened: np.ndarray = field(repr=False)
     hist_counts: np.ndarray = field(repr=False)
+    spectrum_known: int | None = None
 
     def to_dict(self) -> dict:
         """The advice as JSON-ready Python objects (the spectra truncated to 100 values;
@@ -76,7 +79,8 @@ class Advice:
             "scale": self.scale, "predictions": self.predictions,
             "recommendations": self.recommendations, "reports": self.reports,
             "notes": self.notes, "seconds": self.seconds,
-            "spectrum_top": self.spectrum[:100], "whitened_top": self.whitened[:100],
+            "spectrum_top": self.spectrum[:min(100, self.spectrum_known or 100)],
+            "whitened_top": self.whitened[:min(100, self.spectrum_known or 100)],
             "hist_counts": self.hist_counts})
 
 
@@ -104,15 +108,30 @@ def _gradient_ratio(m) -> np.ndarray:
             / np.abs(analysis.logit_gradient("bce", y, z)))
 
 
-def _scale_table(lam, white, s_b, latent, sigmas, tau):
+def _open_count(eig, ref, tau, known):
+    """Directions above the threshold sigma^2 e^(2 tau): (count, at_least).  Only the ``known``
+    leading eigenvalues are individual; when all of them are above, the count is a lower
+    bound."""
+    count = analysis.predicted_active_dims(eig[:known], ref, known, tau)
+    if known < eig.size and count == known:
+        return count, True
+    return (analysis.predicted_active_dims(eig, ref, eig.size, tau) if known == eig.size
+            else count), False
+
+
+def _scale_table(lam, white, s_b, latent, sigmas, tau, known=None):
+    known = known or (lam.size, white.size)
+
     def row(label, sigma, eig=lam, what="gaussian"):
         if not (sigma > 0 and math.isfinite(sigma)):
             return {"label": label, "kind": what, "sigma": sigma, "active": None,
                     "directions_open": None, "rate": None, "mse": None}
         ref = sigma if what == "gaussian" else 1.0
+        n_open, at_least = _open_count(eig, ref, tau, known[1] if what == "bernoulli"
+                                       else known[0])
         return {"label": label, "kind": what, "sigma": sigma,
                 "active": analysis.predicted_active_dims(eig, ref, latent, tau),
-                "directions_open": analysis.predicted_active_dims(eig, ref, eig.size, tau),
+                "directions_open": n_open, "directions_open_at_least": at_least,
                 "rate": float(analysis.linear_optimum_kl(eig, ref, latent).sum()),
                 "mse": (linear_reconstruction_mse(eig, sigma, latent) if what == "gaussian"
                         else None)}
@@ -380,8 +399,8 @@ def _nats(v) -> str:
 # The entry point
 # ----------------------------------------------------------------------------------------------
 def advise(images, *, indices=None, scale: float | None = None, latent: int = LATENT,
-           sigmas=SIGMAS, reports=None, name: str = "data", source: dict | None = None
-           ) -> Advice:
+           sigmas=SIGMAS, reports=None, name: str = "data", source: dict | None = None,
+           limits=None, progress=None) -> Advice:
     """Advice on the reconstruction loss for ``images``.
 
     Parameters
@@ -392,7 +411,9 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     indices : sorted array of int, optional
         Analyse only these images (:func:`~lossanalysis.advise.stats.select_images`).
     scale : float, optional
-        Divide the values by this instead (integers: 255, floats: 1 by default).
+        Divide the values by this.  Default: :func:`lossanalysis.data.infer_scale` (integers
+        up to 255: v/255, but far below 255 v/max with a note; floats as given), which refuses
+        what it cannot decide (integers above 255, floats above 1) and constant images.
     latent : int
         Latent size of the linear-VAE rule (default 20, E5's linear VAE).
     sigmas : sequence of float
@@ -404,6 +425,11 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
         How error messages name the data.
     source : dict, optional
         Description of where the images came from (path, kind), copied into the advice.
+    limits : Limits, dict or None
+        The bound ``analysis_values`` on N x D (see :mod:`lossanalysis._limits`).
+    progress : callable, optional
+        ``progress(stage, done, total)`` as the scan goes (see
+        :func:`~lossanalysis.advise.stats.scan`).
 
     Returns
     -------
@@ -412,7 +438,9 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     Raises
     ------
     DataError
-        (a ValueError) for values outside [0, 1] after scaling, NaN, or fewer than 2 images.
+        (a ValueError) for values outside [0, 1] after scaling, NaN, constant images, fewer
+        than 2 images; :class:`~lossanalysis._limits.LimitError` for more values than
+        ``analysis_values``.
 
     Examples
     --------
@@ -435,12 +463,30 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     else:
         loaded = rep.load_reports(reports)
 
-    s = scan(images, indices=indices, scale=scale, name=name)
+    arr = images if hasattr(images, "dtype") else real_array(images, name)
+    if arr.ndim < 2:
+        raise DataError(f"{name}: expected images (N x D, N x H x W or N x H x W x C), got "
+                        f"shape {arr.shape}")
+    n = len(arr) if indices is None else len(indices)
+    d = math.prod(arr.shape[1:])
+    as_limits(limits).check("analysis_values", n * d,
+                            f"{name}: {n:,} images of {d:,} values (analyse fewer with "
+                            f"--max-images {max(2, as_limits(limits).analysis_values // max(d, 1))})")
+    if np.dtype(arr.dtype).kind not in "biuf":
+        raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {arr.dtype}")
+    sample = arr if indices is None else arr[indices]
+    try:
+        lo, hi = value_range(sample, name=name)
+        scale, scale_notes, clip = infer_scale(lo, hi, np.dtype(arr.dtype).kind, scale,
+                                               name=name)
+    except DatasetError as exc:
+        raise DataError(str(exc)) from None
+    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
+             progress=progress)
     tau = analysis.KL_THRESHOLD
-    lam = spectrum_from_moments(s.cov)
-    white = whitened_spectrum_from_moments(s.mean, s.cov)
-    s_b = sigma_zero_rate_from_moments(s.mean, s.cov)
-    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau)
+    lam, white = s.spectrum, s.whitened
+    s_b = sigma_zero_rate_from_moments(s.mean, s.var)
+    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau, s.known)
     prof = _profile(s)
 
     # the slowdown of sigmoid + MSE against BCE at the mean image, averaged over what there is
@@ -454,10 +500,13 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     recs = _recommendations(s, prof, rows, s_l, latent, grad, {p["key"]: p for p in preds},
                             loaded)
 
-    notes = []
-    if s.integer_max_one:
-        notes.append("Every stored value is 0 or 1: if these are binary images, pass --scale 1 "
-                     "(they were read as v/255).")
+    notes = list(scale_notes)
+    if s.method != "covariance":
+        notes.append(
+            f"The covariance spectrum of these {s.d:,}-value images was computed "
+            + ("exactly from the images' Gram matrix (no D x D covariance)." if s.method == "gram"
+               else f"by a randomized estimate of its top {s.known[0]} eigenvalues (seeded; the "
+               "total variance exact, the rest of the spectrum known only by its sum)."))
     if s.n - 1 < s.d:
         notes.append(f"{s.n} images span at most {s.n - 1} directions of the {s.d}-value space: "
                      "the spectrum beyond that is zero by construction, not a property of the "
@@ -485,6 +534,7 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                   "kl_threshold": tau, "total_variance": float(lam.sum()),
                   "top_eigenvalues": lam[:6], "top_whitened": white[:6], "rows": rows}
     src = dict(source or {})
+    scale_info["spectrum_method"] = s.method
     src.update(n=s.n, d=s.d, scale=s.scale, eight_bit_levels=s.levels is not None)
     return Advice(source=src, profile=prof, likelihoods=_likelihoods(s, prof, s_l),
                   scale=scale_info, predictions=preds, recommendations=recs,
@@ -492,4 +542,4 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                            + sorted(ds for ds in loaded if ds not in DATASETS),
                            "mid_grey_of_nonzero": summary},
                   notes=notes, seconds=time.perf_counter() - t0, spectrum=lam, whitened=white,
-                  hist_counts=s.hist_counts)
+                  hist_counts=s.hist_counts, spectrum_known=s.known[0])

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from .. import _text
 from ..data import DATASETS
 from .core import Advice, _pct
 from .reports import DISPLAY
@@ -49,8 +50,13 @@ def _measured(b: dict) -> str:
             + (f" ({inner})" if inner else "") + f": {b['verdict']}{role}")
 
 
-def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = None) -> str:
-    """The advice as a Markdown document (``figure``: the file name of the figure to link).
+def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = None,
+                study: str | None = None) -> str:
+    """The advice as a Markdown document: the recommendations first, then the evidence.
+
+    ``title`` (the data's file name: a user's string, escaped here), ``figure`` (the file name of
+    the figure to link), ``study`` (the command that measures the predictions on this data,
+    shown in the recommendations; default ``python -m lossanalysis study DATA``).
 
     Examples
     --------
@@ -63,7 +69,7 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
     a = advice
     p = a.profile
     src = a.source
-    lines = [f"# Which reconstruction loss for {title}?", ""]
+    lines = [f"# Which reconstruction loss for {_text.markdown(title)}?", ""]
     shape = src.get("image_shape")
     what = f"{src['n']:,} images" + (f" of {' × '.join(map(str, shape))}" if shape else "")
     if src.get("total") and src["total"] != src["n"]:
@@ -73,6 +79,16 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
             else "values as given")
     lines += [f"Data: {what}, {src['d']:,} values each; {read}.  Analysis time "
               f"{a.seconds:.1f} s.", ""]
+
+    lines += ["## Recommendations", "", "| goal | use | why |", "|---|---|---|"]
+    lines += [f"| {r['goal']} | {r['use']} | {r['why']} |" for r in a.recommendations]
+    lines += ["", "Rules: " + "; ".join(f"*{r['goal']}*: {r['rule']}"
+                                        for r in a.recommendations) + ".", ""]
+    command = study or "python -m lossanalysis study DATA"
+    lines += ["These follow from the analysis of this data's statistics; the measurements "
+              "quoted below were made on the reports' datasets, not on it.  To train the "
+              "candidates on these images and measure the predictions here, run "
+              f"`{_text.terminal(command).replace('`', chr(39))}`.", ""]
 
     lines += ["## Intensity profile", "",
               "| exactly 0 | exactly 1 | near-binary (within 0.1 of 0 or 1) | mid-grey "
@@ -106,19 +122,22 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
               "code rate (nats) | per-value MSE (posterior samples) |",
               "|---|---|---|---|---|---|"]
     for r in sc["rows"]:
+        n_open = ("≥ " if r.get("directions_open_at_least") else "") + _g(r["directions_open"])
         lines.append(f"| {r['label']} | {_g(r['sigma'], 3)} | {_g(r['active'])} | "
-                     f"{_g(r['directions_open'])} | {_g(r['rate'], 3)} | {_g(r['mse'], 3)} |")
+                     f"{n_open} | {_g(r['rate'], 3)} | {_g(r['mse'], 3)} |")
     lines.append("")
 
-    lines += ["## Predictions for this data, and the measurements behind them", ""]
+    lines += ["## Predictions for this data, and how they fared on the reports' datasets", ""]
     if not a.reports.get("datasets"):
         lines += ["No experiment report was found (`reports/<dataset>.json` next to the package "
                   "in a source checkout, or `--reports DIR`): the analysis' predictions only.",
                   ""]
     else:
-        lines += ["Measured in the committed reports (" + ", ".join(
-            DISPLAY.get(ds, ds) for ds in a.reports["datasets"]) + "; each report's own "
-            "prediction for its data, its measurement over seeds and the computed verdict).", ""]
+        shown = ", ".join(DISPLAY.get(ds, ds) for ds in a.reports["datasets"])
+        lines += ["Each prediction below is computed for this data.  The bullets under it are "
+                  f"not measurements on this data: they are the committed reports' ({shown}) "
+                  "own prediction for their dataset, the measurement over seeds and the "
+                  "computed verdict, which show how the same rule fared there.", ""]
     for i, pr in enumerate(a.predictions, 1):
         lines += [f"{i}. **{pr['title']}** ({pr['experiment']}).  {pr['analysis']}"]
         sig = pr.get("report_sigma_eff") or {}
@@ -126,15 +145,11 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
             lines.append("   The reports' σ_eff for their data: " + ", ".join(
                 f"{DISPLAY.get(ds, ds)} {_g(v, 3)}" for ds, v in _ordered(sig)) + ".")
         for b in pr["backing"]:
-            lines.append(f"   - {_measured(b)}")
+            lines.append(f"   - measured on {_measured(b)}")
     lines.append("")
 
-    lines += ["## Recommendations", "", "| goal | use | why |", "|---|---|---|"]
-    lines += [f"| {r['goal']} | {r['use']} | {r['why']} |" for r in a.recommendations]
-    lines += ["", "Rules: " + "; ".join(f"*{r['goal']}*: {r['rule']}"
-                                        for r in a.recommendations) + ".", ""]
     if a.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in a.notes] + [""]
+        lines += ["## Notes", ""] + [f"- {_text.markdown(n)}" for n in a.notes] + [""]
     if figure:
         lines += [f"![intensity histogram and covariance spectrum]({figure})", ""]
     return "\n".join(lines)
@@ -180,7 +195,7 @@ def advice_figure(advice: Advice, *, columns: int = 1):
 
         ax = axes[1]
         lam = a.spectrum
-        k = int(min(lam.size, 300))
+        k = int(min(lam.size, 300, a.spectrum_known or lam.size))
         idx = np.arange(1, k + 1)
         pos = lam[:k] > 0
         ax.plot(idx[pos], lam[:k][pos], color="0.1", lw=1.0, label="eigenvalue λᵢ")

@@ -16,11 +16,11 @@ A row is returned as a :class:`Measured` whichever layout it came from.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .._limits import load_json
 from ..data import DATASETS
 
 __all__ = ["DEFAULT_DIR", "Measured", "find_reports", "load_reports", "result",
@@ -84,10 +84,11 @@ def find_reports(folder=None) -> Path | None:
     return p if p.is_dir() else None
 
 
-def load_reports(folder) -> dict:
+def load_reports(folder, *, limits=None) -> dict:
     """``{dataset: report}`` for every ``<dataset>.json`` (dataset in ``data.DATASETS``) in
     ``folder``; an empty dict when there is none.  ValueError naming the file for one that is
-    not a JSON object.
+    not a JSON object, or larger or deeper than ``limits`` allow (``json_bytes``,
+    ``json_depth``; see :mod:`lossanalysis._limits`).
 
     Examples
     --------
@@ -101,9 +102,9 @@ def load_reports(folder) -> dict:
         if not path.is_file():
             continue
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"report {path}: cannot be read as JSON ({exc})") from None
+            doc = load_json(path, f"report {path}", limits)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         if not isinstance(doc, dict):
             raise ValueError(f"report {path}: not a JSON object")
         out[name] = doc

@@ -1,11 +1,22 @@
 """One streamed pass over a set of images: the pixel profile, the mean image, the covariance.
 
-The images are read in blocks of :data:`BLOCK_ROWS` and converted to float64 one block at a
-time, so memory stays at the data in its stored type plus one float64 block and the D x D
-covariance (``D`` values per image), whatever the number of images.  Two passes: the first
-checks the values, counts the pixel levels and sums the mean image; the second accumulates the
-centred cross products (exact centring, no cancellation) and each location's mean absolute
-deviation.
+The images are read in blocks of about :data:`BLOCK_VALUES` values and converted to float64 one
+block at a time, so memory stays at the data in its stored type plus one float64 block and the
+spectrum's work space, whatever the number of images.  Two passes: the first checks the values,
+counts the pixel levels and sums the mean image; the second accumulates each location's
+variance and mean absolute deviation and, for images of up to :data:`EXACT_D` values, the
+centred cross products (exact centring, no cancellation).
+
+The covariance spectrum (and its Bernoulli-whitened twin) is bounded in D:
+
+* D <= :data:`EXACT_D`: the D x D covariance, diagonalized exactly (O(D^2) memory, O(D^3) time);
+* more values, at most :data:`GRAM_N` images: the N x N Gram matrix of the centred images,
+  accumulated over column blocks, whose eigenvalues are exactly the non-zero ones of the
+  covariance (O(N^2) memory, O(N^2 D) time): 3 images of 100,000 values take milliseconds;
+* more values and images: the top :data:`TOP` eigenvalues by a randomized range finder with
+  one power iteration (Halko, Martinsson & Tropp 2011, algorithms 4.3 and 5.1), streamed over
+  the images (O(D TOP) memory, five passes); the rest of the spectrum is known by its sum (the
+  exact total variance), which is all the linear-VAE rule needs beyond the latent size.
 
 The spectrum functions here take the streamed moments where :mod:`lossanalysis.analysis`'s
 ``spectrum``, ``whitened_spectrum`` and ``bernoulli_sigma_zero_rate`` take the data matrix
@@ -23,12 +34,20 @@ from .. import analysis
 from .._inputs import real_array
 from ..losses import get_loss
 
-__all__ = ["BLOCK_ROWS", "HIST_BINS", "NEAR", "MIDGREY", "DataError", "DataStats",
+__all__ = ["BLOCK_ROWS", "BLOCK_VALUES", "EXACT_D", "GRAM_N", "TOP", "HIST_BINS", "NEAR", "MIDGREY", "DataError", "DataStats",
            "select_images", "scan", "spectrum_from_moments", "whitened_spectrum_from_moments",
            "sigma_zero_rate_from_moments", "linear_reconstruction_mse", "learned_sigma"]
 
-#: Images per block of the streamed passes (2048 x 784 float64 = 12.8 MB).
+#: Images per block of the streamed passes for MNIST-sized images (2048 x 784 float64 = 12.8 MB).
 BLOCK_ROWS = 2048
+#: Values per block of the streamed passes: a block holds ``max(1, BLOCK_VALUES // D)`` images.
+BLOCK_VALUES = BLOCK_ROWS * 784
+#: Values per image up to which the covariance is formed and diagonalized exactly.
+EXACT_D = 2048
+#: Images up to which a larger D gets its exact spectrum from the N x N Gram matrix.
+GRAM_N = 512
+#: Leading eigenvalues estimated by the randomized route (the rest: their sum).
+TOP = 128
 #: Bins of the intensity histogram (of the values strictly between 0 and 1).
 HIST_BINS = 50
 #: "Near-binary": within this distance of 0 or 1 (the definition of claim 8).
@@ -70,8 +89,14 @@ class DataStats:
     Bernoulli's log normalizer at lambda = x.  ``cb_extreme_sum``, ``data_extreme_sum``: sums
     over the mid-grey values of |lambda*(x) - 1/2| (lambda* = argmin of the continuous Bernoulli
     loss) and of |x - 1/2|.  ``mean``: the mean image (d,); ``cov``: the covariance (d, d),
-    normalized by n; ``mad``: per location the sum over images of |x - mean|; ``scale``: the
-    divisor applied to the stored values.
+    normalized by n (None above :data:`EXACT_D` values); ``var``: its diagonal; ``mad``: per
+    location the sum over images of |x - mean|; ``scale``: the divisor applied to the stored
+    values.  ``spectrum``, ``whitened``: the covariance's eigenvalues and those of the
+    Bernoulli-whitened covariance (see :func:`whitened_spectrum_from_moments`), descending, of
+    full length (D, and the number of locations with 0 < m < 1); ``known``: how many leading
+    eigenvalues of each are computed individually (all of them, except by the randomized route,
+    whose remaining entries share the rest of the exact trace evenly); ``method``:
+    ``"covariance"``, ``"gram"`` or ``"randomized"``.
     """
     n: int
     d: int
@@ -88,8 +113,13 @@ class DataStats:
     integer_max_one: bool
     scale: float
     mean: np.ndarray
-    cov: np.ndarray
+    cov: np.ndarray | None
     mad: np.ndarray
+    var: np.ndarray = None
+    spectrum: np.ndarray = None
+    whitened: np.ndarray = None
+    known: tuple = (0, 0)
+    method: str = "covariance"
 
     @property
     def n_values(self) -> int:
@@ -136,6 +166,10 @@ def _first_bad(block, ok, offset, name, scale):
     return DataError(f"{name}: {values} must lie in [0, 1]; got {value!r} ({where}){hint}")
 
 
+def _rows_per_block(d: int, block_values: int) -> int:
+    return max(1, block_values // max(d, 1))
+
+
 def _blocks(images, indices, rows):
     n = len(images) if indices is None else len(indices)
     for start in range(0, n, rows):
@@ -144,8 +178,61 @@ def _blocks(images, indices, rows):
         yield start, np.asarray(part).reshape(stop - start, -1)
 
 
+def _columns(images, indices, c0, c1):
+    """Values ``c0:c1`` of every (selected) image, as stored."""
+    flat = images.reshape(len(images), -1)
+    return np.asarray(flat[:, c0:c1] if indices is None else flat[indices, c0:c1])
+
+
+def _spectrum_desc(values, size) -> np.ndarray:
+    """Eigenvalues descending, clipped at 0, padded with zeros to ``size``."""
+    lam = np.clip(np.sort(np.asarray(values, dtype=np.float64))[::-1], 0.0, None)[:size]
+    return np.concatenate([lam, np.zeros(size - lam.size)])
+
+
+def _gram_spectrum(columns, n, d, cols) -> np.ndarray:
+    """The non-zero eigenvalues of X^T X / n from the n x n Gram matrix X X^T / n, with
+    ``columns(c0, c1)`` giving the float64 columns c0:c1 of X (n x (c1 - c0))."""
+    gram = np.zeros((n, n))
+    for c0 in range(0, d, cols):
+        x = columns(c0, min(c0 + cols, d))
+        gram += x @ x.T
+    return np.linalg.eigvalsh(gram / n)
+
+
+def _randomized_top(rows, n, d, k, seed=0, oversample=16, power=1) -> np.ndarray:
+    """The top ``k`` eigenvalues of X^T X / n by a randomized range finder with ``power``
+    power iterations (Halko, Martinsson & Tropp 2011, algorithms 4.3/4.4 and 5.1); ``rows()``
+    yields ``(start, block)`` of X in float64.  Estimates from below, accurate for the leading
+    ones (the tests compare them with the exact spectrum)."""
+    width = min(k + oversample, n, d)
+    rng = np.random.default_rng(seed)
+    omega = rng.standard_normal((d, width))
+    y = np.empty((n, width))
+    for start, x in rows():
+        y[start:start + len(x)] = x @ omega
+    del omega
+    for _ in range(power):
+        q = np.linalg.qr(y)[0]
+        z = np.zeros((d, width))
+        for start, x in rows():
+            z += x.T @ q[start:start + len(x)]
+        z = np.linalg.qr(z)[0]
+        for start, x in rows():
+            y[start:start + len(x)] = x @ z
+        del z
+    q = np.linalg.qr(y)[0]
+    b = np.zeros((width, d))
+    for start, x in rows():
+        b += q[start:start + len(x)].T @ x
+    sv = np.linalg.svd(b, compute_uv=False)
+    return (sv[:k] ** 2) / n
+
+
 def scan(images, *, indices=None, scale: float | None = None, name: str = "data",
-         min_images: int = 2, block_rows: int = BLOCK_ROWS) -> DataStats:
+         min_images: int = 2, block_rows: int | None = None, clip: bool = False,
+         block_values: int = BLOCK_VALUES, seed: int = 0, top: int = TOP,
+         progress=None) -> DataStats:
     """Check and measure ``images`` (an array ``(N, ...)``, possibly memory-mapped).
 
     Parameters
@@ -162,6 +249,17 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
         How error messages name the data (the CLI passes ``DATA``).
     min_images : int
         Fewer images than this raise :class:`DataError` (a covariance needs 2).
+    block_rows, block_values : int, optional
+        Images per streamed block (default: ``block_values // d``, at least 1).
+    clip : bool
+        Clip scaled values lying within ``lossanalysis.data.ROUNDING`` outside [0, 1] (rounding,
+        as :func:`lossanalysis.data.infer_scale` decides) into [0, 1].
+    seed, top : int
+        Seed of the randomized spectrum and how many leading eigenvalues it estimates (used
+        only above :data:`EXACT_D` values and :data:`GRAM_N` images).
+    progress : callable, optional
+        ``progress(stage, done, total)`` after each block: ``stage`` names the pass, ``done``
+        of ``total`` images (or values for the Gram matrix's column blocks) are through it.
 
     Returns
     -------
@@ -182,6 +280,8 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     ...
     lossanalysis.advise.stats.DataError: DATA: values must lie in [0, 1]; got 1.5 (image 0, value 1); for float images in 0-255 pass --scale 255
     """
+    from ..data import ROUNDING
+
     arr = images if hasattr(images, "dtype") else real_array(images, name)
     kind = np.dtype(arr.dtype).kind
     if kind not in "biuf":
@@ -203,13 +303,27 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     if d < 1:
         raise DataError(f"{name}: each image must hold at least one value, got shape "
                         f"{arr.shape[1:]}")
+    rows = block_rows if block_rows is not None else _rows_per_block(d, block_values)
+    tol = ROUNDING if clip else 0.0
+
+    def unit(block):
+        """A block of stored values as float64 intensities (clipped when asked)."""
+        x = block.astype(np.float64)
+        x /= scale
+        if clip:
+            np.clip(x, 0.0, 1.0, out=x)
+        return x
 
     # pass 1: check, profile, mean
     total = np.zeros(d)
+    col_min = np.full(d, np.inf)
+    col_max = np.full(d, -np.inf)
     level_counts = np.zeros(256, dtype=np.int64)
     sums = None
     int_max = 0
-    for start, block in _blocks(arr, indices, block_rows):
+    report = progress or (lambda stage, done, total: None)
+    for start, block in _blocks(arr, indices, rows):
+        report("profile", start + len(block), n)
         if kind in "iu":
             lo, hi = int(block.min()), int(block.max())
             int_max = max(int_max, hi)
@@ -219,10 +333,14 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
         x = block.astype(np.float64)
         if not as_levels:
             x /= scale
-            ok = (x >= 0) & (x <= 1)
+            ok = (x >= -tol) & (x <= 1 + tol)
             if not ok.all():
                 raise _first_bad(block if kind == "f" else x, ok, start, name, scale)
+            if clip:
+                np.clip(x, 0.0, 1.0, out=x)
         total += x.sum(axis=0)
+        np.minimum(col_min, x.min(axis=0), out=col_min)
+        np.maximum(col_max, x.max(axis=0), out=col_max)
         if as_levels:
             level_counts += np.bincount(block.astype(np.uint8).ravel(), minlength=256)
         else:
@@ -232,26 +350,94 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
         levels = np.nonzero(level_counts)[0]
         sums = _value_sums(levels / 255.0, level_counts[levels])
         total /= 255.0
+        col_min /= 255.0
+        col_max /= 255.0
     mean = total / n
+    # a location where every image has the same value has exactly that mean (the sum / n
+    # would be off by rounding, and its variance a spurious 1e-34 instead of 0)
+    const = col_min == col_max
+    mean[const] = col_min[const]
 
-    # pass 2: centred cross products and mean absolute deviations
-    cov = np.zeros((d, d))
+    # pass 2: variances, mean absolute deviations (and the covariance for small d)
+    exact = d <= EXACT_D
+    cov = np.zeros((d, d)) if exact else None
+    var = np.zeros(d)
     mad = np.zeros(d)
-    for _, block in _blocks(arr, indices, block_rows):
-        xc = block.astype(np.float64)
-        xc /= scale
+    for start, block in _blocks(arr, indices, rows):
+        report("covariance" if exact else "variances", start + len(block), n)
+        xc = unit(block)
         xc -= mean
-        cov += xc.T @ xc
+        if exact:
+            cov += xc.T @ xc
+        var += np.einsum("ij,ij->j", xc, xc)
         mad += np.abs(xc).sum(axis=0)
-    cov /= n
+    var /= n
+    bern, keep = _bernoulli_scaling(mean)
+    inv = 1.0 / np.sqrt(bern[keep])
+    d_keep = int(keep.sum())
+    if exact:
+        cov /= n
+        lam = spectrum_from_moments(cov)
+        white = whitened_spectrum_from_moments(mean, cov)
+        known, method = (d, d_keep), "covariance"
+    elif n <= GRAM_N:
+        cols = _rows_per_block(n, block_values)
+
+        def plain(c0, c1):
+            report("spectrum (Gram matrix)", c1, d)
+            return unit(_columns(arr, indices, c0, c1)) - mean[c0:c1]
+
+        lam = _spectrum_desc(_gram_spectrum(plain, n, d, cols), d)
+        kept = np.flatnonzero(keep)
+
+        def whitened(c0, c1):
+            report("whitened spectrum (Gram matrix)", c1, d_keep)
+            idx = kept[c0:c1]
+            lo, hi = (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
+            x = unit(_columns(arr, indices, lo, hi))[:, idx - lo]
+            return (x - mean[idx]) * inv[c0:c1]
+
+        white = (_spectrum_desc(_gram_spectrum(whitened, n, d_keep, cols), d_keep)
+                 if d_keep else np.zeros(0))
+        known, method = (d, d_keep), "gram"
+    else:
+        def centred():
+            for start, block in _blocks(arr, indices, rows):
+                report("spectrum (randomized, 4 passes)", start + len(block), n)
+                yield start, unit(block) - mean
+
+        def centred_white():
+            for start, block in _blocks(arr, indices, rows):
+                report("whitened spectrum (randomized, 4 passes)", start + len(block), n)
+                yield start, (unit(block)[:, keep] - mean[keep]) * inv
+
+        lam = _with_tail(_randomized_top(centred, n, d, min(top, d), seed), float(var.sum()), d)
+        white = (_with_tail(_randomized_top(centred_white, n, d_keep, min(top, d_keep), seed),
+                            float((var[keep] / bern[keep]).sum()), d_keep)
+                 if d_keep else np.zeros(0))
+        known, method = (min(top, d), min(top, d_keep)), "randomized"
     return DataStats(n=n, d=d, zero=sums["zero"], one=sums["one"], near=sums["near"],
                      mid=sums["mid"], interior=sums["interior"], hist_counts=sums["hist"],
                      ln_c_sum=sums["ln_c"], cb_extreme_sum=sums["cb_extreme"],
                      data_extreme_sum=sums["data_extreme"],
                      levels=level_counts if as_levels else None,
                      integer_max_one=(kind in "iu" and int_max <= 1), scale=float(scale),
-                     mean=mean, cov=cov,
-                     mad=mad)
+                     mean=mean, cov=cov, mad=mad, var=var, spectrum=lam, whitened=white,
+                     known=known, method=method)
+
+
+def _with_tail(top, trace: float, size: int) -> np.ndarray:
+    """The leading eigenvalues ``top`` followed by ``size - len(top)`` entries sharing the rest
+    of ``trace`` evenly (never above the last leading one): the sums the linear-VAE rule needs
+    beyond the leading directions stay exact."""
+    top = np.clip(np.sort(np.asarray(top, dtype=np.float64))[::-1], 0.0, None)
+    rest = size - top.size
+    if rest <= 0:
+        return top[:size]
+    fill = max(trace - float(top.sum()), 0.0) / rest
+    if top.size:
+        fill = min(fill, float(top[-1]))
+    return np.concatenate([top, np.full(rest, fill)])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,7 +482,8 @@ def sigma_zero_rate_from_moments(mean, cov) -> float:
     """The Bernoulli decoder's effective sigma at its zero-rate operating point,
     sigma^2 = tr S / tr(D^(-1/2) S D^(-1/2)) over the locations with m (1 - m) > 0: what
     ``analysis.bernoulli_sigma_zero_rate(x)`` returns (see there for the derivation), from the
-    moments.  NaN when no location with m (1 - m) > 0 varies (the ratio is 0/0).
+    moments (``cov`` may also be its diagonal, the variances).  NaN when no location with
+    m (1 - m) > 0 varies (the ratio is 0/0).
 
     Examples
     --------
@@ -306,7 +493,8 @@ def sigma_zero_rate_from_moments(mean, cov) -> float:
     0.17
     """
     d, keep = _bernoulli_scaling(mean)
-    s = np.diag(np.asarray(cov, dtype=np.float64))[keep]
+    c = np.asarray(cov, dtype=np.float64)
+    s = (c if c.ndim == 1 else np.diag(c))[keep]
     weighted = float((s / d[keep]).sum())
     return float(math.sqrt(s.sum() / weighted)) if weighted > 0 else math.nan
 

@@ -28,13 +28,21 @@ def committed_reports() -> list:
 
 
 def _run_claims(args: argparse.Namespace) -> int:
+    from .. import _text
+    from .._cli import limits_from
+    from .._limits import load_json
     from . import evaluate_all
     from .evidence import Evidence
     from .render import to_json, to_markdown
     try:
-        evidence = Evidence.from_files(args.report if args.report else committed_reports())
-    except ValueError as err:
-        args.claims_parser.error(f"--report: {err}")
+        limits = limits_from(args)
+        paths = args.report if args.report else committed_reports()
+        for path in paths:      # size and nesting bounded before it is parsed
+            load_json(path, str(path), limits)
+        evidence = Evidence.from_files(paths)
+    except (ValueError, OSError, RecursionError, MemoryError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        args.claims_parser.error(_text.terminal(f"--report: {reason}"))
     results = evaluate_all(evidence)
     sys.stdout.write(to_json(results) if args.json else to_markdown(results))
     return 0
@@ -59,6 +67,9 @@ def _register_claims(subparsers) -> None:
                         "observations supply the data verdicts (repeatable: the reports' "
                         "measurements are pooled per claim; default: every measured study "
                         "of the source checkout)")
+    from .._cli import add_limit_argument
+
+    add_limit_argument(p)
     p.set_defaults(func=_run_claims, claims_parser=p)
 
 

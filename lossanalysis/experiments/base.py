@@ -91,9 +91,13 @@ class Source:
 
 @functools.lru_cache(maxsize=4)
 def _load(source: Source) -> "StudyData":
+    import warnings
+
     from ..data import load_images
-    images = load_images(source.path, scale=source.scale, test_fraction=source.test_fraction,
-                         seed=source.split_seed)
+    with warnings.catch_warnings():       # the notes are kept (and reported), not printed by
+        warnings.simplefilter("ignore")   # every worker process that loads the images
+        images = load_images(source.path, scale=source.scale,
+                             test_fraction=source.test_fraction, seed=source.split_seed)
     return StudyData(images.name, images.train, images.test, tuple(images.shape), source,
                      tuple(images.notes), images.split)
 

@@ -36,7 +36,7 @@ from .gradcheck import check_gradients, relative_error
 from .layers import Dense, Identity, LeakyReLU, ReLU, Tanh, make_activation
 from .likelihoods import LIKELIHOODS, Catalogue, Gaussian, Term, make_likelihood
 from .mlp import MLP
-from .models import AE, VAE, BiasOnly, model_from_config
+from .models import AE, VAE, DEFAULT_LAYERS, BiasOnly, default_layers, model_from_config
 from .optim import SGD, Adam, Optimizer, make_optimizer
 from .parallel import blas_threads, set_threads
 from .training import (TrainingDiverged, format_summary, load_checkpoint, load_model, summarize,
@@ -44,7 +44,7 @@ from .training import (TrainingDiverged, format_summary, load_checkpoint, load_m
 
 __all__ = [
     "AE", "VAE", "BiasOnly", "train", "TrainingDiverged", "load_checkpoint", "load_model",
-    "model_from_config", "summarize", "format_summary", "blas_threads", "set_threads",
+    "model_from_config", "default_layers", "DEFAULT_LAYERS", "summarize", "format_summary", "blas_threads", "set_threads",
     "Adam", "SGD", "Optimizer", "make_optimizer",
     "Dense", "ReLU", "LeakyReLU", "Tanh", "Identity", "make_activation", "MLP",
     "Term", "Catalogue", "Gaussian", "make_likelihood", "LIKELIHOODS",

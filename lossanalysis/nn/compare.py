@@ -28,10 +28,10 @@ from .likelihoods import LIKELIHOODS, Catalogue, make_likelihood
 from .models import AE, VAE
 from .training import train
 
-__all__ = ["compare_losses", "intensity_errors", "sharpness", "comparison_figure",
-           "format_comparison", "DEFAULT_LAYERS"]
+from .models import DEFAULT_LAYERS, default_layers
 
-DEFAULT_LAYERS = {"ae": (784, 512, 128, 32), "vae": (784, 400, 20)}
+__all__ = ["compare_losses", "intensity_errors", "sharpness", "comparison_figure",
+           "format_comparison", "DEFAULT_LAYERS", "default_layers"]
 
 
 def intensity_errors(y, p, bins: int = 10) -> dict:
@@ -74,19 +74,22 @@ def intensity_errors(y, p, bins: int = 10) -> dict:
             "signed": signed, "absolute": absolute}
 
 
-def sharpness(images) -> float:
-    """Mean gradient magnitude of square images ``(n, side*side)``: the mean over images and
-    pixels of ``sqrt(dx^2 + dy^2)``, with forward differences between horizontal and vertical
-    neighbours (on the ``(side-1) x (side-1)`` grid where both exist), in intensity per pixel.
+def sharpness(images, shape=None) -> float:
+    """Mean gradient magnitude of images ``(n, D)`` of ``shape`` (H, W) or (H, W, C) (default:
+    square): the mean over images, pixels and channels of ``sqrt(dx^2 + dy^2)``, with forward
+    differences between horizontal and vertical neighbours (on the ``(H-1) x (W-1)`` grid where
+    both exist), in intensity per pixel.  Rows of values (shape (D,)) have only ``dx``.
 
     >>> sharpness(np.array([[0.0, 1.0, 0.0, 1.0]]))   # 2x2: one pixel with dx = 1, dy = 0
     1.0
     """
-    from .figures import image_side
+    from .figures import image_shape
 
     images = np.asarray(images, dtype=np.float64)
-    side = image_side(images.shape[1])
-    img = images.reshape(-1, side, side)
+    h, w, *c = image_shape(images.shape[1], shape)
+    img = images.reshape(-1, h, w, c[0] if c else 1)
+    if h == 1:
+        return float(np.mean(np.abs(np.diff(img, axis=2))))
     dx = img[:, :-1, 1:] - img[:, :-1, :-1]
     dy = img[:, 1:, :-1] - img[:, :-1, :-1]
     return float(np.mean(np.hypot(dx, dy)))
@@ -108,7 +111,7 @@ def _build(model, layers, name, seed):
 
 def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, epochs: int = 5,
                    batch_size: int = 128, lr: float = 1e-3, seed: int = 0, bins: int = 10,
-                   n_show: int = 8, quiet: bool = False, log=None) -> dict:
+                   n_show: int = 8, quiet: bool = False, log=None, shape=None) -> dict:
     """Train the same network from one initialization with each of ``losses``; measure them.
 
     Parameters
@@ -119,7 +122,7 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
     x_train, x_test : arrays ``(n, pixels)`` in [0, 1]
     model : ``"ae"`` or ``"vae"``
     layers : sequence of int, optional
-        Layer sizes (default :data:`DEFAULT_LAYERS`, input size taken from the data).
+        Layer sizes (default :func:`default_layers` for the data's number of values).
     epochs, batch_size, lr, seed
         Training settings, the same for every loss (``seed`` fixes the initialization, the data
         order and the VAE noise).
@@ -129,6 +132,9 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
         Test images kept for the figure.
     quiet, log
         Progress (per loss and per epoch) goes to ``log`` (default stderr) unless ``quiet``.
+    shape : tuple, optional
+        One image's shape (H, W), (H, W, C) or (D,) for the sharpness and the figure (default:
+        square).
 
     Returns
     -------
@@ -159,13 +165,13 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
     x_train = np.asarray(x_train)
     x_test = np.asarray(x_test)
     if layers is None:
-        layers = (x_train.shape[1],) + DEFAULT_LAYERS[model][1:]
+        layers = default_layers(model, x_train.shape[1])
     layers = tuple(int(v) for v in layers)
     nets = [_build(model, layers, name, seed) for name in losses]   # checks every loss first
     start = {k: v for k, v in nets[0].get_params().items() if not k.startswith("lik.")}
     x_test = nets[0].check_data(x_test, "x_test")
     x_show = x_test[:n_show]
-    data_sharp = sharpness(x_test)
+    data_sharp = sharpness(x_test, shape)
     results = {}
     for i, (name, net) in enumerate(zip(losses, nets)):
         net.set_params(start)              # one initialization for all (the same seed anyway)
@@ -181,12 +187,13 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
         err = intensity_errors(x_test, recon, bins)
         results[name] = {"test_loss": hist["test_loss"][-1], "unit": net.unit,
                          "pixel_mse": float(np.mean((recon.astype(np.float64) - x_test) ** 2)),
-                         "errors": err, "sharpness": sharpness(recon) / data_sharp,
+                         "errors": err, "sharpness": sharpness(recon, shape) / data_sharp,
                          "recon": recon[:n_show], "seconds": seconds}
     return {"losses": losses, "model": nets[0].architecture().split(",")[0],
             "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
                          "n_train": int(len(x_train)), "n_test": int(len(x_test)),
-                         "layers": list(layers)},
+                         "layers": list(layers),
+                         "shape": None if shape is None else list(shape)},
             "x_show": x_show, "data_sharpness": data_sharp, "results": results}
 
 
@@ -252,7 +259,8 @@ def comparison_figure(result, *, columns: int = 2):
                  (0.55, low, 2.7, bar_h)]
     rows = [("test images", result["x_show"])] + [
         (plotting.display_name(name), result["results"][name]["recon"]) for name in losses]
-    fig, _ = draw_rows(rows, columns=columns, extra_bottom=extra)
+    shape = result.get("settings", {}).get("shape")
+    fig, _ = draw_rows(rows, columns=columns, extra_bottom=extra, shape=shape)
     width, height = fig.get_size_inches()
     with plotting.style():
         axes = [fig.add_axes((x0 / width, y0 / height, w / width, h / height))

@@ -24,13 +24,47 @@ from __future__ import annotations
 import inspect
 from types import SimpleNamespace
 
+import math
+
 import numpy as np
 
 from .layers import layer_sizes as _layer_sizes
 from .likelihoods import Catalogue, Term, make_likelihood, term_from_config
 from .mlp import MLP, flat_view, pack
 
-__all__ = ["AE", "VAE", "BiasOnly", "model_from_config"]
+__all__ = ["AE", "VAE", "BiasOnly", "model_from_config", "default_layers", "DEFAULT_LAYERS"]
+
+
+#: The layer sizes of the MNIST-sized networks (784 values): the VAE of the PyTorch examples'
+#: vae/main.py, and the AE used throughout.
+DEFAULT_LAYERS = {"ae": (784, 512, 128, 32), "vae": (784, 400, 20)}
+
+
+def default_layers(model: str, n_values: int) -> tuple:
+    """Default layer sizes for images of ``n_values`` values: :data:`DEFAULT_LAYERS` with the
+    input size ``D`` for ``D >= 784``; for smaller images each hidden size scaled by D / 784
+    (rounded up to a multiple of 8; at least 16 and 8) and the code at most D / 8 (at least 4
+    for the AE, 2 for the VAE), so that an 8 x 8 image does not meet 512 hidden units.
+
+    >>> default_layers("ae", 784), default_layers("vae", 784)
+    ((784, 512, 128, 32), (784, 400, 20))
+    >>> default_layers("ae", 64), default_layers("vae", 64), default_layers("vae", 625)
+    ((64, 48, 16, 8), (64, 40, 8), (625, 320, 20))
+    """
+    if model not in DEFAULT_LAYERS:
+        raise ValueError(f"model must be 'ae' or 'vae', got {model!r}")
+    d = int(n_values)
+    if d < 1:
+        raise ValueError(f"n_values must be >= 1, got {n_values!r}")
+    base = DEFAULT_LAYERS[model]
+    if d >= base[0]:
+        return (d,) + base[1:]
+    ratio = d / base[0]
+    *hidden, code = base[1:]
+    hidden = [max(16 if j == 0 else 8, 8 * math.ceil(h * ratio / 8))
+              for j, h in enumerate(hidden)]
+    code = max(4 if model == "ae" else 2, min(code, d // 8))
+    return (d, *hidden, code)
 
 
 class _Model:
