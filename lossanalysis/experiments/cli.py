@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         data = source.load()
     except (DatasetError, ValueError, OSError) as exc:
         parser.error(f"DATA: {exc}")
+    for note in data.notes:
+        _progress(f"note: {note}")
     exps = runner.discover(runner.PACKAGE)
     if args.experiments:
         wanted = [s.strip().upper() for s in args.experiments.split(",") if s.strip()]
