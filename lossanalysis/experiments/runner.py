@@ -157,7 +157,8 @@ def run(data: StudyData, experiments, registered: dict, *, quick: bool = False,
                               deps=tuple(net_keys.values()),
                               cost=getattr(mod, "COST", 1.0),
                               label=f"{data.name} {mod.LABEL} seed {s}: measured"))
-    with Runner(workers, progress) as runner:
+    from ..nn.parallel import blas_limit
+    with Runner(workers, progress) as runner, blas_limit(1):
         runner.add(tasks)
         runner.run()
         results = {}

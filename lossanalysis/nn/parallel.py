@@ -38,7 +38,7 @@ import queue
 import re
 import threading
 
-__all__ = ["blas_threads", "blas_axpy", "threads", "set_threads", "split"]
+__all__ = ["blas_threads", "blas_limit", "blas_axpy", "threads", "set_threads", "split"]
 
 #: Symbols returning the thread count, in the order tried (NumPy's 64-bit-integer build first).
 _GET = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
@@ -282,3 +282,50 @@ def split(fn, n: int, *, min_size: int, align: int = 16) -> None:
                 errors.append(err)
     if errors:
         raise errors[0]
+
+
+#: Symbols setting the thread count, in the order of :data:`_GET`.
+_SET = tuple(name.replace("_get_", "_set_") for name in _GET)
+
+
+def _blas_setter():
+    for path in _openblas_paths():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _SET:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                return fn
+    return None
+
+
+class blas_limit:
+    """Run a block with the BLAS library at ``n`` threads (then restore the count it had): what
+    the experiments' serial runs use, so that they compute what their single-threaded worker
+    processes compute, without the BLAS threads of a busy machine spinning (a no-op where the
+    library cannot be reached).
+
+    >>> with blas_limit(1):
+    ...     blas_threads()["threads"] in (1, None)
+    True
+    """
+
+    def __init__(self, n: int):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self.n, self.old, self.setter = n, None, None
+
+    def __enter__(self):
+        self.setter = _blas_setter()
+        if self.setter is not None:
+            self.old = blas_threads()["threads"]
+            self.setter(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self.setter is not None and self.old:
+            self.setter(int(self.old))
+        return False
