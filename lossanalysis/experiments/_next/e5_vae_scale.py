@@ -167,12 +167,13 @@ def measure(nets, data) -> dict:
                     f"E5.rate_linear[{key}]": float(kl.sum()),
                     f"E5.elbo_gap_linear[{key}]": nelbo - linear_optimum_nll(lam_x, s, LIN),
                     f"E5.collapsed_kl_linear[{key}]": collapsed_kl(kl, P["linear"][s])})
-    for d in DECODERS:                                  # the Bernoulli last: its rec is kept
+    for d in DECODERS:
         snaps = nets[d]["epochs"]
         m = snaps[min(snaps)]
         kl, rec = m.kl_per_dim(x), m.reconstruct(xt).astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):    # post hoc: p(1 - p) where it errs
             blur = np.float64(mean_gradient(xt, data.shape)) / mean_gradient(rec, data.shape)
+            post = np.sqrt(np.sum(rec * (1 - rec) * (rec - xt) ** 2) / np.sum((rec - xt) ** 2))
         out.update({f"blur_ratio[vae_{d}]": float(blur), f"_examples[{d}]": rec[:8],
                     f"E5.midgrey_fraction[{d}]": midgrey_fraction(rec),
                     f"E5.mse[{d}]": float(np.mean((rec - xt) ** 2)),
@@ -188,8 +189,7 @@ def measure(nets, data) -> dict:
             kl_c = snaps[max(snaps)].kl_per_dim(x) if d in P["long"] else kl
             out[f"E5.mlp.active[{d}]"] = float(np.sum(kl_c > KL_THRESHOLD))
             out[f"E5.collapsed_kl[{d}]"] = collapsed_kl(kl_c, P["counts"][d])
-    e2 = (rec - xt) ** 2                     # the Bernoulli's p(1 - p) where it errs, post hoc
-    out["E5.sigma_eff_posthoc[bernoulli]"] = math.sqrt(np.sum(rec * (1 - rec) * e2) / e2.sum())
+    out["E5.sigma_eff_posthoc[bernoulli]"] = float(post)          # the Bernoulli's (the last)
     blur = [out[f"blur_ratio[vae_{d}]"] for d in COUNTED]
     out.update({
         "E5.mlp.active_order": spearman(SIGMAS, [out[f"E5.mlp.active[{d}]"] for d in FIXED], 0),
