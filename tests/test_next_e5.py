@@ -105,7 +105,7 @@ def test_spearman_and_the_tie_rule():
     # counts that all tie show no order: rho = 0 lies outside the predicted band, so refuted
     d = StudyData("blobs", blobs(6300), blobs(10), (8, 8))
     p = next(p for p in runner.predict(d, [e5])["E5"] if p.id == "E5.mlp.active_order")
-    tied = [e5.spearman(e5.SIGMAS, [16] * 4, tied=0) for _ in range(5)]
+    tied = [e5.spearman(e5.SIGMAS, [16] * 4, tied=0.0) for _ in range(5)]
     assert make_row(p, tied, range(5)).verdict == REFUTED
 
 

@@ -191,8 +191,9 @@ def measure(nets, data) -> dict:
             out[f"E5.collapsed_kl[{d}]"] = collapsed_kl(kl_c, P["counts"][d])
     out["E5.sigma_eff_posthoc[bernoulli]"] = float(post)          # the Bernoulli's (the last)
     blur = [out[f"blur_ratio[vae_{d}]"] for d in COUNTED]
+    counts = [out[f"E5.mlp.active[{d}]"] for d in FIXED]
     out.update({
-        "E5.mlp.active_order": spearman(SIGMAS, [out[f"E5.mlp.active[{d}]"] for d in FIXED], 0),
+        "E5.mlp.active_order": spearman(SIGMAS, counts, tied=0.0),         # a tie: no order
         "E5.mlp.rate_order": spearman(SIGMAS, [out[f"E5.kl_total[{d}]"] for d in FIXED]),
         "E5.blur.order": spearman(SIGMAS + (P["s_eff"],), blur),
         "E5.midgrey.order": spearman(SIGMAS + (P["s_eff"],),
