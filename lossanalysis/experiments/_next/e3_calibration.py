@@ -55,7 +55,7 @@ STRATUM_NAMES = tuple(f"{lo:g},{hi:g}" for lo, hi in zip(STRATA[:-1], STRATA[1:]
 INK, OFF = 0.5, 0.1
 #: Fewer locations with a data mean strictly in (0, 1) leave nothing to calibrate.
 MIN_LOCATIONS = 10
-COST = 1.5
+COST = 2.0
 OBSERVATIONS = {
     "E3.mse_mean_abs_error": "intensity", "E3.mse_mean_abs_error_predicted": "intensity",
     "E3.mse_signed_error": "intensity", "E3.mse_signed_error_predicted": "intensity",

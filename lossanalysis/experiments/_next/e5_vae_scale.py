@@ -46,7 +46,7 @@ DECODERS = {**dict(zip(FIXED, (("gaussian", s) for s in SIGMAS))),
             "gaussian_learned": ("gaussian", "shared"), "bernoulli": ("bernoulli", 1.0)}
 COUNTED = FIXED + ("bernoulli",)
 #: The count's longer run (the common length: networks.vae's 8 epochs), test and calibration images.
-COUNT_EPOCHS, N_EVAL, N_CALIB, MIN_IMAGES, COST = 24, 2000, 2000, 5000, 6.0
+COUNT_EPOCHS, N_EVAL, N_CALIB, MIN_IMAGES, COST = 24, 2000, 2000, 5000, 3.0
 OBSERVATIONS = {
     **{q.format(d): u for d in DECODERS for q, u in (
         ("blur_ratio[vae_{}]", "ratio"), ("E5.midgrey_fraction[{}]", "fraction"),
