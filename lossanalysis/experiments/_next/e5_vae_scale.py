@@ -35,7 +35,7 @@ from ...analysis import (KL_THRESHOLD, bernoulli_sigma_eff, bernoulli_sigma_zero
                          whitened_spectrum)
 from ...protocol import CONSISTENCY, FALSIFIABLE, Prediction
 from .. import networks as shared
-from ..base import Finding, Network, rng
+from ..base import Finding, rng
 from ..figures import image_rows, legend_below, seeds_note, title
 from ..images import mean_gradient, midgrey_fraction
 
@@ -86,13 +86,7 @@ def networks(data, quick):
         more = {"epochs": COUNT_EPOCHS, "snapshots": (8,)} if d in P["long"] else {}
         nets[d] = shared.vae(data, quick, likelihood=lik, sigma=s, **more,
                              init_sigma=P["init_sigma"] if s == "shared" else 1.0)
-    nets["subset"] = Network("vae_subset", subset_size, {}, nets["bernoulli"].n, cost=0.0)
     return nets
-
-
-def subset_size(x, settings, seed) -> int:
-    """How many training images the runner gives the VAEs (``measure`` draws them again)."""
-    return len(x)
 
 
 def predictions(data) -> list:
@@ -156,7 +150,7 @@ def collapsed_kl(kl, predicted: int) -> float:
 
 def measure(nets, data) -> dict:
     P = plan(data.study)
-    x, xt = data.train(nets["subset"]), data.test[:N_EVAL]
+    x, xt = data.train(nets["bernoulli"]["n"]), data.test[:N_EVAL]
     out = {"E5.sigma_eff[bernoulli]": P["s_eff"], "E5.sigma_eff_at_data[bernoulli]":
            P["s_eff_data"], "E5.midgrey_fraction[data]": midgrey_fraction(xt), "_x": xt[:8]}
     lam_x = spectrum(x)
