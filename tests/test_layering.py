@@ -13,6 +13,7 @@ LAYERS = (
     {"_inputs", "_io", "_stable", "_cli", "__version__"},  # (the version string is metadata)
     {"losses", "expressions"},
     {"analysis"},
+    {"proofs"},
     {"plotting", "data"},
     {"figures", "nn"},
     {"claims"},

@@ -336,7 +336,9 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
                     kids = [(klo, khi, evaluate(klo, khi)) for klo, khi in _halves(lo, hi, i_, m_)]
                     tried.append((max(_score(k[2][0]) for k in kids),
                                   _width(lo[i_], hi[i_], geo[i_], full[i_] or 1.0), i_, m_, kids))
-                widest = max(tried, key=lambda c: c[1])
+                # unbounded both ways: a box stretched to a singular line is what fails there
+                touch = {i for i, c, k in pb.lines if k and lo[i] <= c <= hi[i]}
+                widest = max(tried, key=lambda c: (c[2] in touch, c[1]))
                 tightest = min(tried, key=lambda c: c[0])
                 # a split counts as better only if it makes the halves clearly tighter
                 pick = tightest if tightest[0] < 0.5 * widest[0] else widest

@@ -281,13 +281,18 @@ def _const(e):
     raise Unsupported(f"the constant {e} has no interval evaluation")
 
 
-def _even_pow(x, n):
-    """x^n for even n, tight also when x contains 0."""
+def _pow(x, n):
+    """x^n for an integer n >= 1 from the ends of the ball (monotone on each side of 0):
+    Arb's power of a wide ball is loose (its square of [1e-4, 7e-4] reaches below 0)."""
     arb = flint().arb
-    if x.lower() >= 0 or x.upper() <= 0:
+    if not x.is_finite():
         return x ** n
-    top = abs(x).upper() ** n
-    return arb(0).union(top)
+    lo, hi = x.lower(), x.upper()
+    if lo >= 0 or (n % 2 == 1):
+        return (lo ** n).union(hi ** n)
+    if hi <= 0:
+        return (lo ** n).union(hi ** n)
+    return arb(0).union(abs(lo).max(abs(hi)) ** n)
 
 
 def _abs(x):
@@ -317,13 +322,63 @@ def _nan():
     return arb("nan")
 
 
+def _wide(x) -> bool:
+    """A ball whose radius is not small against its midpoint: Arb's midpoint-radius formulas
+    lose the relative precision of its smaller end (the product of [1e-7, 1e-3] and
+    [-1, -0.999] reached 0), so the interval is taken from its ends instead."""
+    return x.is_finite() and x.rad() > x.mid().abs_lower() * _WIDE
+
+
+_WIDE = 2.0 ** -8
+
+
+def _ends(x):
+    return x.lower(), x.upper()
+
+
+def _mul(x, y):
+    """x * y, from the four products of the ends where a ball is wide."""
+    if not (_wide(x) or _wide(y)):
+        return x * y
+    a, b = _ends(x)
+    c, d = _ends(y)
+    out = a * c
+    for v in (a * d, b * c, b * d):
+        out = out.union(v)
+    return out
+
+
+def _inv(x):
+    """1/x, from the ends where the ball is wide and excludes 0 (unbounded otherwise)."""
+    if not _wide(x):
+        return 1 / x
+    if not (x > 0 or x < 0):
+        return _nan()
+    a, b = _ends(x)
+    return (1 / a).union(1 / b)
+
+
+def _mono(method, increasing=True, domain=None):
+    """A monotone function of a ball, from its ends where the ball is wide; ``domain`` a test
+    every point must pass (else no bound)."""
+    def f(x):
+        if domain is not None and not domain(x):
+            return _nan()
+        if not _wide(x):
+            return getattr(x, method)()
+        a, b = _ends(x)
+        return getattr(a, method)().union(getattr(b, method)())
+    return f
+
+
 _UNARY = {
-    "exp": lambda x: x.exp(), "log": lambda x: x.log() if x > 0 else _nan(),
+    "exp": _mono("exp"), "log": _mono("log", domain=lambda x: x > 0),
+    "atanh": _mono("atanh", domain=lambda x: x > -1 and x < 1),
+    "atan": _mono("atan"), "tanh": _mono("tanh"), "sinh": _mono("sinh"),
+    "asinh": _mono("asinh"), "erf": _mono("erf"), "erfc": _mono("erfc"),
     "sin": lambda x: x.sin(), "cos": lambda x: x.cos(), "tan": lambda x: x.tan(),
     "asin": lambda x: x.asin(), "acos": lambda x: x.acos(), "atan": lambda x: x.atan(),
-    "sinh": lambda x: x.sinh(), "cosh": lambda x: x.cosh(), "tanh": lambda x: x.tanh(),
-    "asinh": lambda x: x.asinh(), "acosh": lambda x: x.acosh(), "atanh": lambda x: x.atanh(),
-    "erf": lambda x: x.erf(), "erfc": lambda x: x.erfc(),
+    "cosh": lambda x: x.cosh(), "acosh": lambda x: x.acosh(),
     "gamma": lambda x: x.gamma(), "loggamma": lambda x: x.lgamma() if x > 0 else _nan(),
     "Abs": _abs, "sign": _sign,
 }
@@ -443,12 +498,9 @@ def _node(e, index):
         def mul(env):
             s = num[0](env)
             for p in num[1:]:
-                s = s * p(env)
-            if den:
-                d = den[0](env)
-                for p in den[1:]:
-                    d = d * p(env)
-                s = s / d
+                s = _mul(s, p(env))
+            for p in den:
+                s = _mul(s, _inv(p(env)))
             return s
         return mul
     if isinstance(e, sp.Pow):
@@ -456,14 +508,14 @@ def _node(e, index):
         x = e.exp
         if x.is_Integer:
             n = int(x)
-            if n >= 0:
-                if n % 2 == 0:
-                    return lambda env: _even_pow(b(env), n)
-                return lambda env: b(env) ** n
+            if n == 0:
+                return lambda env: flint().arb(1)
+            if n == 1:
+                return b
+            if n > 0:
+                return lambda env: _pow(b(env), n)
             m = -n
-            if m % 2 == 0:
-                return lambda env: 1 / _even_pow(b(env), m)
-            return lambda env: 1 / b(env) ** m
+            return lambda env: _inv(_pow(b(env), m))
         if x == sp.Rational(1, 2):
             return lambda env: (lambda v: v.sqrt() if v >= 0 else _nan())(b(env))
         if x == sp.Rational(-1, 2):
@@ -474,7 +526,7 @@ def _node(e, index):
             v = b(env)
             if not v > 0:
                 return _nan()
-            return (ex(env) * v.log()).exp()
+            return _UNARY["exp"](_mul(ex(env), _UNARY["log"](v)))
         return power
     if isinstance(e, sp.Piecewise):
         branches = [(_node(a, index), _cond(c, index)) for a, c in e.args]

@@ -410,6 +410,10 @@ def _prove_sign(cond: Condition, max_seconds, progress) -> dict:
     f = cond.expr if cond.relation == ">" else -cond.expr
     syms = [v.symbol for v in cond.variables]
     smooth = _smooth(f)
+    if not smooth:   # sign(y (1 - t) - y) -> sign(-y t) -> -1 on the positive symbols
+        f = f.replace(lambda n: isinstance(n, (sp.sign, sp.Abs, sp.Heaviside)),
+                      lambda n: n.func(sp.factor(n.args[0])))
+        smooth = _smooth(f)
     if _is_zero(f):
         box = {v.name: [float(v.lo), float(v.hi)] for v in cond.variables}
         return _condition_result(
@@ -421,6 +425,18 @@ def _prove_sign(cond: Condition, max_seconds, progress) -> dict:
         k = _vanishing_order(f, sym, sp.Rational(_frac(c)), smooth)
         orders[f"{sym} = {_show(c)}"] = k
         lines.append((syms.index(sym), float(_frac(c)), k))
+    if smooth and lines and f.is_rational_function(*syms):
+        # a rational function: divide the vanishing factors out exactly, so that no Taylor
+        # form (and no cancellation near the line) is needed
+        g = f
+        for (i, c, k), (sym, cv) in zip(lines, cond.lines):
+            side = 1 if float(_frac(cv)) <= float(cond.variables[i].lo) else -1
+            g = g / (side * (sym - sp.Rational(_frac(cv)))) ** k
+        g = sp.factor(sp.cancel(g))
+        if all(not g.subs(sym, sp.Rational(_frac(cv))).has(sp.zoo, sp.nan, sp.oo)
+               for sym, cv in cond.lines):
+            f, lines = g, []
+            orders = {k2: f"{v} (divided out exactly)" for k2, v in orders.items()}
     corners = []
     for cr in cond.corners:
         at = f.subs({s: sp.Rational(_frac(c)) for s, c in cr.items()})
