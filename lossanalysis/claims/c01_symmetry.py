@@ -39,12 +39,14 @@ def check(*, symmetric="mse", asymmetric="bce") -> Finding:
         if c is not None and c.verdict == "disproven":
             sym_ok = sym_ok and c is not cs
             asym_ok = asym_ok and c is not ca
-    grid = int(a.evidence.get("method", "").startswith("40-digit")) * 398 or 3
+    method = a.evidence.get("method", "")
+    how_a = ta or (checked("", 398) if method.startswith("40-digit") else method)
+    how_s = ts or s.evidence.get("method", "")
     if sym_ok and asym_ok:
         return Finding(CONFIRMED, (
-            f"{sn} is exactly symmetric in d = p - y ({checked(ts, 3)}). {an}'s asymmetry is "
+            f"{sn} is exactly symmetric in d = p - y ({how_s}). {an}'s asymmetry is "
             f"of order d^{a.order} (leading odd term {a.coefficient} d^{a.order}): "
-            f"{a.classification}, {checked(ta, grid)}; it vanishes at y = 1/2, where the "
+            f"{a.classification} ({how_a}); it vanishes at y = 1/2, where the "
             "loss is symmetric."), ev)
     return Finding(REFUTED, f"{sn} symmetric: {sym_ok}; {an} asymmetric with a definite sign: "
                             f"{asym_ok} ({a.sign}).", ev)
