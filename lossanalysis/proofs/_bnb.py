@@ -275,6 +275,7 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
         stack = [(list(pb.lo), list(pb.hi), 0, None)]
         out = Outcome("undecided")
         boxes = 0
+        stuck = 0
         next_report = 5.0
 
         def evaluate(lo, hi):
@@ -317,10 +318,11 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
             cands = [(i, _split_point(lo[i], hi[i], geo[i])) for i in range(len(lo))]
             cands = [(i, m) for i, m in cands if m is not None]
             if not cands:
-                out.note = "a box could not be split further (float resolution) undecided"
-                out.open_boxes = len(stack) + 1
+                # left undecided; the search goes on (a counterexample may lie elsewhere)
+                stuck += 1
+                out.note = f"{stuck} box(es) at float resolution left undecided"
                 out.example_open = _box_dict(pb, lo, hi)
-                break
+                continue
             # split where the function varies most across the box (the smear |dg/dx_i| w_i);
             # where that is unbounded or unknown, try every split and keep the one whose
             # halves are decided or tightest (their enclosures are kept for when they are
@@ -348,7 +350,8 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
             for klo, khi, kn in reversed(children):
                 stack.append((klo, khi, depth + 1, kn))
         else:
-            out.verdict = "proven"
+            out.verdict = "proven" if stuck == 0 else "undecided"
+            out.open_boxes = stuck
         out.boxes = boxes
     out.seconds = time.perf_counter() - start
     return out

@@ -469,6 +469,8 @@ def _node(e, index):
     if e in index:
         i = index[e]
         return lambda env: env[i]
+    if e is sp.nan or e is sp.zoo or e is sp.oo or e is -sp.oo:
+        return lambda env: _nan()      # no bound: the box stays undecided
     if e.is_Symbol:
         raise Unsupported(f"the symbol {e} has no value (not a variable of the statement)")
     if e.is_number and not e.has(sp.Function):

@@ -95,7 +95,8 @@ def _cell(c: Certificate) -> str:
     if c.verdict != "proven":
         return c.verdict
     if c.family == "asymmetry":
-        return "proven " + ("= 1" if "= 1" in c.words else "> 1" if "> 1" in c.words else "< 1")
+        return "proven " + ("> 1" if "R(y, delta) > 1" in c.words else
+                            "< 1" if "R(y, delta) < 1" in c.words else "= 1")
     if c.family.startswith("noise"):
         return "proven " + ("0" if "is 0" in c.words else
                             "toward ½" if "toward 1/2" in c.words else "away from ½")
