@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 #: Names defined by the catalogue (the analysis' names are added to ``__all__`` lazily).
 _CATALOGUE_API = ("LOSSES", "Loss", "get_loss", "y", "p")
 _SUBMODULES = ("advise", "analysis", "claims", "data", "experiments", "expressions", "figures",
-               "imagesets", "losses", "nn", "plotting", "protocol")
+               "imagesets", "losses", "nn", "plotting", "proofs", "protocol")
 
 
 def _analysis_names():

@@ -896,7 +896,7 @@ class _BetaNLL(Loss):
         a, b = k * p, k * (1 - p)
         # ln Gamma(kappa) is a constant; SymPy would evaluate it exactly as ln((kappa-1)!),
         # an integer of thousands of digits for a large integer kappa: keep it symbolic there
-        log_gamma_k = sp.loggamma(k, evaluate=k <= 100)
+        log_gamma_k = sp.loggamma(k, evaluate=bool(k.is_Number and k <= 100))
         return (sp.loggamma(a) + sp.loggamma(b) - log_gamma_k
                 - (a - 1) * sp.log(y) - (b - 1) * sp.log(1 - y))
 

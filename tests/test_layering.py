@@ -13,6 +13,7 @@ LAYERS = (
     {"_inputs", "_io", "_stable", "_cli", "_limits", "_text", "__version__"},  # (version: metadata)
     {"losses", "expressions"},
     {"analysis"},
+    {"proofs"},
     {"plotting", "data", "protocol", "imagesets"},
     {"figures", "nn"},
     {"claims"},

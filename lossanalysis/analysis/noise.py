@@ -568,25 +568,36 @@ def _logit_noise_formula():
             e = e.subs(sp.Derivative(g(z), (z, j)), ssym[j - 1])
         return e.subs(lsym[0], 0)
 
-    sig = 1 / (1 + sp.exp(-z))
-    sder = {ssym[k - 1]: sp.factor(sp.simplify(sp.diff(sig, z, k).subs(z, sp.log(p / (1 - p)))))
-            for k in (1, 2, 3)}
+    # the sigmoid's derivatives as polynomials in p = s(z), from s' = s (1 - s): d/dz acts on a
+    # function of p as p (1 - p) d/dp (exact, and far cheaper than simplifying exp forms)
+    sder, d = {}, p
+    for k in (1, 2, 3):
+        d = sp.factor(sp.expand(p * (1 - p) * sp.diff(d, p)))
+        sder[ssym[k - 1]] = d
     b2 = (ssym[0] * (-chain(3) / (2 * chain(2))) + ssym[1] / 2).subs(sder)
-    return sp.factor(sp.simplify(b2)), lsym[1], lsym[2]
+    return sp.factor(sp.cancel(sp.together(b2))), lsym[1], lsym[2]
+
+
+def _noise_coefficient_at(loss: Loss, space: str):
+    """b2 in y and p (p standing for the minimizer), unsimplified; None for MAE.  The one
+    formula, also read by :mod:`lossanalysis.proofs` at p = y for proper losses."""
+    sp = _sp()
+    y, p = symbols()
+    if _regular(_dp(loss, 2).subs(p, y)) is None:     # MAE: L_pp is a Dirac delta at p = y
+        return None
+    if space == "prob":
+        return -sp.Rational(1, 2) * _dp(loss, 3) / _dp(loss, 2)
+    formula, l2, l3 = _logit_noise_formula()
+    return formula.subs({l2: _dp(loss, 2), l3: _dp(loss, 3)})
 
 
 @functools.lru_cache(maxsize=None)
 def _noise_coefficient(loss: Loss, space: str):
-    sp = _sp()
     y, p = symbols()
-    if _regular(_dp_at_target(loss, 2)) is None:     # MAE: L_pp is a Dirac delta at p = y
+    b2 = _noise_coefficient_at(loss, space)
+    if b2 is None:
         return None
     pstar = _argmin_expr(loss)
-    if space == "prob":
-        b2 = -sp.Rational(1, 2) * _dp(loss, 3) / _dp(loss, 2)
-    else:
-        formula, l2, l3 = _logit_noise_formula()
-        b2 = formula.subs({l2: _dp(loss, 2), l3: _dp(loss, 3)})
     if pstar is not None:
         b2 = b2.subs(p, pstar)
     return _tidy(b2)

@@ -74,3 +74,42 @@ def noise_lean(loss, space: str, sigma: float, y=Y_GRID):
         s = np.minimum(sigma, 0.1 * np.minimum(p_opt, 1 - p_opt))
     off = np.asarray(A.noise_bias(L, y, s, space)) - b0
     return off, lean(off, y), A.noise_bias_coefficient(L, space)
+
+
+def certified(family: str, loss):
+    """The stored certificate of ``family`` for ``loss`` (a catalogue loss at its default
+    parameters; None for other parameters, a user loss, or no stored certificate), with a
+    phrase for a claim's text and the fields for its evidence.
+
+    Returns
+    -------
+    (Certificate or None, str, dict)
+        The phrase: "proven on <domain> (certificate <id>)", "disproven: ... (certificate
+        <id>)" or "undecided at the budget (certificate <id>)"; "" without a certificate.
+    """
+    from ..proofs.store import certificate
+    L = loss_of(loss)
+    try:
+        default = get_loss(L.name) == L
+    except ValueError:
+        default = False
+    c = certificate(f"{family}/{L.name}") if default else None
+    if c is None:
+        return None, "", {}
+    ev = {"certificate": c.id, "verdict": c.verdict, "digest": c.digest[:16],
+          "boxes": c.boxes, "seconds": c.seconds}
+    if c.verdict == "proven":
+        text = f"proven on {c.domain_words()} (certificate {c.id})"
+    elif c.verdict == "disproven":
+        cex = c.counterexample or {}
+        where = cex.get("box") or cex.get("point")
+        text = f"disproven, counterexample {where} (certificate {c.id})"
+    else:
+        text = f"undecided at the proof's budget (certificate {c.id})"
+    return c, text, ev
+
+
+def checked(cert_text: str, points: int) -> str:
+    """The phrase saying how a statement was established: the certificate's, or "checked on a
+    grid of N points"."""
+    return cert_text or f"checked on a grid of {points} points"

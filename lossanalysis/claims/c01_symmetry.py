@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import analysis as A
-from ._common import name_of
+from ._common import certified, checked, name_of
 from .claim import Claim
 from .verdicts import CONFIRMED, REFUTED, Finding
 
@@ -32,11 +32,22 @@ def check(*, symmetric="mse", asymmetric="bce") -> Finding:
               an: A.asymmetry_ratio(asymmetric, ys, 0.1).tolist()}}
     sym_ok = s.order is None
     asym_ok = a.order is not None and a.sign in ("away", "toward")
+    cs, ts, evs = certified("asymmetry", symmetric)
+    ca, ta, eva = certified("asymmetry", asymmetric)
+    ev["certificates"] = {sn: evs, an: eva}
+    for c in (cs, ca):
+        if c is not None and c.verdict == "disproven":
+            sym_ok = sym_ok and c is not cs
+            asym_ok = asym_ok and c is not ca
+    method = a.evidence.get("method", "")
+    how_a = ta or (checked("", 398) if method.startswith("40-digit") else method)
+    how_s = ts or s.evidence.get("method", "")
     if sym_ok and asym_ok:
         return Finding(CONFIRMED, (
-            f"{sn} is exactly symmetric in d = p - y. {an}'s asymmetry is of order d^{a.order} "
-            f"(leading odd term {a.coefficient} d^{a.order}): {a.classification}; it vanishes "
-            "at y = 1/2, where the loss is symmetric."), ev)
+            f"{sn} is exactly symmetric in d = p - y ({how_s}). {an}'s asymmetry is "
+            f"of order d^{a.order} (leading odd term {a.coefficient} d^{a.order}): "
+            f"{a.classification} ({how_a}); it vanishes at y = 1/2, where the "
+            "loss is symmetric."), ev)
     return Finding(REFUTED, f"{sn} symmetric: {sym_ok}; {an} asymmetric with a definite sign: "
                             f"{asym_ok} ({a.sign}).", ev)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import analysis as A
-from ._common import (LEAN_WORDS, Y_GRID, ZERO, edge_profile, fmt, lean, loss_of, name_of,
-                      noise_lean, short)
+from ._common import (LEAN_WORDS, Y_GRID, ZERO, certified, checked, edge_profile, fmt, lean,
+                      loss_of, name_of, noise_lean, short)
 from .claim import Claim
 from .evidence import AE_LEAN, LOGIT_NOISE_LEAN, PROB_NOISE_LEAN, VAE_LEAN, Exceeds
 from .verdicts import CONFIRMED, QUALIFIED, REFUTED, Finding
@@ -58,6 +58,13 @@ def check_bias(*, loss="bce", sigma_logit=0.5) -> Finding:
                 f"{fmt(prop.max_abs_bias)}); uncertain targets: {edge} (max |p*(w) - w| "
                 f"{fmt(edge_dev)}); noise in the logit (sigma = {sigma_logit}): {logit} "
                 f"(E[p] - y = {fmt(off_l[i8])} at y = 0.8; sigma^2 coefficient {short(coef_l)})")
+    cites = {fam: certified(fam, L) for fam in ("proper", "mean", "canonical")}
+    ev["certificates"] = {fam: c[2] for fam, c in cites.items() if c[0] is not None}
+    proofs = "; ".join(f"{what} {checked(cites[fam][1], n_pts)}" for fam, what, n_pts in (
+        ("proper", "argmin = y", 103), ("mean", "the optimum of a mixture is its mean's", 101),
+        ("canonical", "E[p] = y under logit noise of any size", 8)) if cites[fam][0] is not None)
+    if proofs:
+        settings += f" ({proofs})"
     if prop.direction == "toward 1/2":
         return Finding(CONFIRMED, f"{n}'s optimum itself leans toward 1/2: {settings}.", ev)
     if prop.direction == "none" and "toward 1/2" in (edge, logit):

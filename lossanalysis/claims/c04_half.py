@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import analysis as A
 from ..losses import symbols
-from ._common import loss_of, name_of
+from ._common import certified, loss_of, name_of
 from .claim import Claim
 from .verdicts import CONFIRMED, QUALIFIED, REFUTED, Finding
 
@@ -51,6 +51,11 @@ def check(*, zero_normalized="kl", reference="mse", y=0.5, factor=2) -> Finding:
     ev = {f"{nz}(y={yv}, y + d) series": str(sz), f"{factor} * {nr} series": str(sr),
           "exact zero-normalized loss at y": str(ez), f"exact {factor} * {nr}": str(er),
           "relation": relation, f"ratio {nz} / ({factor} {nr}) at p": ratio}
+    cite = ""
+    if (nz, nr, yv, factor) == ("kl", "mse", sp.Rational(1, 2), 2):
+        cert, cite, ev["certificate"] = certified("second-order", Lz)
+        cite = f" The bound 3 d^4 < {nz} - 2 d^2 (< 5 d^4 for |d| <= 1/4) is {cite}." \
+            if cite else ""
     if identical:
         return Finding(CONFIRMED, f"{nz} = {factor} {nr} exactly at y = {yv}.", ev)
     if same_lead and lead > 0:
@@ -61,7 +66,7 @@ def check(*, zero_normalized="kl", reference="mse", y=0.5, factor=2) -> Finding:
             + (f"{nxt[1]} d^{nxt[0][0]}" if nxt else "beyond d^6")
             + f". Exactly, {relation if relation else nz + ' = ' + str(ez)}. The ratio {nz} / "
             f"({factor} {nr}) grows with |d|: "
-            + ", ".join(f"{v:.4f} at p = {k}" for k, v in ratio.items()) + "."), ev)
+            + ", ".join(f"{v:.4f} at p = {k}" for k, v in ratio.items()) + "." + cite), ev)
     return Finding(REFUTED, f"The leading terms differ: {nz} = {sz} + ..., {factor} {nr} = "
                             f"{sr} + ...", ev)
 

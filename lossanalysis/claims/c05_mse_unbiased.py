@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import analysis as A
-from ._common import LEAN_WORDS, Y_GRID, edge_profile, fmt, name_of, noise_lean, short
+from ._common import (LEAN_WORDS, Y_GRID, certified, checked, edge_profile, fmt, name_of,
+                      noise_lean, short)
 from .claim import Claim
 from .evidence import AE_LEAN, LOGIT_NOISE_LEAN, PROB_NOISE_LEAN, Exceeds
 from .verdicts import CONFIRMED, QUALIFIED, REFUTED, Finding
@@ -64,14 +65,17 @@ def check_unbiased(*, loss="mse", contrast="bce") -> Finding:
                pl.max_abs_bias},
           nc: {"proper": pc.proper, "direction": pc.direction, "max |argmin - y|":
                pc.max_abs_bias}}
+    cl, tl, ev["certificate " + nl] = certified("proper", loss)
+    cc, tc, ev["certificate " + nc] = certified("proper", contrast)
     if not pl.proper:
         return Finding(REFUTED, f"{nl} is itself biased: {pl.direction}, up to "
                                 f"{fmt(pl.max_abs_bias)}.", ev)
     if pc.proper:
         return Finding(REFUTED, (
-            f"{nl} is unbiased (argmin_p L(y, p) = y), but so is {nc} (max |argmin - y| "
-            f"{fmt(pc.max_abs_bias)}; for uncertain targets both optima are the mean): the "
-            "contrast the claim draws does not exist at the optimum."), ev)
+            f"{nl} is unbiased (argmin_p L(y, p) = y, {checked(tl, 103)}), but so is {nc} "
+            f"({checked(tc, 103)}; max |argmin - y| {fmt(pc.max_abs_bias)}; for uncertain "
+            "targets both optima are the mean): the contrast the claim draws does not exist "
+            "at the optimum."), ev)
     return Finding(CONFIRMED, f"{nl} is unbiased while {nc}'s minimizer is biased "
                               f"{pc.direction} (up to {fmt(pc.max_abs_bias)}).", ev)
 

@@ -3,7 +3,7 @@ target."""
 from __future__ import annotations
 
 from .. import analysis as A
-from ._common import fmt, loss_of, name_of
+from ._common import certified, checked, fmt, loss_of, name_of
 from .claim import Claim
 from .verdicts import CONFIRMED, REFUTED, Finding
 
@@ -22,14 +22,17 @@ def check(*, loss="bce") -> Finding:
     closed = A.argmin_expr(L)
     ev = {"argmin closed form": str(closed), "L_p(y, y)": str(prop.stationarity),
           "max |argmin - y| over 103 targets": prop.max_abs_bias, "direction": prop.direction}
-    if prop.proper:
+    cert, cite, ev["certificate"] = certified("proper", L)
+    if prop.proper and not (cert is not None and cert.verdict == "disproven"):
         return Finding(CONFIRMED, (
             f"dL/dp at p = y is {prop.stationarity} and the minimizer is "
-            f"{closed if closed is not None else 'y (numerically)'} for every y in [0, 1] (max "
-            f"|bias| {fmt(prop.max_abs_bias)}); the minimum value is the entropy-like L(y, y), "
+            f"{closed if closed is not None else 'y (numerically)'} for every y in [0, 1]: "
+            f"argmin = y {checked(cite, 103)} (max |bias| on 103 targets "
+            f"{fmt(prop.max_abs_bias)}); the minimum value is the entropy-like L(y, y), "
             "which is why the zero-normalized form subtracts it."), ev)
     return Finding(REFUTED, f"{name_of(L)}'s minimizer is not the target: bias "
-                            f"{prop.direction}, up to {fmt(prop.max_abs_bias)}.", ev)
+                            f"{prop.direction}, up to {fmt(prop.max_abs_bias)}"
+                            + (f"; argmin = y {cite}" if cite else "") + ".", ev)
 
 
 CLAIM = Claim(

@@ -1,0 +1,25 @@
+"""Proven, not sampled: certificates for the analysis' statements over the whole domain.
+
+The analysis computes its verdicts on grids ("R > 1 at every sampled y"); this package proves
+them for every point of a stated domain, or disproves them with a counterexample box, by branch
+and bound in rigorous ball arithmetic (Arb, through python-flint, at 128 bits), with Taylor
+forms and their remainder at the statements' singular edges (y = 1/2, delta -> 0) and a
+mean-value test at corner points.  See :mod:`.catalogue` for the statements, :mod:`.certificate`
+for what a certificate records and :mod:`.store` for the stored ones (read without SymPy or
+python-flint; proving needs ``pip install 'lossanalysis[proofs]'``).
+
+>>> from lossanalysis import proofs
+>>> c = proofs.certificate("proper/bce")
+>>> c.verdict, c.family
+('proven', 'proper')
+"""
+from __future__ import annotations
+
+from . import store
+from .catalogue import EPS, FAMILIES, RANGES, catalogue, get_statement, statements
+from .certificate import VERDICTS, Certificate, Condition, Statement, Variable, prove
+from .store import certificate, stored, table
+
+__all__ = ["prove", "statements", "catalogue", "get_statement", "Statement", "Condition",
+           "Variable", "Certificate", "VERDICTS", "EPS", "RANGES", "FAMILIES", "certificate",
+           "stored", "table", "store"]
