@@ -19,7 +19,7 @@ __all__ = ["atomic_write", "COMMITTED", "refuse_overwrite", "check_writable", "j
 #: The folders of a source checkout that hold committed results: a command overwrites a file
 #: in them only when asked to (``--force``), so that a smoke test or a quick start never
 #: replaces a registered prediction, a judged report or a published figure by surprise.
-COMMITTED = ("figures", "reports", "predictions", "studies")
+COMMITTED = ("figures", "studies")
 
 Payload = Union[str, bytes, Callable]
 

@@ -268,75 +268,53 @@ def test_calibration_rule_counts_edge_locations():
         "sigmoid + BCE"
 
 
-def test_select_images_is_the_experiments_draw():
-    from lossanalysis.experiments.core import stream_entropy, training_subset
-    x = np.arange(600).reshape(300, 2)
-    idx = select_images(300, 50, seed=stream_entropy("subset.vae"))
-    np.testing.assert_array_equal(x[idx], training_subset(x, 50, "subset.vae"))
-    assert select_images(300, 300) is None
+def test_select_images_is_a_seeded_draw_without_replacement():
+    idx = select_images(300, 50, seed=7)
+    assert len(np.unique(idx)) == 50 and np.all(np.diff(idx) > 0)
+    same = np.array_equal(idx, select_images(300, 50, seed=7))
+    assert same and select_images(300, 300) is None
 
 
 # ----------------------------------------------------------------------------------------------
-# Reports: both layouts, read by id
+# Reports: the studies' measurements, read by id and labelled with their study
 # ----------------------------------------------------------------------------------------------
-def _old_name(key):
-    """The flat measurement names of the first layout (VAE/AE blur ratios under E5/E4)."""
-    for new, old in (("blur_ratio[vae_", "E5.blur_ratio["), ("blur_ratio[", "E4.blur_ratio[")):
-        if key.startswith(new):
-            return old + key[len(new):]
-    return key
+def _study_report(name, mean):
+    row = {"id": "E5.blur.order", "comparison": "at_least", "kind": "falsifiable",
+           "value": 1.0, "tolerance": 0.2, "mean": mean, "sd": 0.01,
+           "measurements": [mean] * 5, "interval": [mean - 0.01, mean + 0.01],
+           "verdict": "confirmed"}
+    return {"study": name, "quick": False, "data": {"summary": {"frac_mid_of_nonzero": 0.3}},
+            "rows": [row], "observations": {"E5.sigma_eff[bernoulli]": {
+                "values": [0.3] * 5, "seeds": [0, 1, 2, 3, 4], "unit": "intensity"}}}
 
 
-def _old_layout(doc):
-    """The committed report (``results`` schema) rewritten in the first layout: rows under
-    ``experiments.<E>.results`` with ``kind`` = the comparison and ``spread``, no interval and
-    no role; measurements as one flat mapping of name -> mean."""
-    exps = {}
-    for r in doc["results"]:
-        exps.setdefault(r["experiment"], {"results": []})["results"].append(
-            {"id": r["id"], "kind": r["comparison"], "value": r["value"],
-             "tolerance": r["tolerance"], "measurements": r["measurements"], "mean": r["mean"],
-             "spread": r["sd"], "verdict": r["verdict"]})
-    flat = {_old_name(k): float(np.mean(o["values"])) for k, o in doc["observations"].items()
-            if o["values"] and all(isinstance(v, float) for v in o["values"])}
-    return {"dataset": doc["dataset"], "experiments": exps, "measurements": flat,
-            "summary": doc["summary"]}
-
-
-def test_both_report_layouts_give_the_same_advice():
-    new = reports.load_reports(REPO / "reports")
-    assert set(new) == {"mnist", "fashion-mnist"}
-    old = {ds: _old_layout(doc) for ds, doc in new.items()}
-    for ds in new:
-        for pid in ("E5.blur.order", "E3.bce.calibration", "E6.cb.param_expansion"):
-            a, b = reports.result(old[ds], pid, ds), reports.result(new[ds], pid, ds)
-            assert (a.mean, a.sd, a.n, a.verdict, a.value, a.kind) == \
-                (b.mean, b.sd, b.n, b.verdict, b.value, b.kind)
-            assert a.role is None and b.role in ("falsifiable", "consistency")
-        assert reports.measurement(old[ds], "E5.sigma_eff[bernoulli]") == pytest.approx(
-            reports.measurement(new[ds], "E5.sigma_eff[bernoulli]"), rel=1e-15)
-    x = np.random.default_rng(9).random((40, 8))
-    a_old = advise(x, latent=2, reports=old)
-    a_new = advise(x, latent=2, reports=new)
-    assert [p["backing"] for p in a_old.predictions] == [
-        [{**b, "interval": None, "role": None} for b in p["backing"]] for p in a_new.predictions]
-    assert sum(len(p["backing"]) for p in a_new.predictions) >= 20
-    assert a_old.recommendations == a_new.recommendations
-    assert "E5: MNIST blur ratio learned σ" in a_new.recommendations[0]["why"]
-    assert a_old.notes == a_new.notes and "E4 blur ratios" in a_new.notes[-1]
-    assert a_old.reports["mid_grey_of_nonzero"] == pytest.approx(
-        a_new.reports["mid_grey_of_nonzero"], rel=1e-15)
+def test_study_reports_back_the_predictions_by_id(tmp_path):
+    for name, mean in (("glyphs", 0.9), ("mnist", 1.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps(_study_report(name, mean)))
+    (tmp_path / "quick-one").mkdir()
+    (tmp_path / "quick-one" / "report.json").write_text(json.dumps(
+        {**_study_report("quick-one", 1.0), "quick": True}))
+    loaded = reports.load_reports(tmp_path)
+    assert sorted(loaded) == ["glyphs", "mnist"]                 # a quick run backs nothing
+    r = reports.result(loaded["glyphs"], "E5.blur.order")
+    assert (r.dataset, r.mean, r.n, r.role) == ("glyphs", 0.9, 5, "falsifiable")
+    assert reports.measurement(loaded["mnist"], "E5.sigma_eff[bernoulli]") == 0.3
+    a = advise(np.random.default_rng(9).random((40, 8)), latent=2, reports=tmp_path)
+    backing = [b for p in a.predictions for b in p["backing"]]
+    assert {b["dataset"] for b in backing} == {"glyphs", "mnist"}
 
 
 def test_no_report_is_said(tmp_path):
     a = advise(np.random.default_rng(10).random((30, 4)), latent=2, reports=tmp_path)
     assert all(p["backing"] == [] for p in a.predictions)
-    assert "No experiment report was found" in to_markdown(a)
+    assert "No study report was found" in to_markdown(a)
 
 
 def test_malformed_report_names_the_file(tmp_path):
-    (tmp_path / "mnist.json").write_text("{not json")
-    with pytest.raises(ValueError, match="mnist.json"):
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "report.json").write_text("{not json")
+    with pytest.raises(ValueError, match="report.json"):
         reports.load_reports(tmp_path)
 
 
@@ -510,73 +488,43 @@ def test_figure_has_no_legend_over_data():
 
 
 # ----------------------------------------------------------------------------------------------
-# The real datasets: the numbers the committed reports quote
+# The real datasets: advise computes what the studies registered
 # ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def committed():
-    return reports.load_reports(REPO / "reports")
+STUDIES = REPO / "studies"
 
 
 @pytest.fixture(scope="module")
 def real(real_data):
-    from lossanalysis.experiments.core import stream_entropy
     out = {}
     for name in ("mnist", "fashion-mnist"):
         x, _ = load(name, "train", data_dir=real_data, raw=True)
-        idx = select_images(len(x), 10_000, seed=stream_entropy("subset.vae"))
-        t, _ = load(name, "test", data_dir=real_data, raw=True)
-        out[name] = {"train": advise(x, indices=idx, latent=16, reports=REPO / "reports"),
-                     "scan_test": scan(t[:2000]),
-                     "full": advise(x, latent=16) if idx is not None else None}
+        out[name] = {"train": advise(x, latent=16, reports=STUDIES)}
     return out
 
 
+def _registered(name):
+    doc = json.loads((STUDIES / name / "predictions.json").read_text(encoding="utf-8"))
+    preds = {p["id"]: p for e in doc["experiments"].values() for p in e["predictions"]}
+    return doc, preds
+
+
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
-def test_real_data_agrees_with_the_reports(real, committed, name):
-    a, doc = real[name]["train"], committed[name]
-    meas = lambda key: reports.measurement(doc, key)  # noqa: E731
-    # E5's sigma_eff was computed on float32 copies of v/255 (relative rounding 6e-8 per value)
-    assert a.scale["sigma_eff_bernoulli"] == pytest.approx(meas("E5.sigma_eff[bernoulli]"),
-                                                           rel=1e-6)
-    lam = a.spectrum
-    row = lambda pid: reports.result(doc, pid)  # noqa: E731
+def test_real_data_agrees_with_the_registered_study(real, name):
+    """advise's scale analysis on a dataset's whole training split gives the counts that
+    study registered (the same analysis on the same images), and its profile is the
+    registration's summary."""
+    a = real[name]["train"]
+    doc, preds = _registered(name)
     for s in (2.0, 1.0, 0.7, 0.5):
-        assert analysis.predicted_active_dims(lam, s, 20) == \
-            row(f"E5.linear.active[sigma={s:g}]").value
+        assert analysis.predicted_active_dims(a.spectrum, s, 20) == \
+            preds[f"E5.linear.active[sigma={s:g}]"]["value"]
     rows = {r["label"]: r for r in a.scale["rows"]}
-    assert rows["Gaussian, σ = 1"]["active"] == row("E5.mlp.active[gaussian_sigma1]").value
-    # the backing quoted for the count is the report's own
-    active = next(p for p in a.predictions if p["key"] == "active")
-    quoted = {b["id"]: b for b in active["backing"] if b["dataset"] == name}
-    assert quoted["E5.linear.active[sigma=1]"]["value"] == analysis.predicted_active_dims(
-        lam, 1.0, 20)
-    # the layout written so far also records the counts of every decoder and the rates
-    if "measurements" in doc:
-        for s in (2.0, 1.0, 0.7, 0.5):
-            assert float(analysis.linear_optimum_kl(lam, s, 20).sum()) == pytest.approx(
-                meas(f"E5.predicted_rate_linear[sigma={s:g}]"), rel=1e-5)
-        for s in (1.0, 0.5, 0.3, 0.1):
-            assert rows[f"Gaussian, σ = {s:g}"]["active"] == \
-                meas(f"E5.predicted_active_dims[gaussian_sigma{s:g}]")
-        assert rows["Bernoulli (BCE), σ_eff"]["active"] == \
-            meas("E5.predicted_active_dims[bernoulli]")
-    # E6's predicted lambda expansion, on its test slice
-    t = real[name]["scan_test"]
-    assert t.cb_extreme_sum / t.mid == pytest.approx(meas("E6.predicted_param_extremeness"),
-                                                     rel=1e-9)
-    assert t.data_extreme_sum / t.mid == pytest.approx(meas("E6.param_extremeness[data]"),
-                                                       rel=1e-6)
-
-
-@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
-def test_real_data_profile_is_the_reports(real, committed, name):
-    """The report's summary is of the whole training file."""
-    p = (real[name]["full"] or real[name]["train"]).profile
-    summary = committed[name]["summary"]
+    assert rows["Gaussian, σ = 1"]["active"] == preds["E5.mlp.active[gaussian_sigma1]"]["value"]
+    summary = doc["data"]["summary"]
     for key, mine in (("frac_zero", "exactly_0"), ("frac_one", "exactly_1"),
                       ("frac_mid", "mid_grey"), ("frac_between", "inside_0_1"),
                       ("frac_mid_of_nonzero", "mid_grey_of_nonzero")):
-        assert p[mine] == pytest.approx(summary[key], rel=1e-12), key
+        assert a.profile[mine] == pytest.approx(summary[key], rel=1e-12), key
 
 
 def test_real_data_recommendations(real):

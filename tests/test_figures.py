@@ -17,6 +17,7 @@ import pytest
 import figcheck
 
 from lossanalysis import LOSSES, analysis, figures, plotting
+from lossanalysis.experiments import figures as experiment_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {"asymmetry": figures.asymmetry_figure, "bias": figures.bias_figure,
@@ -251,3 +252,51 @@ def test_scripts_write_what_they_are_asked_for(tmp_path, capsys):
     assert _png_size((tmp_path / "g.v2.png").read_bytes())[0] == 1020
     printed = capsys.readouterr().out.split()
     assert printed == [str(tmp_path / "g.v2.svg"), str(tmp_path / "g.v2.png")]
+
+
+# ----------------------------------------------------------------------------------------------
+# The checkers of a paper figure, and the helpers experiment figures share
+# ----------------------------------------------------------------------------------------------
+def test_text_collisions_finds_overlapping_and_clipped_text():
+    fig, ax = plotting.figure()
+    with plotting.style():
+        ax.set_title("a title")
+        ax.text(0.5, 1.02, "over the title", transform=ax.transAxes, ha="center")
+        ax.set_xlabel("a label much wider than the narrow axes of a one-column figure [intensity]")
+    found = figcheck.text_collisions(fig)
+    assert ("'a title'", "'over the title'") in found or ("'over the title'", "'a title'") in found
+    assert any(other == "page edge" and "much wider" in name for name, other in found)
+    fig, ax = plotting.figure()
+    with plotting.style():
+        ax.set_title("a title")
+        ax.set_xlabel(plotting.axis_label("x", "intensity"))
+    assert figcheck.text_collisions(fig) == []
+
+
+def test_the_vocabulary_check_finds_keys_lists_and_missing_units():
+    fig, ax = plotting.figure(columns=1)
+    with plotting.style():
+        ax.plot([0, 1], [0, 1])
+        ax.set_xlabel("mnist bernoulli [0, 1]")
+        ax.set_ylabel("value")
+    found = figcheck.vocabulary_problems(fig, "E9")
+    assert "dataset keys instead of titles" in found and "the word 'bernoulli'" in found
+    assert "no title starting with the label" in found
+    assert any(p.startswith("no unit on") for p in found)
+
+
+def test_title_uses_display_names_and_wraps_a_long_note():
+    fig, _ = plotting.figure(columns=1)
+    sup = experiment_figures.title(fig, "E9", "fashion-mnist",
+                                   "a long description of the figure",
+                                   experiment_figures.seeds_note(range(3, 9)))
+    assert sup.get_text() == "E9 Fashion-MNIST: a long description of the figure\n(seeds 3–8)"
+    assert figcheck.text_collisions(fig) == []
+
+
+def test_bad_helper_input_is_a_one_line_error():
+    with pytest.raises(ValueError, match="seeds"):
+        experiment_figures.seeds_note([])
+    fig, ax = plotting.figure()
+    with pytest.raises(ValueError, match="labels"):
+        experiment_figures.image_rows(ax, [np.zeros((1, 4))], ["a", "b"], side=2)

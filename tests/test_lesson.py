@@ -13,7 +13,6 @@ MAKERS = {
     "figures/asymmetry.png": "python scripts/asymmetry_plot.py",
     "figures/bias.png": "python scripts/bias_plot.py",
     "figures/gradients.png": "python scripts/gradient_plot.py",
-    "figures/mnist_e5_vae_scale.png": "python scripts/confirm_predictions.py --dataset mnist",
 }
 
 

@@ -3,7 +3,7 @@ rules that read no measurement, verdicts and effects, the refusals, and the comm
 small images of several shapes and formats.
 
 The study tests run E4 alone (the AE pair, tiny images): the machinery is the same for every
-experiment, whose own tests (test_next_eN.py) run each one on odd data.
+experiment, whose own tests (test_eN.py) run each one on odd data.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from lossanalysis import protocol as P
 from lossanalysis.__main__ import main
 from lossanalysis.experiments import runner, study
-from lossanalysis.experiments._next import e4_asymmetry as e4
+from lossanalysis.experiments import e4_asymmetry as e4
 from lossanalysis.experiments.base import Finding, Result, StudyData
 
 
@@ -231,7 +231,6 @@ def _run_cli(capsys, *argv):
 
 @pytest.mark.parametrize("kind", ["npz8x8", "npz25x25", "pngs"])
 def test_register_then_a_quick_study_from_the_command_line(kind, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(runner, "PACKAGE", "lossanalysis.experiments._next")
     if kind == "pngs":
         import matplotlib.image as mpimg
         data = tmp_path / "glyphs"
@@ -283,7 +282,7 @@ def test_a_pair_study_compares_two_studies_seed_by_seed(tmp_path):
     """E7 on two registered studies whose reports hold known effects: a flat effect is
     confirmed, one that triples on the greyer data is refuted as 'flat', and the derived rows
     are counted with neither kind."""
-    from lossanalysis.experiments._next import e7_binary_grey as e7
+    from lossanalysis.experiments import e7_binary_grey as e7
     x = _blobs(400, (10, 10), 7).reshape(400, -1).astype(np.float32) / 255
     binary = StudyData("binary", np.where(x > 0.5, 1.0, 0.0).astype(np.float32)[:300],
                        np.where(x > 0.5, 1.0, 0.0).astype(np.float32)[300:], (10, 10))

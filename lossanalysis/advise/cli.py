@@ -43,13 +43,13 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--latent", type=positive_int, default=None, metavar="K",
                    help="latent size of the linear-VAE rule (default 20)")
     p.add_argument("--reports", default=None, metavar="DIR",
-                   help="folder of the experiment reports <dataset>.json (default: reports/ "
+                   help="folder of the studies <name>/report.json (default: studies/ "
                         "of a source checkout)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
     p.add_argument("--force", action="store_true",
                    help="overwrite advice files in the checkout's committed folders (figures/, "
-                        "reports/, predictions/, studies/)")
+                        "studies/)")
     p.add_argument("--columns", type=int, choices=(1, 2), default=1,
                    help="figure width: 1 (3.4 in) or 2 (7.0 in) columns (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")

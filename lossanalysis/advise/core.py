@@ -157,7 +157,7 @@ def _backing(reports: dict, ids, labels=None) -> list:
 
 
 def _report_measure(reports: dict, *keys: str) -> dict:
-    """{dataset: value} of the first of ``keys`` each report has (names differ by layout)."""
+    """{study: value} of the first of ``keys`` each report has."""
     return {ds: v for ds, report in reports.items()
             if (v := rep.measurement(report, *keys)) is not None}
 
@@ -317,9 +317,8 @@ def _recommendations(s, prof, rows, s_l, latent, grad, preds, reports):
     bern = next(r for r in rows if r["kind"] == "bernoulli")
     r_g = learned["rate"] if learned["rate"] is not None else math.inf
     r_b = bern["rate"] if bern["rate"] is not None else 0.0
-    blur_l = _report_measure(reports, "E5.blur_ratio[gaussian_learned]",
-                             "blur_ratio[vae_gaussian_learned]")
-    blur_b = _report_measure(reports, "E5.blur_ratio[bernoulli]", "blur_ratio[vae_bernoulli]")
+    blur_l = _report_measure(reports, "blur_ratio[vae_gaussian_learned]")
+    blur_b = _report_measure(reports, "blur_ratio[vae_bernoulli]")
     measured = "; ".join(f"{rep.DISPLAY.get(ds, ds)} blur ratio learned σ {blur_l[ds]:.3f}, "
                          f"Bernoulli {blur_b[ds]:.3f}" for ds in blur_l if ds in blur_b)
     use = ("Gaussian decoder with a learned shared σ" if r_g >= r_b
@@ -515,8 +514,7 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
         notes.append("The values are 8-bit levels: a continuous density's nats on them compare "
                      "across models only after dequantization (Theis, van den Oord & Bethge "
                      "2016).")
-    blur_ae = {k: _report_measure(loaded, f"E4.blur_ratio[ae_{k}]", f"blur_ratio[ae_{k}]")
-               for k in ("bce", "mse")}
+    blur_ae = {k: _report_measure(loaded, f"blur_ratio[ae_{k}]") for k in ("bce", "mse")}
     ae_text = "; ".join(f"{rep.DISPLAY.get(ds, ds)} BCE {blur_ae['bce'][ds]:.3f}, MSE "
                         f"{blur_ae['mse'][ds]:.3f}" for ds in blur_ae["bce"]
                         if ds in blur_ae["mse"])
@@ -524,11 +522,8 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                  "BCE and MSE give similar images"
                  + (f" (E4 blur ratios: {ae_text})." if ae_text else "."))
 
-    summary = {ds: (r["summary"]["frac_mid_of_nonzero"]
-                    if isinstance(r.get("summary"), dict)
-                    and isinstance(r["summary"].get("frac_mid_of_nonzero"), (int, float))
-                    else rep.measurement(r, "pixels.frac_mid_of_nonzero"))
-               for ds, r in loaded.items()}
+    summary = {ds: (r["data"].get("summary") or {}).get("frac_mid_of_nonzero")
+               for ds, r in loaded.items() if isinstance(r.get("data"), dict)}
     summary = {ds: v for ds, v in summary.items() if v is not None}
     scale_info = {"sigma_eff_bernoulli": s_b, "learned_sigma": s_l, "latent": latent,
                   "kl_threshold": tau, "total_variance": float(lam.sum()),

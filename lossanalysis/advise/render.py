@@ -129,7 +129,7 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
 
     lines += ["## Predictions for this data, and how they fared on the reports' datasets", ""]
     if not a.reports.get("datasets"):
-        lines += ["No experiment report was found (`reports/<dataset>.json` next to the package "
+        lines += ["No study report was found (`studies/<name>/report.json` next to the package "
                   "in a source checkout, or `--reports DIR`): the analysis' predictions only.",
                   ""]
     else:

@@ -1,18 +1,11 @@
-"""Read the committed experiment reports (``reports/<dataset>.json``) by prediction id.
+"""Read the committed studies' reports (``studies/<name>/report.json``) by prediction id.
 
-Two layouts are read, by structured fields only (never by parsing the prose):
-
-* the layout written so far: ``experiments.<E>.results`` -- rows with ``id``, ``kind``,
-  ``value`` (the prediction), ``tolerance``, ``measurements`` (one per seed), ``mean``,
-  ``spread`` and ``verdict`` -- and a flat ``measurements`` mapping ``"E5.sigma_eff[bernoulli]"``
-  to a number;
-* the ``results`` schema: a top-level ``results`` list (or mapping by id) of rows with ``id``,
-  ``comparison`` (``equal``, ``at_least``, ``at_most``), ``kind`` (``falsifiable`` or
-  ``consistency``), ``value``, ``tolerance``, ``mean``, ``sd``, ``interval`` and ``verdict``,
-  and ``observations`` holding the named measurements with their per-seed values (a mapping of
-  name to ``{"values": [...], ...}``, or a list of rows with an ``id``).
-
-A row is returned as a :class:`Measured` whichever layout it came from.
+One layout, the study report's (:mod:`lossanalysis.experiments.render`): ``rows`` -- each with
+``id``, ``comparison``, ``kind``, ``value``, ``tolerance``, per-seed ``measurements``,
+``mean``, ``sd``, ``interval`` and ``verdict`` -- and ``observations`` (name -> per-seed
+``values``).  Only judged single-dataset studies are read (a quick run or a pair study is
+left out).  A row is returned as a :class:`Measured`, always labelled with the study it was
+measured on: a measurement on MNIST says nothing directly about a user's images.
 """
 from __future__ import annotations
 
@@ -20,16 +13,16 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .._io import checkout
 from .._limits import load_json
-from ..data import DATASETS
 
 __all__ = ["DEFAULT_DIR", "Measured", "find_reports", "load_reports", "result",
-           "measurement"]
+           "measurement", "DISPLAY"]
 
-#: Where a source checkout keeps the reports: ``<repository>/reports``.
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "reports"
+#: Where a source checkout keeps the studies: ``<repository>/studies`` (None when installed).
+DEFAULT_DIR = None if checkout() is None else checkout() / "studies"
 
-#: Names shown for the report datasets.
+#: Names shown for the studies' datasets.
 DISPLAY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
@@ -72,7 +65,7 @@ def _number(v):
 
 
 def find_reports(folder=None) -> Path | None:
-    """The folder holding the reports: ``folder`` if given, else :data:`DEFAULT_DIR` when a
+    """The folder holding the studies: ``folder`` if given, else :data:`DEFAULT_DIR` when a
     source checkout has it; None when there is none.
 
     Examples
@@ -81,14 +74,14 @@ def find_reports(folder=None) -> Path | None:
     True
     """
     p = Path(folder) if folder is not None else DEFAULT_DIR
-    return p if p.is_dir() else None
+    return p if p is not None and p.is_dir() else None
 
 
 def load_reports(folder, *, limits=None) -> dict:
-    """``{dataset: report}`` for every ``<dataset>.json`` (dataset in ``data.DATASETS``) in
-    ``folder``; an empty dict when there is none.  ValueError naming the file for one that is
-    not a JSON object, or larger or deeper than ``limits`` allow (``json_bytes``,
-    ``json_depth``; see :mod:`lossanalysis._limits`).
+    """``{study: report}`` for every judged single-dataset study ``<folder>/<study>/report.json``
+    (an empty dict when there is none).  ValueError naming the file for one that is not a JSON
+    object, or larger or deeper than ``limits`` allow (``json_bytes``, ``json_depth``; see
+    :mod:`lossanalysis._limits`).
 
     Examples
     --------
@@ -97,112 +90,64 @@ def load_reports(folder, *, limits=None) -> dict:
     {}
     """
     out = {}
-    for name in DATASETS:
-        path = Path(folder) / f"{name}.json"
-        if not path.is_file():
-            continue
-        try:
-            doc = load_json(path, f"report {path}", limits)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
+    for path in sorted(Path(folder).glob("*/report.json")):
+        doc = load_json(path, f"report {path}", limits)
         if not isinstance(doc, dict):
             raise ValueError(f"report {path}: not a JSON object")
-        out[name] = doc
+        if doc.get("quick") or not isinstance(doc.get("data"), dict):
+            continue
+        out[str(doc.get("study", path.parent.name))] = doc
     return out
 
 
-def _rows(report: dict):
-    top = report.get("results")
-    if isinstance(top, list):
-        yield from (r for r in top if isinstance(r, dict))
-    elif isinstance(top, dict):
-        yield from (dict(r, id=r.get("id", k)) for k, r in top.items() if isinstance(r, dict))
-    exps = report.get("experiments")
-    if isinstance(exps, dict):
-        for e in exps.values():
-            rows = e.get("results") if isinstance(e, dict) else None
-            if isinstance(rows, list):
-                yield from (r for r in rows if isinstance(r, dict))
-
-
 def result(report: dict, pid: str, dataset: str = "") -> Measured | None:
-    """The judged prediction ``pid`` of ``report`` (either layout), or None if absent.
+    """The judged prediction ``pid`` of ``report``, or None if absent (or not applicable).
 
     Examples
     --------
-    >>> old = {"experiments": {"E2": {"results": [{"id": "E2.x", "kind": "equal",
-    ...        "value": 2.0, "tolerance": 0.1, "measurements": [1.9, 2.1], "mean": 2.0,
-    ...        "spread": 0.14, "verdict": "confirmed"}]}}}
-    >>> new = {"results": [{"id": "E2.x", "kind": "equal", "mean": 2.0, "sd": 0.14,
-    ...        "interval": [1.8, 2.2], "verdict": "confirmed"}]}
-    >>> result(old, "E2.x").mean == result(new, "E2.x").mean == 2.0
-    True
-    >>> result(new, "E2.x").interval, result(old, "E2.x").n
-    ((1.8, 2.2), 2)
+    >>> doc = {"study": "mnist", "rows": [{"id": "E2.x", "comparison": "equal",
+    ...        "kind": "falsifiable", "value": 2.0, "tolerance": 0.2, "mean": 2.0, "sd": 0.14,
+    ...        "measurements": [1.9, 2.1], "interval": [1.8, 2.2], "verdict": "confirmed"}]}
+    >>> r = result(doc, "E2.x")
+    >>> r.mean, r.interval, r.n, r.dataset
+    (2.0, (1.8, 2.2), 2, 'mnist')
     """
-    for r in _rows(report):
-        if r.get("id") != pid or not isinstance(r.get("verdict"), str):
+    for r in report.get("rows") or []:
+        if not isinstance(r, dict) or r.get("id") != pid:
             continue
         mean = _number(r.get("mean"))
-        if mean is None:
-            continue
-        per_seed = r.get("measurements", r.get("values", r.get("per_seed")))
-        n = len(per_seed) if isinstance(per_seed, list) else None
-        if n is None and isinstance(r.get("n"), int):
-            n = r["n"]
+        if mean is None or r.get("verdict") == "not applicable":
+            return None
+        per_seed = r.get("measurements")
         interval = r.get("interval")
         interval = (tuple(float(v) for v in interval)
                     if isinstance(interval, (list, tuple)) and len(interval) == 2
                     and all(_number(v) is not None for v in interval) else None)
-        comparisons = ("equal", "at_least", "at_most")
-        comparison = next((r[k] for k in ("comparison", "kind") if r.get(k) in comparisons), None)
-        role = r.get("kind") if r.get("kind") in ("falsifiable", "consistency") else None
-        return Measured(dataset=dataset or str(report.get("dataset", "")), id=pid,
-                        kind=comparison, role=role,
-                        value=_number(r.get("value", r.get("predicted"))),
-                        tolerance=_number(r.get("tolerance")), mean=mean,
-                        sd=_number(r.get("sd", r.get("spread"))), n=n, interval=interval,
-                        verdict=r["verdict"])
+        return Measured(dataset=dataset or str(report.get("study", "")), id=pid,
+                        kind=r.get("comparison"), role=r.get("kind"),
+                        value=_number(r.get("value")), tolerance=_number(r.get("tolerance")),
+                        mean=mean, sd=_number(r.get("sd")),
+                        n=len(per_seed) if isinstance(per_seed, list) else None,
+                        interval=interval, verdict=str(r.get("verdict")))
     return None
 
 
 def measurement(report: dict, *keys: str) -> float | None:
-    """A named measurement (mean over seeds) such as ``"E5.sigma_eff[bernoulli]"``, from the
-    flat ``measurements`` mapping or from ``observations`` (a number, a list of per-seed values,
-    or an object with ``mean`` or ``values``); the first of ``keys`` found (names differ between
-    the layouts), None if none is.
+    """The mean over seeds of the first observation of ``keys`` the report has (e.g.
+    ``"E5.sigma_eff[bernoulli]"``), or None.
 
     Examples
     --------
-    >>> measurement({"measurements": {"E5.a": 0.5}}, "E5.a")
-    0.5
-    >>> measurement({"observations": [{"id": "E5.a", "values": [0.4, 0.6]}]}, "E5.a")
-    0.5
-    >>> measurement({"observations": {"b": {"values": [1.0]}}}, "E5.b", "b")
-    1.0
+    >>> measurement({"observations": {"b": {"values": [1.0, 2.0]}}}, "a", "b")
+    1.5
     >>> measurement({}, "E5.a") is None
     True
     """
-    def value_of(v):
-        if isinstance(v, dict):
-            if _number(v.get("mean")) is not None:
-                return _number(v["mean"])
-            v = v.get("values", v.get("per_seed"))
-        if isinstance(v, list):
-            nums = [_number(u) for u in v]
-            return sum(nums) / len(nums) if nums and None not in nums else None
-        return _number(v)
-
-    flat = report.get("measurements")
     obs = report.get("observations")
     for key in keys:
-        if isinstance(flat, dict) and key in flat:
-            return value_of(flat[key])
-        if isinstance(obs, dict) and key in obs:
-            return value_of(obs[key])
-        if isinstance(obs, list):
-            for row in obs:
-                if isinstance(row, dict) and key in (row.get("id"), row.get("key"),
-                                                     row.get("name")):
-                    return value_of(row)
+        v = obs.get(key) if isinstance(obs, dict) else None
+        if isinstance(v, dict) and isinstance(v.get("values"), list) and v["values"]:
+            nums = [_number(u) for u in v["values"]]
+            if None not in nums:
+                return sum(nums) / len(nums)
     return None

@@ -64,9 +64,6 @@ def select_images(n: int, max_images: int | None = None, seed: int = 0):
     """Sorted indices of ``max_images`` of ``n`` images drawn without replacement with
     ``numpy.random.default_rng(seed)``, or None (all of them) when ``n <= max_images``.
 
-    The draw is the one the experiments use for their training subsets (E5), so the same seed
-    gives the same images.
-
     Examples
     --------
     >>> select_images(10, 3, seed=0)

@@ -13,7 +13,7 @@ runs), inconclusive.  The analysis' verdict and the data's are combined by one r
 analysis does not account for holds only with that qualification; only agreement confirms.
 
 Evidence (:mod:`.evidence`) comes from the structured fields of the experiment reports
-(``reports/<dataset>.json``: rows of predictions and named observations), never from prose;
+(``studies/<name>/report.json``: rows of predictions and named observations), never from prose;
 :data:`~.evidence.CONTRACT` says what each row pattern and observation must measure.
 
 To add a claim, write ``c11_<name>.py`` defining ``CLAIM``; it is found by its file name.
@@ -119,7 +119,7 @@ def evaluate_all(evidence: Evidence | None = None) -> list:
     Parameters
     ----------
     evidence : Evidence, optional
-        Measured evidence, e.g. ``Evidence.from_files(["reports/mnist.json"])``.
+        Measured evidence, e.g. ``Evidence.from_files(["studies/mnist/report.json"])``.
 
     Returns
     -------

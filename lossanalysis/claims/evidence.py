@@ -68,13 +68,14 @@ CONTRACT = {
                    "same way (> 0; AE: at the conditional mean each prediction bin stands for).  "
                    "MSE's rows are E8.*.mse_prob[...] (not read)",
     "E2.*": "(ids without 'adam') saturated sigmoid outputs (z = -6 on ink pixels) trained "
-            "with plain SGD, BCE against MSE; measurement: grows with BCE's speed-up over MSE "
-            "(a step ratio MSE/BCE, or its log10); predicted: a speed-up",
+            "with plain SGD, BCE against MSE; measurement: MSE's steps over the steps the "
+            "gradient ratio predicts for it (grows with BCE's speed-up over MSE); predicted: "
+            "the speed-up the gradient ratio gives (a ratio of 1)",
     "E2.*adam*": "the same trained with Adam; measurement: grows with BCE's speed-up over MSE; "
                  "predicted: none (a step ratio of 1)",
     "E6.*sharper": "continuous-Bernoulli VAE against the Bernoulli one; measurement: the blur "
-                   "ratio of the CB mean image minus the Bernoulli reconstruction's (< 0: CB "
-                   "sharper); predicted at_most 0",
+                   "ratio of the CB mean image over the Bernoulli reconstruction's (< 1: CB "
+                   "sharper); predicted at_most 1",
     "E6.*param_expansion": "continuous-Bernoulli VAE; measurement: over mid-grey pixels, "
                            "mean|lambda - 1/2| of the parameter image minus the data's mean|x - "
                            "1/2| (> 0: pushed away from 1/2); predicted mu^-1 of the data",
@@ -257,7 +258,6 @@ def report_from_document(doc, source="report") -> Report:
     """
     if not isinstance(doc, dict):
         raise _fail(source, "is not a JSON object")
-    doc = _from_first_schema(doc)
     if not isinstance(doc.get("study"), str):
         raise _fail(source, "has no 'study' string")
     if not isinstance(doc.get("quick"), bool):
@@ -275,20 +275,6 @@ def report_from_document(doc, source="report") -> Report:
     obs = {str(k): _observation(k, v, source) for k, v in observations.items()}
     return Report(source, doc["study"], doc["quick"], rows, obs,
                   status=str(doc.get("status", "")))
-
-
-def _from_first_schema(doc: dict) -> dict:
-    """TRANSITIONAL (removed when reports/ is replaced by studies/): a report of the first
-    schema ("dataset", "results") in the study schema, each row given the intensity rule."""
-    if "results" not in doc or "study" in doc:
-        return doc
-    from ..protocol import Prediction
-    keep = {f for f in Prediction.__dataclass_fields__} | {
-        "measurements", "seeds", "mean", "sd", "interval", "verdict", "note"}
-    rows = [{**{k: v for k, v in r.items() if k in keep}, "rule": "intensity"}
-            if isinstance(r, dict) else r for r in doc["results"] or []]
-    return {**{k: v for k, v in doc.items() if k not in ("dataset", "results")},
-            "study": doc.get("dataset"), "rows": rows}
 
 
 def load_report(path) -> Report:

@@ -1,35 +1,21 @@
-"""The experiments: predictions from the analysis, tested by training the NumPy networks.
+"""The experiments: predictions from the analysis, registered and then tested by training the
+NumPy networks, on any image set (``python -m lossanalysis study``).
 
-Each experiment is one module following the protocol of :mod:`.core` (predictions / measure /
-figure / text); :mod:`.models` trains the networks two experiments share, :mod:`.parallel` runs
-the work in worker processes, :mod:`.registration` writes and checks the predictions before the
-measurement, and :mod:`.report` assembles the reports.  Adding an experiment = its module and
-one line in :data:`EXPERIMENTS`.
+Each experiment is one module ``eN_name.py`` in the shape of :mod:`.base` (networks,
+predictions, measure, figure, findings); the runner (:mod:`.runner`) finds it by its name and
+derives every task from its declarations, so adding an experiment is adding its file.
+:mod:`.networks` declares the networks several experiments share, :mod:`.parallel` runs the
+work in worker processes, :mod:`.study` registers and measures a study under the protocol of
+:mod:`lossanalysis.protocol`, and :mod:`.render` writes its report.
 """
-import importlib
-
-__all__ = ["EXPERIMENTS", "module"]
-
-#: (label, module) of every experiment, in report order.
-EXPERIMENTS = (
-    ("E1", "e1_minimizers"),
-    ("E2", "e2_saturation"),
-    ("E3", "e3_calibration"),
-    ("E4", "e4_asymmetry"),
-    ("E5", "e5_vae_scale"),
-    ("E6", "e6_continuous_bernoulli"),
-    ("E7", "e7_binary_grey"),
-    ("E8", "e8_noise_in_loss"),
-)
+__all__ = ["discover"]
 
 
-def module(label: str):
-    """The module of experiment ``label`` (e.g. "E3").
+def discover(scope: str = "single") -> list:
+    """The experiment modules of this package (``scope`` "single" or "pair"), in order.
 
-    >>> module("E2").NAME
-    'E2 Saturation'
+    >>> [m.LABEL for m in discover()][:2]
+    ['E1', 'E2']
     """
-    names = dict(EXPERIMENTS)
-    if label not in names:
-        raise ValueError(f"unknown experiment {label!r} (known: {', '.join(names)})")
-    return importlib.import_module(f"{__name__}.{names[label]}")
+    from .runner import PACKAGE, discover as found
+    return found(PACKAGE, scope)

@@ -1,45 +1,25 @@
 """E1 -- the minimizers of the catalogue losses, found by training and compared with the analysis.
 
-What the analysis says (:func:`lossanalysis.analysis.argmin`, :func:`~lossanalysis.analysis.
-optimal_prediction`), before anything is trained:
+For a point target y the proper losses are minimized at p = y (:func:`lossanalysis.analysis.
+argmin`); focal's minimizer is pulled toward 1/2 (Mukhoti et al. 2020), the continuous
+Bernoulli's lambda pushed away from it while its mean mu(lambda) = y (Loaiza-Ganem & Cunningham
+2019, arXiv 1907.06845).  One output fitted to many targets lands on their mean under MSE and
+BCE, on their median under MAE (:func:`~lossanalysis.analysis.optimal_prediction`).  Per seed:
+(A) ``E1.point.*``: a free logit per 8-bit grey level in INTERIOR, fitted by Adam on the
+catalogue's ``grad_logit``; (B) ``E1.noisy.*``: one per pixel location (mean and unique median
+in INTERIOR; :data:`MAX_LOCATIONS`) fitted to its targets' histogram; (C) ``E1.ae.*``: an AE
+per loss overfitting :data:`AE_IMAGES` images clipped into INTERIOR (at an exact 0 or 1 the
+continuous Bernoulli has no minimizer): mean sign(y - 1/2)(p - argmin(y)) over their grey
+pixels, predicted 0, beside the mean Newton step p(1 - p)|g|/h left (how far from converged).
 
-* For a point target y the prediction that minimizes L(y, p) is y itself for the proper losses
-  (mse, bce, kl, logit_mse, and also mae, huber, reverse_kl, gaussian_nll); the focal loss's
-  minimizer is pulled toward 1/2 (Charoenphakdee et al. 2021, arXiv 2011.09172; Mukhoti et al.
-  2020); the continuous Bernoulli's parameter lambda is pushed away from 1/2 while its mean
-  mu(lambda) equals y (Loaiza-Ganem & Cunningham 2019, arXiv 1907.06845); beta_nll's mean
-  parameter is pulled toward 1/2.
-* For one output fitted to many targets (a pixel location across the training images) the
-  minimizer of the mean loss is the mean of the targets for mse and bce (their gradients are
-  affine in y) and the median for mae.
-* An autoencoder that overfits a small batch should land, pixel by pixel, where the point-target
-  minimizer is: on the target for mse/bce, toward 1/2 for focal, away from 1/2 for the continuous
-  Bernoulli's parameter.  This needs a minimizer to exist at every pixel of the batch: at an
-  exact 0 or 1 target the continuous Bernoulli's loss is unbounded below (at y = 0 it is
-  -ln|z| + O(1) as z -> -inf, its logit gradient mu(z) ~ 1/|z| never vanishes), so a network
-  fitted to raw images never converges.  The AE therefore fits the batch clipped into
-  :data:`~.core.INTERIOR`, the range of (A) and (B), where every catalogue minimizer is finite.
-
-Measurement
------------
-(A) One free logit per grey level of the dataset (the 8-bit levels k/255 in INTERIOR that
-occur in the training images), trained with Adam on the catalogue's ``grad_logit`` with an
-exponentially decaying learning rate, from a random start (stream ``e1.start``).  (B) One free
-logit per pixel location, fitted to the histogram of that location's training targets
-(locations whose mean and median lie in INTERIOR; locations whose median is not unique are
-skipped, their MAE optimum being an interval).  (C) An AE trained with Adam on a fixed batch of
-training images (stream ``e1.batch``), clipped into INTERIOR, until it overfits, one per loss,
-all from the same initialization.  Its convergence is checked, not assumed: for every grey
-pixel the Newton step p(1 - p) |g| / h estimates how far a free output would still move; their
-mean over the grey pixels estimates, to first order, how much the measured directional bias
-could still change, and is reported next to the resolution of the predictions.
-
-Rows (A) and (B) are consistency checks: the fit runs the catalogue's own gradient to the
-minimizer the same catalogue defines.  Rows (C) are falsifiable: an AE's outputs share
-weights, and nothing forces each of them onto its free-output minimizer.
+(A), (B) are *consistency* rows (the fit runs the catalogue's gradient to the minimizer the same
+catalogue defines), rule "numeric" at the fit's precision ``lr_end``: Adam's step is at most lr
+(1 - b1)/sqrt(1 - b2) = lr for the betas used (Kingma & Ba 2015, sec. 2.1) and |dp/dz| <= 1/4,
+so a fit ends within about lr_end/4, with a factor 4 for lag; the focal share's precision is half
+of one level's share.  (C) is *falsifiable* (the outputs share weights; nothing forces each onto
+its minimizer), rule "intensity".  Not applicable below :data:`MIN_LEVELS` grey levels (A),
+:data:`MIN_LOCATIONS` locations (B), :data:`MIN_GREY` grey pixels expected in a batch (C).
 """
-from __future__ import annotations
-
 import textwrap
 
 import numpy as np
@@ -47,620 +27,273 @@ import numpy as np
 from .. import analysis, plotting
 from ..losses import LOSSES, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from ..nn import AE, Adam
-from .core import (CONFIRMED, CONSISTENCY, FALSIFIABLE, INCONCLUSIVE, INTERIOR, REFUTED,
-                   Measured, Observation, Prediction, Revision, Task,
-                   experiment_settings, fmt_dec, frozen, prediction_table, sd, stated, stream,
-                   stream_entropy)
+from ..protocol import CONSISTENCY, FALSIFIABLE, Prediction
+from .base import INTERIOR, Finding, Network, entropy, rng
 from .figures import seeds_note, title
 
-__all__ = ["LABEL", "NAME", "REVISIONS", "settings", "prepare", "tasks", "measure", "figure",
-           "text", "fit_free_logits", "grey_levels", "location_histograms", "directional_bias",
-           "newton_distance", "SPEC_LOSSES", "OTHER_LOSSES", "AE_LOSSES"]
-
-LABEL = "E1"
-NAME = "E1 Minimizers"
-#: Predictions changed after an earlier run had measured them (listed in the report).
-REVISIONS = (
-    Revision(("E1.ae.continuous_bernoulli",),
-             "the overfitting AE fits its batch clipped into [0.05, 0.95]; the prediction is "
-             "judged 'equal' at the same resolution as the other AE rows, and each AE's "
-             "convergence is checked (Newton distance) instead of assumed",
-             "at an exact 0 or 1 target the continuous Bernoulli's loss is unbounded below "
-             "(-ln|z| + O(1) as z -> -inf), so a network fitted to raw images has no minimum "
-             "to converge to",
-             "raw images, direction only (>= 0.1826 - 0.148): 0.0324 ± 0.013, refuted",
-             old_seeds=(("E1.ae.continuous_bernoulli", "mnist",
-                         "0.1826, 0.1826, 0.1826; mean 0.1826, confirmed by the mean"),
-                        ("E1.ae.continuous_bernoulli", "fashion-mnist",
-                         "0.1817, 0.1819, 0.1817; mean 0.1818, confirmed by the mean"))),
-)
-#: The losses with a row of their own in the summary table.
+LABEL, NAME = "E1", "Minimizers"
 SPEC_LOSSES = ("mse", "bce", "kl", "logit_mse", "focal", "continuous_bernoulli")
-#: The other catalogue losses: fitted and shown, judged together in one row.
 OTHER_LOSSES = tuple(n for n in LOSSES if n not in SPEC_LOSSES)
-#: The losses of the overfitting autoencoder.
 AE_LOSSES = ("mse", "bce", "focal", "continuous_bernoulli")
-#: The noisy-target losses and what their optimum is (by the analysis).
 NOISY_LOSSES = (("mse", "mean"), ("bce", "mean"), ("mae", "median"))
 LO, HI = INTERIOR
-#: The AE's directional bias is taken over target pixels in [0.1, 0.9] at least 0.05 from 1/2.
-AE_GREY = (0.1, 0.9, 0.05)
-_FIT_KIND = ("the fit runs the catalogue's own grad_logit to the minimizer the same catalogue "
-             "defines: a check of the fitting code, not of the data")
+AE_GREY = (0.1, 0.9, 0.05)      # the AE's grey pixels: targets in [0.1, 0.9], >= 0.05 from 1/2
+AE_IMAGES = 16
+FIT = {"steps": 3000, "lr0": 0.3, "lr_end": 1e-4}
+#: Locations fitted in (B), full and quick run (evenly spaced among the eligible ones).
+MAX_LOCATIONS = {False: 60, True: 20}
+MIN_LEVELS, MIN_LOCATIONS, MIN_GREY = 2, 5, 100
+COST = 1.5
+OBSERVATIONS = {
+    "E1.grey_levels": "count", "E1.locations": "count", "E1.mean_minus_median": "intensity",
+    "E1.focal_bias_mean_abs": "intensity", "E1.focal_pull_predicted": "intensity",
+    "E1.final_gradient_max": "logit gradient",
+    **{f"E1.ae_{q}[{n}]": "intensity" for q in ("directional_bias", "argmin_bias",
+                                                "newton_distance") for n in AE_LOSSES}}
+IDS = ([f"E1.point.{n}" for n in (*SPEC_LOSSES, "others", "cb_mean", "focal_direction")]
+       + [f"E1.noisy.{n}" for n, _ in NOISY_LOSSES] + [f"E1.ae.{n}" for n in AE_LOSSES])
 
 
-def settings(cfg) -> dict:
-    """Sizes of a run: full or quick, overridden by ``cfg.extra["settings"]["E1"]``."""
-    return experiment_settings(
-        cfg, LABEL, dict(steps=3000, lr0=0.3, lr_end=1e-4, ae_steps=1000, ae_images=16,
-                         ae_sizes=(784, 128, 32), ae_lr=3e-3, n_locations=None),
-        dict(ae_steps=400, ae_sizes=(784, 64, 16), ae_lr=5e-3, n_locations=60))
-
-
-# ----------------------------------------------------------------------------------------------
-# The fitting machinery
-# ----------------------------------------------------------------------------------------------
-def fit_free_logits(loss, targets, weights, z0, *, steps, lr0, lr_end, betas=(0.9, 0.99)):
-    """Adam on free logits: z_j minimizing sum_k weights[j, k] L(targets[j, k], sigmoid(z_j)).
-
-    ``targets`` and ``weights`` broadcast to shape (n, K); ``z0`` (n,) is the start.  The
-    gradient is the catalogue's ``grad_logit``; the learning rate decays exponentially from
-    ``lr0`` to ``lr_end``.  Returns (z, max |gradient| at the end).
-
-    Examples
-    --------
-    >>> z, g = fit_free_logits("bce", np.array([[0.3]]), np.ones((1, 1)), np.zeros(1),
-    ...                        steps=2000, lr0=0.3, lr_end=1e-5)
-    >>> abs(float(sigmoid(z[0])) - 0.3) < 1e-5
-    True
-    """
-    loss = get_loss(loss) if isinstance(loss, str) else loss
-    z = np.array(z0, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    params = {"z": z}
-    opt = Adam(params, lr=lr0, betas=betas)
+def fit_free_logits(loss, targets, weights, z0, *, steps, lr0, lr_end):
+    """Adam (betas 0.9, 0.99, rate decaying from ``lr0`` to ``lr_end``) on free logits z_j
+    minimizing sum_k w[j, k] L(t[j, k], sigmoid(z_j)) by ``grad_logit``: (z, final max |grad|)."""
+    loss, z = get_loss(loss), np.array(z0, dtype=np.float64)
+    t, w = np.asarray(targets, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    opt, grad = Adam({"z": z}, lr=lr0, betas=(0.9, 0.99)), np.zeros_like(z)
     decay = (lr_end / lr0) ** (1.0 / max(steps - 1, 1))
-    grad = np.zeros_like(z)
     with np.errstate(over="ignore", under="ignore"):
-        for t in range(steps):
-            opt.lr = lr0 * decay ** t
-            g = loss.grad_logit(targets, z[:, None], check=False)
-            np.sum(g * weights, axis=1, out=grad)
+        for k in range(steps):
+            opt.lr = lr0 * decay ** k
+            np.sum(loss.grad_logit(t, z[:, None], check=False) * w, axis=1, out=grad)
             opt.step({"z": grad})
-        g = loss.grad_logit(targets, z[:, None], check=False)
-    return z, float(np.max(np.abs(np.sum(g * weights, axis=1))))
+        g = np.sum(loss.grad_logit(t, z[:, None], check=False) * w, axis=1)
+    return z, float(np.max(np.abs(g), initial=0.0))
 
 
 def grey_levels(x) -> np.ndarray:
-    """The 8-bit grey levels k/255 in INTERIOR that occur in the images ``x`` (float64).
-
-    >>> grey_levels(np.array([0.0, 10 / 255, 128 / 255, 1.0])).tolist() == [128 / 255]
-    True
-    """
-    k = np.unique(np.rint(np.asarray(x) * 255).astype(np.int64))
-    y = k / 255.0
+    """The 8-bit levels k/255 in INTERIOR that occur in ``x``."""
+    y = np.unique(np.rint(np.asarray(x) * 255).astype(np.int64)) / 255.0
     return y[(y >= LO) & (y <= HI)]
 
 
-def location_histograms(x):
-    """Per pixel location: the histogram of the 8-bit targets (n_locations, 256) as weights
-    summing to 1, with the locations' mean and (lower, upper) medians."""
+def locations(x, cap=None) -> np.ndarray:
+    """The 8-bit histograms (n, 256), as weights, of the locations of ``x`` whose mean and
+    (unique) median lie in INTERIOR, at most ``cap`` of them evenly spaced."""
     codes = np.rint(np.asarray(x) * 255).astype(np.int64)
-    n, d = codes.shape
-    hist = np.zeros((d, 256))
-    for j in range(d):
-        hist[j] = np.bincount(codes[:, j], minlength=256)
-    w = hist / n
-    levels = np.arange(256) / 255.0
-    mean = w @ levels
-    cum = np.cumsum(w, axis=1)
-    lower = np.argmax(cum >= 0.5 - 1e-12, axis=1)       # first level reaching half the mass
-    upper = np.argmax(cum > 0.5 + 1e-12, axis=1)         # first level exceeding it
-    return w, mean, lower / 255.0, upper / 255.0
+    w = np.stack([np.bincount(c, minlength=256) for c in codes.T]) / len(codes)
+    mean, cum = w @ (np.arange(256) / 255.0), np.cumsum(w, axis=1)
+    lower = np.argmax(cum >= 0.5 - 1e-12, axis=1) / 255.0
+    upper = np.argmax(cum > 0.5 + 1e-12, axis=1) / 255.0
+    sel = np.flatnonzero((mean >= LO) & (mean <= HI) & (lower >= LO) & (lower <= HI)
+                         & (lower == upper))
+    return w[sel[np.linspace(0, sel.size - 1, min(cap or sel.size, sel.size)).round()
+                 .astype(int)]]
 
 
-def directional_bias(y, p):
-    """Mean of s (p - y), s = sign(y - 1/2): > 0 when the outputs lie farther from 1/2 than
-    the targets, < 0 when they are pulled toward 1/2.
-
-    >>> directional_bias([0.2, 0.8], [0.1, 0.9]) > 0
-    True
-    """
+def directional_bias(y, p, ref=None) -> float:
+    """Mean sign(y - 1/2)(p - ref), ref = y by default: > 0 away from 1/2 (NaN for no pixels)."""
     y = np.asarray(y, dtype=np.float64)
-    return float(np.mean(np.sign(y - 0.5) * (np.asarray(p, dtype=np.float64) - y)))
+    d = np.sign(y - 0.5) * (np.asarray(p, dtype=np.float64) - (y if ref is None else ref))
+    return float(d.mean()) if d.size else float("nan")
 
 
-def _ae_grey_mask(y):
-    lo, hi, gap = AE_GREY
-    return (y >= lo) & (y <= hi) & (np.abs(y - 0.5) >= gap)
+def grey_mask(y) -> np.ndarray:
+    return (y >= AE_GREY[0]) & (y <= AE_GREY[1]) & (np.abs(y - 0.5) >= AE_GREY[2])
 
 
 def newton_distance(loss, y, z) -> np.ndarray:
-    """Per output, how far sigmoid(z) would still move if that output were free.
-
-    The Newton step |g| / h in the logit (g, h the loss's logit gradient and curvature at
-    (y, z)) times dp/dz = p(1 - p), capped at max(p, 1 - p) -- no output in [0, 1] can move
-    farther.  Where h <= 0 (no local quadratic model, e.g. a saturated MSE output) the cap
-    itself is returned.
-
-    >>> float(newton_distance("bce", np.array([0.3]), np.log(np.array([0.3 / 0.7])))[0]) < 1e-12
-    True
-    """
-    loss = get_loss(loss) if isinstance(loss, str) else loss
-    y = np.asarray(y, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
+    """How far each sigmoid(z) would still move if free: the Newton step |g|/h in the logit
+    times p(1 - p), capped at max(p, 1 - p) (also where h <= 0)."""
+    loss, p = get_loss(loss), sigmoid(np.asarray(z, dtype=np.float64))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        g = loss.grad_logit(y, z, check=False)
-        h = loss.curvature_logit(y, z, check=False)
-        p = sigmoid(z)
-        cap = np.maximum(p, 1 - p)
-        d = np.where(h > 0, p * (1 - p) * np.abs(g) / np.where(h > 0, h, 1.0), cap)
-    return np.where(g == 0, 0.0, np.minimum(d, cap))
+        g, h = loss.grad_logit(y, z, check=False), loss.curvature_logit(y, z, check=False)
+        d = np.where(h > 0, p * (1 - p) * np.abs(g) / np.where(h > 0, h, 1.0), 1.0)
+    return np.where(g == 0, 0.0, np.minimum(d, np.maximum(p, 1 - p)))
 
 
-# ----------------------------------------------------------------------------------------------
-# Predictions
-# ----------------------------------------------------------------------------------------------
-def _predictions(cfg, levels, ae_targets, s) -> dict:
-    tol = s["lr_end"]
-    # Tolerance of the free-logit fits: Adam's step is bounded by lr (1 - b1)/sqrt(1 - b2)
-    # (Kingma & Ba 2015, sec. 2.1), = lr for the betas (0.9, 0.99) used here; at the end of the
-    # decay the iterate sits within about one step of the optimum, and |dp/dz| <= 1/4
-    # (|dmu/dz| <= 1/12 for the continuous Bernoulli mean), so |p - p*| <= lr_end / 4.  We
-    # allow lr_end, a factor 4 for the iterate lagging a few steps behind the decaying rate.
-    why = (f"Adam's final step (<= lr_end = {tol:.0e} in the logit) times max dp/dz = 1/4, "
-           "with a factor 4 of slack")
-    P = {}
-    for name in SPEC_LOSSES:
-        what = ("lambda = sigmoid(z)" if name == "continuous_bernoulli" else "p = sigmoid(z)")
-        P[f"point.{name}"] = Prediction(
-            f"E1.point.{name}", LABEL,
-            f"free outputs trained with {name} converge to argmin({name}, y) at every grey level",
-            f"max over {len(levels)} grey levels of |{what} - argmin({name}, y)|",
-            0.0, tol, "equal", CONSISTENCY, _FIT_KIND, f"analysis.argmin; tolerance: {why}")
-    P["point.others"] = Prediction(
-        "E1.point.others", LABEL, "the same for " + ", ".join(OTHER_LOSSES),
-        "max over those losses and the grey levels of |p - argmin(loss, y)|",
-        0.0, tol, "equal", CONSISTENCY, _FIT_KIND, f"analysis.argmin; tolerance: {why}")
-    P["point.cb_mean"] = Prediction(
-        "E1.point.cb_mean", LABEL,
-        "the continuous Bernoulli's mean mu(lambda) of the fitted output equals the target",
-        "max over grey levels of |mu(lambda) - y|", 0.0, tol, "equal", CONSISTENCY, _FIT_KIND,
-        f"analysis.is_proper (CB mean = target); tolerance: {why}")
-    off = np.abs(levels - 0.5) > 1e-9
-    a_focal = np.asarray(analysis.argmin("focal", levels), dtype=float)
-    focal_dir = float(np.mean(np.abs(a_focal - 0.5)[off] < np.abs(levels - 0.5)[off]))
-    P["point.focal_dir"] = Prediction(
-        "E1.point.focal_direction", LABEL,
-        "focal's fitted outputs lie strictly closer to 1/2 than their targets",
-        "fraction of grey levels (y != 1/2) where |p - 1/2| < |y - 1/2|", focal_dir, 0.0,
-        "equal", CONSISTENCY, _FIT_KIND,
-        "sign of analysis.bias('focal', y); tolerance 0: the predicted bias at the levels "
-        "nearest 1/2 (y = 0.498) is far above the fit's error lr_end")
-    for name, kind in NOISY_LOSSES:
-        P[f"noisy.{name}"] = Prediction(
-            f"E1.noisy.{name}", LABEL,
-            f"one output fitted to all training targets of a pixel location with {name} "
-            f"converges to their {kind}",
-            f"max over locations of |p - optimal_prediction({name}, targets)|", 0.0, tol,
-            "equal", CONSISTENCY,
-            "the optimum of each location's histogram is computed by the analysis from the same "
-            "histogram the fit sees: a check of the fitting code",
-            f"analysis.optimal_prediction; tolerance: {why}")
-    # The overfitting AE: the directional bias s (p - y), s = sign(y - 1/2), over the batch's
-    # grey pixels, predicted from the point-target minimizer at each pixel's target.
-    mask = _ae_grey_mask(ae_targets)
-    yg = ae_targets[mask]
-    pred_dir = {name: directional_bias(yg, analysis.argmin(name, yg)) for name in AE_LOSSES}
-    # Resolution: a quarter of the smallest non-zero predicted effect, so that a direction
-    # counts as established at 4x the resolution, and a proper loss's residual bias below it
-    # counts as "none".  The same for every loss: each AE is judged at convergence.
-    res = 0.25 * min(abs(pred_dir["focal"]), abs(pred_dir["continuous_bernoulli"]))
-    quantity = (f"mean of sign(y - 1/2)(p - y) over the batch's {int(mask.sum())} grey pixels "
-                "(p = sigmoid(z); lambda for continuous_bernoulli)")
-    src = ("analysis.argmin at each pixel's target; tolerance: a quarter of the smallest "
-           f"predicted effect ({res:.3f})")
-    for name in AE_LOSSES:
-        direction = ("none" if abs(pred_dir[name]) < 1e-9 else
-                     "toward 1/2" if pred_dir[name] < 0 else "away from 1/2")
-        P[f"ae.{name}"] = Prediction(
-            f"E1.ae.{name}", LABEL,
-            f"an AE overfitting {s['ae_images']} images (clipped into [{LO}, {HI}]) with {name} "
-            f"is biased like argmin({name}, y) ({direction})", quantity, pred_dir[name], res,
-            "equal", FALSIFIABLE,
-            "the AE's outputs share weights; nothing forces each pixel onto its free-output "
-            "minimizer, so a residual bias would contradict the prediction", src)
-    return {k: stated(cfg, v) for k, v in P.items()}
+def _premises(data) -> dict:
+    """Why each part is not applicable to ``data`` (no key where its premise holds)."""
+    x, why = data.train, {}
+    if grey_levels(x).size < MIN_LEVELS:
+        why["points"] = f"fewer than {MIN_LEVELS} grey levels in [{LO}, {HI}]"
+    if len(locations(x)) < MIN_LOCATIONS:
+        why["locations"] = (f"fewer than {MIN_LOCATIONS} locations with mean and median in "
+                            f"[{LO}, {HI}]")
+    if AE_IMAGES * data.D * np.mean(grey_mask(x)) < MIN_GREY:
+        why["overfit"] = f"fewer than {MIN_GREY} grey pixels expected in {AE_IMAGES} images"
+    return why
 
 
-def prepare(cfg, data) -> dict:
-    """E1's predictions and the data they are computed from (no training)."""
-    s = settings(cfg)
-    x = data.x_train
-    levels = grey_levels(x)
-    w_loc, mean_loc, med_lo, med_hi = location_histograms(x)
-    sel = np.flatnonzero((mean_loc >= LO) & (mean_loc <= HI) & (med_lo >= LO) & (med_lo <= HI)
-                         & (med_lo == med_hi))
-    if s["n_locations"] is not None and sel.size > s["n_locations"]:
-        sel = sel[np.linspace(0, sel.size - 1, s["n_locations"]).round().astype(int)]
-    w_sel = w_loc[sel]
-    all_levels = np.arange(256) / 255.0
-    ae_idx = np.sort(stream("e1.batch").choice(len(x), s["ae_images"], replace=False))
-    # clipped into INTERIOR: at exact 0 or 1 the continuous Bernoulli has no minimizer (module
-    # docstring); the AE's inputs are its targets
-    x_ae = np.ascontiguousarray(np.clip(x[ae_idx], np.float32(LO), np.float32(HI)))
-    y_ae = x_ae.astype(np.float64)
-    P = _predictions(cfg, levels, y_ae, s)
-    argmins = {name: np.asarray(analysis.argmin(name, levels), dtype=float) for name in LOSSES}
-    optimal = {name: np.array([analysis.optimal_prediction(name, all_levels, w_sel[i])
-                               for i in range(sel.size)]) for name, _ in NOISY_LOSSES}
-    return {"settings": s, "P": P, "predictions": list(P.values()), "levels": levels,
-            "sel": sel, "w_sel": w_sel, "x_ae": x_ae, "y_ae": y_ae, "grey": _ae_grey_mask(y_ae),
-            "argmins": argmins, "optimal": optimal,
-            "mean_minus_median": float(np.mean(np.abs(optimal["mse"] - optimal["mae"]))),
-            "focal_bias_mean_abs": float(np.mean(np.abs(argmins["focal"] - levels)))}
+def train_free(x, s, seed) -> dict:
+    """(A) at the grey levels of ``x``, every loss; with ``s["cap"]`` (B) at its locations."""
+    cap, s = s.get("cap"), {k: s[k] for k in FIT}
+    t = np.arange(256)[None, :] / 255.0 if cap else grey_levels(x)[:, None]
+    w = locations(x, cap) if cap else np.ones_like(t)
+    z0 = rng(seed, LABEL, "start", "locations" if cap else "levels").normal(0.0, 2.0, len(w))
+    fits = {n: fit_free_logits(n, t, w, z0, **s) for n in
+            ([n for n, _ in NOISY_LOSSES] if cap else LOSSES)}
+    return {"t": t, "w": w, "z": {n: f[0] for n, f in fits.items()},
+            "gmax": max(f[1] for n, f in fits.items() if get_loss(n).smooth)}
 
 
-# ----------------------------------------------------------------------------------------------
-# Measure
-# ----------------------------------------------------------------------------------------------
-def _fit_points(prep, seed, *, deps=None) -> dict:
-    """(A) for one seed: every catalogue loss's free logits at the grey levels."""
-    s, levels = prep["settings"], prep["levels"]
-    z0 = stream("e1.start", seed).normal(0.0, 2.0, levels.size)
-    out = {"err": {}, "fit": {}, "worst_grad": 0.0}
-    off = np.abs(levels - 0.5) > 1e-9
-    for name in LOSSES:
-        z, gmax = fit_free_logits(name, levels[:, None], np.ones((levels.size, 1)), z0,
-                                  steps=s["steps"], lr0=s["lr0"], lr_end=s["lr_end"])
-        if get_loss(name).smooth:           # mae/huber: the gradient jumps at the kink
-            out["worst_grad"] = max(out["worst_grad"], gmax)
-        p = sigmoid(z)
-        out["err"][name] = float(np.max(np.abs(p - prep["argmins"][name])))
-        out["fit"][name] = p
-        if name == "continuous_bernoulli":
-            mu = continuous_bernoulli_mean_logit(z)
-            out["cb_mean_err"] = float(np.max(np.abs(mu - levels)))
-            out["fit"]["cb_mean"] = mu
-        if name == "focal":
-            out["focal_dir"] = float(np.mean(np.abs(p - 0.5)[off] < np.abs(levels - 0.5)[off]))
-    return out
-
-
-def _fit_locations(prep, seed, *, deps=None) -> dict:
-    """(B) for one seed: one free logit per location for each noisy-target loss."""
-    s, sel = prep["settings"], prep["sel"]
-    rng = stream("e1.start", seed)
-    rng.normal(0.0, 2.0, prep["levels"].size)    # (A)'s start comes first in this stream
-    z0 = rng.normal(0.0, 2.0, sel.size)
-    all_levels = np.arange(256) / 255.0
-    out = {"err": {}, "fit": {}}
-    for name, _ in NOISY_LOSSES:
-        z, _ = fit_free_logits(name, all_levels[None, :], prep["w_sel"], z0, steps=s["steps"],
-                               lr0=s["lr0"], lr_end=s["lr_end"])
-        p = sigmoid(z)
-        out["err"][name] = float(np.max(np.abs(p - prep["optimal"][name])))
-        out["fit"][name] = p
-        if name == "mae":
-            out["worst_mae"] = int(np.argmax(np.abs(p - prep["optimal"][name])))
-    return out
-
-
-def _fit_autoencoders(prep, seed, *, deps=None) -> dict:
-    """(C) for one seed: the overfitting AE of every loss of AE_LOSSES, same initialization."""
-    s, x_ae, y_ae, grey = prep["settings"], prep["x_ae"], prep["y_ae"], prep["grey"]
-    out = {"bias": {}, "newton": {}, "fit": {}}
-    for name in AE_LOSSES:
-        model = AE(s["ae_sizes"], loss=name, seed=stream_entropy("net.init", seed))
-        opt = Adam(model.params, lr=s["ae_lr"])
+def train_overfit(x, s, seed) -> dict:
+    out = {n: AE(s["sizes"], loss=n, seed=entropy(seed, LABEL, "overfit")) for n in AE_LOSSES}
+    for model in out.values():
+        opt = Adam(model.params, lr=s["lr"])
         with np.errstate(over="ignore", under="ignore"):
-            for _ in range(s["ae_steps"]):
-                _, g = model.loss_and_grads(x_ae)
-                opt.step(g)
-        z = model.logits(x_ae).astype(np.float64)
-        p = sigmoid(z)
-        out["bias"][name] = directional_bias(y_ae[grey], p[grey])
-        out["newton"][name] = float(np.mean(newton_distance(name, y_ae[grey], z[grey])))
-        out["fit"][name] = p
+            for _ in range(s["steps"]):
+                opt.step(model.loss_and_grads(x)[1])
     return out
 
 
-_PARTS = (("points", _fit_points, "grey levels, 11 losses", 1.0),
-          ("locations", _fit_locations, "pixel locations, 3 losses", 0.7),
-          ("ae", _fit_autoencoders, "overfitting AEs, 4 losses", 2.2))
+def networks(data, quick) -> dict:
+    h, fit = min(128, max(32, data.D // 6)) // (2 if quick else 1), dict(FIT)
+    ae = {"sizes": (data.D, h, 16 if quick else 32), "steps": 400 if quick else 1000,
+          "lr": 5e-3 if quick else 3e-3}
+    fit["steps"] //= 3 if quick else 1        # a quick run is a smoke test: not judged
+    nets = {"points": Network("e1_points", train_free, fit, 60000, cost=fit["steps"] / 1000),
+            "locations": Network("e1_locations", train_free, {**fit, "cap": MAX_LOCATIONS[
+                quick]}, 60000, cost=MAX_LOCATIONS[quick] / 40),
+            "overfit": Network("e1_overfit", train_overfit, ae, AE_IMAGES, "clipped",
+                               cost=ae["steps"] * h / 30000)}
+    return {k: net for k, net in nets.items() if k not in _premises(data)}
 
 
-def tasks(cfg, prep, seeds) -> list:
-    s = prep["settings"]
-    out = []
-    for seed in seeds:
-        for part, fn, what, weight in _PARTS:
-            size = (s["steps"] * prep["levels"].size / 2e5 if part != "ae"
-                    else s["ae_steps"] * s["ae_sizes"][1] / 3e4)
-            out.append(Task(("E1", part, cfg.dataset, frozen(s), int(seed)), fn, (prep, seed),
-                            cost=weight * size,
-                            label=f"{cfg.dataset} E1 seed {seed}: {what}"))
+def predictions(data) -> list:
+    na, off = _premises(data), grey_levels(data.train)     # 8-bit levels: none is 1/2
+    near = np.abs(np.asarray(analysis.argmin("focal", off), dtype=float) - 0.5) < np.abs(off - .5)
+    fits = [(f"E1.point.{n}", f"free outputs fitted with {n} converge to argmin({n}, y) at every "
+             "grey level", f"max over the grey levels of |sigmoid(z) - argmin({n}, y)|",
+             "analysis.argmin", "points") for n in SPEC_LOSSES]
+    fits += [("E1.point.others", "the same for " + ", ".join(OTHER_LOSSES), "max over those "
+              "losses and the grey levels of |p - argmin(loss, y)|", "analysis.argmin", "points"),
+             ("E1.point.cb_mean", "the continuous Bernoulli's mean mu(lambda) of the fitted "
+              "output equals the target", "max over the grey levels of |mu(lambda) - y|",
+              "analysis.is_proper (CB mean = target)", "points")]
+    fits += [(f"E1.noisy.{n}", f"one output fitted to all training targets of a pixel location "
+              f"with {n} converges to their {kind}", "max over locations of "
+              f"|p - optimal_prediction({n}, targets)|", "analysis.optimal_prediction", "locations")
+             for n, kind in NOISY_LOSSES]
+    why = "the fit runs the catalogue's grad_logit to the minimizer the same catalogue defines"
+    out = [Prediction(pid, st, q, 0.0, "numeric", kind=CONSISTENCY, reason=why, source=src +
+                      "; precision: Adam's final step lr_end times |dp/dz| (docstring)",
+                      precision=FIT["lr_end"], applicable=na.get(part, ""))
+           for pid, st, q, src, part in fits]
+    out.insert(8, Prediction(
+        "E1.point.focal_direction", "focal's fitted outputs lie nearer 1/2 than their targets",
+        "share of grey levels y != 1/2 with |p - 1/2| < |y - 1/2|", float(near.mean()) if
+        off.size else 0.0, "numeric", kind=CONSISTENCY, reason=why, source="sign of analysis."
+        "bias('focal', y); precision: half of one level's share", precision=0.5 / max(off.size, 1),
+        applicable=na.get("points", "")))
+    return out + [Prediction(
+        f"E1.ae.{n}", f"an AE overfitting {AE_IMAGES} images (clipped into [{LO}, {HI}]) with {n} "
+        f"sits where argmin({n}, y) is", "mean over the batch's grey pixels of sign(y - 1/2)"
+        "(p - argmin(y)) (p = sigmoid(z); lambda for CB)", 0.0, "intensity", kind=FALSIFIABLE,
+        reason="the AE's outputs share weights: nothing forces each pixel onto its free-output "
+        "minimizer", source="analysis.argmin at each pixel's target",
+        applicable=na.get("overfit", "")) for n in AE_LOSSES]
+
+
+def measure(nets, data) -> dict:
+    out = dict.fromkeys([*IDS, *OBSERVATIONS], float("nan"))
+    for name, part in (("points", _points), ("locations", _locations), ("overfit", _overfit)):
+        if name in nets and len(nets[name].get("w", "any")):     # a subset may lack them all
+            out.update(part(nets[name], data))
     return out
 
 
-def measure(cfg, prep, seeds, done) -> Measured:
-    s, P = prep["settings"], prep["P"]
-    got = {part: [done[("E1", part, cfg.dataset, frozen(s), int(seed))] for seed in seeds]
-           for part, *_ in _PARTS}
-    pts, locs, aes = got["points"], got["locations"], got["ae"]
-    values, notes = {}, {}
-    for n in SPEC_LOSSES:
-        values[f"E1.point.{n}"] = [r["err"][n] for r in pts]
-    values["E1.point.others"] = [max(r["err"][n] for n in OTHER_LOSSES) for r in pts]
-    worst = max(OTHER_LOSSES, key=lambda n: np.mean([r["err"][n] for r in pts]))
-    notes["E1.point.others"] = (f"largest for {worst} "
-                                f"({np.mean([r['err'][worst] for r in pts]):.1e})")
-    values["E1.point.cb_mean"] = [r["cb_mean_err"] for r in pts]
-    values["E1.point.focal_direction"] = [r["focal_dir"] for r in pts]
-    for name, _ in NOISY_LOSSES:
-        values[f"E1.noisy.{name}"] = [r["err"][name] for r in locs]
-    notes["E1.noisy.mae"] = ("mean |mean - median| over the locations: "
-                             f"{prep['mean_minus_median']:.3f}")
-    res = P["ae.mse"].tolerance
-    for name in AE_LOSSES:
-        values[f"E1.ae.{name}"] = [r["bias"][name] for r in aes]
-        worst_n = max(r["newton"][name] for r in aes)
-        notes[f"E1.ae.{name}"] = (
-            f"mean Newton distance of the grey outputs at the end {worst_n:.1e} (largest over "
-            f"seeds) {'<' if worst_n < res else '>='} the resolution {res:.3f}: "
-            + ("converged" if worst_n < res else "NOT converged"))
-    # how flat the MAE objective is on the gentler side of the first seed's worst location's
-    # median: the one-sided slopes in p are 2 |F - 1/2|, F the share of targets below / up to
-    # the median
-    wm = locs[0]["worst_mae"]
-    k = int(round(prep["optimal"]["mae"][wm] * 255))
-    cum = np.cumsum(prep["w_sel"][wm])
-    flat = float(min(abs(0.5 - (cum[k - 1] if k > 0 else 0.0)), abs(cum[k] - 0.5)))
-    seeds = tuple(seeds)
-    obs = {
-        "E1.grey_levels": Observation((float(prep["levels"].size),), (), "count"),
-        "E1.locations": Observation((float(prep["sel"].size),), (), "count"),
-        "E1.mean_minus_median": Observation((prep["mean_minus_median"],), (), "intensity"),
-        "E1.focal_bias_mean_abs": Observation((prep["focal_bias_mean_abs"],), (), "intensity"),
-        "E1.focal_pull_predicted": Observation((abs(P["ae.focal"].value),), (), "intensity"),
-        "E1.final_gradient_max": Observation(tuple(r["worst_grad"] for r in pts), seeds,
-                                             "logit gradient"),
-        "E1.mae_worst_location_flat_side": Observation((flat,), seeds[:1], "probability"),
-    }
-    for name in AE_LOSSES:
-        obs[f"E1.ae_directional_bias[{name}]"] = Observation(
-            tuple(r["bias"][name] for r in aes), seeds, "intensity")
-        obs[f"E1.ae_newton_distance[{name}]"] = Observation(
-            tuple(r["newton"][name] for r in aes), seeds, "intensity")
-    extra = {"point_fit": pts[0]["fit"], "noisy_fit": locs[0]["fit"], "ae_fit": aes[0]["fit"],
-             "ae_bias": {n: [r["bias"][n] for r in aes] for n in AE_LOSSES},
-             "ae_newton": {n: [r["newton"][n] for r in aes] for n in AE_LOSSES}}
-    return Measured(values, seeds, notes, obs, extra)
+def _points(fit, data) -> dict:
+    y, out, err = fit["t"][:, 0], {}, {}
+    for n in LOSSES:
+        p, a = sigmoid(fit["z"][n]), np.asarray(analysis.argmin(n, y), dtype=float)
+        err[n], out[f"_point_fit[{n}]"], out[f"_argmin[{n}]"] = float(np.max(np.abs(p - a))), p, a
+    mu, off = continuous_bernoulli_mean_logit(fit["z"]["continuous_bernoulli"]), y != 0.5
+    near = np.abs(sigmoid(fit["z"]["focal"])[off] - 0.5) < np.abs(y[off] - 0.5)
+    return {**out, **{f"E1.point.{n}": err[n] for n in SPEC_LOSSES}, "_levels": y,
+            "E1.point.others": max(err[n] for n in OTHER_LOSSES),
+            "E1.point.cb_mean": float(np.max(np.abs(mu - y))),
+            "E1.point.focal_direction": float(np.mean(near)),
+            "E1.grey_levels": float(y.size), "E1.final_gradient_max": fit["gmax"],
+            "E1.focal_bias_mean_abs": float(np.mean(np.abs(out["_argmin[focal]"] - y)))}
 
 
-# ----------------------------------------------------------------------------------------------
-# Figure
-# ----------------------------------------------------------------------------------------------
+def _locations(fit, data) -> dict:
+    grid, w, out = np.arange(256) / 255.0, fit["w"], {"E1.locations": float(len(fit["w"]))}
+    for n, _ in NOISY_LOSSES:
+        best = np.array([analysis.optimal_prediction(n, grid, wj) for wj in w])
+        p = out[f"_loc_fit[{n}]"] = sigmoid(fit["z"][n])
+        out[f"E1.noisy.{n}"], out[f"_optimal[{n}]"] = float(np.max(np.abs(p - best))), best
+    gap = np.abs(out["_optimal[mae]"] - out["_optimal[mse]"])
+    return {**out, "E1.mean_minus_median": float(np.mean(gap))}
+
+
+def _overfit(models, data) -> dict:
+    x, out = data.train(AE_IMAGES, "clipped"), {}
+    y, grey = x.astype(np.float64), grey_mask(x)
+    for n in AE_LOSSES:
+        z = models[n].logits(x).astype(np.float64)[grey]
+        p, a = sigmoid(z), np.asarray(analysis.argmin(n, y[grey]), dtype=float)
+        out[f"E1.ae.{n}"] = directional_bias(y[grey], p, a)
+        out[f"E1.ae_directional_bias[{n}]"] = directional_bias(y[grey], p)
+        out[f"E1.ae_argmin_bias[{n}]"] = directional_bias(y[grey], a)
+        out[f"E1.ae_newton_distance[{n}]"] = float(np.mean(newton_distance(n, y[grey], z))
+                                                   if z.size else np.nan)
+    return {**out, "E1.focal_pull_predicted": abs(out["E1.ae_argmin_bias[focal]"])}
+
+
 @plotting.style()
-def figure(cfg, prep, measured):
-    """(a) point targets: argmin and the fits; (b) one output per location; (c) the AE."""
-    levels, argmins, optimal, P = prep["levels"], prep["argmins"], prep["optimal"], prep["P"]
-    point_fit, noisy_fit = measured.extra["point_fit"], measured.extra["noisy_fit"]
-    fig, subs, (ax, ax_n, ax_ae) = plotting.panels(3, columns=2, height=3.2)
-    _point_panel(ax, levels, argmins, point_fit)
-    plotting.panel_legend(subs[0], max_columns=1)
-    _location_panel(ax_n, optimal, noisy_fit)
-    plotting.panel_legend(subs[1], max_columns=1)
-    _ae_panel(ax_ae, P, measured.extra["ae_bias"])
-    plotting.panel_legend(subs[2], max_columns=1)
-    first = seeds_note(measured.seeds[:1])
-    title(fig, LABEL, cfg.dataset, "minimizers found by training vs the analysis",
-          f"a, b: {first}; c: {seeds_note(measured.seeds)}" if len(measured.seeds) > 1
-          else first)
+def figure(result):
+    """(a) argmin - y and the fits at the grey levels; (b) one output per location against its
+    mean; (c) the AEs' directional bias, one marker per seed, against argmin's +- tolerance."""
+    fig, subs, (ax_a, ax_b, ax_c) = plotting.panels(3, columns=2, height=3.2)
+    first, dot = result.per_seed[0], dict(ms=2.6, mfc="none", mew=0.6, ls="none")
+    y, m = first.get("_levels", np.zeros(0)), first.get("_optimal[mse]", np.zeros(0))
+    on = [n for n in LOSSES if y.size and np.allclose(first[f"_argmin[{n}]"], y, atol=1e-9)]
+    group = textwrap.fill("argmin = y: " + ", ".join(plotting.display_name(n) for n in on), 34)
+    for n in LOSSES if y.size else ():
+        c, k = "black" if n in on else plotting.color(n), max(1, y.size // 24)
+        ax_a.plot(y, first[f"_argmin[{n}]"] - y, color=c, ls=plotting.linestyle(n), label=(
+            plotting.display_name(n) if n not in on else group if n == on[0] else None))
+        ax_a.plot(y[::k], (first[f"_point_fit[{n}]"] - y)[::k], "o", color=c, **dot)
+    plotting.mark_reference(ax_b.plot(m, m, color="0.6", lw=0.6, label="p = mean")[0])
+    for (n, kind), mk in zip(NOISY_LOSSES if m.size else (), ("o", "+", "^")):
+        ax_b.plot(m, first[f"_loc_fit[{n}]"], mk, color=plotting.color(n),
+                  label=f"{plotting.display_name(n)} (the {kind})", **dot)
+    for i, n in enumerate(AE_LOSSES):
+        ref = result.observations[f"E1.ae_argmin_bias[{n}]"].mean
+        tol = np.nan_to_num(result.row(f"E1.ae.{n}").prediction.tolerance)
+        ax_c.fill_between([i - 0.3, i + 0.3], ref - tol, ref + tol, color="0.8", lw=0,
+                          label="argmin's ± tolerance" if i == 0 else None)
+        v = result.observations[f"E1.ae_directional_bias[{n}]"].values
+        ax_c.plot(np.full(len(v), i), v, "o", color=plotting.color(n),
+                  label="AE, one per seed" if i == 0 else None, **dot)
+    plotting.guides(ax_c, y=[0])
+    ax_c.set_xticks(range(4), [plotting.display_name(n) for n in AE_LOSSES[:3]] + ["CB λ"])
+    ax_c.set_xlim(-0.6, len(AE_LOSSES) - 0.4)
+    for ax, x_q, y_q, head in (
+            (ax_a, "target y", "minimizer − y", "(a) point targets: lines argmin, markers fit"),
+            (ax_b, "location's mean target", "fitted output p", "(b) one output per "
+             "pixel location"), (ax_c, "", "sign(y − ½)(p − y), mean", "(c) overfitting AE")):
+        ax.set(xlabel=x_q and plotting.axis_label(x_q, "intensity"), title=head,
+               ylabel=plotting.axis_label(y_q, "intensity"))
+    for sub in subs:
+        plotting.panel_legend(sub, max_columns=1)
+    title(fig, LABEL, result.data.name, "minimizers found by training vs the analysis",
+          f"a, b: {seeds_note(result.seeds[:1])}; c: {seeds_note(result.seeds)}")
     return fig
 
 
-def _point_panel(ax, levels, argmins, point_fit):
-    """(a): argmin - y of every loss at the grey levels (lines) and the fitted outputs
-    (markers); the losses whose argmin is y share one line."""
-    every = max(1, levels.size // 24)
-    on = [n for n in LOSSES if np.max(np.abs(argmins[n] - levels)) < 1e-6]
-    for name in on:                        # their fits: one marker series each, all on 0
-        ax.plot(levels[::every], (point_fit[name] - levels)[::every], "+", ms=3.5, mew=0.6,
-                color="black", zorder=3)
-    ax.plot(levels, np.zeros_like(levels), color="black", lw=0.8, marker="+", ms=3.5, mew=0.6,
-            markevery=[], label=textwrap.fill("argmin = y: " + ", ".join(
-                plotting.display_name(n).replace(" ", "\xa0") for n in on), 40))
-    # the CB mean is on the target too: its markers between those of the group
-    ax.plot(levels[every // 2::every], (point_fit["cb_mean"] - levels)[every // 2::every], "x",
-            ms=4, mew=0.9, color=plotting.color("continuous_bernoulli"), zorder=4,
-            label=f"{plotting.display_name('continuous_bernoulli')} mean μ(λ)")
-    for name in (n for n in LOSSES if n not in on):
-        c = plotting.color(name)
-        ax.plot(levels, argmins[name] - levels, color=c, ls=plotting.linestyle(name), lw=1.0)
-        ax.plot(levels[::every], (point_fit[name] - levels)[::every], "o", ms=2.6, mfc="none",
-                mew=0.6, color=c, zorder=3)
-        ax.plot([], [], color=c, ls=plotting.linestyle(name), lw=1.0, marker="o", ms=2.6,
-                mfc="none", mew=0.6, label=plotting.display_name(name)
-                + (" parameter λ" if name == "continuous_bernoulli" else ""))
-    ax.set_xlabel(plotting.axis_label("target y", "intensity"))
-    ax.set_ylabel(plotting.axis_label("minimizer − y", "intensity"))
-    ax.set_title("(a) point targets: lines argmin, markers fitted")
-
-
-def _location_panel(ax, optimal, noisy_fit):
-    """(b): each location's fitted output against its mean: MSE and BCE on the diagonal (their
-    optimum is the mean), MAE at the median."""
-    mean = optimal["mse"]
-    lo, hi = float(mean.min()), float(mean.max())
-    plotting.mark_reference(ax.plot([lo, hi], [lo, hi], color="0.6", lw=0.6, zorder=0,
-                                    label="p = mean")[0])
-    style = {"mse": dict(marker="o", ms=4.0, mfc="none", mew=0.6),
-             "bce": dict(marker="+", ms=3.0, mew=0.7),
-             "mae": dict(marker="^", ms=2.8, mfc="none", mew=0.6)}
-    for name, kind in NOISY_LOSSES:
-        ax.plot(mean, noisy_fit[name], ls="none", color=plotting.color(name), **style[name],
-                label=f"{plotting.display_name(name)} fitted (optimum: the {kind})")
-    ax.set_xlabel(plotting.axis_label("mean of the location's targets", "intensity"))
-    ax.set_ylabel(plotting.axis_label("fitted output p", "intensity"))
-    ax.set_title("(b) one output per pixel location")
-
-
-def _ae_panel(ax, P, ae_bias):
-    """(c): the overfitting AEs' directional bias, per seed and mean ± sd, against the
-    predicted value ± tolerance."""
-    from matplotlib.patches import Rectangle
-    for i, name in enumerate(AE_LOSSES):
-        pred, tol = P[f"ae.{name}"].value, P[f"ae.{name}"].tolerance
-        ax.add_patch(Rectangle((i - 0.32, pred - tol), 0.64, 2 * tol, color="0.85", lw=0,
-                               zorder=0, label="predicted ± tolerance" if i == 0 else None))
-        ax.plot([i - 0.32, i + 0.32], [pred, pred], color="0.45", lw=0.8, zorder=1,
-                label="predicted" if i == 0 else None)
-        vals = np.asarray(ae_bias[name], dtype=float)
-        ax.plot(np.full(vals.size, i + 0.14), vals, "o", ms=2.2, mfc="none", mew=0.5,
-                color=plotting.color(name), zorder=2)
-        ax.errorbar([i], [vals.mean()], yerr=[sd(vals)], fmt="s", ms=3.2, capsize=2,
-                    elinewidth=0.7, color=plotting.color(name), zorder=3)
-    ax.errorbar([], [], yerr=[], fmt="s", ms=3.2, capsize=2, elinewidth=0.7, color="0.3",
-                label="measured: mean ± sd over seeds")
-    ax.plot([], [], "o", ms=2.2, mfc="none", mew=0.5, color="0.3", label="measured: each seed")
-    plotting.guides(ax, y=[0])
-    ax.set_xlim(-0.6, len(AE_LOSSES) - 0.4)
-    ax.set_xticks(np.arange(len(AE_LOSSES)))
-    ax.set_xticklabels(["CB λ" if n == "continuous_bernoulli" else plotting.display_name(n)
-                        for n in AE_LOSSES])
-    ax.set_ylabel(plotting.axis_label("mean sign(y − ½)(p − y)", "intensity"))
-    for y, va, text in ((0.98, "top", "↑ away from ½"), (0.02, "bottom", "↓ toward ½")):
-        ax.text(0.03, y, text, transform=ax.transAxes, ha="left", va=va, fontsize=7,
-                color="0.35")
-    ax.set_title("(c) overfitting AE")
-
-
-# ----------------------------------------------------------------------------------------------
-# Text
-# ----------------------------------------------------------------------------------------------
-def _classification(prep) -> str:
-    """Which losses the analysis puts on the target, toward 1/2 or away from it (from argmin
-    at the grey levels), for the findings."""
-    levels, argmins = prep["levels"], prep["argmins"]
-    off = np.abs(levels - 0.5) > 1e-9
-    on, toward, away = [], [], []
-    for name in LOSSES:
-        d = np.sign(levels[off] - 0.5) * (argmins[name][off] - levels[off])
-        if np.max(np.abs(argmins[name] - levels)) < 1e-6:
-            on.append(name)
-        elif np.all(d < 0):
-            toward.append(name)
-        elif np.all(d > 0):
-            away.append(name)
-    return (f"the target itself for {', '.join(on) or 'none'}; pulled toward 1/2 for "
-            f"{', '.join(toward) or 'none'} (focal's mean |bias| "
-            f"{prep['focal_bias_mean_abs']:.3f} over the grey levels); pushed away from 1/2 for "
-            f"{', '.join(away) or 'none'}")
-
-
-def text(cfg, prep, measured, rows) -> str:
-    s, P, levels, sel = prep["settings"], prep["P"], prep["levels"], prep["sel"]
-    by_id = {r.id: r for r in rows}
-    obs = measured.observations
-    lines = [
-        f"### {NAME} ({cfg.dataset})", "",
-        f"Setup: (A) {levels.size} free logits, one per 8-bit grey level in [{LO}, {HI}] of the "
-        f"training images; (B) {sel.size} free logits, one per pixel location whose mean and "
-        f"(unique) median lie in [{LO}, {HI}], each fitted to the histogram of that location's "
-        f"training targets; both trained with Adam on the catalogue's grad_logit for "
-        f"{s['steps']} steps, learning rate decaying from {s['lr0']:g} to {s['lr_end']:g}, "
-        f"random start N(0, 2²) in the logit.  (C) AE "
-        f"{'-'.join(map(str, s['ae_sizes']))}-...-784 (ReLU, sigmoid output) trained full-batch "
-        f"with Adam (lr {s['ae_lr']:g}, {s['ae_steps']} steps) on a fixed batch of "
-        f"{s['ae_images']} training images clipped into [{LO}, {HI}] (at an exact 0 or 1 the "
-        f"continuous Bernoulli's loss is unbounded below, so no network could converge there), "
-        f"one network per loss from the same initialization.  Seeds "
-        f"{', '.join(map(str, measured.seeds))}.", ""]
-    lines += prediction_table(rows)
-    lines += ["", "Findings:", ""]
-    point = [by_id[f"E1.point.{n}"] for n in SPEC_LOSSES] + [by_id["E1.point.others"]]
-    worst = max(r.mean for r in point)
-    grad = max(obs["E1.final_gradient_max"].values)
-    if all(r.verdict == CONFIRMED for r in point):
-        lines.append(f"* Every catalogue loss, trained from random starts, converges to the "
-                     f"minimizer the analysis computes, to within {fmt_dec(worst)} (largest "
-                     f"final |gradient| of a smooth loss {grad:.1e}).  The fits reproduce the "
-                     f"classification: {_classification(prep)}.")
-    else:
-        lines.append(f"* Largest distance of a fitted output from its argmin: {fmt_dec(worst)} "
-                     f"(tolerance {fmt_dec(point[0].prediction.tolerance)}; largest final "
-                     f"|gradient| of a smooth loss {grad:.1e}).")
-        for r in point:
-            if r.verdict == REFUTED:
-                lines.append(
-                    f"  `{r.id}` is refuted: the fitted outputs stay {fmt_dec(r.mean)} from "
-                    "argmin.  What the analysis missed: nothing about the minimizer -- the fit "
-                    "had not converged within the step budget (the minimizer's logit lies far "
-                    "out, where the gradient is tiny), so the tolerance derived from Adam's "
-                    "final step does not bound the distance to the optimum.")
-            elif r.verdict == INCONCLUSIVE:
-                lines.append(f"  `{r.id}` is inconclusive: its interval over the seeds "
-                             "straddles the tolerance.")
-    noisy = [by_id[f"E1.noisy.{n}"] for n, _ in NOISY_LOSSES]
-    dev = ", ".join(fmt_dec(r.mean) for r in noisy)
-    mm = prep["mean_minus_median"]
-    if all(r.verdict == CONFIRMED for r in noisy):
-        lines.append(f"* One output fitted to many targets: mse and bce land on the mean and mae "
-                     f"on the median (max deviations {dev}); the mean and the median of a "
-                     f"location differ by {mm:.3f} on average, so this is what separates a "
-                     "blurry average from a hard median edge.")
-    else:
-        lines.append(f"* One output fitted to many targets: max deviations from the optimum "
-                     f"{dev} (mse, bce from the mean, mae from the median); the mean and the "
-                     f"median of a location differ by {mm:.3f} on average.")
-    for r in noisy:
-        if r.verdict != REFUTED:
-            continue
-        if r.id.endswith("mae"):
-            lines.append(
-                f"  `{r.id}` is refuted: the fitted outputs stay up to {fmt_dec(r.mean)} from "
-                f"the median.  What the analysis missed: nothing about the optimum, which is the "
-                f"median -- the tolerance was wrong.  At the first seed's worst location the "
-                f"share of targets on one side of the median differs from ½ by only "
-                f"{obs['E1.mae_worst_location_flat_side'].values[0]:.1e}, so the MAE objective "
-                "is almost flat on that side (its slope in p is 2|F − ½|); Adam's steps, scaled "
-                "by the much larger gradient of the other side, creep there, and a bound built "
-                "on Adam's step size does not bound the distance to the kink.")
-        else:
-            lines.append(f"  `{r.id}` is refuted ({fmt_dec(r.mean)}): the fit did not reach the "
-                         "mean within the step budget.")
-    res = P["ae.mse"].tolerance
-    newton = measured.extra["ae_newton"]
-    txt = "; ".join(f"{n} {fmt_dec(by_id[f'E1.ae.{n}'].mean)} (predicted "
-                    f"{fmt_dec(P[f'ae.{n}'].value)}, {by_id[f'E1.ae.{n}'].verdict}; still to "
-                    f"move {max(newton[n]):.1e})" for n in AE_LOSSES)
-    unconverged = [n for n in AE_LOSSES if max(newton[n]) >= res]
-    lines.append(f"* The overfitting AE, mean sign(y − ½)(p − y) over grey pixels: {txt}.  "
-                 "'Still to move' is the mean over the grey pixels of the Newton step "
-                 "p(1 − p)|g|/h each output would take if it were free (at most max(p, 1 − p); "
-                 "largest over the seeds): to first order, how much the measured bias could "
-                 "still change; it is "
-                 + (f"below the resolution {res:.3f} for every loss, so the networks are judged "
-                    "converged." if not unconverged else
-                    f"at or above the resolution {res:.3f} for {', '.join(unconverged)}: those "
-                    "networks had not converged, and their verdicts concern an unfinished fit."))
-    lines.append("  The batch is clipped into "
-                 f"[{LO}, {HI}]: on raw images, with exact 0s and 1s, the continuous Bernoulli's "
-                 "loss has no minimum (at y = 0 it is −ln|z| + O(1) as z → −∞, its logit gradient "
-                 "~1/|z| never vanishes), so an AE trained on them cannot converge.")
-    for r in (by_id[f"E1.ae.{n}"] for n in AE_LOSSES):
-        n = r.id.split(".")[-1]
-        if r.verdict == REFUTED and n in unconverged:
-            lines.append(
-                f"  `{r.id}` is refuted on an unconverged fit ({fmt_dec(r.mean)} against "
-                f"{fmt_dec(r.prediction.value)}): the step budget, not the analysis, decides it.")
-        elif r.verdict == REFUTED:
-            lines.append(
-                f"  `{r.id}` is refuted: the converged network's outputs do not sit where the "
-                f"point-target minimizer of {n} is ({fmt_dec(r.mean)} against "
-                f"{fmt_dec(r.prediction.value)}).  What the analysis missed: argmin treats every "
-                "output as free; the AE's outputs share weights, and where the batch cannot be "
-                "interpolated their residual errors add a bias the analysis does not describe.")
-    return "\n".join(lines) + "\n"
+FINDINGS = (
+    Finding("One output per pixel location ends {row:E1.noisy.mse} from its targets' mean "
+            "under MSE and {row:E1.noisy.mae} from their median under MAE; mean and median "
+            "differ by {obs:E1.mean_minus_median:.3f} on average: what separates a blurry "
+            "average from a hard median edge."),
+    Finding("The overfitting AEs' mean sign(y − ½)(p − y), argmin's in brackets: focal "
+            "{obs:E1.ae_directional_bias[focal]:+.4f} ({obs:E1.ae_argmin_bias[focal]:+.4f}; "
+            "{verdict:E1.ae.focal}), CB λ {obs:E1.ae_directional_bias[continuous_bernoulli]:"
+            "+.4f} ({obs:E1.ae_argmin_bias[continuous_bernoulli]:+.4f}; "
+            "{verdict:E1.ae.continuous_bernoulli}).  Their outputs' mean Newton step still to "
+            "go, {obs:E1.ae_newton_distance[focal]:.1e} and "
+            "{obs:E1.ae_newton_distance[continuous_bernoulli]:.1e}, tells an unfinished fit "
+            "(a step above the tolerance) from a wrong minimizer."),
+)

@@ -5,7 +5,7 @@ Each experiment draws its own figure (its ``figure`` function) in the one style 
 thing:
 
 * :func:`title` -- the figure's title, ``"E3 MNIST: calibration in the large (seed 3)"``: the
-  experiment, the dataset's display name (:data:`.core.DATASET_TITLES`), what it shows;
+  experiment, the dataset's display name (:data:`.base.DATASET_TITLES`), what it shows;
 * :func:`seeds_note` -- ``"seed 3"`` or ``"seeds 3, 4, 5"`` (:func:`lossanalysis.plotting.
   listing`), never a Python list;
 * :func:`legend_below` -- one legend for all panels, below them, from (label, line style)
@@ -16,7 +16,7 @@ thing:
 from __future__ import annotations
 
 from .. import plotting
-from .core import DATASET_TITLES
+from .base import DATASET_TITLES
 from .images import mosaic
 
 __all__ = ["title", "seeds_note", "legend_below", "image_rows"]
@@ -56,7 +56,7 @@ def title(fig, label: str, dataset: str, what: str, note: str = ""):
         The experiment, e.g. ``"E3"``.
     dataset : str
         The dataset's key (``"mnist"``, ``"fashion-mnist"``), written by its display name; a
-        name outside :data:`.core.DATASET_TITLES` is written as it is.
+        name outside :data:`.base.DATASET_TITLES` is written as it is.
     what : str
         What the figure shows.
     note : str

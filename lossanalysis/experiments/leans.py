@@ -24,17 +24,38 @@ import math
 
 import numpy as np
 
-from .core import bin_by_target
-
-__all__ = ["EDGES", "CENTRES", "PAIRS", "RESOLUTION", "pair_lean", "pair_names", "by_target",
-           "by_prediction", "calibration_lean", "conditional_mean_gap", "pairs_from",
-           "finite_mean", "sparse_bins"]
+__all__ = ["EDGES", "CENTRES", "PAIRS", "RESOLUTION", "bin_by_target", "pair_lean",
+           "pair_names", "by_target", "by_prediction", "calibration_lean",
+           "conditional_mean_gap", "pairs_from", "finite_mean", "sparse_bins"]
 
 EDGES = np.round(np.arange(0.05, 0.951, 0.1), 10)
 CENTRES = np.round(0.5 * (EDGES[:-1] + EDGES[1:]), 10)
 PAIRS = ((0, 8), (1, 7), (2, 6), (3, 5))
 #: One grey level of the 8-bit images.
 RESOLUTION = 1.0 / 255.0
+
+
+def bin_by_target(y, values, edges):
+    """Mean of ``values`` per bin of the target intensity ``y``; returns (centres, means, counts).
+
+    Bins are half-open [e_i, e_{i+1}) except the last, which is closed; empty bins give NaN.
+
+    Examples
+    --------
+    >>> c, m, n = bin_by_target([0.1, 0.2, 0.9], [1.0, 3.0, 5.0], [0.0, 0.5, 1.0])
+    >>> m.tolist(), n.tolist()
+    ([2.0, 5.0], [2, 1])
+    """
+    y = np.asarray(y).ravel()
+    values = np.asarray(values).ravel()
+    edges = np.asarray(edges, dtype=float)
+    idx = np.clip(np.searchsorted(edges, y, side="right") - 1, 0, len(edges) - 2)
+    inside = (y >= edges[0]) & (y <= edges[-1])
+    counts = np.bincount(idx[inside], minlength=len(edges) - 1)
+    sums = np.bincount(idx[inside], weights=values[inside], minlength=len(edges) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return 0.5 * (edges[:-1] + edges[1:]), means, counts
 
 
 def pairs_from(lowest: float) -> tuple:

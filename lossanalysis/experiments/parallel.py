@@ -1,6 +1,6 @@
 """Running the tasks of a run: in this process, or in worker processes, with the same results.
 
-:class:`Runner` takes :class:`~lossanalysis.experiments.core.Task` s (with dependencies) and
+:class:`Runner` takes :class:`Task` s (with dependencies) and
 runs each once -- tasks with equal keys are one task, so a network two experiments ask for is
 trained once.  ``workers=1`` runs them here, one after another; ``workers=N`` runs them in N
 worker processes started with the ``spawn`` method, each with one BLAS thread (the thread
@@ -97,7 +97,7 @@ class Runner:
     workers : int
         1: in this process; more: that many spawned worker processes.
     progress : callable or None
-        Called with one line per finished task (see :class:`~.core.Progress`).
+        Called with one line per finished task (e.g. ``print``).
 
     Examples
     --------

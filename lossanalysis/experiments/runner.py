@@ -28,7 +28,7 @@ from .parallel import Runner, Task
 __all__ = ["discover", "predict", "run", "Run", "quick_seeds", "MODULE_NAME", "PACKAGE"]
 
 #: The package whose ``eN_*`` modules are the experiments of a study.
-PACKAGE = "lossanalysis.experiments._next"
+PACKAGE = "lossanalysis.experiments"
 
 #: The name of an experiment module: ``e<N>_<name>``.
 MODULE_NAME = re.compile(r"^e(\d+)_[a-z0-9_]+$")

@@ -1,4 +1,4 @@
-"""E2 in the new experiment shape (lossanalysis.experiments._next.e2_saturation): the predicted
+"""E2 (lossanalysis.experiments.e2_saturation): the predicted
 ratios against closed forms, every row measured on tiny data, premises that give "not
 applicable" rows, the figure's layout, and the first-step measurement against the analysis."""
 import math
@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import plotting
 from lossanalysis.experiments import runner
-from lossanalysis.experiments._next import e2_saturation as e2
+from lossanalysis.experiments import e2_saturation as e2
 from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.protocol import CONSISTENCY, FALSIFIABLE, NOT_APPLICABLE
 
@@ -85,7 +87,7 @@ def test_every_row_is_measured_and_the_first_steps_are_exact(small):
 def test_the_figure_has_a_paper_width_and_no_legend_over_data(small):
     fig = e2.figure(small[2])
     assert [float(v) for v in fig.get_size_inches()][0] == plotting.COLUMN_WIDTH[2]
-    assert plotting.legend_overlaps(fig) == []
+    assert figcheck.figure_problems(fig, "E2") == []
 
 
 def test_data_without_ink_give_not_applicable_rows():

@@ -1,4 +1,4 @@
-"""E1 in the new experiment shape (lossanalysis.experiments._next.e1_minimizers): registration
+"""E1 (lossanalysis.experiments.e1_minimizers): registration
 without training, every row measured on tiny data, premises that give "not applicable" rows,
 the figure's layout, and the measurement helpers against known answers."""
 import dataclasses
@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import analysis, plotting
 from lossanalysis.experiments import runner
-from lossanalysis.experiments._next import e1_minimizers as e1
+from lossanalysis.experiments import e1_minimizers as e1
 from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.losses import sigmoid
 from lossanalysis.protocol import CONSISTENCY, FALSIFIABLE, GREY_LEVEL, NOT_APPLICABLE
@@ -84,7 +86,7 @@ def test_every_row_is_measured_and_reported(small):
 def test_the_figure_has_a_paper_width_and_no_legend_over_data(small):
     fig = e1.figure(small[2])
     assert [float(v) for v in fig.get_size_inches()][0] == plotting.COLUMN_WIDTH[2]
-    assert plotting.legend_overlaps(fig) == []
+    assert figcheck.figure_problems(fig, "E1") == []
 
 
 @pytest.mark.parametrize("case", ["binary", "no_grey_locations"])

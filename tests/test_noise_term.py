@@ -211,10 +211,10 @@ def test_bad_logits_are_named():
 
 @pytest.mark.parametrize("loss,space,sigma", [("mse", "logit", 1.0), ("bce", "prob", 0.02)])
 def test_free_outputs_trained_with_the_noise_land_on_noise_bias(loss, space, sigma):
-    from lossanalysis.experiments.e8_noise_in_loss import fit_noisy_free
+    from lossanalysis.nn.noise import fit_free_logits
     y = np.array([0.15, 0.3, 0.8])
-    z, term = fit_noisy_free(loss, space, sigma, y, np.zeros(3), draws=4096, steps=1500,
-                             lr0=0.1, lr_end=1e-4, seed=5)
+    z, term = fit_free_logits(loss, space, sigma, y, np.zeros(3), draws=4096, steps=1500,
+                              lr0=0.1, lr_end=1e-4, seed=5)
     measured = term.expected_prediction(z) - y
     predicted = np.asarray(analysis.noise_bias(loss, y, sigma, space))
     scale = max(float(np.max(np.abs(predicted))), 1e-12)

@@ -9,9 +9,11 @@ import math
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import analysis, plotting
 from lossanalysis.experiments import runner
-from lossanalysis.experiments._next import e6_continuous_bernoulli as e6
+from lossanalysis.experiments import e6_continuous_bernoulli as e6
 from lossanalysis.experiments.base import StudyData
 from lossanalysis.protocol import GREY_LEVEL, NOT_APPLICABLE, NOT_JUDGED
 
@@ -77,7 +79,7 @@ def test_every_row_and_observation_is_measured_on_tiny_data(quick):
 
 def test_figure_has_no_legend_over_data_and_a_paper_width(quick):
     fig = e6.figure(quick[2])
-    assert plotting.legend_overlaps(fig) == []
+    assert figcheck.figure_problems(fig, "E6") == []
     assert float(fig.get_size_inches()[0]) == plotting.COLUMN_WIDTH[2]
 
 

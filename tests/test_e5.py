@@ -1,4 +1,4 @@
-"""E5 in the new shape (lossanalysis.experiments._next.e5_vae_scale): the registration from the
+"""E5 (lossanalysis.experiments.e5_vae_scale): the registration from the
 data alone, every row measured on tiny synthetic images, the premises, the networks it declares,
 the figure, and the measurement helpers on inputs with a known answer."""
 import math
@@ -6,14 +6,16 @@ import math
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import analysis, plotting
 from lossanalysis.experiments import runner
-from lossanalysis.experiments._next import e5_vae_scale as e5
+from lossanalysis.experiments import e5_vae_scale as e5
 from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.nn import VAE
 from lossanalysis.protocol import NOT_APPLICABLE, REFUTED, make_row
 
-from test_next_e3 import blobs
+from test_e3 import blobs
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_premises_give_not_applicable_rows_without_a_crash(images, reason):
 
 def test_figure_has_no_legend_over_data(result):
     fig = e5.figure(result[1])
-    assert plotting.legend_overlaps(fig) == []
+    assert figcheck.figure_problems(fig, "E5") == []
     assert fig.get_size_inches()[0] == pytest.approx(plotting.COLUMN_WIDTH[2])
 
 

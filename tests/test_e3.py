@@ -1,4 +1,4 @@
-"""E3 in the new shape (lossanalysis.experiments._next.e3_calibration): the registration from the
+"""E3 (lossanalysis.experiments.e3_calibration): the registration from the
 data alone, every row measured on tiny synthetic images, the premise, the figure, and the
 measurement helpers on inputs with a known answer."""
 import math
@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 
+import figcheck
+
 from lossanalysis import plotting
 from lossanalysis.experiments import runner
-from lossanalysis.experiments._next import e3_calibration as e3
+from lossanalysis.experiments import e3_calibration as e3
 from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.protocol import NOT_APPLICABLE, RULES
 
@@ -76,7 +78,7 @@ def test_too_few_varying_locations_is_not_applicable():
 
 def test_figure_has_no_legend_over_data(result):
     fig = e3.figure(result[1])
-    assert plotting.legend_overlaps(fig) == []
+    assert figcheck.figure_problems(fig, "E3") == []
     assert fig.get_size_inches()[0] == pytest.approx(plotting.COLUMN_WIDTH[2])
 
 
