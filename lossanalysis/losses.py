@@ -21,6 +21,7 @@ References: Gneiting & Raftery (2007) for the Brier and log scores; Loaiza-Ganem
 from __future__ import annotations
 
 import math
+import sys
 from typing import Callable
 
 import numpy as np
@@ -89,7 +90,9 @@ def _to_public(obj):
     if hasattr(obj, "xreplace"):
         yi, pi = _internal_symbols()
         y, p = symbols()
-        return obj.xreplace({yi: y, pi: p})
+        obj = obj.xreplace({yi: y, pi: p})
+        calculus = sys.modules.get(__package__ + "._calculus")
+        return obj if calculus is None else calculus.public_form(obj)
     return obj
 
 
@@ -258,11 +261,9 @@ class Loss:
         if which not in self._lambdified:
             import sympy as sp
             y, p = _internal_symbols()
-            e = self._internal_expr
-            if which in ("grad", "curvature"):
-                e = sp.diff(e, p)
-            if which == "curvature":
-                e = sp.diff(e, p)
+            from . import _calculus
+            e = _calculus.derivative(self._internal_expr, p,
+                                     {"value": 0, "grad": 1, "curvature": 2}[which])
             # Abs, sign and Heaviside differentiate into DiracDelta, which NumPy cannot
             # evaluate; off the kink it is 0, and at the kink the derivative is undefined anyway
             e = e.replace(sp.DiracDelta, lambda *args: sp.Integer(0))

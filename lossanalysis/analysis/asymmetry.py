@@ -368,7 +368,11 @@ def _asymmetry_about_minimizer(loss: Loss):
     q = (l3 * np.sign(ps - 0.5))[finite]
     ev = {"method": "grid y = 0.02..0.98 (step 0.02, y != 1/2, p* representable inside (0, 1)):"
                     " sign of (p* - 1/2) L_ppp(y, p*), p* = argmin",
-          "points": int(q.size), "min": float(q.min()), "max": float(q.max())}
+          "points": int(q.size)}
+    if q.size == 0:
+        ev["result"] = "no target of the grid has its minimizer inside (0, 1)"
+        return None, ev
+    ev.update({"min": float(q.min()), "max": float(q.max())})
     if np.all(q > 0):
         return "away", ev
     if np.all(q < 0):

@@ -1,0 +1,284 @@
+"""The expected loss under prediction noise as a function of the offset, for the certified
+global search of a user's loss (private; used by :mod:`.noise`).
+
+Each builder returns ``(value, grad, enclose, grid)`` for :func:`._global.global_min`: the
+expected loss F(c) of each row (a target y and a noise level sigma), its derivative, rigorous
+interval bounds of F, F' and F'' on cells of c, and the search grid of each row.
+
+* Probability space (:func:`prob_problem`): F(c) = sum_k w_k L(y, y + c + sigma x_k) for the
+  n-point Gauss-Hermite noise (x_k, w_k) -- the noise model of ``noise_bias`` itself, so the
+  certificate is about the very function whose minimum is reported.  Bounds: the loss's
+  interval extension at the shifted cells.
+* Logit space (:func:`logit_problem`): F(mu) = E[L(y, sigmoid(clip(mu + sigma e)))], e ~ N(0, 1),
+  with the logit clipped to [T0, T1] (T1 = logit(1 - 2^-53), T0 = min(-40, logit y - 40,
+  logit p* - 40), where p* = argmin L; beyond, p is not representable or the Gaussian mass is
+  below 1e-16 for sigma <= 5).  Written as an integral over the logit t,
+  F(mu) = l(T0) Phi((T0 - mu)/sigma) + l(T1) Phi((mu - T1)/sigma)
+  + int_T0^T1 l(t) phi((t - mu)/sigma)/sigma dt,   l(t) = L(y, sigmoid(t)),
+  the loss is evaluated once, at fixed nodes (16-point Gauss-Legendre on segments of length
+  h = min(1/2, sigma/2)), and every dependence on mu sits in the Gaussian kernel: F is smooth
+  in mu (no kink even for a kinked loss), its derivatives are the kernel's, and bounds on a
+  cell of mu follow from the kernel's bounds (phi, u phi, (u^2 - 1) phi are unimodal or have
+  known extrema).  Nodes more than 10 sigma from mu are skipped; their weight (below 1.6e-23
+  of the largest |l|) is added to the bounds.  The certificate is about this quadrature of the
+  expectation (accurate to about 1e-12 for a smooth loss, and to the O(h^2) error of a kink
+  inside a segment otherwise); :mod:`.noise` then polishes the offset with its own rule.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..losses import logit, sigmoid
+from ._common import _P_HI, _P_LO
+from ._interval import _widen
+
+__all__ = ["prob_problem", "logit_problem", "LOGIT_SIGMA_MAX"]
+
+#: The largest logit-space sigma of the global search for a user's loss.
+LOGIT_SIGMA_MAX = 5.0
+_T_HI = float(logit(_P_HI))
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_PHI0 = 1 / _SQRT_2PI
+_PHI1 = math.exp(-0.5) / _SQRT_2PI
+_PHI3 = 2 * math.exp(-1.5) / _SQRT_2PI          # (u^2 - 1) phi(u) at u = sqrt(3)
+_BAND = 10.0                                     # nodes within 10 sigma of mu
+_BAND_MASS = 1.6e-23                             # 2 * (1 - Phi(10)) and its moments, bounded
+
+
+def _template(m=1025):
+    """Points of [0, 1]: uniform, plus geometric ones toward both ends."""
+    t = np.linspace(0.0, 1.0, m)
+    ends = 10.0 ** -np.arange(4, 13)
+    return np.unique(np.concatenate([t, ends, 1 - ends]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Probability space
+# ----------------------------------------------------------------------------------------------
+def prob_problem(loss, enclosures, y, sigma, x, w, c_lo, c_hi):
+    """F(c) = sum_k w_k L(y, y + c + sigma x_k) on [c_lo, c_hi] per row."""
+    t = _template()
+    grid = c_lo[:, None] + (c_hi - c_lo)[:, None] * t
+    grid[:, -1] = c_hi
+
+    def points(c, rows):
+        c = np.asarray(c, dtype=np.float64)
+        return (y[rows][..., None] + c[..., None]) + sigma[rows][..., None] * x
+
+    def value(c, rows):
+        pp = points(c, rows)
+        return np.asarray(loss.value(np.broadcast_to(y[rows][..., None], pp.shape), pp,
+                                     check=False), dtype=np.float64) @ w
+
+    def grad(c, rows):
+        pp = points(c, rows)
+        return np.asarray(loss.grad(np.broadcast_to(y[rows][..., None], pp.shape), pp,
+                                    check=False), dtype=np.float64) @ w
+
+    def enclose(a, b, rows, order):
+        enc = enclosures[order]
+        if enc is None:
+            return None
+        yy = y[rows][:, None]
+        lo_p, _ = _widen(yy + a[:, None] + sigma[rows][:, None] * x, 0.0, 3)
+        _, hi_p = _widen(0.0, yy + b[:, None] + sigma[rows][:, None] * x, 3)
+        lo, hi, kink = enc(yy, yy, lo_p, hi_p)
+        lo, hi = _weighted_sum(lo, hi, w)
+        return lo, hi, kink.any(axis=1)
+
+    return value, grad, enclose, grid
+
+
+def _weighted_sum(lo, hi, w):
+    """sum_k w_k [lo_k, hi_k] for w_k >= 0 (rows x k), rounded outward."""
+    with np.errstate(all="ignore"):
+        slo = np.where(w > 0, lo * w, 0.0).sum(axis=-1)
+        shi = np.where(w > 0, hi * w, 0.0).sum(axis=-1)
+    slo = np.where(np.isnan(slo), -np.inf, slo)
+    shi = np.where(np.isnan(shi), np.inf, shi)
+    return _widen(slo, shi, 2 * w.shape[-1] + 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Logit space
+# ----------------------------------------------------------------------------------------------
+def _kernel(u, order):
+    """phi(u), u phi(u), (u^2 - 1) phi(u) for order 0, 1, 2."""
+    phi = np.exp(-0.5 * u * u) / _SQRT_2PI
+    return phi if order == 0 else u * phi if order == 1 else (u * u - 1) * phi
+
+
+def _kernel_bounds(ul, uh, order):
+    """Bounds of the order's kernel on [ul, uh] (its extrema: 0 for phi; +-1 for u phi; 0 and
+    +-sqrt(3) for (u^2 - 1) phi)."""
+    kl, kh = _kernel(ul, order), _kernel(uh, order)
+    lo, hi = np.minimum(kl, kh), np.maximum(kl, kh)
+
+    def inside(v):
+        return (ul <= v) & (uh >= v)
+
+    if order == 0:
+        hi = np.where(inside(0.0), _PHI0, hi)
+    elif order == 1:
+        hi = np.where(inside(1.0), _PHI1, hi)
+        lo = np.where(inside(-1.0), -_PHI1, lo)
+    else:
+        lo = np.where(inside(0.0), -_PHI0, lo)
+        top = inside(math.sqrt(3)) | inside(-math.sqrt(3))
+        hi = np.where(top, _PHI3, hi)
+    lo, hi = _widen(lo, hi, 8)
+    return lo, hi
+
+
+def _normal_cdf(v):
+    from scipy.special import ndtr
+    return ndtr(v)
+
+
+class _LogitRows:
+    """The nodes of the logit-space expectation for a block of rows (padded arrays)."""
+
+    def __init__(self, loss, y, sigma, pstar, spacing):
+        from numpy.polynomial.legendre import leggauss
+        self.sigma = sigma
+        z0 = np.asarray(logit(y), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            zs = np.where((pstar > 0) & (pstar < 1), logit(np.clip(pstar, _P_LO, _P_HI)), z0)
+        self.t0 = np.maximum(float(logit(_P_LO)), np.minimum(np.minimum(z0, zs) - 40.0, -40.0))
+        self.t1 = np.full(y.shape, _T_HI)
+        self.h = np.minimum(0.5, sigma / 2)
+        segs = np.ceil((self.t1 - self.t0) / self.h).astype(np.int64)
+        self.h = (self.t1 - self.t0) / segs             # exactly covering [t0, t1]
+        self.segs = segs
+        xi, wi = leggauss(16)
+        self.per = xi.size
+        smax = int(segs.max())
+        k = np.arange(smax)
+        left = self.t0[:, None] + k * self.h[:, None]
+        t = (left[:, :, None] + 0.5 * self.h[:, None, None] * (xi + 1)).reshape(y.size, -1)
+        wt = np.broadcast_to(0.5 * self.h[:, None, None] * wi,
+                             (y.size, smax, xi.size)).reshape(y.size, -1).copy()
+        valid = np.repeat(k[None, :] < segs[:, None], xi.size, axis=1)
+        wt[~valid] = 0.0
+        t = np.where(valid, t, self.t1[:, None])
+        p = np.clip(sigmoid(t), _P_LO, _P_HI)
+        with np.errstate(all="ignore"):
+            ell = np.asarray(loss.value(np.broadcast_to(y[:, None], p.shape), p, check=False),
+                             dtype=np.float64)
+        self.t, self.w, self.ell = t, wt, np.where(wt > 0, ell, 0.0)
+        with np.errstate(all="ignore"):
+            self.ell_lo = np.asarray(loss.value(y, sigmoid(self.t0), check=False), float)
+            self.ell_hi = np.asarray(loss.value(y, np.full(y.shape, _P_HI), check=False), float)
+        self.big = np.maximum(np.max(np.abs(self.ell), axis=1),
+                              np.maximum(np.abs(self.ell_lo), np.abs(self.ell_hi)))
+        self.finite = np.isfinite(self.big)
+        band = np.ceil((2 * _BAND * sigma + spacing) / self.h).astype(np.int64) + 3
+        self.width = int(band.max()) * self.per
+
+    def window(self, lo_mu, hi_mu, rows):
+        """Node indices (points x width) covering [lo_mu - 10 sigma, hi_mu + 10 sigma]."""
+        s, h, t0 = self.sigma[rows], self.h[rows], self.t0[rows]
+        k0 = np.floor((lo_mu - _BAND * s - t0) / h).astype(np.int64) - 1
+        k0 = np.clip(k0, 0, None)
+        idx = k0[:, None] * self.per + np.arange(self.width)
+        ok = idx < (self.segs[rows] * self.per)[:, None]
+        return np.where(ok, idx, 0), ok
+
+    def gathered(self, lo_mu, hi_mu, rows):
+        idx, ok = self.window(lo_mu, hi_mu, rows)
+        r = rows[:, None]
+        return self.t[r, idx], np.where(ok, self.w[r, idx] * self.ell[r, idx], 0.0)
+
+    def at(self, mu, rows, order):
+        """F^(order)(mu) per point."""
+        mu = np.asarray(mu, dtype=np.float64)
+        shape = mu.shape
+        mu, rows = mu.ravel(), np.broadcast_to(rows, shape).ravel()
+        s = self.sigma[rows]
+        t, c = self.gathered(mu, mu, rows)
+        u = (t - mu[:, None]) / s[:, None]
+        body = (c * _kernel(u, order)).sum(axis=1) / s ** (order + 1)
+        a = (self.t0[rows] - mu) / s
+        b = (mu - self.t1[rows]) / s
+        lo_, hi_ = self.ell_lo[rows], self.ell_hi[rows]
+        with np.errstate(all="ignore"):
+            if order == 0:      # l_lo Phi(a) + l_hi Phi(b)
+                tails = lo_ * _normal_cdf(a) + hi_ * _normal_cdf(b)
+            elif order == 1:    # (-l_lo phi(a) + l_hi phi(b))/s
+                tails = (-lo_ * _kernel(a, 0) + hi_ * _kernel(b, 0)) / s
+            else:               # (-l_lo a phi(a) - l_hi b phi(b))/s^2
+                tails = (-lo_ * _kernel(a, 1) - hi_ * _kernel(b, 1)) / s ** 2
+        out = body + tails
+        return np.where(self.finite[rows], out, np.nan).reshape(shape)
+
+    def bounds(self, a_mu, b_mu, rows, order):
+        s = self.sigma[rows]
+        t, c = self.gathered(a_mu, b_mu, rows)
+        ul = (t - b_mu[:, None]) / s[:, None]
+        uh = (t - a_mu[:, None]) / s[:, None]
+        ul, _ = _widen(ul, 0.0, 4)
+        _, uh = _widen(0.0, uh, 4)
+        kl, kh = _kernel_bounds(ul, uh, order)
+        with np.errstate(all="ignore"):
+            lo = np.where(c >= 0, c * kl, c * kh).sum(axis=1)
+            hi = np.where(c >= 0, c * kh, c * kl).sum(axis=1)
+        scale = s ** (order + 1)
+        lo, hi = _widen(lo / scale, hi / scale, 2 * self.width + 8)
+        # the tails, monotone in mu for order 0; bounded through the kernel for 1 and 2
+        al, ah = _widen((self.t0[rows] - b_mu) / s, (self.t0[rows] - a_mu) / s, 4)
+        bl, bh = _widen((a_mu - self.t1[rows]) / s, (b_mu - self.t1[rows]) / s, 4)
+        if order == 0:
+            ta = _interval_times(self.ell_lo[rows], _normal_cdf(al), _normal_cdf(ah))
+            tb = _interval_times(self.ell_hi[rows], _normal_cdf(bl), _normal_cdf(bh))
+        else:
+            k = order - 1
+            ka = _kernel_bounds(al, ah, k)
+            kb = _kernel_bounds(bl, bh, k)
+            if k == 0:    # -l_lo phi(a)/s + l_hi phi(b)/s
+                ta = _interval_times(-self.ell_lo[rows], *ka)
+                tb = _interval_times(self.ell_hi[rows], *kb)
+            else:         # (-l_lo a phi(a) - l_hi b phi(b))/s^2
+                ta = _interval_times(-self.ell_lo[rows], *ka)
+                tb = _interval_times(-self.ell_hi[rows], *kb)
+            ta = (ta[0] / s ** order, ta[1] / s ** order)
+            tb = (tb[0] / s ** order, tb[1] / s ** order)
+        lo, hi = lo + ta[0] + tb[0], hi + ta[1] + tb[1]
+        # the skipped nodes beyond 10 sigma, and the normal CDF's rounding
+        slack = self.big[rows] * (_BAND_MASS * 10 / s ** (order + 1) + 1e-15)
+        lo, hi = _widen(lo - slack, hi + slack, 4)
+        lo = np.where(self.finite[rows], lo, -np.inf)
+        hi = np.where(self.finite[rows], hi, np.inf)
+        return lo, hi
+
+
+def _interval_times(c, lo, hi):
+    """c [lo, hi] for a float c."""
+    with np.errstate(all="ignore"):
+        a, b = c * lo, c * hi
+    return _widen(np.minimum(a, b), np.maximum(a, b), 2)
+
+
+def logit_problem(loss, y, sigma, pstar):
+    """F(mu) of the module's docstring per row; mu is the mean logit (offset + logit y)."""
+    spacing = np.maximum(sigma / 4, 0.02)
+    rows_ = _LogitRows(loss, y, sigma, pstar, float(spacing.max()))
+    lo = rows_.t0 - 9 * sigma
+    hi = rows_.t1 + 9 * sigma
+    m = int(max(257, np.max(np.ceil((hi - lo) / spacing)) + 1))
+    t = np.linspace(0.0, 1.0, m)
+    grid = lo[:, None] + (hi - lo)[:, None] * t
+    grid[:, -1] = hi
+
+    def value(mu, rows):
+        return rows_.at(mu, rows, 0)
+
+    def grad(mu, rows):
+        return rows_.at(mu, rows, 1)
+
+    def enclose(a, b, rows, order):
+        lo_, hi_ = rows_.bounds(np.asarray(a, float), np.asarray(b, float), rows, order)
+        return lo_, hi_, np.zeros(lo_.shape, dtype=bool)
+
+    return value, grad, enclose, grid
