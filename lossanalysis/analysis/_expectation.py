@@ -15,8 +15,8 @@ interval bounds of F, F' and F'' on cells of c, and the search grid of each row.
   below 1e-16 for sigma <= 5).  Written as an integral over the logit t,
   F(mu) = l(T0) Phi((T0 - mu)/sigma) + l(T1) Phi((mu - T1)/sigma)
   + int_T0^T1 l(t) phi((t - mu)/sigma)/sigma dt,   l(t) = L(y, sigmoid(t)),
-  the loss is evaluated once, at fixed nodes (16-point Gauss-Legendre on segments of length
-  h = min(1/2, sigma/2)), and every dependence on mu sits in the Gaussian kernel: F is smooth
+  the loss is evaluated once, at fixed nodes (8-point Gauss-Legendre on segments of length
+  h = min(1, sigma)), and every dependence on mu sits in the Gaussian kernel: F is smooth
   in mu (no kink even for a kinked loss), its derivatives are the kernel's, and bounds on a
   cell of mu follow from the kernel's bounds (phi, u phi, (u^2 - 1) phi are unimodal or have
   known extrema).  Nodes more than 10 sigma from mu are skipped; their weight (below 1.6e-23
@@ -43,8 +43,11 @@ _SQRT_2PI = math.sqrt(2 * math.pi)
 _PHI0 = 1 / _SQRT_2PI
 _PHI1 = math.exp(-0.5) / _SQRT_2PI
 _PHI3 = 2 * math.exp(-1.5) / _SQRT_2PI          # (u^2 - 1) phi(u) at u = sqrt(3)
-_BAND = 10.0                                     # nodes within 10 sigma of mu
-_BAND_MASS = 1.6e-23                             # 2 * (1 - Phi(10)) and its moments, bounded
+#: Gauss-Legendre nodes per segment (of length <= sigma: the Gaussian kernel and the loss
+#: are integrated to about 1e-12 relative)
+_NODES = 8
+_BAND = 8.5                                      # nodes within 8.5 sigma of mu
+_BAND_MASS = 4e-15                               # int_{|u|>8.5} (1 + u^2) phi(u) du = 1.4e-15, doubled
 
 
 def _template(m=1025):
@@ -148,54 +151,58 @@ class _LogitRows:
             zs = np.where((pstar > 0) & (pstar < 1), logit(np.clip(pstar, _P_LO, _P_HI)), z0)
         self.t0 = np.maximum(float(logit(_P_LO)), np.minimum(np.minimum(z0, zs) - 40.0, -40.0))
         self.t1 = np.full(y.shape, _T_HI)
-        self.h = np.minimum(0.5, sigma / 2)
+        self.h = np.minimum(1.0, sigma)
         segs = np.ceil((self.t1 - self.t0) / self.h).astype(np.int64)
         self.h = (self.t1 - self.t0) / segs             # exactly covering [t0, t1]
         self.segs = segs
-        xi, wi = leggauss(16)
-        self.per = xi.size
-        smax = int(segs.max())
-        k = np.arange(smax)
-        left = self.t0[:, None] + k * self.h[:, None]
-        t = (left[:, :, None] + 0.5 * self.h[:, None, None] * (xi + 1)).reshape(y.size, -1)
-        wt = np.broadcast_to(0.5 * self.h[:, None, None] * wi,
-                             (y.size, smax, xi.size)).reshape(y.size, -1).copy()
-        valid = np.repeat(k[None, :] < segs[:, None], xi.size, axis=1)
-        wt[~valid] = 0.0
+        xi, wi = leggauss(_NODES)
+        self.per = per = xi.size
+        band = int(np.max(np.ceil((2 * _BAND * sigma + spacing) / self.h))) + 3
+        self.width = band * per
+        # node j of a row: segment j // 16, t = t0 + h (segment + (xi + 1)/2); the arrays are
+        # padded with `band` empty segments, so that every window lies inside them
+        ntot = (int(segs.max()) + band) * per
+        self.tmpl = (np.arange(ntot) // per) + 0.5 * (np.tile(xi, ntot // per) + 1)
+        t = self.t0[:, None] + self.h[:, None] * self.tmpl[None, :]
+        valid = (np.arange(ntot)[None, :] // per) < segs[:, None]
         t = np.where(valid, t, self.t1[:, None])
         p = np.clip(sigmoid(t), _P_LO, _P_HI)
         with np.errstate(all="ignore"):
             ell = np.asarray(loss.value(np.broadcast_to(y[:, None], p.shape), p, check=False),
                              dtype=np.float64)
-        self.t, self.w, self.ell = t, wt, np.where(wt > 0, ell, 0.0)
+            wl = (0.5 * self.h[:, None]) * np.tile(wi, ntot // per)[None, :] * ell
+        self.c = np.where(valid, wl, 0.0)
+        self.ntot = ntot
         with np.errstate(all="ignore"):
             self.ell_lo = np.asarray(loss.value(y, sigmoid(self.t0), check=False), float)
             self.ell_hi = np.asarray(loss.value(y, np.full(y.shape, _P_HI), check=False), float)
-        self.big = np.maximum(np.max(np.abs(self.ell), axis=1),
-                              np.maximum(np.abs(self.ell_lo), np.abs(self.ell_hi)))
-        self.finite = np.isfinite(self.big)
-        band = np.ceil((2 * _BAND * sigma + spacing) / self.h).astype(np.int64) + 3
-        self.width = int(band.max()) * self.per
-
-    def window(self, lo_mu, hi_mu, rows):
-        """Node indices (points x width) covering [lo_mu - 10 sigma, hi_mu + 10 sigma]."""
-        s, h, t0 = self.sigma[rows], self.h[rows], self.t0[rows]
-        k0 = np.floor((lo_mu - _BAND * s - t0) / h).astype(np.int64) - 1
-        k0 = np.clip(k0, 0, None)
-        idx = k0[:, None] * self.per + np.arange(self.width)
-        ok = idx < (self.segs[rows] * self.per)[:, None]
-        return np.where(ok, idx, 0), ok
+            big = np.where(valid, np.abs(ell), 0.0).max(axis=1)
+        self.big = np.maximum(big, np.maximum(np.abs(self.ell_lo), np.abs(self.ell_hi)))
+        self.finite = np.isfinite(self.big) & np.all(np.isfinite(self.c), axis=1)
+        self.c = np.where(np.isfinite(self.c), self.c, 0.0)
 
     def gathered(self, lo_mu, hi_mu, rows):
-        idx, ok = self.window(lo_mu, hi_mu, rows)
-        r = rows[:, None]
-        return self.t[r, idx], np.where(ok, self.w[r, idx] * self.ell[r, idx], 0.0)
+        """(t, c) of the nodes (points x width) covering [lo_mu - B sigma, hi_mu + B sigma]:
+        t computed, c = w l gathered."""
+        s, h, t0 = self.sigma[rows], self.h[rows], self.t0[rows]
+        k0 = np.clip(np.floor((lo_mu - _BAND * s - t0) / h).astype(np.int64) - 1, 0, None)
+        start = rows * self.ntot + k0 * self.per
+        c = np.take(self.c.ravel(), start[:, None] + np.arange(self.width))
+        t = t0[:, None] + h[:, None] * (k0[:, None] + self.tmpl[None, :self.width])
+        return t, c
 
     def at(self, mu, rows, order):
-        """F^(order)(mu) per point."""
+        """F^(order)(mu) per point (in chunks of bounded memory)."""
         mu = np.asarray(mu, dtype=np.float64)
         shape = mu.shape
         mu, rows = mu.ravel(), np.broadcast_to(rows, shape).ravel()
+        step = max(1, (1 << 18) // self.width)
+        out = np.empty(mu.size)
+        for s in range(0, mu.size, step):
+            out[s:s + step] = self._at(mu[s:s + step], rows[s:s + step], order)
+        return out.reshape(shape)
+
+    def _at(self, mu, rows, order):
         s = self.sigma[rows]
         t, c = self.gathered(mu, mu, rows)
         u = (t - mu[:, None]) / s[:, None]
@@ -211,9 +218,17 @@ class _LogitRows:
             else:               # (-l_lo a phi(a) - l_hi b phi(b))/s^2
                 tails = (-lo_ * _kernel(a, 1) - hi_ * _kernel(b, 1)) / s ** 2
         out = body + tails
-        return np.where(self.finite[rows], out, np.nan).reshape(shape)
+        return np.where(self.finite[rows], out, np.nan)
 
     def bounds(self, a_mu, b_mu, rows, order):
+        """Bounds of F^(order) on the cells [a_mu, b_mu] (in chunks of bounded memory)."""
+        step = max(1, (1 << 18) // self.width)
+        parts = [self._bounds(a_mu[s:s + step], b_mu[s:s + step], rows[s:s + step], order)
+                 for s in range(0, a_mu.size, step)]
+        return (np.concatenate([q[0] for q in parts]) if parts else np.empty(0),
+                np.concatenate([q[1] for q in parts]) if parts else np.empty(0))
+
+    def _bounds(self, a_mu, b_mu, rows, order):
         s = self.sigma[rows]
         t, c = self.gathered(a_mu, b_mu, rows)
         ul = (t - b_mu[:, None]) / s[:, None]
@@ -246,7 +261,7 @@ class _LogitRows:
             tb = (tb[0] / s ** order, tb[1] / s ** order)
         lo, hi = lo + ta[0] + tb[0], hi + ta[1] + tb[1]
         # the skipped nodes beyond 10 sigma, and the normal CDF's rounding
-        slack = self.big[rows] * (_BAND_MASS * 10 / s ** (order + 1) + 1e-15)
+        slack = self.big[rows] * (_BAND_MASS * (1 + s) / s ** (order + 1) + 1e-15)
         lo, hi = _widen(lo - slack, hi + slack, 4)
         lo = np.where(self.finite[rows], lo, -np.inf)
         hi = np.where(self.finite[rows], hi, np.inf)
@@ -262,7 +277,7 @@ def _interval_times(c, lo, hi):
 
 def logit_problem(loss, y, sigma, pstar):
     """F(mu) of the module's docstring per row; mu is the mean logit (offset + logit y)."""
-    spacing = np.maximum(sigma / 4, 0.02)
+    spacing = np.maximum(sigma, 0.02)
     rows_ = _LogitRows(loss, y, sigma, pstar, float(spacing.max()))
     lo = rows_.t0 - 9 * sigma
     hi = rows_.t1 + 9 * sigma

@@ -49,7 +49,7 @@ def _float(a):
     return np.asarray(a, dtype=np.float64)
 
 
-def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None):
+def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None, coarse=8):
     """Global minimizers of n functions of x on the rows of ``grid``.
 
     Parameters
@@ -73,6 +73,8 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None)
     hints : ndarray, optional
         One more candidate point per row (e.g. the target, where a user loss is often
         exactly stationary).
+    coarse : int
+        The branch and bound starts from every ``coarse``-th grid point.
 
     Returns
     -------
@@ -105,11 +107,12 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None)
         info[missed] = "a sampled value lies below the best local minimum found"
         return best_x, certified, info
     todo = np.flatnonzero(certified)
-    per = max(1, block // (4 * m))
+    per = max(1, (4 * block) // m)
     for s in range(0, todo.size, per):
         t = todo[s:s + per]
         bx, bv, ok, why = _branch_and_bound(value, grad, enclose, t,
-                                            grid if shared else grid[t], best_x[t], best_v[t])
+                                            grid if shared else grid[t], best_x[t], best_v[t],
+                                            coarse)
         best_x[t], best_v[t] = bx, bv
         certified[t] = ok
         info[t] = why
@@ -172,8 +175,36 @@ def _best(cand_row, cand_x, cand_v, r, bx=None, bv=None):
     return out_x, out_v
 
 
-def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv):
+#: Cells per call of ``enclose`` (bounded memory whatever the number of cells).
+_CHUNK = 1 << 14
+
+
+def _chunked(enclose):
+    """``enclose`` applied to at most :data:`_CHUNK` cells at a time."""
+    def f(a, b, rows, order):
+        a, b, rows = (np.asarray(v) for v in np.broadcast_arrays(a, b, rows))
+        if a.size <= _CHUNK:
+            return enclose(a, b, rows, order)
+        parts = [enclose(a[s:s + _CHUNK], b[s:s + _CHUNK], rows[s:s + _CHUNK], order)
+                 for s in range(0, a.size, _CHUNK)]
+        if any(p is None or p[0] is None for p in parts):
+            return None
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+    return f
+
+
+#: By default the branch and bound starts from every 8th grid point (cells 8 grid intervals
+#: wide): a cell far above the best value is discarded as cheaply whatever its width, and the
+#: cells near a minimum are bisected anyway.
+_COARSE = 8
+
+
+def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE):
     """Step 2 of the module's method for the functions ``rows`` (their current best x, value)."""
+    enclose = _chunked(enclose)
+    keep = np.unique(np.concatenate([np.arange(0, grid.shape[-1], coarse),
+                                     [grid.shape[-1] - 1]]))
+    grid = grid[..., keep]
     r = rows.size
     if grid.ndim == 1:
         a = np.tile(grid[:-1], r)
@@ -250,6 +281,12 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv):
             if rest.size:
                 d2 = enclose(a[rest], b[rest], fr[rest], 2)
                 if d2 is not None and d2[0] is not None:
+                    # second order: f(X) >= f(m) + f'(m) d + f''(X)_lo d^2/2, |d| <= w/2
+                    with np.errstate(all="ignore"):
+                        fm2, _, _ = enclose(mid[rest], mid[rest], fr[rest], 0)
+                        gm = enclose(mid[rest], mid[rest], fr[rest], 1)
+                    lb[rest] = np.maximum(lb[rest], _taylor_bound(
+                        fm2, gm[0], gm[1], np.asarray(d2[0]), 0.5 * (b[rest] - a[rest])))
                     convex = rest[np.asarray(d2[0]) >= 0]
                     if convex.size:
                         xs = _convex_minimum(grad, a[convex], b[convex], fr[convex])
@@ -286,6 +323,23 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv):
         why[left[new]] = "the bisection did not finish"
         failed[left] = True
     return bx, bv, ~failed, why
+
+
+def _taylor_bound(f0, g_lo, g_hi, h_lo, r):
+    """A lower bound of f0 + g d + h d^2/2 over g in [g_lo, g_hi], h >= h_lo, |d| <= r: the
+    minimum of the two one-sided quadratics (d >= 0 with g_lo, d <= 0 with g_hi), rounded
+    down by a relative 1e-14 of the terms; -inf where a bound is not finite."""
+    with np.errstate(all="ignore"):
+        out = np.zeros(f0.shape)
+        scale = np.zeros(f0.shape)
+        for g in (g_lo, -g_hi):             # d >= 0 with slope g (the d <= 0 side mirrored)
+            end = g * r + 0.5 * h_lo * r * r
+            vertex = np.where((h_lo > 0) & (-g > 0) & (-g < h_lo * r), -g * g / (2 * h_lo),
+                              np.inf)
+            out = np.minimum(out, np.minimum(end, vertex))
+            scale = np.maximum(scale, np.abs(g * r) + np.abs(h_lo) * r * r)
+        lb = f0 + out - 1e-14 * (np.abs(f0) + scale) - np.finfo(float).tiny
+    return np.where(np.isfinite(lb), lb, -np.inf)
 
 
 def _convex_minimum(grad, a, b, rows):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
@@ -155,10 +156,19 @@ def _equal(a, b):
     return True
 
 
+def _mp(v):
+    """An mpmath number from a decimal string or a Fraction (exactly, at the working
+    precision)."""
+    import mpmath
+    if isinstance(v, Fraction):
+        return mpmath.mpf(v.numerator) / v.denominator
+    return mpmath.mpf(v)
+
+
 def _mp_values(expr, syms, points, dps=40):
-    """mpmath values of ``expr`` at ``points`` (sequences of decimal strings, one per symbol),
-    None at a point where float64 overflows first (mpmath would then need astronomically many
-    digits: exp(exp(exp(exp(p))))) or where the value is undefined."""
+    """mpmath values of ``expr`` at ``points`` (sequences of decimal strings or Fractions, one
+    per symbol), None at a point where float64 overflows first (mpmath would then need
+    astronomically many digits: exp(exp(exp(exp(p))))) or where the value is undefined."""
     sp = _sp()
     import mpmath
     syms = list(syms)
@@ -179,7 +189,7 @@ def _mp_values(expr, syms, points, dps=40):
         _budget.tick("numeric evaluation")
         with mpmath.workdps(dps):
             try:
-                v = mpmath.mpmathify(fmp(*[mpmath.mpf(v) for v in pt]))
+                v = mpmath.mpmathify(fmp(*[_mp(v) for v in pt]))
             except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
                 v = None
         if v is not None and not mpmath.isfinite(v):

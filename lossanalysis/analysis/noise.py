@@ -15,7 +15,8 @@ from ._expectation import LOGIT_SIGMA_MAX, logit_problem, prob_problem
 from ._global import global_min
 from ._quadrature import _composite_rule, _composite_size, _hermite
 from ._solve import find_root
-from ._symbolic import _dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _tidy
+from ._symbolic import (_dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _task,
+                        _tidy)
 from .gradients import _third
 from .minimizers import _argmin_expr, _enclosures, argmin
 
@@ -300,7 +301,7 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
 
 
 #: Rows (target, sigma pairs) per block of the global search of a user loss's expected loss.
-_USER_ROWS = 16
+_USER_ROWS = 64
 
 
 def _user_prob_block(loss: Loss, yi, si, x, w):
@@ -320,7 +321,7 @@ def _user_logit_block(loss: Loss, yi, si, pstar):
     """The certified globally optimal logit offsets of a user loss (with the clipped-logit
     quadrature of :mod:`._expectation`), and a bracket around each for the polish."""
     value, grad, enclose, grid = logit_problem(loss, yi, si, pstar)
-    mu, ok, info = global_min(value, grad, yi.size, grid, enclose, block=1 << 14)
+    mu, ok, info = global_min(value, grad, yi.size, grid, enclose, block=1 << 14, coarse=2)
     _refuse_uncertified(loss, ok, info, yi, si)
     z0 = logit(yi)
     c = mu - z0
@@ -656,6 +657,12 @@ def _logit_noise_formula():
 
 @functools.lru_cache(maxsize=None)
 def _noise_coefficient(loss: Loss, space: str):
+    with _task(loss, f"the {space}-space noise coefficient"):
+        return _noise_coefficient_of(loss, space)
+
+
+def _noise_coefficient_of(loss: Loss, space: str):
+    from .. import _budget
     sp = _sp()
     y, p = symbols()
     if _regular(_dp_at_target(loss, 2)) is None:     # MAE: L_pp is a Dirac delta at p = y
@@ -668,7 +675,7 @@ def _noise_coefficient(loss: Loss, space: str):
         b2 = formula.subs({l2: _dp(loss, 2), l3: _dp(loss, 3)})
     if pstar is not None:
         b2 = b2.subs(p, pstar)
-    return _tidy(b2)
+    return _tidy(_budget.checked(b2, "the noise coefficient"))
 
 
 def noise_bias_coefficient(loss, space="prob"):
