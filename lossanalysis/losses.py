@@ -266,8 +266,8 @@ class Loss:
                                      {"value": 0, "grad": 1, "curvature": 2}[which])
             # Abs, sign and Heaviside differentiate into DiracDelta, which NumPy cannot
             # evaluate; off the kink it is 0, and at the kink the derivative is undefined anyway
-            e = e.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
-            self._lambdified[which] = sp.lambdify((y, p), e, modules=["scipy", "numpy"])
+            self._lambdified[which] = sp.lambdify((y, p), _calculus.numeric_form(e),
+                                                  modules=["scipy", "numpy"])
         return self._lambdified[which]
 
     # -- public numerics ------------------------------------------------------------------------

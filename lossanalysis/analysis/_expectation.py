@@ -32,7 +32,7 @@ import numpy as np
 
 from ..losses import logit, sigmoid
 from ._common import _P_HI, _P_LO
-from ._interval import _widen
+from ._interval import _EPS, _widen
 
 __all__ = ["prob_problem", "logit_problem", "LOGIT_SIGMA_MAX"]
 
@@ -47,6 +47,11 @@ _PHI3 = 2 * math.exp(-1.5) / _SQRT_2PI          # (u^2 - 1) phi(u) at u = sqrt(3
 #: are integrated to about 1e-12 relative)
 _NODES = 8
 _BAND = 8.5                                      # nodes within 8.5 sigma of mu
+#: A bound on |sum of the weights - 1| of the rule for the Gaussian: the Gauss-Legendre
+#: remainder (b - a)^17 (8!)^4 / (17 (16!)^3) max|f^(16)| per segment, with Cramer's bound
+#: |He_16(u) phi(u)| <= 1.09 sqrt(16!)/sqrt(2 pi) = 2e6, is below 4e-17 for a segment of length
+#: <= sigma; at most 90 segments, float weights (16 eps): 1e-13 is generous.
+_MASS_ERROR = 1e-13
 _BAND_MASS = 4e-15                               # int_{|u|>8.5} (1 + u^2) phi(u) du = 1.4e-15, doubled
 
 
@@ -143,7 +148,7 @@ def _normal_cdf(v):
 class _LogitRows:
     """The nodes of the logit-space expectation for a block of rows (padded arrays)."""
 
-    def __init__(self, loss, y, sigma, pstar, spacing):
+    def __init__(self, loss, y, sigma, pstar, cell):
         from numpy.polynomial.legendre import leggauss
         self.sigma = sigma
         z0 = np.asarray(logit(y), dtype=np.float64)
@@ -157,7 +162,7 @@ class _LogitRows:
         self.segs = segs
         xi, wi = leggauss(_NODES)
         self.per = per = xi.size
-        band = int(np.max(np.ceil((2 * _BAND * sigma + spacing) / self.h))) + 3
+        band = int(np.max(np.ceil((2 * _BAND * sigma + cell) / self.h))) + 3
         self.width = band * per
         # node j of a row: segment j // 16, t = t0 + h (segment + (xi + 1)/2); the arrays are
         # padded with `band` empty segments, so that every window lies inside them
@@ -172,7 +177,9 @@ class _LogitRows:
                              dtype=np.float64)
             wl = (0.5 * self.h[:, None]) * np.tile(wi, ntot // per)[None, :] * ell
         self.c = np.where(valid, wl, 0.0)
+        self.ell = np.where(valid & np.isfinite(ell), ell, np.inf)     # for the convex bound
         self.ntot = ntot
+        self.cell = cell
         with np.errstate(all="ignore"):
             self.ell_lo = np.asarray(loss.value(y, sigmoid(self.t0), check=False), float)
             self.ell_hi = np.asarray(loss.value(y, np.full(y.shape, _P_HI), check=False), float)
@@ -181,14 +188,16 @@ class _LogitRows:
         self.finite = np.isfinite(self.big) & np.all(np.isfinite(self.c), axis=1)
         self.c = np.where(np.isfinite(self.c), self.c, 0.0)
 
-    def gathered(self, lo_mu, hi_mu, rows):
-        """(t, c) of the nodes (points x width) covering [lo_mu - B sigma, hi_mu + B sigma]:
-        t computed, c = w l gathered."""
+    def gathered(self, lo_mu, hi_mu, rows, ell=False):
+        """(t, c) of the nodes (points x width) covering [lo_mu - B sigma, hi_mu + B sigma]
+        (for hi_mu - lo_mu <= cell): t computed, c = w l gathered; and l itself if asked."""
         s, h, t0 = self.sigma[rows], self.h[rows], self.t0[rows]
         k0 = np.clip(np.floor((lo_mu - _BAND * s - t0) / h).astype(np.int64) - 1, 0, None)
-        start = rows * self.ntot + k0 * self.per
-        c = np.take(self.c.ravel(), start[:, None] + np.arange(self.width))
+        idx = (rows * self.ntot + k0 * self.per)[:, None] + np.arange(self.width)
+        c = np.take(self.c.ravel(), idx)
         t = t0[:, None] + h[:, None] * (k0[:, None] + self.tmpl[None, :self.width])
+        if ell:
+            return t, c, np.take(self.ell.ravel(), idx)
         return t, c
 
     def at(self, mu, rows, order):
@@ -230,17 +239,20 @@ class _LogitRows:
 
     def _bounds(self, a_mu, b_mu, rows, order):
         s = self.sigma[rows]
-        t, c = self.gathered(a_mu, b_mu, rows)
+        t, c, ell = self.gathered(a_mu, b_mu, rows, ell=True)
         ul = (t - b_mu[:, None]) / s[:, None]
         uh = (t - a_mu[:, None]) / s[:, None]
         ul, _ = _widen(ul, 0.0, 4)
         _, uh = _widen(0.0, uh, 4)
         kl, kh = _kernel_bounds(ul, uh, order)
+        scale = s ** (order + 1)
         with np.errstate(all="ignore"):
             lo = np.where(c >= 0, c * kl, c * kh).sum(axis=1)
             hi = np.where(c >= 0, c * kh, c * kl).sum(axis=1)
-        scale = s ** (order + 1)
-        lo, hi = _widen(lo / scale, hi / scale, 2 * self.width + 8)
+            # the rounding of a sum is bounded by its terms' sizes, not by its result
+            mag = (np.abs(c) * np.maximum(np.abs(kl), np.abs(kh))).sum(axis=1)
+        err = (self.width + 8) * _EPS * mag / scale
+        lo, hi = _widen(lo / scale - err, hi / scale + err, 2)
         # the tails, monotone in mu for order 0; bounded through the kernel for 1 and 2
         al, ah = _widen((self.t0[rows] - b_mu) / s, (self.t0[rows] - a_mu) / s, 4)
         bl, bh = _widen((a_mu - self.t1[rows]) / s, (b_mu - self.t1[rows]) / s, 4)
@@ -260,9 +272,22 @@ class _LogitRows:
             ta = (ta[0] / s ** order, ta[1] / s ** order)
             tb = (tb[0] / s ** order, tb[1] / s ** order)
         lo, hi = lo + ta[0] + tb[0], hi + ta[1] + tb[1]
-        # the skipped nodes beyond 10 sigma, and the normal CDF's rounding
+        # the skipped nodes beyond 8.5 sigma, and the normal CDF's rounding
         slack = self.big[rows] * (_BAND_MASS * (1 + s) / s ** (order + 1) + 1e-15)
         lo, hi = _widen(lo - slack, hi + slack, 4)
+        if order == 0:
+            # F is a combination of the node values l_j with weights >= 0 that sum to 1 within
+            # the quadrature error of the Gaussian (_MASS_ERROR): F >= m (1 +- error), m the
+            # least l_j within reach; no cancellation, so flat stretches are bounded tightly
+            m = ell.min(axis=1)
+            tail_lo = _normal_cdf(ah) > 1e-18
+            tail_hi = _normal_cdf(bh) > 1e-18
+            m = np.where(tail_lo, np.minimum(m, self.ell_lo[rows]), m)
+            m = np.where(tail_hi, np.minimum(m, self.ell_hi[rows]), m)
+            conv = m - np.abs(m) * _MASS_ERROR - 2 * self.big[rows] * (_BAND_MASS + 1e-18)
+            lo = np.maximum(lo, np.where(np.isfinite(conv), conv, -np.inf))
+        wide = (b_mu - a_mu) > self.cell           # beyond the window: no bound
+        lo, hi = np.where(wide, -np.inf, lo), np.where(wide, np.inf, hi)
         lo = np.where(self.finite[rows], lo, -np.inf)
         hi = np.where(self.finite[rows], hi, np.inf)
         return lo, hi
@@ -278,7 +303,7 @@ def _interval_times(c, lo, hi):
 def logit_problem(loss, y, sigma, pstar):
     """F(mu) of the module's docstring per row; mu is the mean logit (offset + logit y)."""
     spacing = np.maximum(sigma, 0.02)
-    rows_ = _LogitRows(loss, y, sigma, pstar, float(spacing.max()))
+    rows_ = _LogitRows(loss, y, sigma, pstar, 2.5 * float(spacing.max()))
     lo = rows_.t0 - 9 * sigma
     hi = rows_.t1 + 9 * sigma
     m = int(max(257, np.max(np.ceil((hi - lo) / spacing)) + 1))

@@ -171,9 +171,13 @@ def _mp_values(expr, syms, points, dps=40):
     astronomically many digits: exp(exp(exp(exp(p))))) or where the value is undefined."""
     sp = _sp()
     import mpmath
+    from .. import _calculus
     syms = list(syms)
-    fnum = sp.lambdify(syms, expr, modules=["scipy", "numpy"])
-    fmp = sp.lambdify(syms, expr, modules=["mpmath"])
+    try:
+        fnum = sp.lambdify(syms, _calculus.numeric_form(expr), modules=["scipy", "numpy"])
+        fmp = sp.lambdify(syms, expr, modules=["mpmath"])
+    except Exception:  # noqa: BLE001 - a construct the printers cannot write (DiracDelta, ...)
+        return [None] * len(points)
     out = []
     for pt in points:
         with np.errstate(over="raise", invalid="ignore", divide="ignore", under="ignore"), \
@@ -184,13 +188,13 @@ def _mp_values(expr, syms, points, dps=40):
             except (FloatingPointError, OverflowError):
                 out.append(None)
                 continue
-            except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+            except Exception:  # noqa: BLE001 - the generated code failed: undefined here
                 pass
         _budget.tick("numeric evaluation")
         with mpmath.workdps(dps):
             try:
                 v = mpmath.mpmathify(fmp(*[_mp(v) for v in pt]))
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+            except Exception:  # noqa: BLE001 - undefined (or not computable) at this point
                 v = None
         if v is not None and not mpmath.isfinite(v):
             v = None
@@ -200,8 +204,12 @@ def _mp_values(expr, syms, points, dps=40):
 
 def _float_values(expr, syms, points):
     """float64 values of ``expr`` at ``points`` (NaN where undefined or not real)."""
+    from .. import _calculus
     sp = _sp()
-    f = sp.lambdify(list(syms), expr, modules=["scipy", "numpy"])
+    try:
+        f = sp.lambdify(list(syms), _calculus.numeric_form(expr), modules=["scipy", "numpy"])
+    except Exception:  # noqa: BLE001 - a construct the printer cannot write
+        return np.full(len(points), np.nan)
     out = []
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -209,7 +217,7 @@ def _float_values(expr, syms, points):
             try:
                 v = complex(np.asarray(f(*[float(x) for x in pt])))
                 out.append(v.real if v.imag == 0 else np.nan)
-            except (TypeError, ValueError, ZeroDivisionError, AttributeError, OverflowError):
+            except Exception:  # noqa: BLE001 - the generated code failed: undefined here
                 out.append(np.nan)
     return np.array(out)
 
@@ -248,8 +256,10 @@ def _lambdified(loss: Loss, k: int, module: str = "numpy"):
     """d^k L/dp^k as a function of (y, p): module "numpy" (with SciPy) or "mpmath"."""
     sp = _sp()
     y, p = symbols()
-    mods = ["scipy", "numpy"] if module == "numpy" else ["mpmath"]
-    return sp.lambdify((y, p), _dp(loss, k), modules=mods)
+    from .. import _calculus
+    if module == "numpy":
+        return sp.lambdify((y, p), _calculus.numeric_form(_dp(loss, k)), modules=["scipy", "numpy"])
+    return sp.lambdify((y, p), _dp(loss, k), modules=["mpmath"])
 
 
 def _is_zero(e):
