@@ -112,6 +112,9 @@ def _on_alarm(signum, frame):
     now = time.monotonic()
     expired = [f for f in stack if f.deadline <= now]
     if expired:
+        # ring again soon: an exception raised inside a garbage-collector callback or a
+        # finalizer is printed and dropped by Python, and the task must still stop
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
         raise _Expired(expired[0])        # the outermost expired frame
     _arm(stack)                           # woke early: wait for the nearest deadline
 

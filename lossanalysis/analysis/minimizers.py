@@ -560,7 +560,9 @@ def optimal_prediction(loss, targets, weights=None):
     exactly in half any point between the two middle targets is optimal and one of them is
     returned).  Duplicate targets are merged, so 8-bit images cost 256 terms per evaluation.
     The root of the summed gradient is found as in :func:`argmin` (a single sign change for the
-    catalogue losses, the global search for a user loss).
+    catalogue losses, the certified global search for a user loss; with more than 256
+    distinct targets the certificate is the sampled one of
+    :func:`optimal_prediction_beta`).
 
     Examples
     --------
@@ -666,6 +668,10 @@ def optimal_prediction_beta(loss, a, b):
     largest float below 1, an error of order 1e-16^b |ln 1e-16| (1e-10 for b = 1/2, 1e-4 for
     b = 0.2; likewise near 0 with a).  MSE/BCE/KL give the
     mean a/(a + b), MAE the median, logit MSE sigmoid(psi(a) - psi(b)) (all tested).
+
+    For a user's loss the minimum is searched globally as in :func:`argmin`, but the
+    expectation's nodes move with p (the split at y = p), so it is certified by sampling only:
+    no value at a grid point or midpoint may lie below the answer (ValueError otherwise).
 
     Examples
     --------

@@ -325,8 +325,17 @@ def _user_logit_block(loss: Loss, yi, si, pstar):
     _refuse_uncertified(loss, ok, info, yi, si)
     z0 = logit(yi)
     c = mu - z0
-    # the optimum at the ends of the clipped range: p = 0 or 1 (an infinite offset)
-    c = np.where(mu >= grid[:, -1], np.inf, np.where(mu <= grid[:, 0], -np.inf, c))
+    # the optimum at an end (the loss keeps falling toward p = 0 or 1): beyond the last
+    # representable logit, tied with the constant value at the end of the range, the offset
+    # is infinite
+    lo, hi = grid[:, 0], grid[:, -1]
+    idx = np.arange(yi.size)
+    with np.errstate(all="ignore"):
+        best, at_hi, at_lo = value(mu, idx), value(hi, idx), value(lo, idx)
+    tie = 1e-12 * (1 + np.abs(best))
+    up = (mu >= hi - 9 * si) & (at_hi <= best + tie)
+    down = (mu <= lo + 9 * si) & (at_lo <= best + tie)
+    c = np.where(up, np.inf, np.where(down, -np.inf, c))
     half = np.maximum(0.05 * si, 1e-3)
     return c, (c - half, c + half)
 
@@ -451,13 +460,21 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
     changes the offset c (``noise_offset``) but not the bias, then 0 or 1 minus y to every digit
     (the untruncated optimum puts the sigmoid's transition far in the Gaussian tail).
 
-    The offset is the root of the expected gradient in c, bracketed and found by SciPy's
-    vectorized Chandrupatla solver; each distinct (y, sigma) pair is solved once, in blocks of
-    65,536 pairs (bounded memory).  The solver keeps a bracket on which the expected gradient
-    rises through zero, so the offset is a minimum of the expected loss, never a maximum; for
-    a user loss with several wells it is a local minimum (the global search of :func:`argmin`
-    is not repeated for every noise level), and ValueError is raised when no rising bracket
-    exists (e.g. a concave loss).
+    For a catalogue loss the offset is the root of the expected gradient in c, bracketed and
+    found by SciPy's vectorized Chandrupatla solver (the expected loss has a single minimum);
+    each distinct (y, sigma) pair is solved once, in blocks of 65,536 pairs (bounded memory).
+
+    A user's loss (``Loss.from_expr``) may be bounded, non-convex or kinked, so its expected
+    loss may have several wells and flat stretches.  Its offset is the **certified global
+    minimum** of the expected loss (the search of :func:`argmin`: candidates from a grid,
+    then a branch and bound on rigorous interval bounds, see :mod:`._expectation`).  In
+    probability space the certificate is about the very function reported (the discrete
+    noise).  In logit space it is about a fixed-node quadrature of the Gaussian expectation
+    (accurate to about 1e-12), with the logit clipped to where p is representable; the offset
+    is then polished with the rule above.  Where the optimum lies at p = 0 or 1 (a loss that
+    keeps falling toward an end), the offset is infinite and the bias is -y or 1 - y.  For a
+    user's loss the logit-space sigma is limited to 5.  ValueError says so when the global
+    minimum cannot be certified (a loss varying faster than the search resolves).
 
     Signs (see :func:`noise_bias_series` for the formulas):
 
