@@ -115,8 +115,21 @@ def _on_alarm(signum, frame):
         # ring again soon: an exception raised inside a garbage-collector callback or a
         # finalizer is printed and dropped by Python, and the task must still stop
         signal.setitimer(signal.ITIMER_REAL, 0.05)
+        if _in_gc_callback(frame):
+            return                        # not here: Python would print and drop it
         raise _Expired(expired[0])        # the outermost expired frame
     _arm(stack)                           # woke early: wait for the nearest deadline
+
+
+def _in_gc_callback(frame):
+    import gc
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    codes.discard(None)
+    while codes and frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _arm(stack):
