@@ -44,7 +44,7 @@ NODES = 20_000
 #: The most decimal digits of an exact constant (Python refuses to print more than 4,300).
 DIGITS = 600
 #: The largest integer exponent of a power of y or p (polynomial algorithms are dense in it).
-DEGREE = 1_000
+DEGREE = 100_000
 
 _settings = threading.local()
 

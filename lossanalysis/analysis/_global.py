@@ -72,7 +72,7 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
         branch and bound).
     hints : ndarray, optional
         One more candidate point per row (e.g. the target, where a user loss is often
-        exactly stationary).
+        exactly stationary); it wins a tie in value (other ties go to the smallest x).
     coarse : int
         The branch and bound starts from every ``coarse``-th grid point.
 
@@ -88,6 +88,7 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
     best_x = np.full(n, np.nan)
     best_v = np.full(n, np.inf)
     lowest_sampled = np.full(n, np.inf)
+    hint_x, hint_v = np.full(n, np.nan), np.full(n, np.inf)
     rows_per = max(1, block // m)
     for s in range(0, n, rows_per):
         idx = np.arange(s, min(n, s + rows_per))
@@ -98,6 +99,7 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
             with np.errstate(all="ignore"):
                 hv = _float(value(h, idx))
             bx, bv = _best(np.arange(idx.size), h, hv, idx.size, bx, bv)
+            hint_x[idx], hint_v[idx] = h, np.where(np.isnan(hv), np.inf, hv)
         best_x[idx], best_v[idx], lowest_sampled[idx] = bx, bv, low
     certified = np.isfinite(best_v)
     info = np.where(certified, "", "no finite value").astype(object)
@@ -116,6 +118,10 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
         best_x[t], best_v[t] = bx, bv
         certified[t] = ok
         info[t] = why
+    # a hint that ties with the best value wins the tie (e.g. the target of a loss whose value
+    # underflows to the same number over a whole stretch)
+    tied = np.isfinite(hint_v) & (hint_v <= best_v)
+    best_x = np.where(tied, hint_x, best_x)
     return best_x, certified, info
 
 

@@ -71,10 +71,11 @@ def argmin(loss, y):
     d2L/dp2 (computed from the expression with outward rounding) proves that no p in
     [1e-300, 1 - 2^-53] has a value lower than the answer's by more than 1e-12 (1 + |L|) plus
     its rounding; it refines wherever the loss varies faster than the grid, and the local
-    minima it finds there join the candidates.  When that would need more than 40,000 cells
-    at one target (e.g. ``sin(1e6*(p - y))**2`` varies on a scale of 1e-6), or a jump the
-    bounds cannot resolve remains, ValueError says that the global minimum cannot be certified
-    -- never a local minimum returned as the global one.  Ties (equal values) go to the
+    minima it finds there join the candidates (``sin(1e6*(p - y))**2 + (p - y)**2`` gets its
+    minimizer y).  When that would need more than 40,000 cells at one target (structure far
+    finer than the grid wherever the loss could be lower), or a jump the bounds cannot resolve
+    remains, ValueError says that the global minimum cannot be certified -- never a local
+    minimum returned as the global one.  Ties (equal values) go to the target, then to the
     smallest p.  A minimizer below 1e-300 (above 1 - 2^-53) is reported as 0 (1).
 
     Each distinct target is solved once (images have 256 levels), in blocks of 65,536 targets
