@@ -90,13 +90,22 @@ def prob_problem(loss, enclosures, y, sigma, x, w, c_lo, c_hi):
         if enc is None:
             return None
         yy = y[rows][:, None]
-        lo_p, _ = _widen(yy + a[:, None] + sigma[rows][:, None] * x, 0.0, 3)
-        _, hi_p = _widen(0.0, yy + b[:, None] + sigma[rows][:, None] * x, 3)
+        sx = sigma[rows][:, None] * x
+        lo_p, hi_p = (_shifted(yy + np.asarray(c)[:, None], sx, side) for c, side in
+                      ((a, -1), (b, 1)))
         lo, hi, kink = enc(yy, yy, lo_p, hi_p)
         lo, hi = _weighted_sum(lo, hi, w)
         return lo, hi, kink.any(axis=1)
 
     return value, grad, enclose, grid
+
+
+def _shifted(base, shift, side):
+    """base + shift rounded outward (side -1: down, +1: up): each of the three roundings that
+    made it (y + c, sigma x, their sum) is below eps times its own size."""
+    s = base + shift
+    err = _EPS * (np.abs(base) + np.abs(shift) + np.abs(s)) + np.finfo(np.float64).tiny
+    return s + side * err
 
 
 def _weighted_sum(lo, hi, w):

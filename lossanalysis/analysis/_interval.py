@@ -6,10 +6,12 @@ arrays of boxes (one interval per variable and row): for every row it returns bo
 kink or jump of the expression (an ``Abs``, ``sign``, ``Heaviside``, ``Max``/``Min`` crossing, an
 undecided ``Piecewise`` condition, a pole, the edge of a function's domain).
 
-Rigor.  Each operation computes its result from the endpoints in float64 and widens it
-outward: by 1 ulp after ``+ - * /`` (IEEE rounding is within half an ulp), by 4 ulp plus the
-smallest normal number after an elementary function (glibc's exp, log, sin, ... are within 1 ulp)
-and by a relative 1e-13 after SciPy's special functions (erf, gamma, polygamma).  Monotone
+Rigor.  Each operation computes its result from the endpoints in float64 and rounds it
+outward: a sum by exactly the float it was rounded past (its rounding error recovered without
+error, Knuth's TwoSum: a relative widening would be wrong after cancellation), a product or
+quotient by 1 ulp (IEEE rounding is within half an ulp; none for a factor +-2^k), an
+elementary function by 4 ulp plus the smallest normal number (glibc's exp, log, sin, ... are
+within 1 ulp) and SciPy's special functions (erf, gamma, polygamma) by a relative 1e-13.  Monotone
 functions are evaluated at the endpoints; sin and cos, cosh, gamma and loggamma (minimum at
 1.4616...) add their interior extrema.  A point outside a function's real domain (log of a
 negative number, sqrt of one) is one where NumPy gives NaN and the global search counts the loss
