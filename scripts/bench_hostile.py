@@ -128,7 +128,7 @@ def main(argv=None):
     print(f"# {len(list(picked))} rows, one fresh interpreter each; 1-minute load {load:.1f} "
           f"on {os.cpu_count()} CPUs; wall/cpu seconds without the imports; peak RSS of the "
           "whole process")
-    print(f"| # | row | outcome | wall s | cpu s | peak MB |")
+    print("| # | row | outcome | wall s | cpu s | peak MB |")
     print("| --- | --- | --- | --- | --- | --- |")
     for k in picked:
         name, code = ROWS[k - 1]

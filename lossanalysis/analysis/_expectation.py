@@ -19,10 +19,15 @@ interval bounds of F, F' and F'' on cells of c, and the search grid of each row.
   h = min(1, sigma)), and every dependence on mu sits in the Gaussian kernel: F is smooth
   in mu (no kink even for a kinked loss), its derivatives are the kernel's, and bounds on a
   cell of mu follow from the kernel's bounds (phi, u phi, (u^2 - 1) phi are unimodal or have
-  known extrema).  Nodes more than 10 sigma from mu are skipped; their weight (below 1.6e-23
-  of the largest |l|) is added to the bounds.  The certificate is about this quadrature of the
-  expectation (accurate to about 1e-12 for a smooth loss, and to the O(h^2) error of a kink
-  inside a segment otherwise); :mod:`.noise` then polishes the offset with its own rule.
+  known extrema).  Nodes more than 8.5 sigma from mu are skipped; their weight (the kernels'
+  mass beyond, 1.4e-15 at most, doubled, times the largest |l|) is added to the bounds.  A
+  second lower bound needs no cancellation: F is a combination of the node values l_j with
+  weights >= 0 that sum to 1 within the quadrature error of the Gaussian, so F >= the least
+  l_j within reach -- tight on the flat stretches where a loss approaches its infimum toward
+  p = 0 or 1 (there the kernel bounds would need cells of width 1e-9).  The certificate is
+  about this quadrature of the expectation (accurate to about 1e-12 for a smooth loss, and to
+  the O(h^2) error of a kink inside a segment otherwise); :mod:`.noise` then polishes the
+  offset with its own rule.
 """
 from __future__ import annotations
 
@@ -48,9 +53,10 @@ _PHI3 = 2 * math.exp(-1.5) / _SQRT_2PI          # (u^2 - 1) phi(u) at u = sqrt(3
 _NODES = 8
 _BAND = 8.5                                      # nodes within 8.5 sigma of mu
 #: A bound on |sum of the weights - 1| of the rule for the Gaussian: the Gauss-Legendre
-#: remainder (b - a)^17 (8!)^4 / (17 (16!)^3) max|f^(16)| per segment, with Cramer's bound
-#: |He_16(u) phi(u)| <= 1.09 sqrt(16!)/sqrt(2 pi) = 2e6, is below 4e-17 for a segment of length
-#: <= sigma; at most 90 segments, float weights (16 eps): 1e-13 is generous.
+#: remainder (b - a)^17 (8!)^4 / (17 (16!)^3) max|f^(16)| per segment is below
+#: 1.7e-23 (h/sigma)^17 max|He_16(u) phi(u)|, and Cramer's inequality gives |He_16(u) phi(u)| <=
+#: 1.09 sqrt(16!) e^(-u^2/4)/sqrt(2 pi) = 2e6 e^(-u^2/4); summed over segments (h <= sigma) that
+#: is below 2e-16, the float weights add a few eps: 1e-13 is generous.
 _MASS_ERROR = 1e-13
 _BAND_MASS = 4e-15                               # int_{|u|>8.5} (1 + u^2) phi(u) du = 1.4e-15, doubled
 

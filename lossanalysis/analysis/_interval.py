@@ -93,10 +93,6 @@ def _contains0(lo, hi):
     return (lo <= 0) & (hi >= 0)
 
 
-class _Unsupported(Exception):
-    pass
-
-
 class Enclosure:
     """The interval extension of a SymPy expression in the given symbols.
 

@@ -266,7 +266,6 @@ def _is_zero(e):
     """True when the SymPy expression in y is identically 0 (simplification, then a 40-digit
     check at five points), False when it is not, None when that cannot be decided (the
     expression overflows float64 at a point, where mpmath is not asked)."""
-    sp = _sp()
     if e == 0:
         return True
     y, _ = symbols()

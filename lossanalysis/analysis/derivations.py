@@ -6,7 +6,6 @@ import functools
 from .._budget import SymbolicBudgetError
 from .._text import latex_text
 from ..losses import LOSSES, Loss
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _as_loss
 from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _task, _tidy
