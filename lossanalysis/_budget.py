@@ -122,11 +122,13 @@ def _on_alarm(signum, frame):
 
 
 def _in_gc_callback(frame):
+    """True inside a garbage-collector callback, a ``__del__`` or a weakref finalizer: Python
+    prints and drops an exception raised there."""
     import gc
     codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
-    codes.discard(None)
-    while codes and frame is not None:
-        if frame.f_code in codes:
+    while frame is not None:
+        code = frame.f_code
+        if code in codes or code.co_name == "__del__" or code.co_filename.endswith("weakref.py"):
             return True
         frame = frame.f_back
     return False

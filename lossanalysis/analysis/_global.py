@@ -36,10 +36,13 @@ import numpy as np
 
 from ._solve import find_root
 
-__all__ = ["global_min", "MAX_CELLS"]
+__all__ = ["global_min", "MAX_CELLS", "NOT_EXAMINED"]
 
-#: Cells the branch and bound may examine per row before it gives up.
+#: Cells the branch and bound may examine per row before it gives up ...
 MAX_CELLS = 40_000
+#: ... and per row on average over the rows solved together (the costliest row gives up
+#: first), so that many hard rows do not cost many times one.
+_CELLS_PER_ROW = 4_000
 #: Rounds of bisection (each halves the remaining cells).
 _MAX_ROUNDS = 120
 _REL_TOL = 1e-12
@@ -49,7 +52,12 @@ def _float(a):
     return np.asarray(a, dtype=np.float64)
 
 
-def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None, coarse=8):
+#: The reason of rows left unexamined once another row failed (``fail_fast``).
+NOT_EXAMINED = "not examined (another function could not be certified)"
+
+
+def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None, coarse=8,
+               fail_fast=True):
     """Global minimizers of n functions of x on the rows of ``grid``.
 
     Parameters
@@ -75,6 +83,9 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
         exactly stationary); it wins a tie in value (other ties go to the smallest x).
     coarse : int
         The branch and bound starts from every ``coarse``-th grid point.
+    fail_fast : bool
+        Stop at the first row that cannot be certified (the others are reported with
+        :data:`NOT_EXAMINED`): the callers raise for it anyway.
 
     Returns
     -------
@@ -109,15 +120,24 @@ def global_min(value, grad, n, grid, enclose=None, *, block=1 << 18, hints=None,
         info[missed] = "a sampled value lies below the best local minimum found"
         return best_x, certified, info
     todo = np.flatnonzero(certified)
+    if fail_fast and not certified.all():
+        certified[todo] = False
+        info[todo] = NOT_EXAMINED
+        todo = todo[:0]
     per = max(1, (4 * block) // m)
     for s in range(0, todo.size, per):
         t = todo[s:s + per]
         bx, bv, ok, why = _branch_and_bound(value, grad, enclose, t,
                                             grid if shared else grid[t], best_x[t], best_v[t],
-                                            coarse)
+                                            coarse, fail_fast)
         best_x[t], best_v[t] = bx, bv
         certified[t] = ok
         info[t] = why
+        if fail_fast and not ok.all():
+            rest = todo[s + per:]
+            certified[rest] = False
+            info[rest] = NOT_EXAMINED
+            break
     # a hint that ties with the best value wins the tie (e.g. the target of a loss whose value
     # underflows to the same number over a whole stretch)
     tied = np.isfinite(hint_v) & (hint_v <= best_v)
@@ -205,7 +225,8 @@ def _chunked(enclose):
 _COARSE = 8
 
 
-def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE):
+def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE,
+                      fail_fast=False):
     """Step 2 of the module's method for the functions ``rows`` (their current best x, value)."""
     enclose = _chunked(enclose)
     keep = np.unique(np.concatenate([np.arange(0, grid.shape[-1], coarse),
@@ -231,12 +252,18 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE):
         return _REL_TOL * (1 + np.abs(bv)) + 4 * width
 
     for _ in range(_MAX_ROUNDS):
+        if fail_fast and failed.any():
+            quiet = ~failed
+            why[quiet] = NOT_EXAMINED
+            failed[:] = True
         keep = ~failed[local]
         a, b, local = a[keep], b[keep], local[keep]
         if a.size == 0:
             break
         np.add.at(spent, local, 1)
         over = spent > MAX_CELLS
+        if spent.sum() > max(MAX_CELLS, _CELLS_PER_ROW * r):
+            over |= spent == spent.max()           # the costliest row gives up first
         if over.any():
             new = over & ~failed
             why[new] = (f"more than {MAX_CELLS:,} cells would be needed: the function varies "

@@ -35,14 +35,21 @@ def _derivations(loss: Loss):
     """The rows; for a user's loss all of them share one symbolic budget, and a row that
     exceeds it is None, its reason under the key "beyond budget"."""
     out, skipped = {}, {}
-    with _task(loss, "the derivations"):
-        for key, row in _ROWS.items():
-            try:
-                with _task(loss, f"the derivations ({key})"):
-                    out[key] = row(loss)
-            except SymbolicBudgetError as err:
+    try:
+        with _task(loss, "the derivations"):
+            for key, row in _ROWS.items():
+                try:
+                    with _task(loss, f"the derivations ({key})"):
+                        out[key] = row(loss)
+                except SymbolicBudgetError as err:
+                    out[key] = None
+                    skipped[key] = str(err)
+    except SymbolicBudgetError as err:        # the budget ran out between rows
+        for key in _ROWS:
+            if key not in out or (out[key] is None and key not in skipped):
                 out[key] = None
                 skipped[key] = str(err)
+    out = {key: out.get(key) for key in _ROWS}
     if skipped:
         out["beyond budget"] = skipped
     return out

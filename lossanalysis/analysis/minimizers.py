@@ -14,7 +14,7 @@ from ..losses import _internal_symbols as symbols  # the analysis works in posit
 from ..losses import _to_public
 from ._common import (_P_HI, _P_LO, _as_loss, _out, _public_fields, _result_latex,
                       _result_repr, _targets, _trusted)
-from ._global import global_min
+from ._global import NOT_EXAMINED, global_min
 from ._interval import Enclosure
 from ._quadrature import _tanh_sinh
 from ._solve import _Z_HI, _Z_LO, find_root, minimize_unit
@@ -193,7 +193,8 @@ def _global_min(value, grad, n, where, name, enclose=None, hints=None):
     x, ok, info = global_min(value, grad, n, grid, enclose, hints=hints)
     x = np.where(x <= grid[0], 0.0, np.where(x >= grid[-1], 1.0, x))     # the ends, exactly
     if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
+        bad = np.flatnonzero(~ok)
+        i = int(next((j for j in bad if info[j] != NOT_EXAMINED), bad[0]))
         if info[i] == "no finite value":
             raise ValueError(f"loss: cannot locate a minimum of {name} in [0, 1] at {where(i)} "
                              "(no finite local minimum on the search grid)")

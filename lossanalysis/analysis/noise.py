@@ -12,7 +12,7 @@ from ..losses import _internal_symbols as symbols  # the analysis works in posit
 from ..losses import _to_public
 from ._common import _EPS, _as_loss, _out, _targets, _trusted
 from ._expectation import LOGIT_SIGMA_MAX, logit_problem, prob_problem
-from ._global import global_min
+from ._global import NOT_EXAMINED, global_min
 from ._quadrature import _composite_rule, _composite_size, _hermite
 from ._solve import find_root
 from ._symbolic import (_dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _task,
@@ -342,7 +342,8 @@ def _user_logit_block(loss: Loss, yi, si, pstar):
 
 def _refuse_uncertified(loss: Loss, ok, info, yi, si):
     if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
+        bad = np.flatnonzero(~ok)
+        i = int(next((j for j in bad if info[j] != NOT_EXAMINED), bad[0]))
         raise ValueError(f"loss: cannot certify the global minimum of the expected {loss.name} "
                          f"at y={float(yi[i])!r}, sigma={float(si[i])!r}: {info[i]}")
 
