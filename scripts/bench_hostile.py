@@ -54,6 +54,9 @@ ROWS = [
     ("derivations_latex of a loss named x}\\input{...}",
      "t = la.derivations_latex(la.Loss.from_expr('(p-y)**2', name='x}\\\\input{/etc/hostname}'));"
      " result = '\\\\input{' in t"),
+    ("a deeper well hidden in 1e9-fast oscillation: is_proper (cannot certify)",
+     "result = la.is_proper(la.Loss.from_expr('(p - y)**2 + sin(1e9*(p - 0.6))**2/1000"
+     " - (p - 0.6)**2/100')).proper"),
     ("bias figure with Min((p-y)**2, 0.01)",
      "from lossanalysis import figures; figures.bias_figure(['mse', la.Loss.from_expr("
      "'Min((p - y)**2, 0.01)', name='tukey')]); result = 'drawn'"),
