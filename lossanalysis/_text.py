@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["terminal", "markdown", "latex", "one_line"]
+__all__ = ["terminal", "markdown", "latex", "plain_label", "one_line"]
 
 _NAMED = {"\n": r"\n", "\r": r"\r", "\t": r"\t"}
 # C0 controls, DEL, C1 controls, line/paragraph separators, bidirectional marks and overrides
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MD_SPECIAL = re.compile(r"([\\`*_~\[\]!<>#|$]|&(?=[A-Za-z#]))")
 _TEX = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
         **{c: "\\" + c for c in "{}$&#_%"}}
 
 
@@ -71,6 +72,16 @@ def latex(text) -> str:
     '50\\% of a\\_b \\& c'
     """
     return "".join(_TEX.get(c, c) for c in terminal(text))
+
+
+def plain_label(text) -> str:
+    r"""``text`` for a matplotlib label: :func:`terminal`, and ``$`` escaped, so a user's name
+    never switches the label into mathtext.
+
+    >>> plain_label("cost $x$")
+    'cost \\$x\\$'
+    """
+    return terminal(text).replace("$", r"\$")
 
 
 def one_line(message: str) -> str:

@@ -160,9 +160,10 @@ def _check_size(tree):
 
 
 def _function_table(sp):
+    from . import _calculus
     return {
         "log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt, "Abs": sp.Abs, "abs": sp.Abs,
-        "sign": sp.sign, "Min": sp.Min, "Max": sp.Max, "Heaviside": sp.Heaviside,
+        "sign": sp.sign, "Min": _calculus.Min, "Max": _calculus.Max, "Heaviside": sp.Heaviside,
         "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos,
         "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
         "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "erf": sp.erf,
@@ -449,11 +450,13 @@ def _numeric_check(sp, expr, y, p):
     value, gradient and curvature must evaluate; NumPy's value must agree with mpmath."""
     import mpmath
     import numpy as np
+    from . import _budget, _calculus
     funcs = {}
-    for which, e in (("value", expr), ("grad", sp.diff(expr, p)),
-                     ("curvature", sp.diff(expr, p, 2))):
-        e = e.replace(sp.DiracDelta, lambda *a: sp.Integer(0))
-        funcs[which] = sp.lambdify((y, p), e, modules=["scipy", "numpy"])
+    grad = _calculus.derivative(expr, p, 1, "the derivative")
+    curv = _budget.checked(sp.diff(grad, p), "the second derivative")
+    for which, e in (("value", expr), ("grad", grad), ("curvature", curv)):
+        funcs[which] = sp.lambdify((y, p), _calculus.numeric_form(e), modules=["scipy", "numpy"])
+        _budget.tick()
     ref = sp.lambdify((y, p), expr, modules="mpmath")
     ys = np.array([float(sp.Rational(v)) for v in _GRID_Y])
     ps = np.array([float(sp.Rational(v)) for v in _GRID_P])
@@ -500,6 +503,9 @@ def _numeric_check(sp, expr, y, p):
             raise ValueError(f"expr: NumPy computes the expression as {v!r} at y={yi:g}, "
                              f"p={pi:g}, but its value is {r!r}; it cannot be evaluated "
                              "reliably")
+    if not np.isfinite(values).any():
+        raise ValueError("expr: the expression is not finite at any point of the check grid "
+                         "(it overflows float64 there); a loss must be computable in float64")
     if np.isnan(values).any():     # (complex values were reported above)
         i = int(np.flatnonzero(np.isnan(values))[0])
         raise ValueError(f"expr: the expression is undefined (NaN) at y={yy[i]:g}, "
@@ -536,6 +542,13 @@ def loss_expression(expr, params: dict):
     ...
     ValueError: expr: the expression contains the imaginary unit I; a loss must be real
     """
+    from . import _budget
+    with _budget.budget("expr"):
+        return _loss_expression(expr, params)
+
+
+def _loss_expression(expr, params):
+    from . import _budget
     sp = _sp()
     from .losses import _internal_symbols, symbols
     y, p = symbols()
@@ -553,6 +566,7 @@ def loss_expression(expr, params: dict):
     yi, pi = _internal_symbols()
     _check_symbols(sp, expr, yi, pi, values)
     _check_nodes(sp, expr)
+    _budget.checked(expr, "the expression")
     by_name = {s.name: s for s in expr.free_symbols}
     if "p" not in by_name:
         raise ValueError("expr: the loss expression does not depend on the prediction p")
@@ -567,5 +581,6 @@ def loss_expression(expr, params: dict):
         raise ValueError("expr: with the parameter values substituted, the loss expression "
                          "does not depend on the prediction p")
     _check_nodes(sp, internal)
+    _budget.checked(internal, "the expression with its parameters")
     funcs = _numeric_check(sp, internal, yi, pi)
     return source, internal, funcs

@@ -14,16 +14,19 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from . import _io, plotting
 from ._cli import numbers  # noqa: F401  (the figure scripts' number-list type)
-from .losses import LOSSES, get_loss, logit
+from ._text import plain_label
+from .losses import LOSSES, Loss, get_loss, logit
 
-__all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "ASYMMETRY_LOSSES", "BIAS_LOSSES", "GRADIENT_LOSSES",
-           "PROB_NOISE_NODES", "parser", "loss_names", "numbers", "run"]
+__all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "ASYMMETRY_LOSSES",
+           "BIAS_LOSSES", "GRADIENT_LOSSES", "PROB_NOISE_NODES", "parser", "loss_names",
+           "loss_expr", "selected_losses", "numbers", "run"]
 
 #: Default losses of each figure.
 ASYMMETRY_LOSSES = ("mse", "bce")
@@ -39,15 +42,70 @@ _LOGIT_SIGMA_MAX = 3.0
 
 
 def _check_losses(losses, arg="losses"):
-    if isinstance(losses, str):
+    """The losses to draw, as Loss objects: catalogue names or Loss objects (a user's own,
+    ``Loss.from_expr``), duplicates dropped."""
+    if isinstance(losses, (str, Loss)):
         losses = (losses,)
-    losses = tuple(losses)
+    try:
+        losses = tuple(losses)
+    except TypeError:
+        raise ValueError(f"{arg} must be loss names or Loss objects, got {losses!r}") from None
     if not losses:
         raise ValueError(f"{arg} must name at least one loss")
-    for name in losses:
-        if name not in LOSSES:
-            raise ValueError(f"{arg}: unknown loss {name!r}; choose from {', '.join(LOSSES)}")
-    return tuple(dict.fromkeys(losses))
+    out = []
+    for item in losses:
+        if isinstance(item, Loss):
+            out.append(item)
+        elif isinstance(item, str) and item in LOSSES:
+            out.append(get_loss(item))
+        else:
+            raise ValueError(f"{arg}: unknown loss {item!r}; choose from {', '.join(LOSSES)} or "
+                             "pass a Loss (Loss.from_expr for your own)")
+    return tuple(dict.fromkeys(out))
+
+
+def _is_user(loss) -> bool:
+    return loss.name not in LOSSES
+
+
+#: Colours, dashes and markers of users' losses (in order), apart from the catalogue's styles.
+_USER_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00")
+_USER_DASH = (0, (6, 1.5, 1, 1.5, 1, 1.5))
+_USER_MARKERS = ("D", "^", "v", "s", "P", "X")
+
+
+class _Styles:
+    """Colour, dash, marker and label of each loss of a figure: the catalogue's own
+    (:mod:`plotting`), and for a user's loss one of its own (a dash-dot-dot line with markers)
+    labelled with its name (escaped: no mathtext)."""
+
+    def __init__(self, losses):
+        self._user = {loss: k for k, loss in enumerate(lo for lo in losses if _is_user(lo))}
+
+    def color(self, loss, index=0):
+        if loss in self._user:
+            return _USER_COLOURS[self._user[loss] % len(_USER_COLOURS)]
+        return plotting.color(loss.name, index)
+
+    def linestyle(self, loss):
+        return _USER_DASH if loss in self._user else plotting.linestyle(loss.name)
+
+    def marker(self, loss):
+        if loss in self._user:
+            return _USER_MARKERS[self._user[loss] % len(_USER_MARKERS)]
+        return plotting.marker(loss.name)
+
+    def label(self, loss):
+        if loss in self._user:
+            return plain_label(loss.name)
+        return plotting.display_name(loss.name)
+
+    def extra(self, loss):
+        """Line keywords that tell a user's loss apart (markers along the line)."""
+        if loss not in self._user:
+            return {}
+        return {"marker": self.marker(loss), "markevery": 0.1, "ms": 2.5, "mfc": "none",
+                "mew": 0.6}
 
 
 def _check_values(values, arg, lo, hi, *, count=None, what="", open_lo=True, open_hi=True):
@@ -70,8 +128,8 @@ def _check_values(values, arg, lo, hi, *, count=None, what="", open_lo=True, ope
 
 
 def _merge_identical(curves):
-    """[(names, x, y)] with curves that coincide (to 1e-9 relative, on the same x) joined:
-    their names are collected in the first one's entry, so each is drawn once."""
+    """[(losses, x, y)] with curves that coincide (to 1e-9 relative, on the same x) joined:
+    their losses are collected in the first one's entry, so each is drawn once."""
     out = []
     for name, x, y in curves:
         for entry in out:
@@ -86,14 +144,11 @@ def _merge_identical(curves):
     return out
 
 
-def _label(names):
-    return " = ".join(plotting.display_name(n) for n in names)
-
-
-def _loss_line(ax, names, x, y, **kw):
-    name = names[0]
-    return ax.plot(x, y, color=plotting.color(name), ls=plotting.linestyle(name),
-                   label=_label(names), **kw)
+def _loss_line(ax, styles, group, x, y, **kw):
+    first = group[0]
+    return ax.plot(x, y, color=styles.color(first), ls=styles.linestyle(first),
+                   label=" = ".join(styles.label(lo) for lo in group),
+                   **{**styles.extra(first), **kw})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,8 +187,9 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
 
     Parameters
     ----------
-    losses : sequence of str
-        Catalogue losses (colour and marker tell them apart in the ratio panel).
+    losses : sequence of str or Loss
+        Catalogue names or Loss objects (a user's own from ``Loss.from_expr``, titled and
+        labelled with its name); colour and marker tell them apart in the ratio panel.
     targets : sequence of float
         Target intensities in (0, 1) of the excess panels.
     deltas : sequence of float
@@ -155,7 +211,8 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
     """
     from .analysis import asymmetry_ratio
 
-    losses = [get_loss(n) for n in _check_losses(losses)]
+    losses = list(_check_losses(losses))
+    styles = _Styles(losses)
     targets = _check_values(targets, "targets", 0, 1, what="target intensities")
     deltas = _check_values(deltas, "deltas", 0, 0.5, what="step sizes")
     if len(deltas) > len(_DELTA_DASHES):
@@ -192,7 +249,7 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
             top = max(top, float(np.nanmax(near[np.isfinite(near)], initial=0.0)))
         ax.set_ylim(0, (min(top, 1.0) or 1.0) * 1.05)
         ax.set_xlim(0, 1)
-        ax.set_title(plotting.display_name(loss.name))
+        ax.set_title(styles.label(loss))
         ax.set_xlabel(plotting.axis_label("prediction p", "intensity"))
         ax.set_ylabel(plotting.axis_label("excess", plotting.loss_unit(loss.name)))
 
@@ -204,8 +261,8 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
     lo, hi = float(finite.min()), float(finite.max())
     # dashes show delta here, so a loss that shares its colour with another shown loss gets
     # its marker as well
-    colours = [plotting.color(loss.name, i) for i, loss in enumerate(losses)]
-    marks = [plotting.marker(loss.name) if colours.count(c) > 1 else None
+    colours = [styles.color(loss, i) for i, loss in enumerate(losses)]
+    marks = [styles.marker(loss) if colours.count(c) > 1 or _is_user(loss) else None
              for loss, c in zip(losses, colours)]
     for i, (c, m, rs) in enumerate(zip(colours, marks, ratios)):
         for j, r in enumerate(rs):
@@ -234,7 +291,7 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
                title="excess loss L(y, p) − L(y, y) for target:", title_fontsize=7,
                alignment="left")
     by_loss = [Line2D([], [], color=c, marker=m, mfc="none", ms=3, mew=0.7,
-                      label=plotting.display_name(loss.name))
+                      label=styles.label(loss))
                for loss, c, m in zip(losses, colours, marks)]
     by_delta = [Line2D([], [], color="0.3", ls=_DELTA_DASHES[j], label=f"δ = {d:g}")
                 for j, d in enumerate(deltas)]
@@ -248,27 +305,27 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
 # ----------------------------------------------------------------------------------------------
 # Bias
 # ----------------------------------------------------------------------------------------------
-def _noise_panel(ax, losses, sigmas, space):
+def _noise_panel(ax, styles, losses, sigmas, space):
     from .analysis import bias, max_prob_noise, noise_bias
 
     curves, marks = [], {}
     base = np.linspace(0.005, 0.995, 199) if space == "prob" else np.linspace(0.01, 0.99, 161)
-    for name in losses:
+    for loss in losses:
         y = base
         if space == "prob":     # where the larger sigma keeps the noisy prediction in (0, 1)
-            y = base[np.asarray(max_prob_noise(name, base, nodes=PROB_NOISE_NODES)) > max(sigmas)]
+            y = base[np.asarray(max_prob_noise(loss, base, nodes=PROB_NOISE_NODES)) > max(sigmas)]
             if y.size < 2:
                 continue
         kw = {"nodes": PROB_NOISE_NODES} if space == "prob" else {}
-        b0 = np.asarray(bias(name, y), dtype=float)
+        b0 = np.asarray(bias(loss, y), dtype=float)
         s0, s1 = sigmas
-        curves.append((name, y, (np.asarray(noise_bias(name, y, s0, space, **kw)) - b0) / s0**2))
+        curves.append((loss, y, (np.asarray(noise_bias(loss, y, s0, space, **kw)) - b0) / s0**2))
         ys = y[len(y) % 16 // 2::16] if y.size >= 16 else y
-        marks[name] = (ys, (np.asarray(noise_bias(name, ys, s1, space, **kw))
-                            - np.asarray(bias(name, ys))) / s1**2)
-    for names, y, v in _merge_identical(curves):
-        line, = _loss_line(ax, names, y, v)
-        ys, vs = marks[names[0]]
+        marks[loss] = (ys, (np.asarray(noise_bias(loss, ys, s1, space, **kw))
+                            - np.asarray(bias(loss, ys))) / s1**2)
+    for group, y, v in _merge_identical(curves):
+        line, = _loss_line(ax, styles, group, y, v)
+        ys, vs = marks[group[0]]
         ax.plot(ys, vs, "o", ms=2.5, mfc="none", mew=0.7, color=line.get_color())
     plotting.guides(ax, x=[0.5], y=[0])
 
@@ -287,8 +344,9 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
 
     Parameters
     ----------
-    losses : sequence of str
-        The losses of panels (b) and (c); panel (a) shows the whole catalogue.
+    losses : sequence of str or Loss
+        The losses of panels (b) and (c): catalogue names or Loss objects (a user's own is
+        also drawn in panel (a) unless it is proper); panel (a) shows the whole catalogue.
     sigma_prob : pair of float
         Probability-space noise levels, each below
         :func:`lossanalysis.analysis.max_prob_noise` at y = 1/2 (0.1029), so that some targets
@@ -313,6 +371,8 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
     from .losses import continuous_bernoulli_mean
 
     losses = _check_losses(losses)
+    catalogue = [get_loss(n) for n in LOSSES]
+    styles = _Styles(list(losses) + catalogue)
     widest = float(max_prob_noise("mse", 0.5, nodes=PROB_NOISE_NODES))
     sigma_prob = _check_values(sigma_prob, "sigma_prob", 0, widest, count=2,
                                what="probability-space noise")
@@ -327,13 +387,13 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
     proper = [n for n in LOSSES if is_proper(n).proper]
     ax.axhline(0, color="0.82", lw=3.5, zorder=1,
                       label=f"{len(proper)} proper losses (0)")
-    for name in LOSSES:
-        if name in proper:
-            continue
-        _loss_line(ax, [name], y, np.asarray(bias(name, y), dtype=float), zorder=2)
-        if name == "continuous_bernoulli":
-            mean = continuous_bernoulli_mean(np.asarray(argmin(name, y))) - y
-            ax.plot(y, mean, color=plotting.color(name), ls=(0, (1, 1.5)), lw=1.3, zorder=3,
+    drawn = [lo for lo in catalogue if lo.name not in proper]
+    drawn += [lo for lo in losses if _is_user(lo) and not is_proper(lo).proper]
+    for loss in drawn:
+        _loss_line(ax, styles, [loss], y, np.asarray(bias(loss, y), dtype=float), zorder=2)
+        if loss.name == "continuous_bernoulli":
+            mean = continuous_bernoulli_mean(np.asarray(argmin(loss, y))) - y
+            ax.plot(y, mean, color=styles.color(loss), ls=(0, (1, 1.5)), lw=1.3, zorder=3,
                     label="continuous Bernoulli: mean at p*")
     ax.set_xlim(0, 1)
     ax.set_xlabel(plotting.axis_label("target y", "intensity"))
@@ -343,7 +403,7 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
     for ax, space, sigmas, title, unit in (
             (axes[1], "prob", sigma_prob, "(b) noise in p", "1/intensity"),
             (axes[2], "logit", sigma_logit, "(c) noise in the logit z", "intensity/logit²")):
-        _noise_panel(ax, losses, sigmas, space)
+        _noise_panel(ax, styles, losses, sigmas, space)
         ax.set_xlim(0, 1)
         ax.set_xlabel(plotting.axis_label("target y", "intensity"))
         ax.set_ylabel(plotting.axis_label("(E[p] − p*) / σ²", unit))
@@ -371,8 +431,8 @@ def gradient_figure(losses=GRADIENT_LOSSES, target: float = 0.9, *, columns: int
 
     Parameters
     ----------
-    losses : sequence of str
-        Catalogue losses.
+    losses : sequence of str or Loss
+        Catalogue names or Loss objects (a user's own from ``Loss.from_expr``).
     target : float
         The target intensity y of panels (a) and (b), in (0, 1).
     columns : {1, 2}
@@ -391,15 +451,16 @@ def gradient_figure(losses=GRADIENT_LOSSES, target: float = 0.9, *, columns: int
     from .analysis import effective_weight, gradient_profile, is_proper, logit_gradient
 
     losses = _check_losses(losses)
+    styles = _Styles(losses)
     (y0,) = _check_values(target, "target", 0, 1, count=1, what="target intensity")
     plotting._check_columns(columns)
     fig, subs, axes = plotting.panels(3, columns=columns, height=3.0 if columns == 2 else 2.4)
 
     ax = axes[0]
     p = np.linspace(0.002, 0.998, 997)
-    curves = [(n, p, np.asarray(gradient_profile(n, y0, p), dtype=float)) for n in losses]
-    for names, x, g in _merge_identical(curves):
-        _loss_line(ax, names, x, g)
+    curves = [(lo, p, np.asarray(gradient_profile(lo, y0, p), dtype=float)) for lo in losses]
+    for group, x, g in _merge_identical(curves):
+        _loss_line(ax, styles, group, x, g)
     plotting.guides(ax, x=[y0], y=[0])
     ax.set_ylim(-6, 6)
     ax.set_xlim(0, 1)
@@ -409,16 +470,16 @@ def gradient_figure(losses=GRADIENT_LOSSES, target: float = 0.9, *, columns: int
 
     ax = axes[1]
     z = np.linspace(-10, 10, 801)
-    curves = [(n, z, np.asarray(logit_gradient(n, y0, z), dtype=float)) for n in losses]
-    for names, x, g in _merge_identical(curves):
-        _loss_line(ax, names, x, g)
+    curves = [(lo, z, np.asarray(logit_gradient(lo, y0, z), dtype=float)) for lo in losses]
+    for group, x, g in _merge_identical(curves):
+        _loss_line(ax, styles, group, x, g)
     plotting.guides(ax, x=[float(logit(y0))], y=[0])
     ax.set_ylim(-1.6, 1.6)
     ax.set_xlim(z[0], z[-1])
     ax.set_xlabel(plotting.axis_label("output logit z, p = σ(z)", "logit"))
     ax.set_ylabel(plotting.axis_label("∂L/∂z", "loss/logit"))
     ax.set_title(f"(b) gradient in the logit, y = {y0:g}")
-    if "mse" in losses:
+    if any(lo.name == "mse" for lo in losses):
         # the far side from the target: the sigmoid saturated on the wrong side
         side = -1 if y0 >= 0.5 else 1
         ax.annotate("saturated and wrong:\nMSE's gradient vanishes", xy=(7 * side, 0),
@@ -429,16 +490,16 @@ def gradient_figure(losses=GRADIENT_LOSSES, target: float = 0.9, *, columns: int
     ax = axes[2]
     y = np.linspace(0.01, 0.99, 393)
     curves = []
-    for name in losses:
-        if not is_proper(name).proper:
+    for loss in losses:
+        if not is_proper(loss).proper:
             continue      # an improper loss's curvature at p = y is not taken at its optimum
-        w = np.asarray(effective_weight(name, y), dtype=float)
+        w = np.asarray(effective_weight(loss, y), dtype=float)
         if np.all(np.isfinite(w) & (w > 0)):       # MAE: 0, its curvature sits in the kink
-            curves.append((name, y, w))
+            curves.append((loss, y, w))
     drawn = _merge_identical(curves)
-    for names, x, w in drawn:
-        _loss_line(ax, names, x, w)
-    if any("bce" in names for names, _, _ in drawn):
+    for group, x, w in drawn:
+        _loss_line(ax, styles, group, x, w)
+    if any(lo.name == "bce" for group, _, _ in drawn for lo in group):
         half = float(effective_weight("bce", 0.5))
         ax.plot([0.5], [half], "o", ms=3, color=plotting.color("bce"))
         ax.annotate(f"BCE: {half:g} × MSE at y = ½", xy=(0.5, half), xytext=(0.5, half * 2.2),
@@ -468,11 +529,44 @@ def loss_names(text: str) -> tuple:
     >>> loss_names("mse, bce")
     ('mse', 'bce')
     """
-    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    names = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
     try:
-        return _check_losses(names, "loss names")
+        _check_losses(names, "loss names")
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+    return names
+
+
+_NAMED = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_ .+-]{0,39}?)\s*=(?!=)(.*)", re.S)
+
+
+def loss_expr(text: str):
+    """argparse type: a loss of your own, ``EXPR`` or ``NAME=EXPR``, read by the safe parser
+    (:func:`lossanalysis.expressions.parse`: nothing is evaluated) into a
+    :meth:`~lossanalysis.Loss.from_expr` loss named NAME (default: the expression itself).
+
+    Examples
+    --------
+    >>> loss_expr("quartic=(p - y)**4")
+    Loss.from_expr('(p - y)**4', name='quartic')
+    >>> loss_expr("__import__('os')")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expr: calling __import__ is not allowed (column 1); allowed ...
+    """
+    m = _NAMED.fullmatch(text)
+    name, expr = (m.group(1).strip(), m.group(2)) if m else (None, text)
+    if name is None:
+        name = " ".join(expr.split())[:60] or "custom"
+    try:
+        return Loss.from_expr(expr, name=name)
+    except (ValueError, TypeError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def selected_losses(args) -> tuple:
+    """The losses a figure script draws: ``--losses`` and then every ``--loss-expr``."""
+    return tuple(args.losses) + tuple(getattr(args, "loss_expr", None) or ())
 
 
 def _formats(text: str) -> tuple:
@@ -511,6 +605,12 @@ def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentPars
         ap.add_argument("--losses", type=loss_names, default=tuple(losses),
                         help=f"comma-separated catalogue losses (default: {','.join(losses)}; "
                              f"choose from {', '.join(LOSSES)})")
+        ap.add_argument("--loss-expr", type=loss_expr, action="append", default=[],
+                        metavar="[NAME=]EXPR",
+                        help="a loss of your own, drawn after --losses (repeatable): an "
+                             "expression in y and p such as 'quartic=(p - y)**4', read by the "
+                             "safe parser (numbers, y, p, + - * / **, log, exp, sqrt, Abs, Min, "
+                             "Max, sigmoid, softplus, Piecewise, ...; nothing is evaluated)")
     return ap
 
 

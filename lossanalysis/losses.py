@@ -21,6 +21,7 @@ References: Gneiting & Raftery (2007) for the Brier and log scores; Loaiza-Ganem
 from __future__ import annotations
 
 import math
+import sys
 from typing import Callable
 
 import numpy as np
@@ -89,7 +90,9 @@ def _to_public(obj):
     if hasattr(obj, "xreplace"):
         yi, pi = _internal_symbols()
         y, p = symbols()
-        return obj.xreplace({yi: y, pi: p})
+        obj = obj.xreplace({yi: y, pi: p})
+        calculus = sys.modules.get(__package__ + "._calculus")
+        return obj if calculus is None else calculus.public_form(obj)
     return obj
 
 
@@ -233,6 +236,63 @@ class Loss:
     def _build_expr(self, sp, y, p, prm):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
+    def expr_in(self, y=None, p=None):
+        """The definition in symbols of your own, e.g. with assumptions.
+
+        :attr:`expr` is written in plain symbols (``lossanalysis.y``, ``lossanalysis.p``, with
+        no assumptions), so that ``sympy.Symbol("p")`` typed in a REPL is the same symbol.  A
+        symbol with assumptions, ``sympy.Symbol("p", positive=True)``, is a *different* symbol
+        to SymPy: ``sympy.diff(loss.expr, P)`` is then 0.  This returns the expression in your
+        symbols, after checking that their assumptions hold on the domain [0, 1] (a symbol
+        declared negative, integer, ... is refused: SymPy would simplify with a false premise).
+
+        Parameters
+        ----------
+        y, p : sympy.Symbol, optional
+            Your symbols for the target and the prediction (default: the plain ones).
+
+        Returns
+        -------
+        sympy.Expr
+
+        Raises
+        ------
+        ValueError
+            A symbol whose assumptions do not hold for every value in [0, 1] (``positive=True``
+            is accepted: the endpoints are limits).
+        TypeError
+            ``y`` or ``p`` is not a SymPy symbol.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> P = sp.Symbol("p", positive=True)
+        >>> sp.diff(get_loss("mse").expr, P)              # P is not the symbol of expr
+        0
+        >>> sp.diff(get_loss("mse").expr_in(p=P), P)
+        2*p - 2*y
+        >>> get_loss("mse").expr_in(p=sp.Symbol("p", negative=True))
+        Traceback (most recent call last):
+        ...
+        ValueError: p: the symbol p is declared negative=True, which does not hold on (0, 1)
+        """
+        import sympy as sp
+        plain_y, plain_p = symbols()
+        inner_y, inner_p = _internal_symbols()
+        swap = {}
+        for arg, given, plain, inner in (("y", y, plain_y, inner_y), ("p", p, plain_p, inner_p)):
+            if given is None:
+                continue
+            if not isinstance(given, sp.Symbol):
+                raise TypeError(f"{arg} must be a SymPy symbol, got {type(given).__name__}")
+            declared = getattr(given, "_assumptions_orig", None) or given.assumptions0
+            for key, val in sorted(declared.items()):
+                if key != "commutative" and getattr(inner, "is_" + key) is not val:
+                    raise ValueError(f"{arg}: the symbol {given} is declared {key}={val}, which "
+                                     "does not hold on (0, 1)")
+            swap[plain] = given
+        return self.expr.xreplace(swap)
+
     def latex(self) -> str:
         r"""The formula in LaTeX.
 
@@ -258,15 +318,13 @@ class Loss:
         if which not in self._lambdified:
             import sympy as sp
             y, p = _internal_symbols()
-            e = self._internal_expr
-            if which in ("grad", "curvature"):
-                e = sp.diff(e, p)
-            if which == "curvature":
-                e = sp.diff(e, p)
+            from . import _calculus
+            e = _calculus.derivative(self._internal_expr, p,
+                                     {"value": 0, "grad": 1, "curvature": 2}[which])
             # Abs, sign and Heaviside differentiate into DiracDelta, which NumPy cannot
             # evaluate; off the kink it is 0, and at the kink the derivative is undefined anyway
-            e = e.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
-            self._lambdified[which] = sp.lambdify((y, p), e, modules=["scipy", "numpy"])
+            self._lambdified[which] = sp.lambdify((y, p), _calculus.numeric_form(e),
+                                                  modules=["scipy", "numpy"])
         return self._lambdified[which]
 
     # -- public numerics ------------------------------------------------------------------------

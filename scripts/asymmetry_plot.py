@@ -20,7 +20,7 @@ def main(argv=None):
                          "(default: 0.05,0.1,0.2)")
     args = ap.parse_args(argv)
     return figures.run(ap, args, lambda: figures.asymmetry_figure(
-        args.losses, args.targets, args.deltas, columns=args.columns))
+        figures.selected_losses(args), args.targets, args.deltas, columns=args.columns))
 
 
 if __name__ == "__main__":

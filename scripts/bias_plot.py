@@ -23,7 +23,7 @@ def main(argv=None):
                     help="two noise levels in the logit, in (0, 3] (default: 0.25,1.0)")
     args = ap.parse_args(argv)
     return figures.run(ap, args, lambda: figures.bias_figure(
-        args.losses, args.sigma_prob, args.sigma_logit, columns=args.columns))
+        figures.selected_losses(args), args.sigma_prob, args.sigma_logit, columns=args.columns))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def main(argv=None):
                     help="target intensity y of panels (a) and (b), in (0, 1) (default: 0.9)")
     args = ap.parse_args(argv)
     return figures.run(ap, args, lambda: figures.gradient_figure(
-        args.losses, args.target, columns=args.columns))
+        figures.selected_losses(args), args.target, columns=args.columns))
 
 
 if __name__ == "__main__":

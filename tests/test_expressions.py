@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lossanalysis import LOSSES, Loss, get_loss
 from lossanalysis import expressions as E
+from lossanalysis import _calculus
 from lossanalysis.losses import _internal_symbols, symbols
 
 Y, P = symbols()
@@ -39,7 +40,8 @@ def test_every_catalogue_definition_round_trips_through_the_parser(name):
     ("logit(p)", sp.log(P / (1 - P))),
     ("log1p(p)", sp.log(1 + P)),
     ("abs(p - y)", sp.Abs(P - Y)),
-    ("Max(p, y, 1/2)", sp.Max(P, Y, sp.Rational(1, 2))),
+    # Max/Min: SymPy's, without its pairwise symbolic comparison of the arguments
+    ("Max(p, y, 1/2)", _calculus.Max(P, Y, sp.Rational(1, 2))),
     ("log(p, 2)", sp.log(P, 2)),
     ("pi*p + E", sp.pi * P + sp.E),
     ("Heaviside(p - y)*p", sp.Heaviside(P - Y) * P),

@@ -10,7 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lossanalysis"
 
 #: ARCHITECTURE.md's layers, lowest first; a module may import its own layer or lower ones.
 LAYERS = (
-    {"_inputs", "_io", "_stable", "_cli", "_limits", "_text", "__version__"},  # (version: metadata)
+    {"_inputs", "_io", "_stable", "_cli", "_limits", "_text", "_budget", "_calculus",
+     "__version__"},  # (the version string is metadata)
     {"losses", "expressions"},
     {"analysis"},
     {"proofs"},

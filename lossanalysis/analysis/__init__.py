@@ -26,6 +26,8 @@ Quantities
   identity and the curvature relative to MSE.
 * :func:`derivations`, :func:`derivations_latex` -- all symbolic results of one loss, and a
   standalone LaTeX document of them.
+* :func:`symbolic_limits`, :class:`SymbolicBudgetError` -- the budget (time, expression size)
+  of the symbolic work on a user's loss (:mod:`lossanalysis._budget`), and its error.
 
 * :mod:`~lossanalysis.analysis.linear_vae` -- the linear VAE's active latent directions from the
   data spectrum and the Gaussian sigma of a Bernoulli or continuous Bernoulli decoder
@@ -47,6 +49,8 @@ arXiv 2011.09172) and Mukhoti et al. (2020) for the focal loss's pull toward 1/2
 """
 from __future__ import annotations
 
+from .._budget import SymbolicBudgetError
+from .._budget import limits as symbolic_limits
 from .asymmetry import Asymmetry, asymmetry_coefficient, asymmetry_ratio, series, series_symbol
 from .derivations import derivations, derivations_latex
 from .gradients import (curvature_at_optimum, effective_weight, effective_weight_expr,
@@ -76,6 +80,8 @@ __all__ = [
     "effective_weight", "effective_weight_expr",
     # derivations
     "derivations", "derivations_latex",
+    # the budget of symbolic work on a user's loss
+    "symbolic_limits", "SymbolicBudgetError",
     # linear VAE and likelihood scale
     "spectrum", "whitened_spectrum", "predicted_active_dims", "marginal_count",
     "linear_optimum_kl", "linear_optimum_nll", "bernoulli_sigma_eff",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._inputs import as_output, unit_interval
+from .._text import latex as latex_text
 from ..losses import Loss, _to_public, get_loss
 
 _EPS = np.finfo(np.float64).eps
@@ -23,6 +24,19 @@ def _as_loss(loss) -> Loss:
         except ValueError as err:
             raise ValueError(f"loss: {err}") from None
     raise ValueError(f"loss must be a catalogue name or a Loss, got {type(loss).__name__}")
+
+
+def _trusted(loss: Loss) -> bool:
+    """True for the catalogue's own losses (any parameters): their analysis needs no symbolic
+    budget, and their dL/dp changes sign exactly once on (0, 1), from - to + (a single
+    stationary point, the minimum; checked against the global search for every catalogue loss
+    over its parameter range in the tests).  A user loss (``Loss.from_expr``) carries no such
+    guarantee."""
+    try:
+        ref = get_loss(loss.name)
+    except ValueError:
+        return False
+    return type(loss) is type(ref)
 
 
 def _targets(y, arg="y", loss: Loss | None = None, open_=False):
@@ -68,11 +82,8 @@ def _result_repr(obj):
 
 
 def _tex_text(s):
-    """Plain text for LaTeX's \\text{...}."""
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"),
-                 ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}")):
-        s = s.replace(a, b)
-    return s
+    """Plain text for LaTeX's \\text{...} (every special character escaped)."""
+    return latex_text(s)
 
 
 def _result_latex(obj, labels):

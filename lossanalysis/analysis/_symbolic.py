@@ -5,33 +5,68 @@ cheap.  The analysis works in the positive internal symbols (``losses._internal_
 ``Loss._internal_expr``): their assumptions let SymPy simplify logarithms and powers on the
 domain; every SymPy result handed to a user is converted with ``losses._to_public``.  Symbolic
 results are cached per loss.
+
+Every symbolic task on a user's loss runs under the budget of :mod:`lossanalysis._budget`
+(:func:`_task`): each derivative and substitution is size-checked, simplification is a
+:func:`~lossanalysis._budget.soft` section (on running out it keeps the unsimplified form), and
+numbers are taken from mpmath only where float64 evaluates the expression without overflow
+(:func:`_mp_values`: ``exp(exp(exp(p)))`` at 40 digits would otherwise need astronomically many
+digits).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
+from fractions import Fraction
 
 import numpy as np
 
+from .. import _budget
 from ..losses import Loss
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
+from ._common import _trusted
+
+#: Seconds a simplification may take before the unsimplified form is kept.
+_SIMPLIFY_SECONDS = 1.0
+
 
 def _sp():
     import sympy
     return sympy
 
 
+@contextlib.contextmanager
+def _task(loss: Loss, what: str):
+    """The symbolic budget for ``what`` on ``loss`` (none for the catalogue's losses)."""
+    with _budget.budget(f"loss {loss.name!r}: {what}", enabled=not _trusted(loss)):
+        yield
+
+
 def _tidy(e, budget=150):
     """Simplify a SymPy expression, with cheaper rewrites for large ones, then write its
-    polynomial factors the way the domain reads them (:func:`_readable`)."""
+    polynomial factors the way the domain reads them (:func:`_readable`).  Under a symbolic
+    budget each rewrite is abandoned (keeping the form before it) when it runs out."""
     sp = _sp()
     if e is None:
         return None
     e = sp.sympify(e)  # safe: e is a SymPy expression or a Python number, never text
     if e.is_number:
-        return sp.nsimplify(e) if e.is_Float else sp.simplify(e)
-    if sp.count_ops(e) <= budget:
-        return _readable(sp.simplify(e))
-    return _readable(sp.factor_terms(sp.cancel(sp.together(e))))
+        if e.is_Float:
+            return sp.nsimplify(e)
+        with _budget.soft(_SIMPLIFY_SECONDS) as gave_up:
+            out = sp.simplify(e)
+        return e if gave_up else out
+    with _budget.soft(_SIMPLIFY_SECONDS) as gave_up:
+        if sp.count_ops(e) <= budget:
+            out = _budget.checked(sp.simplify(e), "simplification")
+        else:
+            out = _budget.checked(sp.factor_terms(sp.cancel(sp.together(e))), "simplification")
+    if gave_up:
+        out = e
+    with _budget.soft(_SIMPLIFY_SECONDS) as gave_up:
+        nicer = _readable(out)
+    return out if gave_up else nicer
 
 
 def _flipped(base):
@@ -110,20 +145,81 @@ def _equal(a, b):
     if sp.cancel(sp.together(diff)) == 0:
         return True
     import mpmath
-    y, p = symbols()
     syms = sorted(diff.free_symbols, key=str)
-    f = sp.lambdify(syms, diff, modules=["mpmath"])
-    scale = sp.lambdify(syms, a, modules=["mpmath"])
     pts = ("0.137", "0.31", "0.4621", "0.709", "0.883")
-    with mpmath.workdps(40):
-        for i, v in enumerate(pts):
-            vals = [mpmath.mpf(pts[(i + j) % 5]) for j in range(len(syms))]
-            try:
-                if abs(f(*vals)) > mpmath.mpf("1e-25") * (1 + abs(scale(*vals))):
-                    return False
-            except (TypeError, ValueError, ZeroDivisionError):
-                return False
+    points = [[pts[(i + j) % 5] for j in range(len(syms))] for i in range(5)]
+    dv = _mp_values(diff, syms, points)
+    av = _mp_values(a, syms, points)
+    for d, s in zip(dv, av):
+        if d is None or s is None or abs(d) > mpmath.mpf("1e-25") * (1 + abs(s)):
+            return False
     return True
+
+
+def _mp(v):
+    """An mpmath number from a decimal string or a Fraction (exactly, at the working
+    precision)."""
+    import mpmath
+    if isinstance(v, Fraction):
+        return mpmath.mpf(v.numerator) / v.denominator
+    return mpmath.mpf(v)
+
+
+def _mp_values(expr, syms, points, dps=40):
+    """mpmath values of ``expr`` at ``points`` (sequences of decimal strings or Fractions, one
+    per symbol), None at a point where float64 overflows first (mpmath would then need
+    astronomically many digits: exp(exp(exp(exp(p))))) or where the value is undefined."""
+    sp = _sp()
+    import mpmath
+    from .. import _calculus
+    syms = list(syms)
+    try:
+        fnum = sp.lambdify(syms, _calculus.numeric_form(expr), modules=["scipy", "numpy"])
+        fmp = sp.lambdify(syms, expr, modules=["mpmath"])
+    except Exception:  # noqa: BLE001 - a construct the printers cannot write (DiracDelta, ...)
+        return [None] * len(points)
+    out = []
+    for pt in points:
+        with np.errstate(over="raise", invalid="ignore", divide="ignore", under="ignore"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                complex(np.asarray(fnum(*[float(v) for v in pt])))
+            except (FloatingPointError, OverflowError):
+                out.append(None)
+                continue
+            except Exception:  # noqa: BLE001 - the generated code failed: undefined here
+                pass
+        _budget.tick("numeric evaluation")
+        with mpmath.workdps(dps):
+            try:
+                v = mpmath.mpmathify(fmp(*[_mp(v) for v in pt]))
+            except Exception:  # noqa: BLE001 - undefined (or not computable) at this point
+                v = None
+        if v is not None and not mpmath.isfinite(v):
+            v = None
+        out.append(v)
+    return out
+
+
+def _float_values(expr, syms, points):
+    """float64 values of ``expr`` at ``points`` (NaN where undefined or not real)."""
+    from .. import _calculus
+    sp = _sp()
+    try:
+        f = sp.lambdify(list(syms), _calculus.numeric_form(expr), modules=["scipy", "numpy"])
+    except Exception:  # noqa: BLE001 - a construct the printer cannot write
+        return np.full(len(points), np.nan)
+    out = []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for pt in points:
+            try:
+                v = complex(np.asarray(f(*[float(x) for x in pt])))
+                out.append(v.real if v.imag == 0 else np.nan)
+            except Exception:  # noqa: BLE001 - the generated code failed: undefined here
+                out.append(np.nan)
+    return np.array(out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -133,17 +229,26 @@ def _expr(loss: Loss):
 
 @functools.lru_cache(maxsize=None)
 def _dp(loss: Loss, k: int):
-    """d^k L / dp^k (unsimplified)."""
-    sp = _sp()
+    """d^k L / dp^k (unsimplified; Max/Min as the branch attaining them, see
+    :mod:`lossanalysis._calculus`), each derivative within the symbolic budget."""
+    from .. import _calculus
     _, p = symbols()
-    return _expr(loss) if k == 0 else sp.diff(_dp(loss, k - 1), p)
+    if k == 0:
+        return _expr(loss)
+    prev = _calculus.calculus_form(_expr(loss)) if k == 1 else _dp(loss, k - 1)
+    return _budget.checked(_sp().diff(prev, p), _ORDINAL.get(k, f"derivative {k}"))
+
+
+_ORDINAL = {1: "the first derivative", 2: "the second derivative", 3: "the third derivative",
+            4: "the fourth derivative", 5: "the fifth derivative", 6: "the sixth derivative",
+            7: "the seventh derivative"}
 
 
 @functools.lru_cache(maxsize=None)
 def _dp_at_target(loss: Loss, k: int):
     """d^k L / dp^k at p = y, simplified."""
     y, p = symbols()
-    return _tidy(_dp(loss, k).subs(p, y))
+    return _tidy(_budget.checked(_dp(loss, k).subs(p, y), "the derivative at p = y"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,25 +256,31 @@ def _lambdified(loss: Loss, k: int, module: str = "numpy"):
     """d^k L/dp^k as a function of (y, p): module "numpy" (with SciPy) or "mpmath"."""
     sp = _sp()
     y, p = symbols()
-    mods = ["scipy", "numpy"] if module == "numpy" else ["mpmath"]
-    return sp.lambdify((y, p), _dp(loss, k), modules=mods)
+    from .. import _calculus
+    if module == "numpy":
+        return sp.lambdify((y, p), _calculus.numeric_form(_dp(loss, k)), modules=["scipy", "numpy"])
+    return sp.lambdify((y, p), _dp(loss, k), modules=["mpmath"])
 
 
 def _is_zero(e):
     """True when the SymPy expression in y is identically 0 (simplification, then a 40-digit
-    check at several points), False when it is not."""
-    sp = _sp()
+    check at five points), False when it is not, None when that cannot be decided (the
+    expression overflows float64 at a point, where mpmath is not asked)."""
     if e == 0:
         return True
-    if e.is_number:
-        return bool(abs(complex(e.evalf(40))) < 1e-30)
     y, _ = symbols()
-    f = sp.lambdify(y, e, modules=["mpmath"])
+    pts = [(v,) for v in ("0.137", "0.31", "0.4621", "0.709", "0.883")]
+    vals = _mp_values(e, [y], pts)
     import mpmath
-    with mpmath.workdps(40):
-        vals = [abs(mpmath.mpmathify(f(mpmath.mpf(v)))) for v in ("0.137", "0.31", "0.4621",
-                                                                   "0.709", "0.883")]
-    return all(v < mpmath.mpf("1e-30") for v in vals)
+    if any(v is not None and abs(v) >= mpmath.mpf("1e-30") for v in vals):
+        return False
+    if any(v is None for v in vals):
+        # undecided by mpmath: a float64 value far from 0 still says "not zero"
+        fv = _float_values(e, [y], pts)
+        if np.any(np.isinf(fv) | (np.abs(fv) > 1e-6)):
+            return False
+        return None
+    return True
 
 
 def _is_smooth(loss: Loss) -> bool:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
+from .. import _budget
 from .._inputs import real_array
 from ..losses import Loss, logit
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _as_loss, _out, _public_fields, _result_latex, _result_repr, _targets
 from ._solve import find_root
-from ._symbolic import _dp_at_target, _expr, _is_smooth, _is_zero, _sp, _tidy
+from ._symbolic import (_dp_at_target, _expr, _float_values, _is_smooth, _is_zero,
+                        _mp_values, _sp, _task, _tidy)
 from .gradients import _third
 from .minimizers import _is_catalogue, argmin
 
@@ -207,11 +210,14 @@ def series(loss, order=4):
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
     y, p = symbols()
     d = series_symbol()
-    if not _is_smooth(loss):
-        e = _expr(loss)
-        return _to_public(_tidy(e.subs(p, y + d) - e.subs(p, y)))
-    terms = [_dp_at_target(loss, k) * d ** k / sp.factorial(k) for k in range(1, int(order) + 1)]
-    return _to_public(sp.Add(*terms))
+    with _task(loss, "the series"):
+        if not _is_smooth(loss):
+            e = _expr(loss)
+            return _to_public(_tidy(_budget.checked(e.subs(p, y + d) - e.subs(p, y),
+                                                    "the exact difference")))
+        terms = [_dp_at_target(loss, k) * d ** k / sp.factorial(k)
+                 for k in range(1, int(order) + 1)]
+        return _to_public(sp.Add(*terms))
 
 
 _SIGN_TEXT = {
@@ -291,28 +297,30 @@ def _sign_on_unit(expr):
     """Sign of s(y) * expr(y) on (0, 1), s = sign(y - 1/2): ("away"|"toward"|"mixed", evidence).
 
     First tries a proof: expr/(2y - 1) with y = t/(1 + t), t > 0, decided by SymPy's
-    assumptions; otherwise a 40-digit evaluation on a grid of 398 points avoiding y = 1/2.
+    assumptions; otherwise a 40-digit evaluation on a grid of 398 points avoiding y = 1/2
+    (float64 where the expression overflows there: its sign is still that of the value; a
+    point where neither is defined makes the answer "mixed").
     """
     sp = _sp()
     y, _ = symbols()
     t = sp.Symbol("t", positive=True)
-    try:
-        r = _tidy(expr / (2 * y - 1)).subs(y, t / (1 + t))
-        r = sp.factor(sp.together(r))
-        if r.is_positive:
-            return "away", {"method": "symbolic: coefficient/(2y - 1) > 0 on (0, 1)"}
-        if r.is_negative:
-            return "toward", {"method": "symbolic: coefficient/(2y - 1) < 0 on (0, 1)"}
-    except (TypeError, ValueError, NotImplementedError, AttributeError):
-        pass
-    import mpmath
-    f = sp.lambdify(y, expr, modules=["mpmath"])
-    grid = [mpmath.mpf(i) / 400 for i in range(1, 400) if i != 200]
-    with mpmath.workdps(40):
-        q = [float(mpmath.re(mpmath.mpmathify(f(v))) * (1 if v > 0.5 else -1)) for v in grid]
-    q = np.array(q)
+    with _budget.soft(1.0) as gave_up:
+        try:
+            r = _tidy(expr / (2 * y - 1)).subs(y, t / (1 + t))
+            r = sp.factor(sp.together(r))
+            if r.is_positive:
+                return "away", {"method": "symbolic: coefficient/(2y - 1) > 0 on (0, 1)"}
+            if r.is_negative:
+                return "toward", {"method": "symbolic: coefficient/(2y - 1) < 0 on (0, 1)"}
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            pass
+    del gave_up
+    ks = [i for i in range(1, 400) if i != 200]
+    points = [(Fraction(i, 400),) for i in ks]
+    q = _signed_values(expr, [y], points, [1 if i > 200 else -1 for i in ks])
     ev = {"method": "40-digit grid y = k/400, k = 1..399 (k != 200)",
-          "min s*coefficient": float(q.min()), "max s*coefficient": float(q.max())}
+          "min s*coefficient": float(np.nanmin(q)) if np.isfinite(q).any() else float("nan"),
+          "max s*coefficient": float(np.nanmax(q)) if np.isfinite(q).any() else float("nan")}
     if np.all(q > 0):
         return "away", ev
     if np.all(q < 0):
@@ -320,29 +328,50 @@ def _sign_on_unit(expr):
     return "mixed", ev
 
 
+def _signed_values(expr, syms, points, signs):
+    """s_i * Re expr(point_i): 40-digit mpmath where float64 does not overflow, float64 (whose
+    sign is right, inf included) elsewhere; NaN where neither is defined."""
+    import mpmath
+    mp = _mp_values(expr, syms, points)
+    fl = None
+    out = np.empty(len(points))
+    for i, (v, s) in enumerate(zip(mp, signs)):
+        if v is not None:
+            out[i] = float(mpmath.re(v)) * s
+            continue
+        if fl is None:
+            fl = _float_values(expr, syms, points)
+        out[i] = fl[i] * s
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def _asymmetry(loss: Loss) -> Asymmetry:
+    with _task(loss, "the asymmetry"):
+        return _asymmetry_of(loss)
+
+
+def _asymmetry_of(loss: Loss) -> Asymmetry:
     sp = _sp()
     y, p = symbols()
     d = series_symbol()
     e = _expr(loss)
-    exact = e.subs(p, y + d) - e.subs(p, y - d)
+    exact = _budget.checked(e.subs(p, y + d) - e.subs(p, y - d), "the exact difference")
     smooth = _is_smooth(loss)
     if exact == 0 or (not smooth and _tidy(exact) == 0):
         return Asymmetry(loss.name, None, sp.Integer(0), "none", _SIGN_TEXT["none"],
                          evidence={"method": "exact: L(y, y + d) - L(y, y - d) == 0"})
     if not smooth:
         # a kinked loss whose two sides differ: report the exact difference, sign on a grid
-        import mpmath
-        f = sp.lambdify((y, d), exact, modules=["mpmath"])
-        vals = [float(f(mpmath.mpf(i) / 40, mpmath.mpf(j) / 400) * (1 if i > 20 else -1))
-                for i in range(2, 39) if i != 20 for j in (1, 5, 20)]
-        sign = "away" if min(vals) > 0 else "toward" if max(vals) < 0 else "mixed"
+        pairs = [(i, j) for i in range(2, 39) if i != 20 for j in (1, 5, 20)]
+        vals = _signed_values(exact, [y, d], [(Fraction(i, 40), Fraction(j, 400)) for i, j in pairs],
+                              [1 if i > 20 else -1 for i, _ in pairs])
+        sign = "away" if np.all(vals > 0) else "toward" if np.all(vals < 0) else "mixed"
         return Asymmetry(loss.name, None, _tidy(exact), sign, _SIGN_TEXT[sign],
                          evidence={"method": "exact difference on a grid (non-smooth loss)"})
     for k in (1, 3, 5, 7):
         c = _tidy(2 * _dp_at_target(loss, k) / sp.factorial(k))
-        if not _is_zero(c):
+        if _is_zero(c) is not True:     # not zero, or undecided (reported with its sign)
             break
     else:  # every odd coefficient through d^7 vanishes
         return Asymmetry(loss.name, None, sp.Integer(0), "none", _SIGN_TEXT["none"],
@@ -368,7 +397,11 @@ def _asymmetry_about_minimizer(loss: Loss):
     q = (l3 * np.sign(ps - 0.5))[finite]
     ev = {"method": "grid y = 0.02..0.98 (step 0.02, y != 1/2, p* representable inside (0, 1)):"
                     " sign of (p* - 1/2) L_ppp(y, p*), p* = argmin",
-          "points": int(q.size), "min": float(q.min()), "max": float(q.max())}
+          "points": int(q.size)}
+    if q.size == 0:
+        ev["result"] = "no target of the grid has its minimizer inside (0, 1)"
+        return None, ev
+    ev.update({"min": float(q.min()), "max": float(q.max())})
     if np.all(q > 0):
         return "away", ev
     if np.all(q < 0):

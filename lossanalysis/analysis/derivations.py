@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import functools
 
+from .._budget import SymbolicBudgetError
+from .._text import latex as latex_text
 from ..losses import LOSSES, Loss
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _as_loss
-from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _tidy
+from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _task, _tidy
 from .asymmetry import _asymmetry
 from .gradients import _effective_weight_expr, _logit_gradient_expr
 from .minimizers import _argmin_expr
@@ -15,21 +16,43 @@ from .noise import _logit_noise_formula, _noise_coefficient
 
 __all__ = ["derivations", "derivations_latex"]
 
+#: The rows of :func:`derivations`, each a function of the loss.
+_ROWS = {
+    "loss": _expr,
+    "dL/dp": lambda loss: _tidy(_dp(loss, 1)),
+    "dL/dz": _logit_gradient_expr,
+    "curvature": lambda loss: _regular(_dp_at_target(loss, 2)),
+    "effective weight": _effective_weight_expr,
+    "asymmetry": lambda loss: _asymmetry(loss).leading_term(),
+    "minimizer": _argmin_expr,
+    "noise bias prob": lambda loss: _noise_coefficient(loss, "prob"),
+    "noise bias logit": lambda loss: _noise_coefficient(loss, "logit"),
+}
+
+
 @functools.lru_cache(maxsize=None)
 def _derivations(loss: Loss):
-    y, p = symbols()
-    asym = _asymmetry(loss)
-    return {
-        "loss": _expr(loss),
-        "dL/dp": _tidy(_dp(loss, 1)),
-        "dL/dz": _logit_gradient_expr(loss),
-        "curvature": _regular(_dp_at_target(loss, 2)),
-        "effective weight": _effective_weight_expr(loss),
-        "asymmetry": asym.leading_term(),
-        "minimizer": _argmin_expr(loss),
-        "noise bias prob": _noise_coefficient(loss, "prob"),
-        "noise bias logit": _noise_coefficient(loss, "logit"),
-    }
+    """The rows; for a user's loss all of them share one symbolic budget, and a row that
+    exceeds it is None, its reason under the key "beyond budget"."""
+    out, skipped = {}, {}
+    try:
+        with _task(loss, "the derivations"):
+            for key, row in _ROWS.items():
+                try:
+                    with _task(loss, f"the derivations ({key})"):
+                        out[key] = row(loss)
+                except SymbolicBudgetError as err:
+                    out[key] = None
+                    skipped[key] = str(err)
+    except SymbolicBudgetError as err:        # the budget ran out between rows
+        for key in _ROWS:
+            if key not in out or (out[key] is None and key not in skipped):
+                out[key] = None
+                skipped[key] = str(err)
+    out = {key: out.get(key) for key in _ROWS}
+    if skipped:
+        out["beyond budget"] = skipped
+    return out
 
 
 def derivations(loss) -> dict:
@@ -51,13 +74,20 @@ def derivations(loss) -> dict:
         "noise bias logit" the sigma^2 coefficients of :func:`noise_bias_series` (in y and
         p = p*(y) when the minimizer has no closed form).  Cached per loss.
 
+        For a user's loss every row is computed within one symbolic budget
+        (:func:`lossanalysis.symbolic_limits`); a row that would exceed it is None, and the
+        extra key "beyond budget" maps it to the reason (a string).
+
     Examples
     --------
     >>> d = derivations("bce")
     >>> d["dL/dz"], d["curvature"], d["noise bias logit"]
     (p - y, 1/(y*(1 - y)), 0)
     """
-    return _to_public(dict(_derivations(_as_loss(loss))))
+    der = dict(_derivations(_as_loss(loss)))
+    if "beyond budget" in der:
+        der["beyond budget"] = dict(der["beyond budget"])
+    return _to_public(der)
 
 
 def _latex(e):
@@ -96,6 +126,16 @@ _LATEX_ROWS = (
 )
 
 
+def _latex_within_budget(loss, e):
+    """LaTeX of a row; for a user's loss within the symbolic budget (printing a huge
+    expression is itself costly), else a note."""
+    try:
+        with _task(loss, "the LaTeX"):
+            return _latex(e)
+    except SymbolicBudgetError:
+        return r"\text{beyond the symbolic budget}"
+
+
 def _general_noise_latex(space):
     formula, l2, l3 = _logit_noise_formula()
     if space == "prob":
@@ -103,8 +143,7 @@ def _general_noise_latex(space):
     return r"b_2^{\mathrm{" + space + "}} = " + _latex(formula)
 
 
-def _tex_escape(s):
-    return s.replace("_", r"\_")
+_tex_escape = latex_text
 
 
 def derivations_latex(losses=LOSSES) -> str:
@@ -151,18 +190,21 @@ def derivations_latex(losses=LOSSES) -> str:
     for name in names:
         loss = _as_loss(name)
         der = _derivations(loss)
+        skipped = der.get("beyond budget", {})
         params = ", ".join(f"{k} = {v:g}" for k, v in loss.params.items())
         title = _tex_escape(loss.name) + (f" ({_tex_escape(params)})" if params else "")
         out.append(rf"\subsection*{{{title}}}")
-        asym = _asymmetry(loss)
+        asym = None if "asymmetry" in skipped else _asymmetry(loss)
         for key, label, fmt in _LATEX_ROWS:
             val = der[key]
-            if val is None:
+            if key in skipped:
+                body = r"\text{beyond the symbolic budget}"
+            elif val is None:
                 body = r"\text{no closed form}" if key == "minimizer" else r"\text{none (kink)}"
             else:
-                body = _latex(val)
+                body = _latex_within_budget(loss, val)
             note = ""
-            if key == "asymmetry":
+            if key == "asymmetry" and asym is not None:
                 tail = "" if asym.order is None else rf" + O(d^{{{asym.order + 2}}})"
                 body = body + tail
                 note = f" ({asym.sign}: {asym.classification})"

@@ -11,7 +11,7 @@ from ..losses import Loss, get_loss
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import _as_loss, _out, _targets
-from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _tidy
+from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _task, _tidy
 from .minimizers import argmin
 
 __all__ = ["gradient_profile", "logit_gradient", "logit_gradient_expr", "curvature_at_optimum",
@@ -102,11 +102,14 @@ def logit_gradient(loss, y, z):
 
 @functools.lru_cache(maxsize=None)
 def _logit_gradient_expr(loss: Loss):
+    from .. import _budget, _calculus
     sp = _sp()
     y, p = symbols()
     z = sp.Symbol("z", real=True)
-    ell = _expr(loss).subs(p, 1 / (1 + sp.exp(-z)))
-    return _tidy(sp.diff(ell, z).subs(z, sp.log(p / (1 - p))))
+    with _task(loss, "the logit gradient"):
+        ell = _calculus.calculus_form(_expr(loss)).subs(p, 1 / (1 + sp.exp(-z)))
+        dz = _budget.checked(sp.diff(ell, z), "the derivative in z")
+        return _tidy(_budget.checked(dz.subs(z, sp.log(p / (1 - p))), "the logit gradient"))
 
 
 def logit_gradient_expr(loss):
@@ -199,8 +202,9 @@ def effective_weight(loss, y):
 def _effective_weight_expr(loss: Loss):
     y, p = symbols()
     mse = get_loss("mse")
-    lpp = _regular(_dp_at_target(loss, 2))
-    return None if lpp is None else _tidy(lpp / _dp(mse, 2).subs(p, y))
+    with _task(loss, "the effective weight"):
+        lpp = _regular(_dp_at_target(loss, 2))
+        return None if lpp is None else _tidy(lpp / _dp(mse, 2).subs(p, y))
 
 
 def effective_weight_expr(loss):

@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._inputs import nonneg
-from ..losses import Loss, get_loss, logit, sigmoid
+from ..losses import Loss, logit, sigmoid
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
 from ._common import (_P_HI, _P_LO, _as_loss, _out, _public_fields, _result_latex,
-                      _result_repr, _targets)
+                      _result_repr, _targets, _trusted)
+from ._global import NOT_EXAMINED, global_min
+from ._interval import Enclosure
 from ._quadrature import _tanh_sinh
 from ._solve import _Z_HI, _Z_LO, find_root, minimize_unit
-from ._symbolic import _dp, _dp_at_target, _is_zero, _sp, _tidy
+from ._symbolic import _dp, _dp_at_target, _is_zero, _mp_values, _sp, _task, _tidy
 
 __all__ = ["argmin", "bias", "argmin_expr", "is_proper", "Properness",
            "optimal_prediction", "optimal_prediction_beta", "optimal_prediction_two_point"]
@@ -30,15 +32,9 @@ _GRID_BLOCK = 1 << 18
 
 
 def _is_catalogue(loss: Loss) -> bool:
-    """True for the catalogue's own losses (any parameters).  Their dL/dp changes sign exactly
-    once on (0, 1), from - to +: a single stationary point, the minimum (checked against the
-    global search for every catalogue loss over its parameter range in the tests).  A user loss
-    (``Loss.from_expr``) carries no such guarantee and is minimized by the global search."""
-    try:
-        ref = get_loss(loss.name)
-    except ValueError:
-        return False
-    return type(loss) is type(ref)
+    """True for the catalogue's own losses (see ``_common._trusted``): a single stationary
+    point, the minimum.  A user loss is minimized by the certified global search."""
+    return _trusted(loss)
 
 
 def argmin(loss, y):
@@ -70,10 +66,17 @@ def argmin(loss, y):
     A user loss has no such structure, so the minimum is searched globally: dL/dp and L on a
     grid of 2,450 points of [0, 1] (1,025 uniform in p, and steps of 0.5 in the logit below
     0.001 and above 0.999), every bracket where dL/dp rises through zero solved, and the lowest
-    of those local minima and the endpoints (where the loss rises inward) returned; ties go to
-    the smallest p.  The answer is certified against L at every grid point and every midpoint:
-    a lower value there means the grid missed a minimum (structure finer than the grid) and
-    raises ValueError instead of returning a wrong number.
+    of those local minima and the endpoints (where the loss rises inward) kept.  The answer is
+    then **certified**: a branch and bound on rigorous interval bounds of L, dL/dp and
+    d2L/dp2 (computed from the expression with outward rounding) proves that no p in
+    [1e-300, 1 - 2^-53] has a value lower than the answer's by more than 1e-12 (1 + |L|) plus
+    its rounding; it refines wherever the loss varies faster than the grid, and the local
+    minima it finds there join the candidates (``sin(1e6*(p - y))**2 + (p - y)**2`` gets its
+    minimizer y).  When that would need more than 40,000 cells at one target (structure far
+    finer than the grid wherever the loss could be lower), or a jump the bounds cannot resolve
+    remains, ValueError says that the global minimum cannot be certified -- never a local
+    minimum returned as the global one.  Ties (equal values) go to the target, then to the
+    smallest p.  A minimizer below 1e-300 (above 1 - 2^-53) is reported as 0 (1).
 
     Each distinct target is solved once (images have 256 levels), in blocks of 65,536 targets
     (bounded memory).  Agrees with :func:`argmin_expr` where that exists (tested).
@@ -107,7 +110,8 @@ def _argmin_distinct(loss: Loss, y):
         def grad(p, idx):
             return loss.grad(y[idx], p, check=False)
 
-        return _global_min(value, grad, y.size, lambda i: f"y={float(y[i])!r}", loss.name)
+        return _global_min(value, grad, y.size, lambda i: f"y={float(y[i])!r}", loss.name,
+                           _mixture_enclosure(loss, [y], [None]), hints=y)
     with np.errstate(all="ignore"):
         g = np.asarray(loss.grad(y, y, check=False), dtype=float)
     out = np.where(g == 0, y, np.nan)       # the single stationary point is at the target
@@ -179,69 +183,75 @@ def _search_grid():
     return np.unique(np.concatenate([sigmoid(z_lo), mid, sigmoid(z_hi), [_P_HI]]))
 
 
-def _global_min(value, grad, n, where, name):
-    """Global minimizer on [0, 1] of n functions of p, each given by ``value(p, idx)`` and
-    ``grad(p, idx)`` (elementwise; ``idx`` the function's index, same shape as p).  See
-    :func:`argmin` for the method; ``where(i)`` describes function i in error messages."""
+def _global_min(value, grad, n, where, name, enclose=None, hints=None):
+    """Certified global minimizer on [0, 1] of n functions of p, each given by
+    ``value(p, idx)`` and ``grad(p, idx)`` (elementwise; ``idx`` the function's index, same
+    shape as p) and, for the certificate, ``enclose(a, b, idx, order)`` (see
+    :func:`._global.global_min`); ``where(i)`` describes function i in error messages.  See
+    :func:`argmin` for the method."""
     grid = _search_grid()
-    m = grid.size
-    mids = 0.5 * (grid[1:] + grid[:-1])
-    out = np.empty(n)
-    rows = max(1, _GRID_BLOCK // m)
-    for s in range(0, n, rows):
-        idx = np.arange(s, min(n, s + rows))
-        r = idx.size
-        pg = np.broadcast_to(grid, (r, m))
-        ig = np.broadcast_to(idx[:, None], (r, m))
-        with np.errstate(all="ignore"):
-            g = np.asarray(grad(pg, ig), dtype=float)
-            v = np.asarray(value(pg, ig), dtype=float)
-            vm = np.asarray(value(np.broadcast_to(mids, (r, m - 1)), ig[:, 1:]), dtype=float)
-        # local minima inside: dL/dp rises through zero between two grid points
-        br, bi = np.nonzero((g[:, :-1] < 0) & (g[:, 1:] >= 0))
-        if br.size:
-            fn = idx[br]
-
-            def gb(p, j):
-                return grad(p, fn[j])
-
-            roots, _ = find_root(gb, grid[bi], grid[bi + 1])
-            with np.errstate(all="ignore"):
-                vals = np.asarray(value(roots, fn), dtype=float)
-        else:
-            roots = vals = np.empty(0)
-        # the endpoints, where the loss rises inward (reported as exactly 0 or 1)
-        left = np.flatnonzero(g[:, 0] >= 0)
-        right = np.flatnonzero(g[:, -1] <= 0)
-        cand_row = np.concatenate([br, left, right])
-        cand_p = np.concatenate([roots, np.zeros(left.size), np.ones(right.size)])
-        cand_v = np.concatenate([vals, v[left, 0], v[right, -1]])
-        cand_v = np.where(np.isnan(cand_v), np.inf, cand_v)
-        order = np.lexsort((cand_p, cand_v, cand_row))     # by row, then value, then p
-        cand_row, cand_p, cand_v = cand_row[order], cand_p[order], cand_v[order]
-        first = np.ones(cand_row.size, dtype=bool)
-        first[1:] = cand_row[1:] != cand_row[:-1]
-        best_p = np.full(r, np.nan)
-        best_v = np.full(r, np.nan)
-        best_p[cand_row[first]] = cand_p[first]
-        best_v[cand_row[first]] = cand_v[first]
-        missing = ~np.isfinite(best_v)
-        if missing.any():
-            i = idx[np.flatnonzero(missing)[0]]
+    x, ok, info = global_min(value, grad, n, grid, enclose, hints=hints)
+    x = np.where(x <= grid[0], 0.0, np.where(x >= grid[-1], 1.0, x))     # the ends, exactly
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        i = int(next((j for j in bad if info[j] != NOT_EXAMINED), bad[0]))
+        if info[i] == "no finite value":
             raise ValueError(f"loss: cannot locate a minimum of {name} in [0, 1] at {where(i)} "
                              "(no finite local minimum on the search grid)")
-        with np.errstate(invalid="ignore"):
-            lowest = np.fmin(np.nanmin(np.where(np.isnan(v), np.inf, v), axis=1),
-                             np.nanmin(np.where(np.isnan(vm), np.inf, vm), axis=1))
-        missed = lowest < best_v - 1e-8 * (1 + np.abs(best_v))
-        if missed.any():
-            j = np.flatnonzero(missed)[0]
-            raise ValueError(
-                f"loss: cannot certify the global minimum of {name} at {where(idx[j])}: the "
-                f"search grid of {m} points has a value {lowest[j]!r} below the best local "
-                f"minimum found ({best_v[j]!r}); the loss varies on a finer scale than the grid")
-        out[idx] = best_p
-    return out
+        raise ValueError(f"loss: cannot certify the global minimum of {name} at {where(i)}: "
+                         f"{info[i]}")
+    return x
+
+
+@functools.lru_cache(maxsize=None)
+def _enclosures(loss: Loss):
+    """Interval extensions of L, dL/dp and d2L/dp2 of a loss (None for the derivatives when
+    they exceed the symbolic budget: the certificate then rests on L alone)."""
+    from .. import _budget
+    y, p = symbols()
+    out = [Enclosure(_dp(loss, 0), [y, p])]
+    try:
+        with _task(loss, "the interval bounds of its derivatives"):
+            out += [Enclosure(_dp(loss, 1), [y, p]), Enclosure(_dp(loss, 2), [y, p])]
+    except _budget.SymbolicBudgetError:
+        out += [None, None]
+    return tuple(out)
+
+
+def _mixture_enclosure(loss: Loss, targets, weights):
+    """``enclose`` for f_i(p) = sum_k w_k[i] L(y_k[i], p): ``targets`` and ``weights`` lists of
+    arrays indexed by the function (a weight None is 1)."""
+    encs = _enclosures(loss)
+
+    def enclose(a, b, idx, order):
+        enc = encs[order]
+        if enc is None:
+            return None
+        lo = hi = 0.0
+        kink = False
+        for yk, wk in zip(targets, weights):
+            yy = yk[idx]
+            l_, h_, k_ = enc(yy, yy, a, b)
+            if wk is not None:
+                w = wk[idx]
+                l_, h_ = np.where(w == 0, 0.0, w * l_), np.where(w == 0, 0.0, w * h_)
+                k_ = k_ & (w != 0)
+            lo, hi, kink = lo + l_, hi + h_, kink | k_
+        if len(targets) > 1:     # one rounding per addition and product
+            lo, hi = _widen(lo, hi, 2 * len(targets))
+        return lo, hi, kink
+
+    return enclose
+
+
+def _widen(lo, hi, ulps):
+    eps = np.finfo(np.float64).eps
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(all="ignore"):
+        lo2 = np.where(np.isfinite(lo), lo - np.abs(lo) * ulps * eps - tiny, lo)
+        hi2 = np.where(np.isfinite(hi), hi + np.abs(hi) * ulps * eps + tiny, hi)
+    lo2 = np.where(np.isnan(lo2), -np.inf, lo2)
+    return lo2, np.where(np.isnan(hi2), np.inf, hi2)
 
 
 def bias(loss, y):
@@ -274,15 +284,14 @@ def bias(loss, y):
 
 def _check_candidate(loss, cand):
     """A closed-form candidate p*(y): real, inside (0, 1) and a strict minimum at test points."""
-    sp = _sp()
     y, p = symbols()
     if cand.free_symbols - {y}:
         return False
-    for v in (sp.Rational(17, 100), sp.Rational(2, 5), sp.Rational(71, 100)):
-        try:
-            val = complex(cand.subs(y, v).evalf(30))
-        except (TypeError, ValueError):
+    for v, mv in zip((0.17, 0.4, 0.71), _mp_values(cand, [y], [("0.17",), ("0.4",), ("0.71",)],
+                                                    dps=30)):
+        if mv is None:
             return False
+        val = complex(mv)
         if abs(val.imag) > 1e-20 or not 0 < val.real < 1:
             return False
         x, h = val.real, 1e-4 * min(val.real, 1 - val.real)
@@ -297,20 +306,31 @@ def _check_candidate(loss, cand):
 
 @functools.lru_cache(maxsize=None)
 def _argmin_expr(loss: Loss):
+    from .. import _budget
     sp = _sp()
     y, p = symbols()
-    lp = _dp(loss, 1)
-    try:
-        sols = sp.solve(lp, p)
-    except (NotImplementedError, ValueError, TypeError):
+    with _task(loss, "the closed-form minimizer"):
+        lp = _dp(loss, 1)
         sols = []
-    good = [s for s in sols if _check_candidate(loss, sp.sympify(s))]  # safe: sp.solve output
-    if len(good) == 1:
-        return _tidy(good[0])
-    # SymPy cannot solve dL/dp = 0 (e.g. a kink): accept p = y if it is verifiably stationary
-    if _is_zero(_tidy(lp.subs(p, y))) and _check_candidate(loss, y):
-        return y
-    return None
+        with _budget.soft(_SOLVE_SECONDS) as gave_up:
+            try:
+                sols = [_budget.checked(s, "a root of dL/dp") for s in sp.solve(lp, p)]
+            except (NotImplementedError, ValueError, TypeError):
+                sols = []
+        if gave_up:
+            sols = []
+        good = [s for s in sols if _check_candidate(loss, sp.sympify(s))]  # safe: solve output
+        if len(good) == 1:
+            return _tidy(good[0])
+        # SymPy cannot solve dL/dp = 0 (e.g. a kink): accept p = y if verifiably stationary
+        if _is_zero(_tidy(lp.subs(p, y))) is True and _check_candidate(loss, y):
+            return y
+        return None
+
+
+#: Seconds ``sympy.solve`` may take on a user's loss before the minimizer is reported as
+#: having no closed form.
+_SOLVE_SECONDS = 2.0
 
 
 def argmin_expr(loss):
@@ -399,9 +419,14 @@ def _is_proper(loss: Loss) -> Properness:
     pstar = np.asarray(argmin(loss, yg))
     b = pstar - yg
     worst = float(np.max(np.abs(b)))
-    lp = _dp_at_target(loss, 1)
+    from .. import _budget
     try:
-        symbolic = bool(_is_zero(lp))
+        with _task(loss, "the stationarity at the target"):
+            lp = _dp_at_target(loss, 1)
+            zero = _is_zero(lp)
+        symbolic = None if zero is None else bool(zero)
+    except _budget.SymbolicBudgetError:
+        lp, symbolic = _sp().nan, None
     except (TypeError, ValueError):
         symbolic = None
     numeric = worst <= _PROPER_TOL
@@ -473,13 +498,13 @@ def is_proper(loss) -> Properness:
     return _public_fields(_is_proper(_as_loss(loss)))
 
 
-def _minimize(loss: Loss, value, grad, n, x0, where):
+def _minimize(loss: Loss, value, grad, n, x0, where, enclose=None):
     """The minimizer of n functions of p (``value(p, idx)``, ``grad(p, idx)``) built from
     ``loss``: the single sign change of the gradient for a catalogue loss, the global search of
-    :func:`argmin` for a user loss."""
+    :func:`argmin` for a user loss (certified with ``enclose``, else by sampling)."""
     if _is_catalogue(loss):
         return minimize_unit(grad, n, x0)
-    return _global_min(value, grad, n, where, loss.name)
+    return _global_min(value, grad, n, where, loss.name, enclose)
 
 
 def _weighted_minimizer(loss: Loss, ys, ws, x0):
@@ -500,8 +525,17 @@ def _weighted_minimizer(loss: Loss, ys, ws, x0):
             return out.reshape(p.shape)
         return f
 
+    enclose = None
+    if ys.size <= _CERTIFIED_TARGETS:
+        enclose = _mixture_enclosure(loss, [np.array([v]) for v in ys],
+                                     [np.array([v]) for v in ws])
     return float(_minimize(loss, mean_of(loss.value), mean_of(loss.grad), 1, np.array([x0]),
-                           lambda i: "the given targets")[0])
+                           lambda i: "the given targets", enclose)[0])
+
+
+#: Distinct targets up to which the global minimum of a user loss's mean is certified by
+#: interval bounds (each bound costs one evaluation per target); beyond, by sampling.
+_CERTIFIED_TARGETS = 256
 
 
 def optimal_prediction(loss, targets, weights=None):
@@ -528,7 +562,9 @@ def optimal_prediction(loss, targets, weights=None):
     exactly in half any point between the two middle targets is optimal and one of them is
     returned).  Duplicate targets are merged, so 8-bit images cost 256 terms per evaluation.
     The root of the summed gradient is found as in :func:`argmin` (a single sign change for the
-    catalogue losses, the global search for a user loss).
+    catalogue losses, the certified global search for a user loss; with more than 256
+    distinct targets the certificate is the sampled one of
+    :func:`optimal_prediction_beta`).
 
     Examples
     --------
@@ -604,7 +640,8 @@ def optimal_prediction_two_point(loss, y0, y1, w1):
 
     x0 = (1 - w) * a + w * b
     p = _minimize(loss, mix(loss.value), mix(loss.grad), a.size, x0,
-                  lambda i: f"y0={float(a[i])!r}, y1={float(b[i])!r}, w1={float(w[i])!r}")
+                  lambda i: f"y0={float(a[i])!r}, y1={float(b[i])!r}, w1={float(w[i])!r}",
+                  None if _is_catalogue(loss) else _mixture_enclosure(loss, [a, b], [1 - w, w]))
     return _out(p.reshape(w1.shape))
 
 
@@ -633,6 +670,10 @@ def optimal_prediction_beta(loss, a, b):
     largest float below 1, an error of order 1e-16^b |ln 1e-16| (1e-10 for b = 1/2, 1e-4 for
     b = 0.2; likewise near 0 with a).  MSE/BCE/KL give the
     mean a/(a + b), MAE the median, logit MSE sigmoid(psi(a) - psi(b)) (all tested).
+
+    For a user's loss the minimum is searched globally as in :func:`argmin`, but the
+    expectation's nodes move with p (the split at y = p), so it is certified by sampling only:
+    no value at a grid point or midpoint may lie below the answer (ValueError otherwise).
 
     Examples
     --------

@@ -10,12 +10,15 @@ from .._inputs import nonneg
 from ..losses import Loss, logit, sigmoid
 from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
 from ..losses import _to_public
-from ._common import _EPS, _as_loss, _out, _targets
+from ._common import _EPS, _as_loss, _out, _targets, _trusted
+from ._expectation import LOGIT_SIGMA_MAX, logit_problem, prob_problem
+from ._global import NOT_EXAMINED, global_min
 from ._quadrature import _composite_rule, _composite_size, _hermite
 from ._solve import find_root
-from ._symbolic import _dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _tidy
+from ._symbolic import (_dp, _dp_at_target, _is_smooth, _kink_points, _regular, _sp, _task,
+                        _tidy)
 from .gradients import _third
-from .minimizers import _argmin_expr, argmin
+from .minimizers import _argmin_expr, _enclosures, argmin
 
 __all__ = ["noise_bias", "noise_offset", "noise_bias_series", "noise_bias_coefficient",
            "max_prob_noise", "NOISE_SPACES"]
@@ -111,7 +114,7 @@ def _solve_rows(f, lo, hi, x0, resolution):
     return c
 
 
-def _logit_block(loss: Loss, yi, si, c_start, rule):
+def _logit_block(loss: Loss, yi, si, c_start, rule, bracket=None):
     """Optimal logit offsets and E[p] for one block of targets in (0, 1) (all sigma > 0).
 
     ``rule`` is ("gh", nodes, weights) -- the expectation over e ~ N(0, 1) by Gauss-Hermite --
@@ -150,6 +153,8 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
             zz, wt = nodes(cs, np.arange(cs.size), np.empty((cs.size, 0)))
             return _mean_minus_y(yi, zz, wt)
 
+    if bracket is not None:
+        return _polish_logit(f, bias, yi, si, c_start, bracket)
     # bracket: grow [-B, B] until the expected gradient changes sign (only the rows still
     # without a bracket are re-evaluated); up to 4^16 B, since the offset can be huge (the
     # continuous Bernoulli's optimal logit at y = 1 - 3e-6 is 3e5, its parameter rounds to 1)
@@ -173,6 +178,32 @@ def _logit_block(loss: Loss, yi, si, c_start, rule):
                      2 * _EPS * (1 + np.abs(z0) + si))
     with np.errstate(all="ignore"):
         return cs, bias(cs)
+
+
+def _polish_logit(f, bias, yi, si, c_start, bracket):
+    """The root of the expected gradient ``f`` (the accurate rule) on ``bracket`` around the
+    certified global offset ``c_start`` (a user loss); where it does not change sign there the
+    certified offset is kept.  Infinite offsets (the optimum at p = 0 or 1) are kept."""
+    lo, hi = (np.asarray(v, dtype=float) for v in bracket)
+    cs = c_start.astype(float).copy()
+    finite = np.flatnonzero(np.isfinite(cs))
+    if finite.size:
+        with np.errstate(all="ignore"):
+            f_lo = f(lo[finite], finite)[0]
+            f_hi = f(hi[finite], finite)[0]
+        ok = finite[(f_lo <= 0) & (f_hi >= 0)]
+        if ok.size:
+            res = 2 * _EPS * (1 + np.abs(logit(yi[ok])) + si[ok])
+
+            def fo(cc, i):
+                return f(cc, ok[i])
+
+            cs[ok] = _solve_rows(fo, lo[ok], hi[ok], np.clip(cs[ok], lo[ok], hi[ok]), res)
+    with np.errstate(all="ignore"):
+        out = bias(np.where(np.isfinite(cs), cs, 0.0))
+    inf = ~np.isfinite(cs)
+    out = np.where(inf & (cs > 0), 1 - yi, np.where(inf & (cs < 0), -yi, out))
+    return cs, out
 
 
 def _mean_minus_y(y, z, w):
@@ -217,6 +248,7 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
     c = np.zeros_like(yf)
     bias = pstar - yf
     noisy = sf > 0
+    user = not _trusted(loss)
     if space == "prob":
         n = _nodes(nodes, _PROB_NODES)
         x, w = _hermite(n)
@@ -224,10 +256,11 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
         yi, si = yf[noisy], sf[noisy]
         x0 = pstar[noisy] - yi
         cs = np.empty_like(yi)
-        rows = _block_rows(n)
+        rows = _USER_ROWS if user else _block_rows(n)
         for start in range(0, yi.size, rows):
             b = slice(start, start + rows)
-            cs[b] = _prob_block(loss, yi[b], si[b], x0[b], x, w, n)
+            cs[b] = (_user_prob_block(loss, yi[b], si[b], x, w) if user
+                     else _prob_block(loss, yi[b], si[b], x0[b], x, w, n))
         c[noisy] = cs
         bias[noisy] = cs                 # zero-mean noise: E[p] = y + c
     else:
@@ -235,6 +268,11 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
         yi, si = yf[noisy], sf[noisy]
         if yi.size == 0:                 # no noise anywhere: the point bias
             return c, bias
+        if user and si.max() > LOGIT_SIGMA_MAX:
+            i = int(np.argmax(si))
+            raise ValueError(f"sigma={float(si[i])!r}: for a user's loss, logit-space noise is "
+                             f"supported up to sigma = {LOGIT_SIGMA_MAX:g} (the certified "
+                             "global search of the expected loss)")
         smooth = _is_smooth(loss)
         if nodes is not None or (smooth and (si.size == 0 or si.max() <= _GH_SIGMA_MAX)):
             x, w = _hermite(_nodes(nodes, _LOGIT_NODES))
@@ -250,12 +288,64 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
             c_start = logit(pstar[noisy]) - logit(yi)
         c_start = np.where(np.isfinite(c_start), c_start, 0.0)
         cs, ms = np.empty_like(yi), np.empty_like(yi)
+        rows = min(rows, _USER_ROWS) if user else rows
         for start in range(0, yi.size, rows):
             b = slice(start, start + rows)
-            cs[b], ms[b] = _logit_block(loss, yi[b], si[b], c_start[b], rules(b))
+            bracket = None
+            if user:
+                c_start[b], bracket = _user_logit_block(loss, yi[b], si[b], pstar[noisy][b])
+            cs[b], ms[b] = _logit_block(loss, yi[b], si[b], c_start[b], rules(b), bracket)
         c[noisy] = cs
         bias[noisy] = ms
     return c, bias
+
+
+#: Rows (target, sigma pairs) per block of the global search of a user loss's expected loss.
+_USER_ROWS = 64
+
+
+def _user_prob_block(loss: Loss, yi, si, x, w):
+    """The globally optimal probability-space offsets of a user loss (certified; see
+    :mod:`._expectation`)."""
+    xmax = float(x.max())
+    margin = 1e-12
+    c_lo = si * xmax - yi + margin
+    c_hi = 1 - yi - si * xmax - margin
+    value, grad, enclose, grid = prob_problem(loss, _enclosures(loss), yi, si, x, w, c_lo, c_hi)
+    c, ok, info = global_min(value, grad, yi.size, grid, enclose, block=(1 << 17) // x.size)
+    _refuse_uncertified(loss, ok, info, yi, si)
+    return c
+
+
+def _user_logit_block(loss: Loss, yi, si, pstar):
+    """The certified globally optimal logit offsets of a user loss (with the clipped-logit
+    quadrature of :mod:`._expectation`), and a bracket around each for the polish."""
+    value, grad, enclose, grid = logit_problem(loss, yi, si, pstar)
+    mu, ok, info = global_min(value, grad, yi.size, grid, enclose, block=1 << 14, coarse=2)
+    _refuse_uncertified(loss, ok, info, yi, si)
+    z0 = logit(yi)
+    c = mu - z0
+    # the optimum at an end (the loss keeps falling toward p = 0 or 1): beyond the last
+    # representable logit, tied with the constant value at the end of the range, the offset
+    # is infinite
+    lo, hi = grid[:, 0], grid[:, -1]
+    idx = np.arange(yi.size)
+    with np.errstate(all="ignore"):
+        best, at_hi, at_lo = value(mu, idx), value(hi, idx), value(lo, idx)
+    tie = 1e-12 * (1 + np.abs(best))
+    up = (mu >= hi - 9 * si) & (at_hi <= best + tie)
+    down = (mu <= lo + 9 * si) & (at_lo <= best + tie)
+    c = np.where(up, np.inf, np.where(down, -np.inf, c))
+    half = np.maximum(0.05 * si, 1e-3)
+    return c, (c - half, c + half)
+
+
+def _refuse_uncertified(loss: Loss, ok, info, yi, si):
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        i = int(next((j for j in bad if info[j] != NOT_EXAMINED), bad[0]))
+        raise ValueError(f"loss: cannot certify the global minimum of the expected {loss.name} "
+                         f"at y={float(yi[i])!r}, sigma={float(si[i])!r}: {info[i]}")
 
 
 def _check_prob_room(y, sigma, pstar, n):
@@ -371,13 +461,21 @@ def noise_bias(loss, y, sigma, space="prob", *, nodes=None):
     changes the offset c (``noise_offset``) but not the bias, then 0 or 1 minus y to every digit
     (the untruncated optimum puts the sigmoid's transition far in the Gaussian tail).
 
-    The offset is the root of the expected gradient in c, bracketed and found by SciPy's
-    vectorized Chandrupatla solver; each distinct (y, sigma) pair is solved once, in blocks of
-    65,536 pairs (bounded memory).  The solver keeps a bracket on which the expected gradient
-    rises through zero, so the offset is a minimum of the expected loss, never a maximum; for
-    a user loss with several wells it is a local minimum (the global search of :func:`argmin`
-    is not repeated for every noise level), and ValueError is raised when no rising bracket
-    exists (e.g. a concave loss).
+    For a catalogue loss the offset is the root of the expected gradient in c, bracketed and
+    found by SciPy's vectorized Chandrupatla solver (the expected loss has a single minimum);
+    each distinct (y, sigma) pair is solved once, in blocks of 65,536 pairs (bounded memory).
+
+    A user's loss (``Loss.from_expr``) may be bounded, non-convex or kinked, so its expected
+    loss may have several wells and flat stretches.  Its offset is the **certified global
+    minimum** of the expected loss (the search of :func:`argmin`: candidates from a grid,
+    then a branch and bound on rigorous interval bounds, see :mod:`._expectation`).  In
+    probability space the certificate is about the very function reported (the discrete
+    noise).  In logit space it is about a fixed-node quadrature of the Gaussian expectation
+    (accurate to about 1e-12), with the logit clipped to where p is representable; the offset
+    is then polished with the rule above.  Where the optimum lies at p = 0 or 1 (a loss that
+    keeps falling toward an end), the offset is infinite and the bias is -y or 1 - y.  For a
+    user's loss the logit-space sigma is limited to 5.  ValueError says so when the global
+    minimum cannot be certified (a loss varying faster than the search resolves).
 
     Signs (see :func:`noise_bias_series` for the formulas):
 
@@ -593,6 +691,13 @@ def _noise_coefficient_at(loss: Loss, space: str):
 
 @functools.lru_cache(maxsize=None)
 def _noise_coefficient(loss: Loss, space: str):
+    with _task(loss, f"the {space}-space noise coefficient"):
+        return _noise_coefficient_of(loss, space)
+
+
+def _noise_coefficient_of(loss: Loss, space: str):
+    from .. import _budget
+    sp = _sp()
     y, p = symbols()
     b2 = _noise_coefficient_at(loss, space)
     if b2 is None:
@@ -600,7 +705,7 @@ def _noise_coefficient(loss: Loss, space: str):
     pstar = _argmin_expr(loss)
     if pstar is not None:
         b2 = b2.subs(p, pstar)
-    return _tidy(b2)
+    return _tidy(_budget.checked(b2, "the noise coefficient"))
 
 
 def noise_bias_coefficient(loss, space="prob"):
