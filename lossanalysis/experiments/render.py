@@ -81,6 +81,28 @@ def save_figures(measured, experiments, folder: Path, progress=None) -> dict:
     return out
 
 
+def git_state() -> dict:
+    """The commit of the checkout the package runs from and whether tracked files differ from
+    it (outside studies/, which a run writes into), or {} without git."""
+    import subprocess
+
+    from .._io import checkout
+    root = checkout()
+    if root is None:
+        return {}
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
+                              capture_output=True, text=True, timeout=20)
+        if head.returncode != 0:
+            return {}
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ".", ":(exclude)studies"], cwd=root, capture_output=True,
+                                text=True, timeout=20)
+        return {"commit": head.stdout.strip(), "modified": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {}
+
+
 def _load():
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -123,7 +145,7 @@ def json_doc(data, experiments, measured, reg, figures, out, command="") -> dict
         "run": {"command": command, "seeds": list(measured.seeds), "workers": measured.workers,
                 "wall_time_s": round(measured.wall, 1),
                 "cpu_seconds": round(sum(measured.cpu.values()), 1),
-                "load_average": _load(), "lossanalysis": __version__,
+                "load_average": _load(), "lossanalysis": __version__, "git": git_state(),
                 "numpy": np.__version__, "python": platform.python_version(),
                 "finished": time.strftime("%Y-%m-%d", time.gmtime())},
     }
@@ -218,8 +240,11 @@ def markdown(doc: dict) -> str:
               + "; ".join(f"{k}: {v}" for k, v in doc["protocol"]["rules"].items()) + ".",
               f"* {TIMING_MARK}: {run['wall_time_s']:.0f} s wall on {run['workers']} worker "
               f"process{'es' if run['workers'] > 1 else ''} ({run['cpu_seconds']:.0f} CPU-s); "
-              f"lossanalysis {run['lossanalysis']}, numpy {run['numpy']}, Python "
-              f"{run['python']}; command: `{run['command'] or 'library call'}`.", ""]
+              f"lossanalysis {run['lossanalysis']}"
+              + (f" (git {run['git']['commit']}{', modified' if run['git']['modified'] else ''})"
+                 if run.get("git") else "")
+              + f", numpy {run['numpy']}, Python {run['python']}; command: "
+              f"`{run['command'] or 'library call'}`.", ""]
     if doc["revisions"]:
         lines += ["## Revisions made with these data in view", ""]
         for r in doc["revisions"]:
