@@ -321,3 +321,16 @@ def test_a_pair_study_compares_two_studies_seed_by_seed(tmp_path):
     (pair / "report.md").unlink()
     with pytest.raises(study.StudyError, match="not the one this pair registered"):
         study.run_pair(tmp_path / "grey", tmp_path / "binary", pair, [e7])
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys):
+    import os
+    if os.geteuid() == 0:
+        target = "/proc/forbidden/study"          # not even root can write there
+    else:
+        (tmp_path / "ro").mkdir(mode=0o500)
+        target = str(tmp_path / "ro" / "study")
+    np.savez(tmp_path / "x.npz", x_train=_blobs(150, (8, 8), 2), x_test=_blobs(30, (8, 8), 3))
+    code, _, err = _run_cli(capsys, "study", str(tmp_path / "x.npz"), "--out", target,
+                            "--register", "--experiments", "E4")
+    assert code == 2 and "cannot write" in err and len(err.strip().splitlines()) == 1, err

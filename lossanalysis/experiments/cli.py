@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         done = study.run(data, folder, exps, quick=args.quick, workers=workers,
                          source=source, force=args.force, progress=progress,
                          command="python -m lossanalysis study " + " ".join(sys.argv[2:]))
-    except (study.StudyError, FileExistsError, DatasetError) as exc:
+    except (study.StudyError, FileExistsError, DatasetError, ValueError) as exc:
         parser.error(str(exc))
     print(done["report"])
     return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_write, json_text, refuse_overwrite
+from .._io import atomic_write, check_writable, json_text, refuse_overwrite
 from ..protocol import CONFIDENCE, RULES, SEEDS, Prediction
 from . import runner
 from .base import StudyData
@@ -105,6 +105,7 @@ def register(data: StudyData, folder, experiments=None, *, status: str = "prospe
                          "replace it, and say why in the commit)")
     refuse_overwrite([path], force=force)
     doc = registration_doc(data, experiments, status=status)
+    check_writable(Path(folder), "--out")
     return atomic_write(path, json_text(doc, digits=12))
 
 
@@ -218,6 +219,7 @@ def run(data: StudyData, folder, experiments=None, *, quick: bool = False, worke
         raise StudyError(f"{out / 'report.json'} exists: pass --force to measure again and "
                          "replace the report")
     refuse_overwrite(targets, force=force or quick)
+    check_writable(out, "--out")                # before hours of training, not after
     if quick:
         reg = {"doc": None, "sha256": None, "git": None,
                "predictions": runner.predict(data, experiments)}
