@@ -364,3 +364,18 @@ def test_cli_bad_report(tmp_path, capsys, content, why):
 def test_main_entry_point(capsys):
     assert C.main(["--json"]) == 0
     assert json.loads(capsys.readouterr().out)[9]["id"] == "10"
+
+
+def test_3b_names_every_gaussian_the_bernoulli_vae_is_compared_with():
+    """Blurrier than the sigma = 1 Gaussian but sharper than the sharper ones: each comparison
+    is a finding of its own, and together they qualify 3b (issue 17)."""
+    gauss = {f"blur_ratio[vae_gaussian_{k}]": obs(*v) for k, v in (
+        ("sigma0.1", SHARPER), ("sigma0.3", SHARPER), ("sigma0.5", MIDDLE),
+        ("sigma1", [1.40, 1.41, 1.42]), ("learned", SHARPER))}
+    r = C.evaluate("3b", ev(observations={**AE_BCE_BLURRIER,
+                                          "blur_ratio[vae_bernoulli]": obs(*MIDDLE), **gauss}))
+    named = [i["against"] for i in r.data.evidence["items"]
+             if i.get("observation") == "blur_ratio[vae_bernoulli]"]
+    assert sorted(named) == sorted(f"blur_ratio[vae_gaussian_{k}]" for k in
+                                   ("sigma0.1", "sigma0.3", "sigma0.5", "sigma1", "learned"))
+    assert r.verdict == "qualified"
