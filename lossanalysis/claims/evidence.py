@@ -83,6 +83,11 @@ CONTRACT = {
                           "|gradient|, > 1: blurrier than the data) of the AE trained with BCE",
     "blur_ratio[ae_mse]": "observation: the same AE trained with MSE, same seeds",
     "blur_ratio[vae_bernoulli]": "observation: blur ratio of the Bernoulli-decoder VAE",
+    **{f"blur_ratio[vae_gaussian_{k}]": f"observation: blur ratio of the Gaussian-decoder VAE "
+       f"with {w} (E5), same seeds" for k, w in (("sigma0.1", "sigma = 0.1"),
+                                                  ("sigma0.3", "sigma = 0.3"),
+                                                  ("sigma0.5", "sigma = 0.5"),
+                                                  ("learned", "a learned shared sigma"))},
     "blur_ratio[vae_gaussian_sigma1]": "observation: blur ratio of the Gaussian-decoder VAE "
                                        "with sigma = 1 (its NLL is MSE/2 + const), same seeds",
     "binary_pixel_fraction": "observation: fraction of the training pixels within 0.1 of 0 or 1 "
