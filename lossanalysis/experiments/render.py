@@ -28,7 +28,7 @@ from ..protocol import (CONFIRMED, CONSISTENCY, DERIVED, FALSIFIABLE, INCONCLUSI
 from .base import fmt, render_findings, revisions
 
 __all__ = ["counts", "count_line", "save_figures", "json_doc", "pair_doc", "markdown",
-           "TIMING_MARK"]
+           "readme_section", "KEY_ROWS", "TIMING_MARK"]
 
 #: Every line of the Markdown that carries a wall-clock time contains this.
 TIMING_MARK = "Run time"
@@ -263,3 +263,89 @@ def markdown(doc: dict) -> str:
             if f.endswith(".png"):
                 lines += [f"![{label}]({f})", ""]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# The README's section: computed from the committed studies
+# ----------------------------------------------------------------------------------------------
+#: The rows the README quotes for every study: those the thread's claims turn on.
+KEY_ROWS = ("E1.ae.focal", "E2.ae.escape.sgd", "E3.mse.calibration", "E4.null.lean[0.2,0.8]",
+            "E5.blur.order", "E5.mlp.rate_order", "E5.bernoulli.blur_rank", "E6.cb.mae_ratio",
+            "E6.clipped.cb.mae_ratio", "E6.clipped.cb.sharper", "E8.ae.logit.bce[sigma=1]",
+            "E8.ae.mse_logit[sigma=1]", "E8.ae.prob.bce[sigma=0.02]")
+
+
+def _cell(row) -> str:
+    if row is None:
+        return "–"
+    if row["verdict"] == NOT_APPLICABLE:
+        return "not applicable"
+    mark = ", effect detected" if row.get("detected") and row["verdict"] == CONFIRMED else ""
+    return f"{row['verdict']}{mark}"
+
+
+def _pooled(kind_counts) -> dict:
+    out = {v: 0 for v in _VERDICTS}
+    out["total"] = 0
+    for c in kind_counts:
+        for k in out:
+            out[k] += c[k]
+    return out
+
+
+def readme_section(reports: dict, claims: list) -> str:
+    """The README's "What the measurements say", every fact from ``reports`` ({study: report
+    document}, development studies then prospective ones) and ``claims`` (the claims evaluated
+    on all of them pooled)."""
+    names = list(reports)
+    dev = [n for n in names if reports[n]["status"] == "development"]
+    pro = [n for n in names if reports[n].get("prospective")]
+    lines = ["## What the measurements say", "",
+             "Every experiment (E1-E8) runs as a study of an image set under "
+             "[docs/protocol.md](docs/protocol.md): its predictions are computed from the images "
+             "alone and committed (`studies/<name>/predictions.json`) before anything is "
+             "trained, each tolerance comes from one rule per kind of quantity, five fixed "
+             "seeds each train on their own subset of the training images, and each row "
+             "reports its effect beside its verdict. MNIST and Fashion-MNIST, on which the "
+             "predictions were revised, are *development* data (a replication on fresh seeds "
+             "and subsets); image sets registered before anyone measured them are "
+             "*prospective*. The numbers below are read from `studies/*/report.json` by "
+             "`lossanalysis.experiments.render.readme_section`; a test keeps this section equal "
+             "to its output.", "",
+             "| study | status | falsifiable rows | consistency rows | derived | not applicable |",
+             "|---|---|---|---|---|---|"]
+    for n in names:
+        d, c = reports[n], reports[n]["counts"]
+        status = "prospective" if d.get("prospective") else d["status"]
+        lines.append(f"| `{n}` | {status} | {count_line(c[FALSIFIABLE])} | "
+                     f"{count_line(c[CONSISTENCY])} | {c[DERIVED]['total']} | "
+                     f"{c[NOT_APPLICABLE]} |")
+    for label, group in (("development", dev), ("prospective", pro)):
+        if group:
+            pooled = _pooled(reports[n]["counts"][FALSIFIABLE] for n in group)
+            lines += ["", f"Pooled over the {label} studies ({', '.join(group)}), the "
+                          f"falsifiable rows: {count_line(pooled)}."]
+    lines += ["", "The rows the thread's claims turn on (\"effect detected\": the 95% interval "
+                  "excludes the predicted value although the row is confirmed within its "
+                  "tolerance):", "",
+              "| row | prediction | " + " | ".join(f"`{n}`" for n in names) + " |",
+              "|---|---|" + "---|" * len(names)]
+    for rid in KEY_ROWS:
+        rows = {n: next((r for r in reports[n]["rows"] if r["id"] == rid), None) for n in names}
+        first = next((r for r in rows.values() if r is not None), None)
+        if first is None:
+            continue
+        statement = " ".join(first["statement"].split()).replace("|", "\\|")
+        lines.append(f"| `{rid}` | {statement} | "
+                     + " | ".join(_cell(rows[n]) for n in names) + " |")
+    lines += ["", "The thread's claims, judged by the analysis and all the studies above pooled "
+                  "(`python -m lossanalysis claims`):", "", "| claim | verdict |", "|---|---|"]
+
+    def walk(result, depth=0):
+        words = " ".join(result.claim.split())
+        lines.append(f"| {result.id}. {'... ' if depth else ''}{words} | {result.verdict} |")
+        for sub in (*(result.parts or ()), *(result.conditions or ())):
+            walk(sub, depth + 1)
+    for result in claims:
+        walk(result)
+    return "\n".join(lines) + "\n"
