@@ -192,7 +192,8 @@ def test_a_committed_registration_edited_afterwards_is_refused(measured, tmp_pat
     git("init", "-q")
     git("add", ".")
     git("commit", "-qm", "register")
-    assert study.git_record(repo / "blobs" / "predictions.json")["same_as_commit"] is True
+    record = study.git_record(repo / "blobs" / "predictions.json")
+    assert record["same_as_commit"] is True and len(record["commit"]) == 12 and record["date"]
     with open(repo / "blobs" / "predictions.json", "a") as f:
         f.write(" ")
     with pytest.raises(study.StudyError, match="differs from its committed version"):

@@ -129,19 +129,19 @@ def git_record(path) -> dict:
     outside a git repository (or without git)."""
     path = Path(path).resolve()
 
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=path.parent, capture_output=True,
-                              timeout=20)
+    def git(*args, cwd=path.parent):
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=20)
     none = {"tracked": None, "same_as_commit": None, "commit": None, "date": None}
     try:
         top = git("rev-parse", "--show-toplevel")
         if top.returncode != 0:
             return none
-        rel = path.relative_to(Path(top.stdout.decode().strip()).resolve()).as_posix()
+        root = Path(top.stdout.decode().strip()).resolve()
+        rel = path.relative_to(root).as_posix()
         head = git("show", f"HEAD:{rel}")
         if head.returncode != 0:
             return {**none, "tracked": False}
-        log = git("log", "-1", "--format=%H %cI", "--", rel).stdout.decode().split()
+        log = git("log", "-1", "--format=%H %cI", "--", rel, cwd=root).stdout.decode().split()
         return {"tracked": True, "same_as_commit": head.stdout == path.read_bytes(),
                 "commit": log[0][:12] if log else None, "date": log[1] if len(log) > 1 else None}
     except (OSError, subprocess.SubprocessError, ValueError):
