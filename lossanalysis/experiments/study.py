@@ -225,10 +225,11 @@ def run(data: StudyData, folder, experiments=None, *, quick: bool = False, worke
                "predictions": runner.predict(data, experiments)}
     else:
         reg = check(data, folder, experiments)
+    code = render.git_state()                   # the code that measures, before it runs
     measured = runner.run(data, experiments, reg["predictions"], quick=quick, workers=workers,
                           progress=progress, source=source)
     figures = render.save_figures(measured, experiments, out / "figures", progress)
-    doc = render.json_doc(data, experiments, measured, reg, figures, out, command)
+    doc = render.json_doc(data, experiments, measured, reg, figures, out, command, code)
     atomic_write(out / "report.json", json_text(doc))
     atomic_write(out / "report.md", render.markdown(doc))
     return {"report": str(out / "report.md"), "json": str(out / "report.json"),
