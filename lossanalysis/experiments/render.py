@@ -110,7 +110,7 @@ def _load():
         return None
 
 
-def json_doc(data, experiments, measured, reg, figures, out, command="", git=None) -> dict:
+def json_doc(data, experiments, measured, reg, figures, out, command="", code=None) -> dict:
     """The report document (see the module docstring)."""
     from .study import _data_doc
     from ..claims import pixel_observations
@@ -146,7 +146,7 @@ def json_doc(data, experiments, measured, reg, figures, out, command="", git=Non
                 "wall_time_s": round(measured.wall, 1),
                 "cpu_seconds": round(sum(measured.cpu.values()), 1),
                 "load_average": _load(), "lossanalysis": __version__,
-                "git": git_state() if git is None else git,
+                "git": git_state() if code is None else code,
                 "numpy": np.__version__, "python": platform.python_version(),
                 "finished": time.strftime("%Y-%m-%d", time.gmtime())},
     }
