@@ -219,12 +219,12 @@ def run(data: StudyData, folder, experiments=None, *, quick: bool = False, worke
         raise StudyError(f"{out / 'report.json'} exists: pass --force to measure again and "
                          "replace the report")
     refuse_overwrite(targets, force=force or quick)
-    check_writable(out, "--out")                # before hours of training, not after
     if quick:
         reg = {"doc": None, "sha256": None, "git": None,
                "predictions": runner.predict(data, experiments)}
     else:
         reg = check(data, folder, experiments)
+    check_writable(out, "--out")                # before hours of training, not after
     code = render.git_state()                   # the code that measures, before it runs
     measured = runner.run(data, experiments, reg["predictions"], quick=quick, workers=workers,
                           progress=progress, source=source)
