@@ -11,6 +11,7 @@ from scipy import integrate, stats
 from lossanalysis.losses import LOSSES, Loss, get_loss, sigmoid
 from lossanalysis.nn import (AE, MLP, SGD, VAE, Adam, BiasOnly, Dense, Gaussian, check_gradients,
                              make_activation, make_likelihood)
+from lossanalysis.nn.kernels import kernel_for
 from lossanalysis.nn.mlp import flat_view, pack
 
 TOL = 1e-6  # maximum relative error of the gradient checks
@@ -544,7 +545,9 @@ def test_vae_output_gradient_is_the_catalogue_grad_logit(monkeypatch, likelihood
     assert loss.name == catalogue
     calls = _spy(monkeypatch, loss)
     model.loss_and_grads(x, eps=eps)
-    assert calls == [(5, 10)]
+    # bce and mse run as the in-place kernels (the catalogue's operations, compared bit for
+    # bit in test_term_buffers_blocks_and_threads_do_not_change_a_bit); the others call it
+    assert calls == ([] if kernel_for(loss) else [(5, 10)])
     mu, logvar, _, h = model.last_latent
     z = model.decoder.forward(np.array(h))
     y = term.prepare(x)
