@@ -22,7 +22,7 @@ import numpy as np
 
 from . import parallel
 from .layers import positive_finite
-from .mlp import flat_view
+from .mlp import flat_buffer, flat_view
 
 __all__ = ["Optimizer", "SGD", "Adam", "make_optimizer"]
 
@@ -47,7 +47,7 @@ class Optimizer:
     def _new_state(self, name: str):
         size = sum(self.params[k].size for k in self.keys)
         dtype = self.params[self.keys[0]].dtype
-        flat = np.zeros(size, dtype)
+        flat = flat_buffer(size, dtype)
         views, start = {}, 0
         for k in self.keys:
             p = self.params[k]

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from .mlp import pack
+from .mlp import flat_buffer, pack
 from .optim import Adam
 
 __all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown",
@@ -59,23 +59,44 @@ def step_flops(model, batch: int) -> int:
 
 def bare_matmuls(shapes, dtype=np.float32):
     """A function running ``shapes`` as bare ``np.matmul(..., out=)`` calls with the layouts of
-    the step (transposed views where the step uses them).
+    the step (transposed views where the step uses them) and its memory: the weight operands
+    and the weight-gradient outputs lie in flat buffers from
+    :func:`lossanalysis.nn.mlp.flat_buffer` (huge pages where the system offers them), as a
+    model's parameters and gradients do; activations are ordinary arrays.
 
     >>> run = bare_matmuls([(2, 3, 4, "fwd"), (3, 2, 4, "dW"), (2, 4, 3, "dx")])
     >>> run()
     """
     rng = np.random.default_rng(0)
+    dtype = np.dtype(dtype)
+    weights = flat_buffer(sum(k * n for _, k, n, kind in shapes if kind != "dW"), dtype)
+    grads = flat_buffer(sum(m * n for m, _, n, kind in shapes if kind == "dW"), dtype)
+    used = {"w": 0, "g": 0}
+
+    def carve(buf, key, shape):
+        size = shape[0] * shape[1]
+        view = buf[used[key]:used[key] + size].reshape(shape)
+        used[key] += size
+        return view
+
     ops = []
     for m, k, n, kind in shapes:
         if kind == "fwd":
-            a, b = rng.standard_normal((m, k), dtype=dtype), rng.standard_normal((k, n), dtype=dtype)
+            a = rng.standard_normal((m, k), dtype=dtype)
+            b = carve(weights, "w", (k, n))
+            b[...] = rng.standard_normal((k, n), dtype=dtype)
+            out = np.empty((m, n), dtype)
         elif kind == "dW":
             a = rng.standard_normal((k, m), dtype=dtype).T
             b = rng.standard_normal((k, n), dtype=dtype)
+            out = carve(grads, "g", (m, n))
         else:
             a = rng.standard_normal((m, k), dtype=dtype)
-            b = rng.standard_normal((n, k), dtype=dtype).T
-        ops.append((a, b, np.empty((m, n), dtype)))
+            w = carve(weights, "w", (n, k))
+            w[...] = rng.standard_normal((n, k), dtype=dtype)
+            b = w.T
+            out = np.empty((m, n), dtype)
+        ops.append((a, b, out))
 
     def run():
         for a, b, o in ops:
