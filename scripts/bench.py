@@ -131,7 +131,7 @@ def worker(args):
             parallel.set_threads(threads)
         out["blas"] = parallel.blas_threads()
         out["elementwise_threads"] = parallel.threads()
-        calls = 5
+        calls = min(5, args.steps)
         for name in args.model_list:
             parts = step_breakdown(_build(name), x, rounds=max(3, args.steps // calls),
                                    calls=calls, warmup=args.warmup)

@@ -54,7 +54,7 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 BLOCK_ELEMENTS = 1 << 15
 #: The in-place kernels (:mod:`lossanalysis.nn.kernels`) allocate nothing and take blocks of
 #: about this many elements (fewer NumPy calls per batch).
-KERNEL_BLOCK_ELEMENTS = 1 << 15
+KERNEL_BLOCK_ELEMENTS = 1 << 16
 #: Batches of at least this many elements are shared out over the elementwise threads
 #: (:mod:`lossanalysis.nn.parallel`) by rows.
 SPLIT_ELEMENTS = 1 << 15
