@@ -7,9 +7,10 @@ operations in the same order* -- so the same bits (``tests/test_nn.py`` compares
 bit) -- but writes every intermediate into one of five scratch arrays that the caller keeps
 from step to step, shares the intermediates between the value and the gradient, and leaves
 out the passes whose result is known (the sum of two products of which one is an exact zero,
-a multiplication by 1).  The catalogue allocates a fresh array for each intermediate (about
-thirty passes per BCE block, a dozen of them into new memory); here BCE takes 21 passes and
-no allocation.
+a multiplication by 1).  The catalogue's BCE makes about thirty passes over a block, most of
+them into newly allocated arrays (and the caller scales a copy of its gradient); here BCE takes
+22 passes, the row sums and the scaling included, and allocates nothing: 0.31 against 0.58 ms
+for a 128 x 784 batch on the AMD EPYC it was measured on.
 
 The rewrites that keep the bits:
 

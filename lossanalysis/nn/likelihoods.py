@@ -19,6 +19,10 @@ term                          per-pixel value                                   
 ``beta``                      -ln Beta(y; kappa p, kappa (1-p)), y clipped         ``beta_nll``
 ============================  ===================================================  =========
 
+For the catalogue's own ``bce`` and ``mse`` the value and gradient come from
+:mod:`lossanalysis.nn.kernels`: the catalogue's operations performed in place on scratch
+arrays kept from call to call -- the same bits, without the catalogue's temporaries.
+
 The learned-sigma Gaussian parameterizes ``log sigma`` (one shared scalar or one per pixel); its
 squared error comes from the catalogue's ``mse`` and only the scaling by ``1/(2 sigma^2)``, the
 normalizer ``ln sigma + ln(2 pi)/2`` and the gradient in ``log sigma`` are written here.

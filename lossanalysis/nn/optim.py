@@ -162,11 +162,18 @@ class Adam(Optimizer):
       bias correction and rescaling are folded into two scalars, and the last pass is again
       an ``axpy``.
 
-    Passes: ``g^2``, two moment ``axpy``, ``sqrt``, ``+ eps``, division, ``axpy``.  The four
-    NumPy passes run in cache-sized blocks (split over threads after
-    :func:`lossanalysis.nn.set_threads`); the BLAS calls use the BLAS library's threads.  Results agree with the textbook to float rounding (``axpy`` uses fused
-    multiply-adds), are deterministic for a given BLAS thread count, and are restored
-    bitwise by :meth:`load_state_dict`.
+    Passes: ``g^2``, two moment ``axpy``, ``sqrt``, ``+ eps``, division, ``axpy``.  When the
+    parameters and gradients are flat buffers (as the models lay them out) all seven passes
+    run on one block of about :attr:`block` elements before the next block, so that ``p``,
+    ``g``, ``M`` and ``V`` are each read from memory once per step and the scratch array is
+    one block, not one more parameter-sized array; the blocks are shared out over the
+    elementwise threads after :func:`lossanalysis.nn.set_threads`, and ``axpy`` is called on
+    the blocks' addresses (no per-call checks).  Otherwise the passes run array by array.
+    Every element goes through the same operations whatever the path, block size or thread
+    count (block sizes are multiples of 64, so a BLAS vector loop never ends inside a block),
+    so the results are the same bits.  They agree with the textbook to float rounding
+    (``axpy`` uses fused multiply-adds), are deterministic for a given BLAS thread count, and
+    are restored bitwise by :meth:`load_state_dict`.
 
     :meth:`state_dict` reports the stored ``M`` and ``V`` with their scales
     ``{"scale": {"M": cM, "V": cV}}``; the first moment estimate is
