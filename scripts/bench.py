@@ -15,12 +15,18 @@ range over the rounds.  With two or more threads a third process per round times
 its elementwise work split over the threads as well (``lossanalysis.nn.set_threads``, off by
 default), to show whether that would pay.
 
-Per NumPy process it also reports the achieved GFLOP/s of the step's matrix products, the
-GFLOP/s of the same products as bare ``numpy.matmul`` calls (the BLAS limit on this machine),
-and a breakdown of the step (``lossanalysis.nn.profile.step_breakdown``): matmuls, Adam, the
-loss value and gradient, and the rest.  The load average and CPU count are printed at the start
-and after every round: on a shared machine, compare rounds run under similar load.  PyTorch is
-never a dependency of the package; without it the NumPy numbers alone are printed.
+Per NumPy process it measures the step against the floor NumPy itself sets
+(``lossanalysis.nn.profile.step_breakdown``): the step, its matrix products run as bare
+``numpy.matmul`` calls on the same shapes, layouts and memory, the Adam update alone and the
+loss value and gradient alone, timed interleaved (a few calls of each in turn, round after
+round) so that a change of load touches all four alike.  The table gives step / matmul per
+round (median and interquartile range over all rounds, from wall time and from process CPU
+time), the step's split into matmul, Adam, loss and the rest, the achieved GFLOP/s, and the
+1-minute load average during the rounds; the CPU model heads it, and the cost per element of
+the elementwise kernels a step is made of (``profile.kernel_costs``) is printed first.  The
+load average and CPU count are also printed at the start and after every round: on a shared
+machine, compare rounds run under similar load.  PyTorch is never a dependency of the
+package; without it the NumPy numbers alone are printed.
 
 Quality::
 
@@ -56,7 +62,9 @@ def _args(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                     help="thread counts to compare (BLAS and torch alike); default 1 2")
     ap.add_argument("--rounds", type=int, default=5, help="alternated rounds per thread count")
-    ap.add_argument("--steps", type=int, default=60, help="timed steps per model and process")
+    ap.add_argument("--steps", type=int, default=60,
+                    help="timed steps per model and process (NumPy: in timing rounds of 5, "
+                         "each also timing the bare matmuls, Adam and the loss 5 times)")
     ap.add_argument("--warmup", type=int, default=20, help="untimed steps before timing")
     ap.add_argument("--models", default="vae,ae-bce,ae-mse",
                     help=f"comma-separated, from {', '.join(MODELS)}")
