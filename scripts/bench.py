@@ -318,6 +318,8 @@ def _summarize(args, runs):
             cpu_ratios = [r for p in parts for r in p["cpu"]["ratios"]]
             loads = [a["load"]["1min"] for a in mine]
             br = {k: med([p[k] for p in parts]) for k in ("step", "matmul", "adam", "loss", "rest")}
+            brc = {k: med([p["cpu"][k] for p in parts])
+                   for k in ("step", "matmul", "adam", "loss", "rest")}
             fl = parts[0]["flops"]
             (m, q1, q3), ratio_txt = iqr(ratios)
             (cm, cq1, cq3), cpu_txt = iqr(cpu_ratios)
@@ -327,12 +329,14 @@ def _summarize(args, runs):
                    "step_over_matmul_cpu": cm, "step_over_matmul_cpu_q1": cq1,
                    "step_over_matmul_cpu_q3": cq3,
                    "breakdown_ms": {k: 1e3 * br[k] for k in ("matmul", "adam", "loss", "rest")},
+                   "breakdown_cpu_ms": {k: 1e3 * brc[k]
+                                        for k in ("step", "matmul", "adam", "loss", "rest")},
                    "gflops_step": fl / br["step"] / 1e9, "gflops_sgemm": fl / br["matmul"] / 1e9,
                    "load_1min": med(loads)}
-            floor_rows.append(f"{threads:>7}  {MODELS[name]:<26} {1e3 * br['step']:7.2f} "
-                              f"{1e3 * br['matmul']:7.2f}  {ratio_txt:<17} {cpu_txt:<17} "
-                              f"{1e3 * br['adam']:5.2f} {1e3 * br['loss']:5.2f} "
-                              f"{1e3 * br['rest']:5.2f}  {fl / br['step'] / 1e9:5.0f} / "
+            split = " ".join(f"{1e3 * b[k]:5.2f}" for b in (br, brc)
+                             for k in ("step", "matmul", "adam", "loss", "rest"))
+            floor_rows.append(f"{threads:>7}  {MODELS[name]:<26} {ratio_txt:<17} {cpu_txt:<17} "
+                              f"{split}  {fl / br['step'] / 1e9:5.0f} / "
                               f"{fl / br['matmul'] / 1e9:4.0f}  {med(loads):4.2f} "
                               f"[{min(loads):.2f}-{max(loads):.2f}]")
             theirs, nt_ratios, nt_cpu, split = [], [], [], []
@@ -363,11 +367,12 @@ def _summarize(args, runs):
             summary.append(row)
     print(f"\nAgainst the floor NumPy sets (CPU: {', '.join(cpus)}): step / matmul per timing "
           "round, median [interquartile range] over all rounds, from wall time and from "
-          "process CPU time; the step's split in ms (medians); 1-minute load average "
-          "median [range] over the rounds")
-    print(f"{'threads':>7}  {'model':<26} {'step ms':>7} {'matmul':>7}  {'step/matmul wall':<17} "
-          f"{'step/matmul CPU':<17} {'adam':>5} {'loss':>5} {'rest':>5}  GFLOP/s step / sgemm  "
-          "load")
+          "process CPU time; the step and its split in ms (medians), from wall time and from "
+          "CPU time; 1-minute load average median [range] over the rounds")
+    names = " ".join(f"{k:>5}" for k in ("step", "mm", "adam", "loss", "rest"))
+    print(f"{'threads':>7}  {'model':<26} {'step/matmul wall':<17} {'step/matmul CPU':<17} "
+          f"{names} {names}  GFLOP/s step / sgemm  load")
+    print(f"{'':>7}  {'':<26} {'':<17} {'':<17} {'(wall ms)':^29} {'(CPU ms)':^29}")
     print("\n".join(floor_rows))
     if torch_rows:
         print(f"\nAgainst PyTorch (each library in its own process, rounds alternated):")
@@ -375,7 +380,9 @@ def _summarize(args, runs):
               f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>17} {'split/no split':>17}")
         print("\n".join(torch_rows))
     print("\nstep/matmul: the step (forward, backward, Adam) over its matrix products run as "
-          "bare numpy.matmul calls, timed interleaved in the same process.  rest = step - "
+          "bare numpy.matmul calls, timed interleaved in the same process; at 1 thread the "
+          "CPU-time figures leave out the waits for a free core on a busy machine (at more "
+          "threads they add up the threads' times).  rest = step - "
           "matmul - adam - loss (activations, biases, reparameterization, glue).  GFLOP/s: "
           "matmul flops per step time, and per bare-matmul time.  numpy/torch < 1: NumPy "
           "faster; CPU-time ratio (1 thread only): the same with process CPU time, which on a "
