@@ -92,7 +92,7 @@ def _mse(y, z, value, grad, scale, summed, work):
     E += W                               # d = p - y
     if summed:
         np.multiply(E, E, out=A)
-        np.sum(A, axis=1, out=value)
+        np.add.reduce(A, axis=1, out=value)
     else:
         np.multiply(E, E, out=value)
     if grad is None:
@@ -105,7 +105,7 @@ def _mse(y, z, value, grad, scale, summed, work):
 def _finish_value(A, L, value, summed):
     if summed:
         np.add(A, L, out=A)
-        np.sum(A, axis=1, out=value)
+        np.add.reduce(A, axis=1, out=value)
     else:
         np.add(A, L, out=value)
 

@@ -44,6 +44,7 @@ from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
 from .kernels import N_SCRATCH, kernel_for
 from .layers import positive_finite
+from .mlp import work_arrays
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS"]
 
@@ -84,7 +85,7 @@ class _Evaluator:
         if work is None:
             if len(self._scratch) > 8:          # a few shapes at a time (training, testing)
                 self._scratch.clear()
-            work = self._scratch[key] = [np.empty((rows, d), dtype) for _ in range(N_SCRATCH)]
+            work = self._scratch[key] = work_arrays([(rows, d)] * N_SCRATCH, dtype)
         return work
 
     def __call__(self, x, out, grad_scale, summed: bool = True, reuse: bool = False):
@@ -98,8 +99,8 @@ class _Evaluator:
         if reuse:
             key = (vshape, want_grad, out.shape, out.dtype)
             if key not in self._buffers:
-                self._buffers = {key: (np.empty(vshape, out.dtype),
-                                       np.empty_like(out) if want_grad else None)}
+                arrays = work_arrays([vshape] + ([out.shape] if want_grad else []), out.dtype)
+                self._buffers = {key: (arrays[0], arrays[1] if want_grad else None)}
             values, grad = self._buffers[key]
         else:
             values = np.empty(vshape, dtype=out.dtype)
