@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from .memory import work_arrays
+
 __all__ = [
     "Dense",
     "ReLU",
@@ -106,9 +108,10 @@ def init_weight(rng: np.random.Generator, n_in: int, n_out: int, scheme: str, dt
 
 
 def _buffer(buf, shape, dtype):
-    """Return ``buf`` if it has the wanted shape, else a new empty array."""
-    if buf is None or buf.shape != shape:
-        buf = np.empty(shape, dtype=dtype)
+    """Return ``buf`` if it has the wanted shape and dtype, else a new (zero-filled) work array
+    (:func:`lossanalysis.nn.memory.work_arrays`)."""
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        (buf,) = work_arrays([shape], dtype)
     return buf
 
 
@@ -188,9 +191,7 @@ class ReLU:
         self._zeros = None
 
     def forward(self, h: np.ndarray) -> np.ndarray:
-        zeros = self._zeros
-        if zeros is None or zeros.shape != h.shape or zeros.dtype != h.dtype:
-            zeros = self._zeros = np.zeros(h.shape, h.dtype)
+        zeros = self._zeros = _buffer(self._zeros, h.shape, h.dtype)     # zero-filled
         np.maximum(h, zeros, out=h)
         self._y = h
         return h

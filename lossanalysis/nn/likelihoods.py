@@ -44,7 +44,7 @@ from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
 from .kernels import N_SCRATCH, kernel_for
 from .layers import positive_finite
-from .mlp import work_arrays
+from .memory import work_arrays
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS"]
 

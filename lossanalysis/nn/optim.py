@@ -22,7 +22,8 @@ import numpy as np
 
 from . import parallel
 from .layers import positive_finite
-from .mlp import flat_buffer, flat_view
+from .memory import flat_buffer
+from .mlp import flat_view
 
 __all__ = ["Optimizer", "SGD", "Adam", "make_optimizer"]
 

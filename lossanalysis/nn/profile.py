@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from .mlp import flat_buffer, pack
+from .memory import flat_buffer
+from .mlp import pack
 from .optim import Adam
 
 __all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown",
