@@ -238,6 +238,8 @@ class Adam(Optimizer):
         if axpy is None:
             axpy = self._axpy[p1.dtype] = _axpy(p1)
         raw = getattr(parallel.blas_axpy(p1.dtype), "raw", None)
+        if p1.size == 0:
+            return
         if (raw is not None and p1.ndim == 1 and g1.flags.c_contiguous
                 and p1.dtype == g1.dtype == M1.dtype == V1.dtype):
             self._update_blocks(raw, (p, g, M, V), (p1, g1, M1, V1), plan, coef)
