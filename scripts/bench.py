@@ -15,12 +15,18 @@ range over the rounds.  With two or more threads a third process per round times
 its elementwise work split over the threads as well (``lossanalysis.nn.set_threads``, off by
 default), to show whether that would pay.
 
-Per NumPy process it also reports the achieved GFLOP/s of the step's matrix products, the
-GFLOP/s of the same products as bare ``numpy.matmul`` calls (the BLAS limit on this machine),
-and a breakdown of the step (``lossanalysis.nn.profile.step_breakdown``): matmuls, Adam, the
-loss value and gradient, and the rest.  The load average and CPU count are printed at the start
-and after every round: on a shared machine, compare rounds run under similar load.  PyTorch is
-never a dependency of the package; without it the NumPy numbers alone are printed.
+Per NumPy process it measures the step against the floor NumPy itself sets
+(``lossanalysis.nn.profile.step_breakdown``): the step, its matrix products run as bare
+``numpy.matmul`` calls on the same shapes, layouts and memory, the Adam update alone and the
+loss value and gradient alone, timed interleaved (a few calls of each in turn, round after
+round) so that a change of load touches all four alike.  The table gives step / matmul per
+round (median and interquartile range over all rounds, from wall time and from process CPU
+time), the step's split into matmul, Adam, loss and the rest, the achieved GFLOP/s, and the
+1-minute load average during the rounds; the CPU model heads it, and the cost per element of
+the elementwise kernels a step is made of (``profile.kernel_costs``) is printed first.  The
+load average and CPU count are also printed at the start and after every round: on a shared
+machine, compare rounds run under similar load.  PyTorch is never a dependency of the
+package; without it the NumPy numbers alone are printed.
 
 Quality::
 
@@ -56,7 +62,9 @@ def _args(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                     help="thread counts to compare (BLAS and torch alike); default 1 2")
     ap.add_argument("--rounds", type=int, default=5, help="alternated rounds per thread count")
-    ap.add_argument("--steps", type=int, default=60, help="timed steps per model and process")
+    ap.add_argument("--steps", type=int, default=60,
+                    help="timed steps per model and process (NumPy: in timing rounds of 5, "
+                         "each also timing the bare matmuls, Adam and the loss 5 times)")
     ap.add_argument("--warmup", type=int, default=20, help="untimed steps before timing")
     ap.add_argument("--models", default="vae,ae-bce,ae-mse",
                     help=f"comma-separated, from {', '.join(MODELS)}")
@@ -120,35 +128,25 @@ def worker(args):
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from lossanalysis.nn import Adam, parallel
-    from lossanalysis.nn.profile import (bare_matmuls, matmul_shapes, median_time,
-                                         step_breakdown)
+    from lossanalysis.nn import parallel
+    from lossanalysis.nn.profile import cpu_model, median_time, step_breakdown
 
     x, source = _batch(args, np)
     out = {"lib": args.lib, "threads": threads, "split": args.split, "data": source,
-           "load": _load(), "models": {}}
+           "load": _load(), "cpu": cpu_model(), "models": {}}
     if args.lib == "numpy":
         if args.split == "on":
             parallel.set_threads(threads)
         out["blas"] = parallel.blas_threads()
         out["elementwise_threads"] = parallel.threads()
+        calls = min(5, args.steps)
         for name in args.model_list:
-            model = _build(name)
-            opt = Adam(model.params, lr=1e-3)
-            rng = np.random.default_rng(0)
-
-            def step():
-                _, g = model.loss_and_grads(x, rng=rng, reuse=True)
-                opt.step(g)
-
-            with np.errstate(under="ignore"):
-                t, t_cpu = median_time(step, args.steps, args.warmup, cpu=True)
-            shapes = matmul_shapes(model, len(x))
-            bare = median_time(bare_matmuls(shapes), args.steps, args.warmup)
-            parts = step_breakdown(_build(name), x, repeat=max(3, args.steps // 2),
-                                   warmup=args.warmup)
-            out["models"][name] = {"step": t, "step_cpu": t_cpu, "bare_matmul": bare,
-                                   "flops": parts["flops"], "parts": parts}
+            parts = step_breakdown(_build(name), x, rounds=max(3, args.steps // calls),
+                                   calls=calls, warmup=args.warmup)
+            out["models"][name] = {"step": parts["step"], "step_cpu": parts["cpu"]["step"],
+                                   "bare_matmul": parts["matmul"], "flops": parts["flops"],
+                                   "parts": parts}
+        out["load_end"] = _load()
     else:
         import torch
 
@@ -255,12 +253,18 @@ def _quantiles(values):
 def speed(args):
     import numpy as np
 
+    from lossanalysis.nn.profile import KERNEL_OPS, cpu_model, kernel_costs
+
     torch_version = None if args.no_torch else _have_torch()
-    print(f"lossanalysis.nn training step vs PyTorch: batch {args.batch_size}, float32, Adam; "
-          f"{args.rounds} rounds x {args.steps} timed steps (after {args.warmup} untimed) per "
-          f"model and process; numpy {np.__version__}; torch "
-          + (torch_version or "not importable: NumPy numbers only"))
+    print(f"lossanalysis.nn training step: batch {args.batch_size}, float32, Adam; "
+          f"{args.rounds} rounds (one process per library and thread count each) x "
+          f"{args.steps} timed steps (after {args.warmup} untimed) per model; numpy "
+          f"{np.__version__}; torch " + (torch_version or "not importable: NumPy numbers only"))
+    print(f"CPU: {cpu_model()}")
     print(f"load at start: {_load()}")
+    costs = kernel_costs()
+    print("elementwise kernels on this CPU, ns per float32 element (in cache): "
+          + ", ".join(f"{k} {costs[k]:.2f}" for k in KERNEL_OPS))
     runs = []
     for r in range(args.rounds):
         for threads in args.threads:
@@ -282,11 +286,14 @@ def speed(args):
     summary = _summarize(args, runs)
     if args.json:
         from lossanalysis._io import atomic_write
-        atomic_write(args.json, json.dumps({"runs": runs, "summary": summary}, indent=1) + "\n")
+        atomic_write(args.json, json.dumps({"cpu": cpu_model(), "kernels_ns": costs,
+                                            "runs": runs, "summary": summary}, indent=1) + "\n")
     return summary
 
 
 def _summarize(args, runs):
+    """Two tables from the rounds: NumPy against its own matrix products (step / matmul and
+    the split of the step), and NumPy against PyTorch."""
     import numpy as np
 
     def pick(lib, threads, split, r):
@@ -295,60 +302,93 @@ def _summarize(args, runs):
                 return x
         return None
 
+    def iqr(values, fmt="{:.2f}"):
+        m, q1, q3 = _quantiles(values)
+        return (m, q1, q3), f"{fmt.format(m)} [{fmt.format(q1)}-{fmt.format(q3)}]"
+
+    med = lambda v: float(np.median(v))  # noqa: E731
+    cpus = sorted({x.get("cpu", "?") for x in runs if x["lib"] == "numpy"})
     summary = []
-    header = (f"{'threads':>7}  {'model':<26} {'numpy ms':>8} {'torch ms':>8}  "
-              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>14} {'split/no split':>14}  "
-              f"{'GFLOP/s step / sgemm':>21}  {'matmul':>6} {'adam':>5} {'loss':>5} {'rest':>5} ms")
-    print("\n" + header)
+    floor_rows, torch_rows = [], []
     for threads in args.threads:
         for name in args.model_list:
-            ours, theirs, ratios, cpu_ratios, split, parts = [], [], [], [], [], []
-            for r in range(args.rounds):
-                a, b, c = pick("numpy", threads, "off", r), pick("torch", threads, "off", r), \
-                    pick("numpy", threads, "on", r)
-                ours.append(a["models"][name]["step"])
-                parts.append(a["models"][name])
+            mine = [pick("numpy", threads, "off", r) for r in range(args.rounds)]
+            parts = [a["models"][name]["parts"] for a in mine]
+            ratios = [r for p in parts for r in p["ratios"]]
+            cpu_ratios = [r for p in parts for r in p["cpu"]["ratios"]]
+            loads = [a["load"]["1min"] for a in mine]
+            br = {k: med([p[k] for p in parts]) for k in ("step", "matmul", "adam", "loss", "rest")}
+            brc = {k: med([p["cpu"][k] for p in parts])
+                   for k in ("step", "matmul", "adam", "loss", "rest")}
+            fl = parts[0]["flops"]
+            (m, q1, q3), ratio_txt = iqr(ratios)
+            (cm, cq1, cq3), cpu_txt = iqr(cpu_ratios)
+            row = {"threads": threads, "model": name, "cpu": cpus[0] if len(cpus) == 1 else cpus,
+                   "numpy_ms": 1e3 * br["step"], "matmul_ms": 1e3 * br["matmul"],
+                   "step_over_matmul": m, "step_over_matmul_q1": q1, "step_over_matmul_q3": q3,
+                   "step_over_matmul_cpu": cm, "step_over_matmul_cpu_q1": cq1,
+                   "step_over_matmul_cpu_q3": cq3,
+                   "breakdown_ms": {k: 1e3 * br[k] for k in ("matmul", "adam", "loss", "rest")},
+                   "breakdown_cpu_ms": {k: 1e3 * brc[k]
+                                        for k in ("step", "matmul", "adam", "loss", "rest")},
+                   "gflops_step": fl / br["step"] / 1e9, "gflops_sgemm": fl / br["matmul"] / 1e9,
+                   "load_1min": med(loads)}
+            split = " ".join(f"{1e3 * b[k]:5.2f}" for b in (br, brc)
+                             for k in ("step", "matmul", "adam", "loss", "rest"))
+            floor_rows.append(f"{threads:>7}  {MODELS[name]:<26} {ratio_txt:<17} {cpu_txt:<17} "
+                              f"{split}  {fl / br['step'] / 1e9:5.0f} / "
+                              f"{fl / br['matmul'] / 1e9:4.0f}  {med(loads):4.2f} "
+                              f"[{min(loads):.2f}-{max(loads):.2f}]")
+            theirs, nt_ratios, nt_cpu, split = [], [], [], []
+            for r, a in enumerate(mine):
+                b, c = pick("torch", threads, "off", r), pick("numpy", threads, "on", r)
                 if b is not None:
                     theirs.append(b["models"][name]["step"])
-                    ratios.append(ours[-1] / theirs[-1])
-                    cpu_ratios.append(a["models"][name]["step_cpu"] / b["models"][name]["step_cpu"])
+                    nt_ratios.append(a["models"][name]["step"] / theirs[-1])
+                    nt_cpu.append(a["models"][name]["step_cpu"] / b["models"][name]["step_cpu"])
                 if c is not None:
-                    split.append(c["models"][name]["step"] / ours[-1])
-            med = lambda v: float(np.median(v))  # noqa: E731
-            fl = parts[0]["flops"]
-            t_step, t_bare = med(ours), med([p["bare_matmul"] for p in parts])
-            br = {k: med([p["parts"][k] for p in parts]) for k in ("matmul", "adam", "loss", "rest")}
-            row = {"threads": threads, "model": name, "numpy_ms": 1e3 * t_step,
-                   "gflops_step": fl / t_step / 1e9, "gflops_sgemm": fl / t_bare / 1e9,
-                   "breakdown_ms": {k: 1e3 * v for k, v in br.items()}}
-            ratio_txt = "-"
-            torch_txt = "-"
-            if ratios:
-                m, q1, q3 = _quantiles(ratios)
-                row.update(torch_ms=1e3 * med(theirs), ratio_median=m, ratio_q1=q1, ratio_q3=q3)
-                ratio_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
-                torch_txt = f"{1e3 * med(theirs):8.2f}"
-            cpu_txt = "-"
-            if cpu_ratios and threads == 1:
-                m, q1, q3 = _quantiles(cpu_ratios)
-                row.update(cpu_ratio_median=m, cpu_ratio_q1=q1, cpu_ratio_q3=q3)
-                cpu_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
-            split_txt = "-"
-            if split:
-                m, q1, q3 = _quantiles(split)
-                row.update(split_over_nosplit=m)
-                split_txt = f"{m:.2f} [{q1:.2f}-{q3:.2f}]"
+                    split.append(c["models"][name]["step"] / a["models"][name]["step"])
+            if nt_ratios or split:
+                ratio_txt = torch_txt = cpu_txt = split_txt = "-"
+                if nt_ratios:
+                    (m, q1, q3), ratio_txt = iqr(nt_ratios)
+                    row.update(torch_ms=1e3 * med(theirs), ratio_median=m, ratio_q1=q1,
+                               ratio_q3=q3)
+                    torch_txt = f"{1e3 * med(theirs):8.2f}"
+                if nt_cpu and threads == 1:
+                    (m, q1, q3), cpu_txt = iqr(nt_cpu)
+                    row.update(cpu_ratio_median=m, cpu_ratio_q1=q1, cpu_ratio_q3=q3)
+                if split:
+                    (m, _, _), split_txt = iqr(split)
+                    row.update(split_over_nosplit=m)
+                torch_rows.append(f"{threads:>7}  {MODELS[name]:<26} {1e3 * br['step']:8.2f} "
+                                  f"{torch_txt:>8}  {ratio_txt:<26} {cpu_txt:>17} "
+                                  f"{split_txt:>17}")
             summary.append(row)
-            print(f"{threads:>7}  {MODELS[name]:<26} {1e3 * t_step:8.2f} {torch_txt:>8}  "
-                  f"{ratio_txt:<26} {cpu_txt:>14} {split_txt:>14}  "
-                  f"{fl / t_step / 1e9:9.0f} / {fl / t_bare / 1e9:5.0f} ({t_bare / t_step:4.0%})  "
-                  f"{1e3 * br['matmul']:6.2f} {1e3 * br['adam']:5.2f} {1e3 * br['loss']:5.2f} "
-                  f"{1e3 * br['rest']:5.2f}")
-    print("\nratio < 1: NumPy faster (wall time per step, medians per round).  CPU-time ratio "
-          "(1 thread only): the same with process CPU time, which on a busy machine leaves out "
-          "the waits for a free core.  split/no split < 1: splitting the elementwise work over "
-          "threads (lossanalysis.nn.set_threads, off by default) would pay.  GFLOP/s: matmul flops per step time, and per bare-matmul time.  "
-          "rest = step - matmul - adam - loss (activations, biases, reparameterization, glue).")
+    print(f"\nAgainst the floor NumPy sets (CPU: {', '.join(cpus)}): step / matmul per timing "
+          "round, median [interquartile range] over all rounds, from wall time and from "
+          "process CPU time; the step and its split in ms (medians), from wall time and from "
+          "CPU time; 1-minute load average median [range] over the rounds")
+    names = " ".join(f"{k:>5}" for k in ("step", "mm", "adam", "loss", "rest"))
+    print(f"{'threads':>7}  {'model':<26} {'step/matmul wall':<17} {'step/matmul CPU':<17} "
+          f"{names} {names}  GFLOP/s step / sgemm  load")
+    print(f"{'':>7}  {'':<26} {'':<17} {'':<17} {'(wall ms)':^29} {'(CPU ms)':^29}")
+    print("\n".join(floor_rows))
+    if torch_rows:
+        print(f"\nAgainst PyTorch (each library in its own process, rounds alternated):")
+        print(f"{'threads':>7}  {'model':<26} {'numpy ms':>8} {'torch ms':>8}  "
+              f"{'numpy/torch: median [IQR]':<26} {'CPU-time ratio':>17} {'split/no split':>17}")
+        print("\n".join(torch_rows))
+    print("\nstep/matmul: the step (forward, backward, Adam) over its matrix products run as "
+          "bare numpy.matmul calls, timed interleaved in the same process; at 1 thread the "
+          "CPU-time figures leave out the waits for a free core on a busy machine (at more "
+          "threads they add up the threads' times).  rest = step - "
+          "matmul - adam - loss (activations, biases, reparameterization, glue).  GFLOP/s: "
+          "matmul flops per step time, and per bare-matmul time.  numpy/torch < 1: NumPy "
+          "faster; CPU-time ratio (1 thread only): the same with process CPU time, which on a "
+          "busy machine leaves out the waits for a free core.  split/no split < 1: splitting "
+          "the elementwise work over threads (lossanalysis.nn.set_threads, off by default) "
+          "would pay.")
     return summary
 
 

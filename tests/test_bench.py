@@ -5,6 +5,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +38,15 @@ def test_numpy_worker_reports_times_flops_and_breakdown(numpy_worker_output):
     assert vae["flops"] == 419_840_000            # 2 B n_in n_out per product, 11 products
     parts = vae["parts"]
     for key in ("step", "matmul", "adam", "loss"):
-        assert parts[key] > 0
+        assert parts[key] > 0 and parts["cpu"][key] > 0
     assert parts["rest"] == pytest.approx(parts["step"] - parts["matmul"] - parts["adam"]
                                           - parts["loss"])
+    # step / matmul per interleaved timing round, summarized by median and quartiles
+    assert len(parts["ratios"]) == parts["rounds"] >= 3
+    assert parts["ratio_q1"] <= parts["ratio"] <= parts["ratio_q3"]
+    assert vae["step"] == parts["step"] and vae["bare_matmul"] == parts["matmul"]
     assert out["blas"]["threads"] >= 1
+    assert out["cpu"] and out["cpu"] != "unknown"
 
 
 def test_summary_table_takes_per_round_ratios(numpy_worker_output, capsys):
@@ -59,7 +65,33 @@ def test_summary_table_takes_per_round_ratios(numpy_worker_output, capsys):
     assert (row["ratio_median"], row["ratio_q1"], row["ratio_q3"]) == pytest.approx((0.5, 0.375,
                                                                                       0.75))
     assert (row["cpu_ratio_median"], row["cpu_ratio_q1"]) == pytest.approx((0.5, 0.375))
-    assert capsys.readouterr().out.count("0.50 [0.38-0.75]") == 2     # wall and CPU time
+    printed = capsys.readouterr().out
+    assert printed.count("0.50 [0.38-0.75]") == 2     # wall and CPU time
+    # step / matmul: the per-round ratios of all processes pooled; the CPU named
+    assert row["step_over_matmul"] == pytest.approx(
+        float(np.median([x for r in runs if r["lib"] == "numpy"
+                         for x in r["models"]["vae"]["parts"]["ratios"]])))
+    assert row["cpu"] == out["cpu"] and f"CPU: {out['cpu']}" in printed
+
+
+def test_summary_pools_the_step_over_matmul_rounds(numpy_worker_output, capsys):
+    bench, out = numpy_worker_output
+    runs = []
+    for r in range(2):
+        ours = json.loads(json.dumps(out))
+        ours["round"] = r
+        parts = ours["models"]["vae"]["parts"]
+        parts["ratios"] = [1.0 + r, 2.0 + r]          # pooled: 1, 2, 2, 3
+        parts["cpu"]["ratios"] = [1.5, 1.5]
+        runs.append(ours)
+    args = bench._args(["--rounds", "2", "--threads", "1", "--models", "vae", "--no-torch"])
+    (row,) = bench._summarize(args, runs)
+    assert (row["step_over_matmul"], row["step_over_matmul_q1"],
+            row["step_over_matmul_q3"]) == pytest.approx((2.0, 1.75, 2.25))
+    assert row["step_over_matmul_cpu"] == pytest.approx(1.5)
+    assert "torch_ms" not in row
+    printed = capsys.readouterr().out
+    assert "2.00 [1.75-2.25]" in printed and "Against PyTorch" not in printed
 
 
 def test_bench_arguments_are_checked(capsys):

@@ -11,6 +11,7 @@ from scipy import integrate, stats
 from lossanalysis.losses import LOSSES, Loss, get_loss, sigmoid
 from lossanalysis.nn import (AE, MLP, SGD, VAE, Adam, BiasOnly, Dense, Gaussian, check_gradients,
                              make_activation, make_likelihood)
+from lossanalysis.nn.kernels import kernel_for
 from lossanalysis.nn.mlp import flat_view, pack
 
 TOL = 1e-6  # maximum relative error of the gradient checks
@@ -544,7 +545,9 @@ def test_vae_output_gradient_is_the_catalogue_grad_logit(monkeypatch, likelihood
     assert loss.name == catalogue
     calls = _spy(monkeypatch, loss)
     model.loss_and_grads(x, eps=eps)
-    assert calls == [(5, 10)]
+    # bce and mse run as the in-place kernels (the catalogue's operations, compared bit for
+    # bit in test_term_buffers_blocks_and_threads_do_not_change_a_bit); the others call it
+    assert calls == ([] if kernel_for(loss) else [(5, 10)])
     mu, logvar, _, h = model.last_latent
     z = model.decoder.forward(np.array(h))
     y = term.prepare(x)
@@ -680,6 +683,35 @@ def test_term_buffers_blocks_and_threads_do_not_change_a_bit(term_args):
     assert v3 is not v2
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_loss_kernels_give_the_catalogue_bits_at_the_extremes(dtype):
+    """The in-place bce and mse kernels against the catalogue, bit for bit, at logits of
+    +-1000, +-0 and in between, targets 0, 1 and grey: value sums, elementwise values (the
+    learned-sigma Gaussian's use), value alone and the scaled gradient."""
+    from lossanalysis.nn import Catalogue
+
+    rng = np.random.default_rng(11)
+    z = np.concatenate([rng.standard_normal((20, 64)) * 30, np.full((2, 64), 1000.0),
+                        np.full((2, 64), -1000.0), np.zeros((1, 64)), np.full((1, 64), -0.0),
+                        rng.standard_normal((4, 64)) * 1e-3]).astype(dtype)
+    y = _data(z.shape[0], 64, seed=12).astype(dtype)
+    y[:, :8] = 1.0
+    y[:, 8:16] = 0.0
+    for name in ("bce", "mse"):
+        term = Catalogue(name)
+        assert term._eval._kernel is not None
+        v_ref, g_ref = term.loss.value_and_grad_logit(y, z)
+        assert np.isfinite(v_ref).all() and np.isfinite(g_ref).all()
+        v, g = term.value_and_grad(y, z, grad_scale=0.375)
+        np.testing.assert_array_equal(v, v_ref.sum(axis=1))
+        np.testing.assert_array_equal(g, g_ref * dtype(0.375))
+        assert v.dtype == g.dtype == dtype
+        np.testing.assert_array_equal(term.value_and_grad(y, z)[0], v_ref.sum(axis=1))
+        elementwise, g1 = term._eval(y, z, 1, summed=False)
+        np.testing.assert_array_equal(elementwise, v_ref)
+        np.testing.assert_array_equal(g1, g_ref)
+
+
 @pytest.mark.parametrize("threads,renorm", [(1, 2.0 ** -10), (2, 2.0 ** -10), (1, 0.5)])
 def test_adam_seven_passes_match_the_textbook_with_threads_and_renormalization(threads, renorm):
     from lossanalysis.nn import parallel
@@ -708,6 +740,66 @@ def test_adam_seven_passes_match_the_textbook_with_threads_and_renormalization(t
     state = opt.state_dict()
     np.testing.assert_allclose(state["M"]["p.w"] * state["scale"]["M"], m / 0.2, rtol=1e-12)
     np.testing.assert_allclose(state["V"]["p.w"] * state["scale"]["V"], v / 0.01, rtol=1e-12)
+
+
+def test_adam_blocks_threads_and_the_per_array_path_give_the_same_bits(monkeypatch):
+    """The block-by-block update of the flat buffer does per element exactly what the update
+    array by array does (block boundaries elsewhere; every block a multiple of 64 elements, so
+    that a BLAS vector loop never ends inside one), whatever the block size and thread count,
+    renormalizations included."""
+    from lossanalysis.nn import parallel
+
+    rng = np.random.default_rng(9)
+    shapes = {"W": (37, 29), "b": (29,)}
+    start = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    gseq = [{k: (rng.standard_normal(s) * 10.0 ** rng.integers(-6, 2)).astype(np.float32)
+             for k, s in shapes.items()} for _ in range(25)]
+
+    def run(flat, block=None, threads=1):
+        owner = type("O", (), {})()
+        owner.params = {k: v.copy() for k, v in start.items()}
+        owner.grads = {k: np.zeros_like(v) for k, v in start.items()}
+        params, grads = pack([("p", owner)], np.float32)
+        if not flat:              # separate gradient arrays: no flat view, array by array
+            grads = {k: np.zeros_like(v) for k, v in params.items()}
+        opt = Adam(params, lr=0.01, betas=(0.8, 0.99))
+        opt.renorm = 0.5          # fold the scales into the moments every few steps
+        if block:
+            opt.block = block
+        try:
+            parallel.set_threads(threads)
+            for g in gseq:
+                for k in shapes:
+                    grads[f"p.{k}"][...] = g[k]
+                opt.step(grads)
+        finally:
+            parallel.set_threads(None)
+        assert (opt._blocks[1][0] is opt._flat_p) == flat      # one flat group, or per array
+        return np.concatenate([v.ravel() for v in params.values()])
+
+    reference = run(flat=False)
+    for block, threads in ((None, 1), (64, 1), (100, 2), (256, 2)):
+        np.testing.assert_array_equal(run(True, block, threads), reference)
+    # and what the whole-array passes (taken when the BLAS offers no raw axpy) compute
+    real = parallel.blas_axpy
+
+    def checked_only(dtype):
+        fn = real(dtype)
+        return None if fn is None else (lambda x, y, a: fn(x, y, a))
+
+    monkeypatch.setattr(parallel, "blas_axpy", checked_only)
+    owner = type("O", (), {})()
+    owner.params = {k: v.copy() for k, v in start.items()}
+    owner.grads = {k: np.zeros_like(v) for k, v in start.items()}
+    params, grads = pack([("p", owner)], np.float32)
+    opt = Adam(params, lr=0.01, betas=(0.8, 0.99))
+    opt.renorm = 0.5
+    for g in gseq:
+        for k in shapes:
+            grads[f"p.{k}"][...] = g[k]
+        opt.step(grads)
+    assert opt._blocks is None
+    np.testing.assert_array_equal(np.concatenate([v.ravel() for v in params.values()]), reference)
 
 
 def test_adam_reads_a_state_without_scales():

@@ -2,7 +2,8 @@
 
 The autoencoders train with the very loss definitions of :mod:`lossanalysis.losses`: the output
 gradient is the catalogue's ``grad_logit`` and the reported loss its ``value_logit`` (both from
-``value_and_grad_logit``, which shares their work).
+``value_and_grad_logit``, which shares their work; for ``bce`` and ``mse`` the same operations
+run in place, :mod:`.kernels`, giving the same bits).
 
 Typical use::
 
@@ -25,7 +26,8 @@ the output loss) over ``n`` Python threads -- off by default (it did not pay on 
 machine measured, see :mod:`.parallel`), and it never changes a result.
 
 Modules: :mod:`.layers` (dense layers, activations), :mod:`.mlp` (layer chains, flat parameter
-storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.models` (AE, VAE, BiasOnly),
+storage), :mod:`.likelihoods` (reconstruction terms), :mod:`.kernels` (bce and mse in place),
+:mod:`.models` (AE, VAE, BiasOnly),
 :mod:`.optim` (SGD, Adam), :mod:`.training` (the training loop, checkpoints, summaries),
 :mod:`.parallel` (thread counts, elementwise work over threads), :mod:`.profile` (where a
 step's time goes), :mod:`.figures` (reconstruction grids), :mod:`.compare` (one network, several

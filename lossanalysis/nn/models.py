@@ -294,7 +294,7 @@ class AE(_Model):
         z = self.decoder.forward(code, train=True)
         values, dz = self.term.value_and_grad(self.term.prepare(x), z, grad_scale=inv_b,
                                               **self._term_kw())
-        loss = float(values.mean())
+        loss = _mean(values)
         dcode = self.decoder.backward(dz)
         self.encoder.backward(dcode, need_dx=False)
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
@@ -453,8 +453,8 @@ class VAE(_Model):
         d_lv += em1
         d_lv *= 0.5
         self.encoder.backward(self._dhead, need_dx=False)
-        rec_m, kl_m = float(rec.mean()), float(kl.mean())
-        loss = float((rec + kl).mean())
+        rec_m, kl_m = _mean(rec), _mean(kl)
+        loss = _mean(rec + kl)
         self.last_terms = {"loss": loss, "rec": rec_m, "kl": kl_m}
         self.last_latent = (mu, logvar, eps, h)
         return loss, self._grads_out(reuse)
@@ -541,7 +541,7 @@ class BiasOnly(_Model):
         values, dz = self.term.value_and_grad(self.term.prepare(x), self._z(x.shape[0]),
                                               grad_scale=1.0 / x.shape[0], **self._term_kw())
         np.sum(dz, axis=0, out=self.grads["out.b"])
-        loss = float(values.mean())
+        loss = _mean(values)
         self.last_terms = {"loss": loss, "rec": loss, "kl": 0.0}
         return loss, self._grads_out(reuse)
 
@@ -586,6 +586,12 @@ def model_from_config(config: dict):
         return BiasOnly(cfg.pop("n_pixels"), loss=term, dtype=dtype, **cfg)
     except (KeyError, TypeError) as err:
         raise ValueError(f"incomplete or unknown model configuration {config!r}: {err}") from None
+
+
+def _mean(values) -> float:
+    """``float(values.mean())`` for a 1-D array, the same number (NumPy's mean is the sum,
+    in the array's dtype, divided by the count) without :func:`numpy.mean`'s Python layer."""
+    return float(values.sum() / values.shape[0])
 
 
 def _kl_elements(mu, logvar, em1):

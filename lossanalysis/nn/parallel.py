@@ -170,6 +170,10 @@ def blas_axpy(dtype):
                     raise ValueError("axpy needs two contiguous vectors of the same size and "
                                      f"dtype {_dtype}")
                 _raw(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+
+            # ``raw(n, a, x_address, 1, y_address, 1)``: no checks, for callers that have
+            # checked the arrays once and call it on fixed addresses (Adam's blocks).
+            fn.raw = raw
     _AXPY[dtype] = fn
     return fn
 

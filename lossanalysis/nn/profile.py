@@ -13,14 +13,17 @@ first encoder layer, as many for the input gradient.
 
 from __future__ import annotations
 
+import platform
 import time
 
 import numpy as np
 
+from .memory import flat_buffer
 from .mlp import pack
 from .optim import Adam
 
-__all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown"]
+__all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown",
+           "cpu_model", "kernel_costs", "KERNEL_OPS"]
 
 
 def matmul_shapes(model, batch: int) -> list:
@@ -57,23 +60,44 @@ def step_flops(model, batch: int) -> int:
 
 def bare_matmuls(shapes, dtype=np.float32):
     """A function running ``shapes`` as bare ``np.matmul(..., out=)`` calls with the layouts of
-    the step (transposed views where the step uses them).
+    the step (transposed views where the step uses them) and its memory: the weight operands
+    and the weight-gradient outputs lie in flat buffers from
+    :func:`lossanalysis.nn.mlp.flat_buffer` (huge pages where the system offers them), as a
+    model's parameters and gradients do; activations are ordinary arrays.
 
     >>> run = bare_matmuls([(2, 3, 4, "fwd"), (3, 2, 4, "dW"), (2, 4, 3, "dx")])
     >>> run()
     """
     rng = np.random.default_rng(0)
+    dtype = np.dtype(dtype)
+    weights = flat_buffer(sum(k * n for _, k, n, kind in shapes if kind != "dW"), dtype)
+    grads = flat_buffer(sum(m * n for m, _, n, kind in shapes if kind == "dW"), dtype)
+    used = {"w": 0, "g": 0}
+
+    def carve(buf, key, shape):
+        size = shape[0] * shape[1]
+        view = buf[used[key]:used[key] + size].reshape(shape)
+        used[key] += size
+        return view
+
     ops = []
     for m, k, n, kind in shapes:
         if kind == "fwd":
-            a, b = rng.standard_normal((m, k), dtype=dtype), rng.standard_normal((k, n), dtype=dtype)
+            a = rng.standard_normal((m, k), dtype=dtype)
+            b = carve(weights, "w", (k, n))
+            b[...] = rng.standard_normal((k, n), dtype=dtype)
+            out = np.empty((m, n), dtype)
         elif kind == "dW":
             a = rng.standard_normal((k, m), dtype=dtype).T
             b = rng.standard_normal((k, n), dtype=dtype)
+            out = carve(grads, "g", (m, n))
         else:
             a = rng.standard_normal((m, k), dtype=dtype)
-            b = rng.standard_normal((n, k), dtype=dtype).T
-        ops.append((a, b, np.empty((m, n), dtype)))
+            w = carve(weights, "w", (n, k))
+            w[...] = rng.standard_normal((n, k), dtype=dtype)
+            b = w.T
+            out = np.empty((m, n), dtype)
+        ops.append((a, b, out))
 
     def run():
         for a, b, o in ops:
@@ -93,6 +117,14 @@ def median_time(fn, repeat: int = 50, warmup: int = 5, *, cpu: bool = False):
     """
     for _ in range(warmup):
         fn()
+    wall, used = _times(fn, repeat)
+    if cpu:
+        return wall, used
+    return wall
+
+
+def _times(fn, repeat: int):
+    """Median wall and process CPU time per call of ``fn()`` over ``repeat`` calls."""
     wall = np.empty(repeat)
     used = np.empty(repeat)
     for i in range(repeat):
@@ -101,30 +133,46 @@ def median_time(fn, repeat: int = 50, warmup: int = 5, *, cpu: bool = False):
         fn()
         wall[i] = time.perf_counter() - t
         used[i] = time.process_time() - c
-    if cpu:
-        return float(np.median(wall)), float(np.median(used))
-    return float(np.median(wall))
+    return float(np.median(wall)), float(np.median(used))
 
 
-def step_breakdown(model, x, *, repeat: int = 30, warmup: int = 5, lr: float = 1e-3,
-                   seed: int = 0) -> dict:
-    """Median times (seconds) of a training step of ``model`` on the batch ``x`` and its parts.
+PARTS = ("step", "matmul", "adam", "loss")
+
+
+def step_breakdown(model, x, *, rounds: int = 10, calls: int = 5, warmup: int = 5,
+                   lr: float = 1e-3, seed: int = 0) -> dict:
+    """Times of a training step of ``model`` on the batch ``x`` and of its parts, measured
+    interleaved.
+
+    Four functions are timed: the ``step`` (forward, backward, Adam update), its ``matmul``
+    products run as bare ``numpy.matmul`` calls on the same shapes and layouts (the BLAS
+    floor of the step), the ``adam`` update alone (on a copy of the parameters) and the
+    output term's ``loss`` value and gradient alone.  Each round times ``calls`` consecutive
+    calls of each of the four in turn, so that a change of load on a shared machine touches
+    all four alike; per round the median call is kept.
 
     Returns
     -------
     dict
-        ``step`` (forward, backward, Adam), ``matmul`` (the step's products as bare matmuls),
-        ``adam`` (the update alone), ``loss`` (the output term's value and gradient), ``rest``
-        (``step`` minus the three: activations, biases, reparameterization, glue; it also takes
-        the difference between the products inside the step and bare ones) and ``flops``.
-        The model's parameters change (the steps are real ones).
+        ``step``, ``matmul``, ``adam``, ``loss``: medians over the rounds of the wall time per
+        call (seconds); ``rest`` = ``step - matmul - adam - loss`` (activations, biases, the
+        VAE's reparameterization and KL, Python glue, and whatever the products inside the
+        step cost beyond bare ones); ``ratio``, ``ratio_q1``, ``ratio_q3``: step / matmul per
+        round (``ratios``), its median and quartiles over the rounds; ``cpu``: the same keys from process
+        CPU time (on a busy machine what a single-threaded call cost, without the waits for a
+        core); ``rounds`` and ``flops`` (of the products, per step).  The model's parameters
+        change (the steps are real ones).
 
     Examples
     --------
     >>> from lossanalysis.nn import AE
-    >>> t = step_breakdown(AE((16, 8, 4), seed=0), np.full((4, 16), 0.5, np.float32), repeat=3)
-    >>> sorted(t)
-    ['adam', 'flops', 'loss', 'matmul', 'rest', 'step']
+    >>> t = step_breakdown(AE((16, 8, 4), seed=0), np.full((4, 16), 0.5, np.float32), rounds=2,
+    ...                    calls=2, warmup=1)
+    >>> sorted(t)   # doctest: +NORMALIZE_WHITESPACE
+    ['adam', 'cpu', 'flops', 'loss', 'matmul', 'ratio', 'ratio_q1', 'ratio_q3', 'ratios',
+     'rest', 'rounds', 'step']
+    >>> t["rest"] == t["step"] - t["matmul"] - t["adam"] - t["loss"]
+    True
     """
     x = model.check_data(x)
     batch = x.shape[0]
@@ -136,21 +184,119 @@ def step_breakdown(model, x, *, repeat: int = 30, warmup: int = 5, lr: float = 1
         opt.step(grads)
 
     with np.errstate(under="ignore"):
-        t_step = median_time(step, repeat, warmup)
-        shapes = matmul_shapes(model, batch)
-        t_mm = median_time(bare_matmuls(shapes, model.dtype), repeat, warmup)
+        step()                                  # the gradients the Adam part reuses
         shadow = {k: v.copy() for k, v in model.params.items()}
         owner = type("Shadow", (), {})()
         owner.params, owner.grads = shadow, {k: np.zeros_like(v) for k, v in shadow.items()}
-        shadow_params, _ = pack([("s", owner)], model.dtype)
+        shadow_params, shadow_grads = pack([("s", owner)], model.dtype)
+        for k, v in model.grads.items():
+            shadow_grads[f"s.{k}"][...] = v
         shadow_opt = Adam(shadow_params, lr=lr)
-        flat_grads = {f"s.{k}": v for k, v in model.grads.items()}
-        t_adam = median_time(lambda: shadow_opt.step(flat_grads), repeat, warmup)
         code = model.encoder.forward(x)[:, :model.decoder.sizes[0]]
         z = model.decoder.forward(np.ascontiguousarray(code))
         y = model.term.prepare(x)
         kw = model._term_kw()
-        t_loss = median_time(lambda: model.term.value_and_grad(y, z, grad_scale=1.0 / batch, **kw),
-                             repeat, warmup)
-    return {"step": t_step, "matmul": t_mm, "adam": t_adam, "loss": t_loss,
-            "rest": t_step - t_mm - t_adam - t_loss, "flops": step_flops(model, batch)}
+        fns = {"step": step,
+               "matmul": bare_matmuls(matmul_shapes(model, batch), model.dtype),
+               "adam": lambda: shadow_opt.step(shadow_grads),
+               "loss": lambda: model.term.value_and_grad(y, z, grad_scale=1.0 / batch, **kw)}
+        for _ in range(warmup):
+            for fn in fns.values():
+                fn()
+        wall = {k: [] for k in PARTS}
+        used = {k: [] for k in PARTS}
+        for _ in range(rounds):
+            for k, fn in fns.items():
+                w, c = _times(fn, calls)
+                wall[k].append(w)
+                used[k].append(c)
+    out = _summary(wall)
+    out["cpu"] = _summary(used)
+    out["rounds"] = rounds
+    out["flops"] = step_flops(model, batch)
+    return out
+
+
+def _summary(times: dict) -> dict:
+    """Medians over rounds, the rest, and the per-round step / matmul ratio's quartiles."""
+    out = {k: float(np.median(v)) for k, v in times.items()}
+    out["rest"] = out["step"] - out["matmul"] - out["adam"] - out["loss"]
+    ratio = np.array(times["step"]) / np.array(times["matmul"])
+    q1, med, q3 = np.percentile(ratio, [25, 50, 75])
+    out.update(ratio=float(med), ratio_q1=float(q1), ratio_q3=float(q3),
+               ratios=[float(r) for r in ratio])
+    return out
+
+
+def cpu_model() -> str:
+    """The processor's model name as the operating system reports it (Linux:
+    ``/proc/cpuinfo``, with the family and model numbers when the name is as terse as a
+    virtual machine's "AMD EPYC"), else :func:`platform.processor`; "unknown" if neither says.
+
+    >>> isinstance(cpu_model(), str)
+    True
+    """
+    fields = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break                          # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if not name:
+        return "unknown"
+    if "family" not in name.lower() and "cpu family" in fields and len(name.split()) <= 3:
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    return name
+
+
+#: The elementwise operations :func:`kernel_costs` times: what a training step is made of,
+#: and the alternatives that were weighed for it.
+KERNEL_OPS = ("exp", "log", "log1p", "sqrt", "divide", "reciprocal", "multiply",
+              "maximum(x, 0)", "maximum(x, zeros)", "multiply by bool", "greater_equal to float",
+              "sum over rows", "scipy expit", "scipy log_expit")
+
+
+def kernel_costs(n: int = 1 << 15, dtype=np.float32, repeat: int = 200) -> dict:
+    """Nanoseconds per element of elementwise operations on ``n`` values of ``dtype``
+    (in cache, after warm-up; median call): which kernels are fast or slow on this CPU.
+
+    >>> costs = kernel_costs(1024, repeat=3)
+    >>> sorted(costs) == sorted(KERNEL_OPS) and all(v > 0 for v in costs.values())
+    True
+    """
+    import scipy.special as sc
+
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal(n) * 4).astype(dtype)
+    pos = rng.random(n).astype(dtype) + dtype(0.5)
+    out = np.empty(n, dtype)
+    zeros = np.zeros(n, dtype)
+    mask = a > 0
+    rows = a.reshape(-1, 256) if n % 256 == 0 else a.reshape(1, -1)
+    sums = np.empty(rows.shape[0], dtype)
+    ops = {
+        "exp": lambda: np.exp(a, out=out),
+        "log": lambda: np.log(pos, out=out),
+        "log1p": lambda: np.log1p(pos, out=out),
+        "sqrt": lambda: np.sqrt(pos, out=out),
+        "divide": lambda: np.divide(a, pos, out=out),
+        "reciprocal": lambda: np.reciprocal(pos, out=out),
+        "multiply": lambda: np.multiply(a, pos, out=out),
+        "maximum(x, 0)": lambda: np.maximum(a, 0, out=out),
+        "maximum(x, zeros)": lambda: np.maximum(a, zeros, out=out),
+        "multiply by bool": lambda: np.multiply(a, mask, out=out),
+        "greater_equal to float": lambda: np.greater_equal(a, 0, out=out),
+        "sum over rows": lambda: np.sum(rows, axis=1, out=sums),
+        "scipy expit": lambda: sc.expit(a, out=out),
+        "scipy log_expit": lambda: sc.log_expit(a, out=out),
+    }
+    costs = {}
+    with np.errstate(all="ignore"):
+        for name, fn in ops.items():
+            costs[name] = 1e9 * median_time(fn, repeat, warmup=min(repeat, 10)) / n
+    return costs

@@ -49,6 +49,7 @@ from .._io import atomic_write
 from ..losses import logit
 from . import parallel
 from .layers import positive_finite
+from .memory import work_arrays
 from .mlp import flat_view
 from .optim import make_optimizer
 
@@ -753,7 +754,7 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 b = idx.size
                 if b not in batch_buf:
-                    batch_buf[b] = np.empty((b, x_train.shape[1]), dtype)
+                    (batch_buf[b],) = work_arrays([(b, x_train.shape[1])], dtype)
                 xb = np.take(x_train, idx, axis=0, out=batch_buf[b])
                 t0 = time.perf_counter()
                 loss, grads = model.loss_and_grads(xb, rng=rng, **step_kw)
