@@ -20,6 +20,7 @@ LAYERS = (
     {"claims"},
     {"experiments"},
     {"advise"},
+    {"commands"},
     {"__init__", "__main__"},
 )
 
