@@ -47,7 +47,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="folder of the studies <name>/report.json (default: studies/ "
                         "of a source checkout)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
+                   help="output folder: also write DIR/advice.md and one figure DIR/advice.pdf "
+                        "and .png (default: nothing is written)")
     p.add_argument("--force", action="store_true",
                    help="overwrite advice files in the checkout's committed folders (figures/, "
                         "studies/)")

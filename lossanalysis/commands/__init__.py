@@ -43,41 +43,60 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main", "console", "parser", "COMMANDS"]
+__all__ = ["main", "console", "parser", "COMMANDS", "SUMMARIES"]
 
-#: The subcommands, in the order ``--help`` lists them: (name, module of this package or the
-#: package that owns the subcommand's code).
-COMMANDS = ("advise", "study", "claims", "download", "train", "compare", "figure", "derive")
-
-
-def _registrars():
-    from ..advise.cli import register as advise
-    from ..claims import _register_claims as claims
-    from ..experiments.cli import register as study
-    from . import compare, derive, download, figure, train
-
-    return {"advise": advise, "study": study, "claims": claims, "download": download.register,
-            "train": train.register, "compare": compare.register, "figure": figure.register,
-            "derive": derive.register}
+#: The subcommands, in the order ``--help`` lists them, with the line ``--help`` shows.
+SUMMARIES = {
+    "advise": "which reconstruction loss suits a set of images, and why",
+    "study": "register, then measure, the experiments' predictions on your images",
+    "claims": "the thread's claims about MSE and BCE with computed verdicts",
+    "download": "download MNIST or Fashion-MNIST and verify the checksums",
+    "train": "train an AE or a VAE on your images, MNIST or Fashion-MNIST",
+    "compare": "train one network with several losses from one initialization and compare them",
+    "figure": "the analysis figures: asymmetry, bias, gradients",
+    "derive": "every loss's derivatives, asymmetry, minimizer and noise coefficients in LaTeX",
+}
+COMMANDS = tuple(SUMMARIES)
 
 
-def parser(prog: str = "lossanalysis"):
-    """The command line's parser: every subcommand of :data:`COMMANDS`."""
+def _registrar(name):
+    if name == "advise":
+        from ..advise.cli import register
+    elif name == "study":
+        from ..experiments.cli import register
+    elif name == "claims":
+        from ..claims import _register_claims as register
+    else:
+        import importlib
+        register = importlib.import_module(f"{__name__}.{name}").register
+    return register
+
+
+def parser(prog: str = "lossanalysis", only: str | None = None):
+    """The command line's parser: every subcommand of :data:`COMMANDS`.
+
+    ``only``: build that subcommand's options alone (the others get their one-line summary),
+    so that a command imports only what it runs; ``""`` builds none (the top-level help).
+    """
     from .._cli import OneLineParser
 
     ap = OneLineParser(prog=prog, description="Reconstruction losses characterized by "
                        "derivation and measurement: which loss for your images, and why.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True,
                             parser_class=OneLineParser)
-    registrars = _registrars()
-    for name in COMMANDS:
-        registrars[name](sub)
+    for name, summary in SUMMARIES.items():
+        if only is None or name == only:
+            _registrar(name)(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return ap
 
 
 def main(argv: list[str] | None = None, prog: str = "lossanalysis") -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the subcommand, return its exit status."""
-    args = parser(prog).parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in argv if not a.startswith("-")), "")
+    args = parser(prog, only=first if first in SUMMARIES else "").parse_args(argv)
     return args.func(args)
 
 

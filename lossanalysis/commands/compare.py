@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 
 from ..nn.cli import add_data_arguments, load_data, positive_int
+from . import SUMMARIES
 from ._common import add_columns, standalone, subcommand
 
 __all__ = ["register", "main", "run"]
 
-HELP = "train one network with several losses from one initialization and compare them"
 DESCRIPTION = __doc__.split("\n", 1)[1].strip()
 
 
@@ -126,8 +126,8 @@ def run(args) -> int:
 
 def register(subparsers):
     """Add ``compare`` to an argparse ``subparsers`` object."""
-    return subcommand(subparsers, "compare", help=HELP, description=DESCRIPTION,
-                      arguments=arguments, run=run)
+    return subcommand(subparsers, "compare", help=SUMMARIES["compare"],
+                      description=DESCRIPTION, arguments=arguments, run=run)
 
 
 def main(argv=None, prog=None) -> int:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import SUMMARIES
 from ._common import check_name, standalone, subcommand
 
 __all__ = ["register", "main", "run"]
 
-HELP = "every loss's derivatives, asymmetry, minimizer and noise coefficients in LaTeX"
 DESCRIPTION = __doc__.split("\n", 1)[1].strip()
 
 
@@ -64,8 +64,8 @@ def run(args) -> int:
 
 def register(subparsers):
     """Add ``derive`` to an argparse ``subparsers`` object."""
-    return subcommand(subparsers, "derive", help=HELP, description=DESCRIPTION,
-                      arguments=arguments, run=run)
+    return subcommand(subparsers, "derive", help=SUMMARIES["derive"],
+                      description=DESCRIPTION, arguments=arguments, run=run)
 
 
 def main(argv=None, prog=None) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from . import SUMMARIES
 from ._common import standalone, subcommand
 
 __all__ = ["register", "main", "run"]
 
-HELP = "download MNIST or Fashion-MNIST and verify the checksums"
 DESCRIPTION = ("Fetch the four standard .gz files of a dataset into DIR/NAME/, trying the "
                "mirrors in order and checking every file against its published MD5 before "
                "moving it into place. Files already present are kept.")
@@ -47,8 +47,8 @@ def run(args) -> int:
 
 def register(subparsers):
     """Add ``download`` to an argparse ``subparsers`` object."""
-    return subcommand(subparsers, "download", help=HELP, description=DESCRIPTION,
-                      arguments=arguments, run=run)
+    return subcommand(subparsers, "download", help=SUMMARIES["download"],
+                      description=DESCRIPTION, arguments=arguments, run=run)
 
 
 def main(argv=None, prog=None) -> int:

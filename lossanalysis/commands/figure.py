@@ -12,6 +12,7 @@ import argparse
 
 from .. import figures
 from .._cli import OneLineParser
+from . import SUMMARIES
 from ._common import subcommand
 
 __all__ = ["register", "main", "KINDS"]
@@ -107,7 +108,7 @@ def _run(args) -> int:
 
 def register(subparsers):
     """Add ``figure`` (with its kinds as subcommands) to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("figure", help="the analysis figures: asymmetry, bias, gradients",
+    p = subparsers.add_parser("figure", help=SUMMARIES["figure"],
                               description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True,

@@ -35,11 +35,11 @@ import sys
 from pathlib import Path
 
 from ..nn.cli import add_data_arguments, load_data, positive_float, positive_int
+from . import SUMMARIES
 from ._common import add_columns, standalone, subcommand
 
 __all__ = ["register", "main", "run", "RECON"]
 
-HELP = "train an AE or a VAE on your images, MNIST or Fashion-MNIST"
 DESCRIPTION = __doc__.split("\n", 1)[1].strip()
 
 #: The file name stem of the ``--save-recon`` figure inside ``--out``.
@@ -223,8 +223,8 @@ def run(args) -> int:
 
 def register(subparsers):
     """Add ``train`` to an argparse ``subparsers`` object."""
-    return subcommand(subparsers, "train", help=HELP, description=DESCRIPTION,
-                      arguments=arguments, run=run)
+    return subcommand(subparsers, "train", help=SUMMARIES["train"],
+                      description=DESCRIPTION, arguments=arguments, run=run)
 
 
 def main(argv=None, prog=None) -> int:
