@@ -4,8 +4,10 @@
 Measures, on this machine:
 
 * its code, as the notebook docs/lesson.ipynb runs it (lossanalysis._notebook.run_notebook, in
-  this process, BLAS threads as the machine gives them): the wall time of every part and of
-  the slowest cell;
+  a fresh process), twice: with the BLAS threads the machine gives (what a student gets) and
+  with one BLAS thread (OPENBLAS_NUM_THREADS=1 and the like; on a busy machine threads that
+  wait for a core cost more than they give): the wall time of every part and of the slowest
+  cell;
 * each command it gives, in a fresh process (``python -m lossanalysis``, the same code as the
   ``lossanalysis`` command), writing into a temporary folder: the three figure commands,
   ``advise`` on the MNIST training images and the ``compare`` run of part 6;
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 COMPARE = ["compare", "--losses", "mse,bce", "--n-train", "5000", "--epochs", "3"]
 
 
@@ -115,7 +118,12 @@ def main(argv=None) -> int:
                     help="folder holding mnist/ (default: $LOSSANALYSIS_DATA)")
     ap.add_argument("--study-quick", action="store_true",
                     help="also time `lossanalysis study MNIST --quick` (minutes)")
+    ap.add_argument("--code-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.code_only:             # the child process of the code measurement: JSON on stdout
+        total, per_part, slowest, failures = bench_code(ROOT / "docs" / "lesson.ipynb")
+        print(json.dumps([total, per_part, slowest, len(failures)]))
+        return 0
     root = args.data_dir or os.environ.get("LOSSANALYSIS_DATA")
     if not root:
         ap.error("give --data-dir or set LOSSANALYSIS_DATA (a folder holding mnist/)")
@@ -124,14 +132,23 @@ def main(argv=None) -> int:
     mnist = Path(os.environ["LOSSANALYSIS_DATA"]) / "mnist"
     print(f"{_cpu()}, {os.cpu_count()} CPUs; 1-minute load average {_load()} before")
 
-    total, per_part, (slow_part, slow_s), failures = bench_code(ROOT / "docs" / "lesson.ipynb")
-    print(f"code, every cell of the notebook in order: {total:.1f} s "
-          f"({'; '.join(f'part {k} {v:.1f} s' for k, v in sorted(per_part.items()))}); "
-          f"slowest cell {slow_s:.1f} s (part {slow_part})")
-    if failures:
-        print(f"warning: {len(failures)} cells showed other output than the lesson's")
-    rows = [("every code block of parts 0-7, one after the other", f"{total:.0f} s"),
-            (f"the slowest block (part {slow_part})", f"{slow_s:.0f} s")]
+    code = {}
+    for label, extra in (("default BLAS threads", {}),
+                         ("1 BLAS thread", {v: "1" for v in BLAS_VARIABLES})):
+        done = subprocess.run([sys.executable, __file__, "--code-only"], env={**env, **extra},
+                              capture_output=True, text=True, check=True)
+        total, per_part, (slow_part, slow_s), failures = json.loads(done.stdout)
+        code[label] = (total, slow_part, slow_s)
+        print(f"code, every cell of the notebook in order, {label}: {total:.1f} s "
+              f"({'; '.join(f'part {k} {v:.1f} s' for k, v in sorted(per_part.items()))}); "
+              f"slowest cell {slow_s:.1f} s (part {slow_part})")
+        if failures:
+            print(f"warning: {failures} cells showed other output than the lesson's")
+    (t1, part1, s1), (t2, part2, s2) = code.values()
+    rows = [("every code block of parts 0-7, one after the other (default threads / 1 thread)",
+             f"{t1:.0f} s / {t2:.0f} s"),
+            (f"the slowest block (part {part1}; default threads / 1 thread)",
+             f"{s1:.0f} s / {s2:.0f} s")]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         figures = {kind: run(["figure", kind, "--out", str(tmp / "fig")], env, tmp)[0]

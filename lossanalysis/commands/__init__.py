@@ -3,18 +3,18 @@
 One parser, one subcommand per job, each with one implementation that the scripts of a source
 checkout (``scripts/train.py``, ``scripts/asymmetry_plot.py``, ...) call as well:
 
-=========================  ======================================================  ==========
-command                    what it does                                            writes
-=========================  ======================================================  ==========
-``advise DATA``            which reconstruction loss suits a set of images         ``--out``
-``study DATA``             register, then measure, the experiments on an image set ``--out``
-``claims``                 the thread's claims with computed verdicts              (stdout)
-``download NAME``          MNIST or Fashion-MNIST, checksums verified              ``--dir``
-``train``                  an AE or a VAE on your images, MNIST or Fashion-MNIST   ``--out``
-``compare``                one network, several losses, one initialization         ``--out``
-``figure KIND``            the analysis figures: asymmetry, bias, gradients        ``--out``
-``derive``                 every loss's derivations as a LaTeX document            ``--out``
-=========================  ======================================================  ==========
+=====================  =======================================================  ===========
+command                what it does                                             writes into
+=====================  =======================================================  ===========
+``advise DATA``        which reconstruction loss suits a set of images          ``--out``
+``study DATA``         register, then measure, the experiments on an image set  ``--out``
+``claims``             the thread's claims with computed verdicts               (stdout)
+``download NAME``      MNIST or Fashion-MNIST, checksums verified               ``--dir``
+``train``              an AE or a VAE on your images, MNIST or Fashion-MNIST    ``--out``
+``compare``            one network, several losses, one initialization          ``--out``
+``figure KIND``        the analysis figures: asymmetry, bias, gradients         ``--out``
+``derive``             every loss's derivations as a LaTeX document             ``--out``
+=====================  =======================================================  ===========
 
 The conventions every subcommand follows:
 

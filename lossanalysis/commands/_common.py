@@ -32,3 +32,18 @@ def check_name(ap, name: str) -> None:
 
     if not name or name in (".", "..") or "/" in name or os.sep in name:
         ap.error(f"--name must be a file name stem without folders, got {name!r}")
+
+
+def plain(doc: str) -> str:
+    """A module docstring as ``--help`` text: after its first line, without reStructuredText
+    markup (roles, double backquotes, the ``::`` of a literal block).
+
+    >>> plain("First.\\nRuns :func:`x.y` on ``DATA``::\\n\\n    cmd")
+    'Runs x.y on DATA:\\n\\n    cmd'
+    """
+    import re
+
+    text = doc.split("\n", 1)[1].strip() if "\n" in doc else doc.strip()
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    text = text.replace("``", "").replace("::\n", ":\n")
+    return text.replace("\\\\", "\\")

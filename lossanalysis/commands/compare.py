@@ -1,5 +1,5 @@
 """``lossanalysis compare``: one AE (or VAE) trained with several losses from one
-initialization, compared side by side (:func:`lossanalysis.nn.compare.compare_losses`).
+initialization, compared side by side (:func:`lossanalysis.nn.compare.compare_losses`)::
 
     lossanalysis compare --losses mse,bce [--model ae|vae]
         [--data PATH | --dataset mnist --data-dir DIR] [--n-train 10000] [--epochs 5]
@@ -23,11 +23,11 @@ from pathlib import Path
 
 from ..nn.cli import add_data_arguments, load_data, positive_int
 from . import SUMMARIES
-from ._common import add_columns, standalone, subcommand
+from ._common import add_columns, standalone, subcommand, plain
 
 __all__ = ["register", "main", "run"]
 
-DESCRIPTION = __doc__.split("\n", 1)[1].strip()
+DESCRIPTION = plain(__doc__)
 
 
 def arguments(ap) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import SUMMARIES
-from ._common import check_name, standalone, subcommand
+from ._common import check_name, standalone, subcommand, plain
 
 __all__ = ["register", "main", "run"]
 
-DESCRIPTION = __doc__.split("\n", 1)[1].strip()
+DESCRIPTION = plain(__doc__)
 
 
 def arguments(ap) -> None:

@@ -1,5 +1,5 @@
 """``lossanalysis train``: an AE or a VAE on your images, MNIST or Fashion-MNIST (a command line
-around :func:`lossanalysis.nn.train`).
+around :func:`lossanalysis.nn.train`)::
 
     lossanalysis train --model vae --data digits.npy --out runs/digits --save-recon
     lossanalysis train --model vae --likelihood bernoulli --dataset mnist --epochs 10 \\
@@ -36,11 +36,11 @@ from pathlib import Path
 
 from ..nn.cli import add_data_arguments, load_data, positive_float, positive_int
 from . import SUMMARIES
-from ._common import add_columns, standalone, subcommand
+from ._common import add_columns, standalone, subcommand, plain
 
 __all__ = ["register", "main", "run", "RECON"]
 
-DESCRIPTION = __doc__.split("\n", 1)[1].strip()
+DESCRIPTION = plain(__doc__)
 
 #: The file name stem of the ``--save-recon`` figure inside ``--out``.
 RECON = "reconstructions"
