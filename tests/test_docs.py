@@ -1,7 +1,8 @@
 """The HTML documentation's sources (docs/conf.py, docs/*.md, docs/api/*.rst): every public
 module has a reference page, every committed figure is in the gallery with the command that
-makes it, every page is in a table of contents.  The build itself (scripts/build_docs.sh,
-warnings are errors) runs in CI, where Sphinx is installed (`pip install -e ".[docs]"`)."""
+makes it, every page is in a table of contents.  The build itself is scripts/build_docs.sh
+(warnings are errors; Sphinx comes with `pip install -e ".[docs]"`), run by hand: no test here
+imports Sphinx."""
 import re
 from pathlib import Path
 
