@@ -16,7 +16,8 @@ Submodules, reachable as attributes after ``import lossanalysis``
     (NumPy autoencoders and VAEs), :mod:`~lossanalysis.experiments`,
     :mod:`~lossanalysis.figures` (the analysis figures), :mod:`~lossanalysis.plotting` (the
     figure style), :mod:`~lossanalysis.expressions` (the safe parser of user loss expressions)
-    and :mod:`~lossanalysis.losses`.
+    :mod:`~lossanalysis.losses` and :mod:`~lossanalysis.commands` (the ``lossanalysis``
+    command line).
 
 Importing the package is cheap: SymPy, SciPy and Matplotlib are imported only when something
 needs them; the analysis functions, the symbols and the submodules load on first use.
@@ -33,8 +34,8 @@ __version__ = "0.1.0"
 
 #: Names defined by the catalogue (the analysis' names are added to ``__all__`` lazily).
 _CATALOGUE_API = ("LOSSES", "Loss", "get_loss", "y", "p")
-_SUBMODULES = ("advise", "analysis", "claims", "data", "experiments", "expressions", "figures",
-               "imagesets", "losses", "nn", "plotting", "proofs", "protocol")
+_SUBMODULES = ("advise", "analysis", "claims", "commands", "data", "experiments", "expressions",
+               "figures", "imagesets", "losses", "nn", "plotting", "proofs", "protocol")
 
 
 def _analysis_names():

@@ -20,7 +20,11 @@ import math
 import os
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "numbers", "existing_dir",
-           "OneLineParser", "limit_setting", "add_limit_argument", "limits_from"]
+           "OneLineParser", "limit_setting", "add_limit_argument", "limits_from", "COLUMNS",
+           "add_columns_argument"]
+
+#: The default figure width of every command line, in paper columns (1: 3.4 in, 2: 7.0 in).
+COLUMNS = 2
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -101,3 +105,11 @@ def limits_from(args):
     from ._limits import as_limits
 
     return as_limits(dict(getattr(args, "limit", None) or []))
+
+
+def add_columns_argument(ap, what: str = "the figure") -> None:
+    """``--columns 1|2``: a figure's width in paper columns, default :data:`COLUMNS` in every
+    command."""
+    ap.add_argument("--columns", type=int, choices=(1, 2), default=COLUMNS,
+                    help=f"width of {what}: 1 (3.4 in) or 2 (7.0 in) paper columns "
+                         f"(default: {COLUMNS})")

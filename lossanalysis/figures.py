@@ -25,8 +25,8 @@ from ._text import plain_label
 from .losses import LOSSES, Loss, get_loss, logit
 
 __all__ = ["asymmetry_figure", "bias_figure", "gradient_figure", "ASYMMETRY_LOSSES",
-           "BIAS_LOSSES", "GRADIENT_LOSSES", "PROB_NOISE_NODES", "parser", "loss_names",
-           "loss_expr", "selected_losses", "numbers", "run"]
+           "BIAS_LOSSES", "GRADIENT_LOSSES", "PROB_NOISE_NODES", "parser", "add_arguments",
+           "loss_names", "loss_expr", "selected_losses", "numbers", "run"]
 
 #: Default losses of each figure.
 ASYMMETRY_LOSSES = ("mse", "bce")
@@ -580,7 +580,8 @@ def _formats(text: str) -> tuple:
 
 def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentParser:
     """The argument parser of a figure script: ``--out``, ``--name``, ``--format``,
-    ``--columns`` and, when the figure draws losses (``losses``: their default), ``--losses``.
+    ``--columns`` and, when the figure draws losses (``losses``: their default), ``--losses``
+    (:func:`add_arguments`); its errors are one line.
 
     Examples
     --------
@@ -589,8 +590,18 @@ def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentPars
     >>> args.columns, args.format, args.losses, args.out
     (1, ('png', 'svg'), ('mse',), 'out')
     """
-    ap = argparse.ArgumentParser(description=description,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ._cli import OneLineParser
+
+    ap = OneLineParser(description=description,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(ap, name, losses=losses)
+    return ap
+
+
+def add_arguments(ap, name: str, *, losses=None) -> None:
+    """Add the options every figure command shares to ``ap`` (see :func:`parser`)."""
+    from ._cli import add_columns_argument
+
     ap.add_argument("--out", default="out",
                     help="output folder (default: out; the committed figures/ is written only "
                          "with --force)")
@@ -599,8 +610,7 @@ def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentPars
     ap.add_argument("--name", default=name, help=f"file name stem (default: {name})")
     ap.add_argument("--format", type=_formats, default=("pdf", "png"),
                     help="comma-separated formats: pdf, png, svg (default: pdf,png)")
-    ap.add_argument("--columns", type=int, choices=(1, 2), default=2,
-                    help="paper width: 1 column (3.4 in) or 2 columns (7.0 in) (default: 2)")
+    add_columns_argument(ap)
     if losses is not None:
         ap.add_argument("--losses", type=loss_names, default=tuple(losses),
                         help=f"comma-separated catalogue losses (default: {','.join(losses)}; "
@@ -611,7 +621,6 @@ def parser(description: str, name: str, *, losses=None) -> argparse.ArgumentPars
                              "expression in y and p such as 'quartic=(p - y)**4', read by the "
                              "safe parser (numbers, y, p, + - * / **, log, exp, sqrt, Abs, Min, "
                              "Max, sigmoid, softplus, Piecewise, ...; nothing is evaluated)")
-    return ap
 
 
 def _check_out(ap, args):

@@ -459,13 +459,13 @@ def test_cli_markdown_json_and_byte_stable_figure(capsys, files, tmp_path):
     same = {ext: (out / f"advice.{ext}").read_bytes() for ext in ("pdf", "png")} == first
     assert same                                   # (no byte diff: same process, same machine)
     from PIL import Image
-    assert Image.open(out / "advice.png").size[0] == round(3.4 * 300)
+    assert Image.open(out / "advice.png").size[0] == round(7.0 * 300)   # the default, 2
     capsys.readouterr()
-    assert main(["advise", str(files / "good.npy"), "--json", "--columns", "2",
+    assert main(["advise", str(files / "good.npy"), "--json", "--columns", "1",
                  "--out", str(out)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["source"]["n"] == 20 and len(doc["recommendations"]) == 4
-    assert Image.open(out / "advice.png").size[0] == round(7.0 * 300)
+    assert Image.open(out / "advice.png").size[0] == round(3.4 * 300)
 
 
 def test_float_0_255_with_scale(capsys, files):

@@ -85,7 +85,7 @@ def test_result_contents_and_table(result):
     for name in result["losses"]:
         r = result["results"][name]
         assert r["recon"].shape == (5, 16) and r["errors"]["count"].sum() == 32 * 16
-        assert r["sharpness"] > 0 and r["pixel_mse"] > 0
+        assert r["blur_ratio"] > 0 and r["pixel_mse"] > 0
     lines = format_comparison(result).splitlines()
     assert lines[0].split()[0] == "loss" and [ln.split()[0] for ln in lines[1:]] == \
         ["mse", "bce", "mae"]

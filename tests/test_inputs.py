@@ -576,11 +576,10 @@ def test_train_and_compare_on_digits_end_to_end(tmp_path, capsys, monkeypatch):
     assert "VAE 64-40-8, bernoulli (nats)" in err and "digits: 64 training, 16 test" in err
     hist = json.loads((out / "metrics.json").read_text())
     assert hist["data"]["name"] == "digits" and hist["data"]["scale"] == 16.0
-    stem = tmp_path / "cmp"
     assert script("compare_losses").main(["--data", str(tmp_path / "digits.npy"), "--epochs",
-                                          "1", "--quiet", "--out", str(stem)]) == 0
+                                          "1", "--quiet", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.startswith("AE 64-48-16-8 on digits: 64 training and 16 test")
-    assert stem.with_suffix(".png").exists()
+    assert (tmp_path / "compare_digits.png").exists()
     with pytest.raises(SystemExit) as stop:
         script("train").main(["--model", "ae", "--data", str(tmp_path / "nothing.npy")])
     err = capsys.readouterr().err
@@ -605,8 +604,8 @@ def test_train_keeps_an_existing_run_and_checks_its_outputs_first(tmp_path, caps
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((10, 4)))
     cases = [(["--out", str(run)], "already holds a run (checkpoint.npz); pass --resume to "
                                    "continue it or --force to start over"),
-             (["--save-recon", str(_unwritable(tmp_path) / "recon")],
-              "--save-recon: cannot write into")]
+             (["--out", str(_unwritable(tmp_path)), "--save-recon"], "--out: cannot write into"),
+             (["--save-recon"], "--save-recon needs --out")]
     for extra, words in cases:
         with pytest.raises(SystemExit) as stop:
             _train_script().main(["--model", "ae", "--data", str(tmp_path / "x.npy"), *extra])

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lossanalysis"
 #: ARCHITECTURE.md's layers, lowest first; a module may import its own layer or lower ones.
 LAYERS = (
     {"_inputs", "_io", "_stable", "_cli", "_limits", "_text", "_budget", "_calculus",
-     "__version__"},  # (the version string is metadata)
+     "_notebook", "__version__"},  # (the version string is metadata)
     {"losses", "expressions"},
     {"analysis"},
     {"proofs"},
@@ -20,6 +20,7 @@ LAYERS = (
     {"claims"},
     {"experiments"},
     {"advise"},
+    {"commands"},
     {"__init__", "__main__"},
 )
 

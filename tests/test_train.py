@@ -488,7 +488,7 @@ def test_train_script_defaults_summary_figure_and_checkpoint(tmp_path, real_data
     out = tmp_path / "vae"
     code = _script().main(["--model", "vae", "--data-dir", real_data, "--n-train", "256",
                            "--n-test", "64", "--epochs", "1", "--out", str(out),
-                           "--save-recon", str(out / "recon"), "--columns", "1"])
+                           "--save-recon", "--columns", "1"])
     err = capsys.readouterr().err
     assert code == 0, err
     assert err.startswith("VAE 784-400-20, bernoulli (nats), 652,824 parameters; mnist: 256 "
@@ -499,9 +499,9 @@ def test_train_script_defaults_summary_figure_and_checkpoint(tmp_path, real_data
     model = load_model(out / "checkpoint.npz")
     assert model.layer_sizes == (784, 400, 20)
     from matplotlib.image import imread
-    png = imread(out / "recon.png")
+    png = imread(out / "reconstructions.png")
     assert png.shape[1] == round(3.4 * 300)              # one column, 300 dpi
-    assert (out / "recon.pdf").read_bytes().startswith(b"%PDF")
+    assert (out / "reconstructions.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_compare_losses_script(tmp_path, real_data, capsys):
@@ -509,7 +509,7 @@ def test_compare_losses_script(tmp_path, real_data, capsys):
     stem = tmp_path / "cmp"
     code = script.main(["--losses", "mse,bce", "--data-dir", real_data, "--n-train", "256",
                         "--n-test", "64", "--epochs", "1", "--layers", "784,32,8", "--out",
-                        str(stem), "--quiet"])
+                        str(tmp_path), "--name", "cmp", "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
     lines = out.splitlines()

@@ -6,7 +6,8 @@ import json
 import math
 from pathlib import Path
 
-from .._cli import add_limit_argument, limits_from, nonnegative_int, positive_float, positive_int
+from .._cli import (add_columns_argument, add_limit_argument, limits_from, nonnegative_int,
+                    positive_float, positive_int)
 
 __all__ = ["register", "run"]
 
@@ -46,12 +47,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="folder of the studies <name>/report.json (default: studies/ "
                         "of a source checkout)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="also write DIR/advice.md and one figure DIR/advice.pdf and .png")
+                   help="output folder: also write DIR/advice.md and one figure DIR/advice.pdf "
+                        "and .png (default: nothing is written)")
     p.add_argument("--force", action="store_true",
                    help="overwrite advice files in the checkout's committed folders (figures/, "
                         "studies/)")
-    p.add_argument("--columns", type=int, choices=(1, 2), default=1,
-                   help="figure width: 1 (3.4 in) or 2 (7.0 in) columns (default 1)")
+    add_columns_argument(p, "the --out figure")
     p.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     add_limit_argument(p)
     p.set_defaults(func=run, parser=p)

@@ -10,12 +10,13 @@ from the very same weights and sees the same data order) and measures on test im
   ``|p - y|`` of the reconstructed intensity ``p`` (the mean image; for a VAE at the posterior
   mean) against the target intensity ``y``, in bins of ``y`` -- where a loss biases grey
   values toward 1/2 or toward the ends, the signed error shows it;
-* **sharpness**: the mean gradient magnitude of the reconstructions, ``|grad p|`` by forward
-  differences between neighbouring pixels, divided by that of the test images themselves
-  (1 = as sharp as the data, below 1 = blurred).
+* the **blur ratio**: the mean gradient magnitude of the test images, ``|grad y|`` by forward
+  differences between neighbouring pixels (:func:`sharpness`), over that of their
+  reconstructions (1 = as sharp as the data, above 1 = blurrier), the measure the studies
+  report as ``blur_ratio``.
 
-:func:`comparison_figure` draws it (reconstructions, the two error curves, sharpness) and
-:func:`format_comparison` makes a small table; ``scripts/compare_losses.py`` is the command.
+:func:`comparison_figure` draws it (reconstructions, the two error curves, the blur ratio) and
+:func:`format_comparison` makes a small table; ``lossanalysis compare`` is the command.
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
         ``losses``, ``model`` (its architecture line), ``settings``, ``x_show`` (the shown test
         images), ``data_sharpness`` and per loss in ``results[name]``: ``test_loss``,
         ``unit``, ``pixel_mse``, ``errors`` (:func:`intensity_errors` over all test pixels),
-        ``sharpness`` (:func:`sharpness` of the reconstructions over that of the data),
+        ``blur_ratio`` (:func:`sharpness` of the data over that of the reconstructions; inf
+        for a flat reconstruction),
         ``recon`` (reconstructions of ``x_show``) and ``seconds``.
 
     Examples
@@ -185,9 +187,11 @@ def compare_losses(losses, x_train, x_test, *, model: str = "ae", layers=None, e
             recon = np.concatenate([net.reconstruct(x_test[j:j + 1000])
                                     for j in range(0, len(x_test), 1000)])
         err = intensity_errors(x_test, recon, bins)
+        with np.errstate(divide="ignore"):                 # a flat reconstruction: inf
+            blur = float(np.float64(data_sharp) / sharpness(recon, shape))
         results[name] = {"test_loss": hist["test_loss"][-1], "unit": net.unit,
                          "pixel_mse": float(np.mean((recon.astype(np.float64) - x_test) ** 2)),
-                         "errors": err, "sharpness": sharpness(recon, shape) / data_sharp,
+                         "errors": err, "blur_ratio": blur,
                          "recon": recon[:n_show], "seconds": seconds}
     return {"losses": losses, "model": nets[0].architecture().split(",")[0],
             "settings": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
@@ -201,14 +205,14 @@ def format_comparison(result) -> str:
     """A small table of :func:`compare_losses` results.
 
     >>> r = {"losses": ["mse"], "results": {"mse": {"test_loss": 20.0, "unit": "intensity²",
-    ...      "pixel_mse": 0.0255, "sharpness": 0.8, "errors": {"signed": np.array([0.01, -0.1]),
+    ...      "pixel_mse": 0.0255, "blur_ratio": 1.25, "errors": {"signed": np.array([0.01, -0.1]),
     ...      "absolute": np.array([0.02, 0.1]), "count": np.array([3, 1])}}}}
     >>> print(format_comparison(r))
-    loss  test loss per image      per-pixel MSE  mean |error|  mean error  sharpness
-    mse   20.00 (intensity²)           0.02550       0.0400      -0.0175      0.80
+    loss  test loss per image      per-pixel MSE  mean |error|  mean error  blur ratio
+    mse   20.00 (intensity²)           0.02550       0.0400      -0.0175       1.25
     """
     head = (f"{'loss':<{_w(result)}}  {'test loss per image':<23}  {'per-pixel MSE':>13}  "
-            f"{'mean |error|':>12}  {'mean error':>10}  {'sharpness':>9}")
+            f"{'mean |error|':>12}  {'mean error':>10}  {'blur ratio':>10}")
     lines = [head]
     for name in result["losses"]:
         r = result["results"][name]
@@ -219,7 +223,7 @@ def format_comparison(result) -> str:
         signed = float(np.sum(np.asarray(e["signed"])[ok] * count[ok]) / count.sum())
         loss = f"{r['test_loss']:.2f} ({r['unit']})"
         lines.append(f"{name:<{_w(result)}}  {loss:<23}  {r['pixel_mse']:13.5f}  "
-                     f"{absolute:12.4f}  {signed:10.4f}  {r['sharpness']:9.2f}")
+                     f"{absolute:12.4f}  {signed:10.4f}  {r['blur_ratio']:10.2f}")
     return "\n".join(lines)
 
 
@@ -229,7 +233,8 @@ def _w(result):
 
 def comparison_figure(result, *, columns: int = 2):
     """Reconstructions of each loss under the test images, then three panels: mean signed error
-    and mean absolute error against the target intensity, and sharpness relative to the data.
+    and mean absolute error against the target intensity, and the blur ratio (the data's mean
+    gradient magnitude over the reconstructions').
 
     >>> rng = np.random.default_rng(0)
     >>> x = (rng.random((40, 16)) > 0.6).astype(np.float32)
@@ -243,7 +248,7 @@ def comparison_figure(result, *, columns: int = 2):
     from .figures import draw_rows
 
     losses = result["losses"]
-    bar_h = 0.22 * len(losses) + 0.45          # the sharpness panel (1 column: its own row)
+    bar_h = 0.22 * len(losses) + 0.45          # the blur-ratio panel (1 column: its own row)
     legend_h, xlabel_h, panel_h = 0.22, 0.42, 1.35
     if columns == 2:
         extra = legend_h + xlabel_h + panel_h + 0.2
@@ -279,15 +284,16 @@ def comparison_figure(result, *, columns: int = 2):
         ax_a.set_ylabel(plotting.axis_label("mean |p − y|", "intensity"))
         for ax in (ax_s, ax_a):
             ax.set_xlim(0, 1)
-        values = [result["results"][n]["sharpness"] for n in losses]
+        values = [result["results"][n]["blur_ratio"] for n in losses]
+        right = max(1.1, max([v for v in values if np.isfinite(v)] or [1.0]) * 1.1)
         ypos = np.arange(len(losses))
-        ax_b.barh(ypos, values, color=[plotting.color(n, i) for i, n in enumerate(losses)],
-                  height=0.6)
+        ax_b.barh(ypos, [min(v, right) for v in values],      # a flat reconstruction: inf
+                  color=[plotting.color(n, i) for i, n in enumerate(losses)], height=0.6)
         plotting.guides(ax_b, x=[1])
         ax_b.set_yticks(ypos, [plotting.display_name(n) for n in losses])
         ax_b.invert_yaxis()
-        ax_b.set_xlim(0, max(1.1, max(values) * 1.1))
-        ax_b.set_xlabel(plotting.axis_label("sharpness |∇p| / |∇y|", "ratio"))
+        ax_b.set_xlim(0, right)
+        ax_b.set_xlabel(plotting.axis_label("blur ratio |∇y| / |∇p|", "ratio"))
         handles, labels = ax_s.get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncols=len(losses), frameon=False,
                    bbox_to_anchor=(0.5, 0.0), handlelength=2.0)
