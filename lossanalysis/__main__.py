@@ -61,7 +61,7 @@ def _register_download(subparsers) -> None:
 
 
 def _register_claims(subparsers) -> None:
-    from .claims import _register_claims as register
+    from .claims.cli import register
 
     register(subparsers)
 

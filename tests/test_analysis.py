@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from scipy import optimize, special
 
 from lossanalysis import LOSSES, Loss, analysis as A, get_loss
-from lossanalysis.losses import _internal_symbols, continuous_bernoulli_mean, symbols
+from lossanalysis._symbols import internal_symbols
+from lossanalysis.losses import continuous_bernoulli_mean, symbols
 
 Y, P = symbols()             # analysis results are in the public symbols
-YI, PI = _internal_symbols()  # a loss's _internal_expr is in the positive ones
+YI, PI = internal_symbols()  # a loss's _internal_expr is in the positive ones
 D = A.series_symbol()
 SMOOTH = [n for n in LOSSES if get_loss(n).smooth]
 

@@ -14,9 +14,9 @@ from scipy import optimize
 
 from lossanalysis import LOSSES, Loss, analysis as A, get_loss
 from lossanalysis.analysis import minimizers as M
-from lossanalysis.losses import _internal_symbols
+from lossanalysis._symbols import internal_symbols
 
-YI, PI = _internal_symbols()
+YI, PI = internal_symbols()
 
 
 def brute_argmin(loss, y, n=200_001):

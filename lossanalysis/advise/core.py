@@ -462,15 +462,46 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     else:
         loaded = rep.load_reports(reports)
 
+    arr, scale, scale_notes, clip = _checked_images(images, indices, scale, name, limits)
+    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
+             progress=progress)
+    tau = analysis.KL_THRESHOLD
+    lam, white = s.spectrum, s.whitened
+    s_b = sigma_zero_rate_from_moments(s.mean, s.var)
+    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau, s.known)
+    prof = _profile(s)
+    grad = _mean_gradient_ratio(s)
+    preds = _predictions(s, prof, rows, s_b, latent, tau, loaded, grad)
+    recs = _recommendations(s, prof, rows, s_l, latent, grad, {p["key"]: p for p in preds},
+                            loaded)
+
+    scale_info = {"sigma_eff_bernoulli": s_b, "learned_sigma": s_l, "latent": latent,
+                  "kl_threshold": tau, "total_variance": float(lam.sum()),
+                  "top_eigenvalues": lam[:6], "top_whitened": white[:6], "rows": rows}
+    src = dict(source or {})
+    scale_info["spectrum_method"] = s.method
+    src.update(n=s.n, d=s.d, scale=s.scale, eight_bit_levels=s.levels is not None)
+    return Advice(source=src, profile=prof, likelihoods=_likelihoods(s, prof, s_l),
+                  scale=scale_info, predictions=preds, recommendations=recs,
+                  reports=_reports_summary(loaded),
+                  notes=_notes(s, prof, scale_notes, loaded),
+                  seconds=time.perf_counter() - t0, spectrum=lam, whitened=white,
+                  hist_counts=s.hist_counts, spectrum_known=s.known[0])
+
+
+def _checked_images(images, indices, scale, name, limits):
+    """The images as an array, checked (shape, dtype, the bound on N x D), with the divisor
+    of their values (:func:`lossanalysis.data.infer_scale`): ``(array, scale, notes, clip)``."""
     arr = images if hasattr(images, "dtype") else real_array(images, name)
     if arr.ndim < 2:
         raise DataError(f"{name}: expected images (N x D, N x H x W or N x H x W x C), got "
                         f"shape {arr.shape}")
     n = len(arr) if indices is None else len(indices)
     d = math.prod(arr.shape[1:])
-    as_limits(limits).check("analysis_values", n * d,
-                            f"{name}: {n:,} images of {d:,} values (analyse fewer with "
-                            f"--max-images {max(2, as_limits(limits).analysis_values // max(d, 1))})")
+    bounds = as_limits(limits)
+    bounds.check("analysis_values", n * d,
+                 f"{name}: {n:,} images of {d:,} values (analyse fewer with "
+                 f"--max-images {max(2, bounds.analysis_values // max(d, 1))})")
     if np.dtype(arr.dtype).kind not in "biuf":
         raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {arr.dtype}")
     sample = arr if indices is None else arr[indices]
@@ -480,25 +511,22 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                                                name=name)
     except DatasetError as exc:
         raise DataError(str(exc)) from None
-    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
-             progress=progress)
-    tau = analysis.KL_THRESHOLD
-    lam, white = s.spectrum, s.whitened
-    s_b = sigma_zero_rate_from_moments(s.mean, s.var)
-    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau, s.known)
-    prof = _profile(s)
+    return arr, scale, scale_notes, clip
 
-    # the slowdown of sigmoid + MSE against BCE at the mean image, averaged over what there is
-    # to learn: per location 1/(2 m (1 - m)), weighted by BCE's gradient mass sum_i |x - m|
+
+def _mean_gradient_ratio(s) -> float:
+    """The slowdown of sigmoid + MSE against BCE at the mean image, averaged over what there is
+    to learn: per location 1/(2 m (1 - m)), weighted by BCE's gradient mass sum_i |x - m|
+    (NaN when nothing varies)."""
     inside = (s.mean > 0) & (s.mean < 1)
     weight = s.mad[inside]
-    grad = (float(np.dot(1.0 / _gradient_ratio(s.mean[inside]), weight) / weight.sum())
+    return (float(np.dot(1.0 / _gradient_ratio(s.mean[inside]), weight) / weight.sum())
             if weight.sum() > 0 else math.nan)
 
-    preds = _predictions(s, prof, rows, s_b, latent, tau, loaded, grad)
-    recs = _recommendations(s, prof, rows, s_l, latent, grad, {p["key"]: p for p in preds},
-                            loaded)
 
+def _notes(s, prof, scale_notes, loaded) -> list:
+    """The advice's notes: how the values were scaled, how the spectrum was computed and what
+    it can show, the 8-bit levels, and what the likelihood's scale does to a plain AE."""
     notes = list(scale_notes)
     if s.method != "covariance":
         notes.append(
@@ -521,20 +549,15 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     notes.append("For a plain autoencoder (no KL) the likelihood's scale does not set the blur; "
                  "BCE and MSE give similar images"
                  + (f" (E4 blur ratios: {ae_text})." if ae_text else "."))
+    return notes
 
+
+def _reports_summary(loaded) -> dict:
+    """Which reports back the advice (the catalogue's datasets first) and each one's fraction
+    of mid-grey among the non-zero values."""
     summary = {ds: (r["data"].get("summary") or {}).get("frac_mid_of_nonzero")
                for ds, r in loaded.items() if isinstance(r.get("data"), dict)}
     summary = {ds: v for ds, v in summary.items() if v is not None}
-    scale_info = {"sigma_eff_bernoulli": s_b, "learned_sigma": s_l, "latent": latent,
-                  "kl_threshold": tau, "total_variance": float(lam.sum()),
-                  "top_eigenvalues": lam[:6], "top_whitened": white[:6], "rows": rows}
-    src = dict(source or {})
-    scale_info["spectrum_method"] = s.method
-    src.update(n=s.n, d=s.d, scale=s.scale, eight_bit_levels=s.levels is not None)
-    return Advice(source=src, profile=prof, likelihoods=_likelihoods(s, prof, s_l),
-                  scale=scale_info, predictions=preds, recommendations=recs,
-                  reports={"datasets": [ds for ds in DATASETS if ds in loaded]
-                           + sorted(ds for ds in loaded if ds not in DATASETS),
-                           "mid_grey_of_nonzero": summary},
-                  notes=notes, seconds=time.perf_counter() - t0, spectrum=lam, whitened=white,
-                  hist_counts=s.hist_counts, spectrum_known=s.known[0])
+    return {"datasets": [ds for ds in DATASETS if ds in loaded]
+            + sorted(ds for ds in loaded if ds not in DATASETS),
+            "mid_grey_of_nonzero": summary}
