@@ -140,6 +140,16 @@ def test_no_experiment_imports_another():
         assert not others, f"{path.name} imports {sorted(others)}"
 
 
+def test_architecture_states_these_layers_and_internal_modules():
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    para = text[text.index("Layering (imports go down"):text.index("No two modules")]
+    stated = [set(re.findall(r"`(\w+)`", part)) for part in para.split("->")]
+    assert stated == [names - {"__version__"} for names in LAYERS]
+    internal = re.search(r"underscored modules\s*\((.*?)\)\s*are the package's documented "
+                         r"internal modules", text, re.S).group(1)
+    assert set(re.findall(r"`(\w+)`", internal)) == INTERNAL
+
+
 def test_the_checker_sees_upward_imports():
     # the rule must be able to fail: the same files with an import that goes up
     assert _violations(PACKAGE / "losses.py", "def f():\n    from .nn import models\n") \
