@@ -166,10 +166,19 @@ def _report_measure(reports: dict, *keys: str) -> dict:
 # The predictions
 # ----------------------------------------------------------------------------------------------
 def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
-    preds = []
+    """The predictions the experiments tested, evaluated on this data, each with the reports'
+    measurements that back it."""
     fixed = [r for r in rows if r["kind"] == "gaussian"]
+    return [_active_prediction(fixed, latent, tau, reports),
+            _blur_prediction(fixed, s_b, latent, reports),
+            _calibration_prediction(s, reports),
+            _saturation_prediction(grad, reports),
+            _cb_prediction(s, prof, reports)]
+
+
+def _active_prediction(fixed, latent, tau, reports):
     counts = ", ".join(f"σ = {r['sigma']:g}: {r['active']}" for r in fixed)
-    preds.append({
+    return {
         "key": "active", "experiment": "E5",
         "title": "Active latent dimensions of a linear VAE, by σ",
         "analysis": (f"Direction i opens iff λᵢ > σ² e^(2τ) (τ = {tau:g} nats; Tipping & Bishop "
@@ -178,8 +187,10 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                     "active": {f"{r['sigma']:g}": r["active"] for r in fixed}},
         "backing": _backing(reports, [f"E5.linear.active[sigma={v:g}]" for v in (2, 1, 0.7, 0.5)]
                             + ["E5.mlp.active[gaussian_sigma1]"]),
-    })
+    }
 
+
+def _blur_prediction(fixed, s_b, latent, reports):
     rates = ", ".join(f"σ = {r['sigma']:g}: {r['rate']:.1f}" for r in fixed)
     if math.isfinite(s_b):
         above = [f"{r['sigma']:g}" for r in fixed if r["sigma"] > s_b]
@@ -190,7 +201,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                  f"({', '.join(above) or 'none'}).")
     else:
         place = "The Bernoulli decoder's σ_eff is undefined here (no location varies)."
-    preds.append({
+    return {
         "key": "blur", "experiment": "E5",
         "title": "A VAE's blur rises with its likelihood's scale σ",
         "analysis": (f"The scale σ prices a nat of reconstruction against a nat of KL (Rybkin et al. 2021): "
@@ -201,13 +212,15 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "backing": _backing(reports, ["E5.mlp.rate_order", "E5.blur.order",
                                       "E5.bernoulli.blur_rank"]),
         "report_sigma_eff": _report_measure(reports, "E5.sigma_eff[bernoulli]"),
-    })
+    }
 
+
+def _calibration_prediction(s, reports):
     m = s.mean
     inside = (m > 0) & (m < 1)
     edge = inside & ((m < CALIBRATION_EDGE) | (m > 1 - CALIBRATION_EDGE))
     n_in, n_edge = int(inside.sum()), int(edge.sum())
-    preds.append({
+    return {
         "key": "calibration", "experiment": "E3",
         "title": "Calibration in the large: sigmoid + BCE exact, sigmoid + MSE not",
         "analysis": (f"With a sigmoid output BCE's logit gradient is p − y (canonical link), so "
@@ -219,11 +232,13 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "numbers": {"locations_inside": n_in, "locations_near_edge": n_edge},
         "backing": _backing(reports, ["E3.bce.calibration", "E3.mse_vs_bce",
                                       "E3.mse.calibration"]),
-    })
+    }
 
+
+def _saturation_prediction(grad, reports):
     z0 = np.array([SATURATED_LOGIT])
     start = float(1.0 / _gradient_ratio(1.0 / (1.0 + np.exp(-z0)))[0])
-    preds.append({
+    return {
         "key": "saturation", "experiment": "E2",
         "title": "Saturation slows sigmoid + MSE under plain SGD",
         "analysis": (f"MSE's logit gradient is 2p(1 − p) times BCE's: from a saturated output "
@@ -237,8 +252,10 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "numbers": {"ratio_saturated_start": start, "ratio_mean_image": grad},
         "backing": _backing(reports, ["E2.free.slowdown", "E2.ae.first_step.sgd",
                                       "E2.ae.first_step.adam"]),
-    })
+    }
 
+
+def _cb_prediction(s, prof, reports):
     f01 = prof["exactly_0_or_1"]
     if s.mid:
         lam_ext = s.cb_extreme_sum / s.mid
@@ -255,7 +272,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                 "pushing those logits and λ overshoots; clipping the data into (0, 1) restores "
                 "the prediction." if f01 > 0 else
                 "  No value is exactly 0 or 1: every value has a finite minimizer.")
-    preds.append({
+    return {
         "key": "cb", "experiment": "E6",
         "title": "The continuous Bernoulli's λ image is more extreme than its mean image",
         "analysis": cb_text,
@@ -263,8 +280,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                     "exactly_0_or_1": f01},
         "backing": _backing(reports, ["E6.cb.param_expansion", "E6.clipped.cb.param_expansion",
                                       "E6.cb.mean_intensity"]),
-    })
-    return preds
+    }
 
 
 # ----------------------------------------------------------------------------------------------
