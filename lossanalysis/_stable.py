@@ -23,7 +23,7 @@ from ._inputs import real_array
 # ----------------------------------------------------------------------------------------------
 # Stable elementary functions (dtype-preserving: no float64 constants leak into float32 math)
 # ----------------------------------------------------------------------------------------------
-def _log1p_unit(u):
+def log1p_unit(u):
     """ln(1 + u) for u in [0, 1] from a single ln, to within about an ulp.
 
     With w = fl(1 + u), w - 1 is exact (Sterbenz) and ln(1 + u) = ln w + ln(1 + d/w),
@@ -35,12 +35,12 @@ def _log1p_unit(u):
     return np.log(w) - ((w - 1) - u) / w
 
 
-def _softplus(z):
-    return np.maximum(z, 0) + _log1p_unit(np.exp(-np.abs(z)))
+def softplus_unchecked(z):
+    return np.maximum(z, 0) + log1p_unit(np.exp(-np.abs(z)))
 
 
-def _log_sigmoid(z):
-    return -_softplus(-z)
+def log_sigmoid_unchecked(z):
+    return -softplus_unchecked(-z)
 
 
 def _float_input(x, arg, lo=None, hi=None):
@@ -71,7 +71,7 @@ def softplus(z):
     >>> float(softplus(0.0)) == math.log(2.0), float(softplus(1000.0)), float(softplus(-1000.0))
     (True, 1000.0, 0.0)
     """
-    return _softplus(_float_input(z, "z"))
+    return softplus_unchecked(_float_input(z, "z"))
 
 
 def log_sigmoid(z):
@@ -80,7 +80,7 @@ def log_sigmoid(z):
     >>> float(log_sigmoid(-1000.0))
     -1000.0
     """
-    return _log_sigmoid(_float_input(z, "z"))
+    return log_sigmoid_unchecked(_float_input(z, "z"))
 
 
 def _sigmoid_from(z, e):
@@ -92,7 +92,7 @@ def _sigmoid_from(z, e):
     return r * (m + (1 - m) * e)
 
 
-def _sigmoid_pair(z, e):
+def sigmoid_pair(z, e):
     """(sigmoid(z), sigmoid(-z)) given e = exp(-|z|), each to full relative accuracy (the
     smaller one is e/(1 + e), not 1 minus the larger), selected arithmetically as above."""
     r = 1 / (1 + e)
@@ -101,7 +101,7 @@ def _sigmoid_pair(z, e):
     return r * m + er * (1 - m), er * m + r * (1 - m)
 
 
-def _residual(y, p, q):
+def residual(y, p, q):
     """p - y with p = sigmoid(z) and q = sigmoid(-z), as p (1 - y) - q y (p + q = 1).
 
     ``sigmoid(z) - y`` loses the digits of a small p - y where p rounds toward 1 (at y = 1,
@@ -111,12 +111,12 @@ def _residual(y, p, q):
     return p * (1 - y) - q * y
 
 
-def _residual_logit(y, z, e, want_pq=False):
+def residual_logit(y, z, e, want_pq=False):
     """p - y at p = sigmoid(z) given e = exp(-|z|) (and p q if ``want_pq``), for the training
     step: (m - y) + (1 - 2m) s with m = [z >= 0] and s = e/(1 + e) the smaller of p, 1 - p.
 
     That is (1 - y) - sigmoid(-z) for z >= 0 and sigmoid(z) - y below: as in
-    :func:`_residual`, the small one of p and 1 - p enters directly.  Written in place, so that
+    :func:`residual`, the small one of p and 1 - p enters directly.  Written in place, so that
     few block-sized temporaries are alive at once (more made malloc return memory to the OS
     after every call and fault it back in: 120 page faults and 3x the time per BCE block).
     """
@@ -134,11 +134,11 @@ def _residual_logit(y, z, e, want_pq=False):
     return (d, pq) if want_pq else d
 
 
-def _sigmoid(z):
+def sigmoid_unchecked(z):
     return _sigmoid_from(z, np.exp(-np.abs(z)))
 
 
-def _logit(p):
+def logit_unchecked(p):
     with np.errstate(divide="ignore"):
         return np.log(p) - np.log1p(-p)
 
@@ -157,7 +157,7 @@ def sigmoid(z):
     >>> float(sigmoid(0.0)), float(sigmoid(-1000.0))
     (0.5, 0.0)
     """
-    return _sigmoid(_float_input(z, "z"))
+    return sigmoid_unchecked(_float_input(z, "z"))
 
 
 def logit(p):
@@ -170,10 +170,10 @@ def logit(p):
     ...
     ValueError: p must lie in [0, 1]; got 1.5
     """
-    return _logit(_float_input(p, "p", 0, 1))
+    return logit_unchecked(_float_input(p, "p", 0, 1))
 
 
-def _where0(w, x):
+def where0(w, x):
     """w * x, taking 0 * anything = 0 (the xlogy convention)."""
     with np.errstate(invalid="ignore"):
         return np.where(w == 0, 0, w * x)
@@ -198,7 +198,7 @@ def _kl_term(a, b, d):
     return np.where(small, d * u * acc, np.where(a == 0, b, direct))
 
 
-def _bernoulli_kl(a, b, a_bar, b_bar, d=None):
+def bernoulli_kl(a, b, a_bar, b_bar, d=None):
     """KL(Bern(a) || Bern(b)) without cancellation, given the complements a_bar = 1 - a and
     b_bar = 1 - b (passed separately so that callers can supply accurate complements) and
     optionally d = b - a (where the caller has it more accurately than b - a).
@@ -230,7 +230,7 @@ def _log_ratio(a, b, d):
     return np.where(near, np.log1p(d / b), far)
 
 
-def _log_ratio_diff(y, p):
+def log_ratio_diff(y, p):
     """logit(p) - logit(y) = ln(p/y) - ln((1-p)/(1-y)): two terms of the same sign, each from
     :func:`_log_ratio`, so nothing cancels (the complements 1 - p and 1 - y are exact where
     they are small)."""
@@ -268,7 +268,7 @@ def _poly(coeffs, t):
     return acc
 
 
-def _cb_nll_logit(z, y):
+def cb_nll_logit(z, y):
     """A(z) - y z with A(z) = ln((e^z - 1)/z), A(0) = 0: the continuous Bernoulli's NLL.
 
     Away from 0, A(z) = max(z, 0) + ln((1 - e^-|z|)/|z|), and max(z, 0) - y z is formed as
@@ -298,7 +298,7 @@ def _cb_mean(z):
     return np.where(small, series, closed)
 
 
-def _cb_residual(z, y):
+def cb_residual(z, y):
     """mu(z) - y without rounding mu to 1: for z >= 1/2 as (1 - y) - h(z) and for z <= -1/2 as
     h(-z) - y, with h(a) = 1 - mu(a) = mu(-a) = 1/a - 1/(e^a - 1) (in float32, mu(1000) - 1
     computed as mu minus 1 kept four digits of -0.001)."""
@@ -315,7 +315,7 @@ def _cb_residual(z, y):
     return np.where(small, series, h + (pos - y))  # (1 - y) - h or h - y
 
 
-def _cb_variance(z):
+def cb_variance(z):
     """A''(z) = 1/z^2 - 1/(4 sinh^2(z/2)); 1/12 at z = 0."""
     small = np.abs(z) < _CB_WINDOW
     zs = np.where(small, z, 0)
@@ -326,7 +326,7 @@ def _cb_variance(z):
     return np.where(small, series, closed)
 
 
-def _cb_log_normalizer(p):
+def cb_log_normalizer(p):
     """ln C(p), C(p) = 2 artanh(1 - 2p)/(1 - 2p); ln 2 at p = 1/2 and +inf at p = 0 or 1.
 
     For p >= 1/4, x = 1 - 2p is exact in floating point and artanh(x)/x has no cancellation,
@@ -362,4 +362,4 @@ def continuous_bernoulli_mean(lam):
     >>> float(continuous_bernoulli_mean(0.5)), float(continuous_bernoulli_mean(1.0))
     (0.5, 1.0)
     """
-    return _cb_mean(_logit(_float_input(lam, "lam", 0, 1)))
+    return _cb_mean(logit_unchecked(_float_input(lam, "lam", 0, 1)))

@@ -51,8 +51,8 @@ import math
 import warnings
 from typing import Iterable
 
-__all__ = ["parse", "loss_expression", "exact_number", "FUNCTIONS", "CONSTANTS",
-           "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["parse", "loss_expression", "exact_number", "check_param_names", "FUNCTIONS",
+           "CONSTANTS", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH"]
 
 #: The longest accepted expression string, in characters.
 MAX_LENGTH = 2000
@@ -307,7 +307,17 @@ class _Builder:
                 "; use comparisons (< <= > >=), &, |, ~ and True")
 
 
-def _check_param_names(params: Iterable[str]) -> list[str]:
+def check_param_names(params: Iterable[str]) -> list[str]:
+    """The parameter names as a list, each checked: a string, an identifier, not a keyword,
+    not y or p, not a function or constant name (ValueError or TypeError naming ``params``).
+
+    >>> check_param_names(["a", "b2"])
+    ['a', 'b2']
+    >>> check_param_names(["log"])
+    Traceback (most recent call last):
+    ...
+    ValueError: params: 'log' is a function or constant name, not a parameter
+    """
     names = list(params)
     for k in names:
         if not isinstance(k, str):
@@ -363,7 +373,7 @@ def parse(text: str, params: Iterable[str] = ()):
                          f"{MAX_LENGTH}; pass a SymPy expression for larger losses")
     if not text.strip():
         raise ValueError("expr: the expression is empty")
-    names = _check_param_names(params)
+    names = check_param_names(params)
     try:
         with warnings.catch_warnings():     # e.g. "invalid decimal literal" for "1and"
             warnings.simplefilter("ignore", SyntaxWarning)
@@ -550,9 +560,9 @@ def loss_expression(expr, params: dict):
 def _loss_expression(expr, params):
     from . import _budget
     sp = _sp()
-    from .losses import _internal_symbols, symbols
+    from ._symbols import internal_symbols, symbols
     y, p = symbols()
-    _check_param_names(params)
+    check_param_names(params)
     if isinstance(expr, str):
         expr = parse(expr, params)
     elif isinstance(expr, sp.Basic):
@@ -563,7 +573,7 @@ def _loss_expression(expr, params):
         raise TypeError(f"expr must be a string or a SymPy expression, got "
                         f"{type(expr).__name__}")
     values = {k: exact_number(v) for k, v in params.items()}
-    yi, pi = _internal_symbols()
+    yi, pi = internal_symbols()
     _check_symbols(sp, expr, yi, pi, values)
     _check_nodes(sp, expr)
     _budget.checked(expr, "the expression")

@@ -209,56 +209,72 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
     >>> float(fig.get_size_inches()[0]), len(fig.axes)
     (3.4, 2)
     """
-    from .analysis import asymmetry_ratio
-
     losses = list(_check_losses(losses))
     styles = _Styles(losses)
     targets = _check_values(targets, "targets", 0, 1, what="target intensities")
     deltas = _check_values(deltas, "deltas", 0, 0.5, what="step sizes")
     if len(deltas) > len(_DELTA_DASHES):
         raise ValueError(f"deltas takes at most {len(_DELTA_DASHES)} values, got {len(deltas)}")
-    plotting._check_columns(columns)
+    plotting.check_columns(columns)
     if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) \
             or n_points < 11:
         raise ValueError(f"n_points must be an integer >= 11, got {n_points!r}")
 
-    # the excess panels fill rows of ``ncols``; the ratio panel joins them when all fit in one
-    # row, and otherwise spans a row of its own below them
-    ncols = 3 if columns == 2 else 2
-    own_row = len(losses) + 1 > ncols
-    rows = -(-len(losses) // ncols) if own_row else 1
-    row = 1.8 if columns == 2 else 1.7
-    fig, _ = plotting.figure(0, 0, columns=columns,
-                             height=row * rows + (2.2 if own_row else 0) + 0.8)
-    grid = fig.add_gridspec(rows + own_row, ncols,
-                            height_ratios=[row] * rows + ([2.2] if own_row else []))
-    axes = [fig.add_subplot(grid[i // ncols, i % ncols]) for i in range(len(losses))]
-    axes.append(fig.add_subplot(grid[rows, :] if own_row else grid[0, len(losses)]))
-
+    fig, axes = _asymmetry_layout(len(losses), columns)
     import matplotlib
     cmap = matplotlib.colormaps["viridis"]
     tcolors = [cmap(0.9 * i / max(len(targets) - 1, 1)) for i in range(len(targets))]
     p = np.linspace(0, 1, n_points)[1:-1]
     for ax, loss in zip(axes, losses):
-        top = 0.0
-        for y, c in zip(targets, tcolors):
-            excess = np.asarray(loss.excess(np.full_like(p, y), p), dtype=float)
-            ax.plot(p, excess, color=c, label=f"y = {y:g}")
-            ax.plot([y], [0], "o", color=c, ms=3, zorder=3)
-            near = excess[np.abs(p - y) <= 0.5]
-            top = max(top, float(np.nanmax(near[np.isfinite(near)], initial=0.0)))
-        ax.set_ylim(0, (min(top, 1.0) or 1.0) * 1.05)
-        ax.set_xlim(0, 1)
-        ax.set_title(styles.label(loss))
-        ax.set_xlabel(plotting.axis_label("prediction p", "intensity"))
-        ax.set_ylabel(plotting.axis_label("excess", plotting.loss_unit(loss.name)))
+        _excess_panel(ax, loss, styles.label(loss), targets, tcolors, p)
+    colours, marks = _ratio_panel(axes[len(losses)], losses, styles, deltas, n_points)
+    _asymmetry_legends(fig, axes[0].get_lines()[::2], losses, styles, colours, marks, targets,
+                       deltas, columns)
+    return fig
 
-    ax = axes[len(losses)]
+
+def _asymmetry_layout(n_losses, columns):
+    """The figure and its axes: the excess panels fill rows of ``ncols``; the ratio panel (the
+    last axes) joins them when all fit in one row, and otherwise spans a row of its own."""
+    ncols = 3 if columns == 2 else 2
+    own_row = n_losses + 1 > ncols
+    rows = -(-n_losses // ncols) if own_row else 1
+    row = 1.8 if columns == 2 else 1.7
+    fig, _ = plotting.figure(0, 0, columns=columns,
+                             height=row * rows + (2.2 if own_row else 0) + 0.8)
+    grid = fig.add_gridspec(rows + own_row, ncols,
+                            height_ratios=[row] * rows + ([2.2] if own_row else []))
+    axes = [fig.add_subplot(grid[i // ncols, i % ncols]) for i in range(n_losses)]
+    axes.append(fig.add_subplot(grid[rows, :] if own_row else grid[0, n_losses]))
+    return fig, axes
+
+
+def _excess_panel(ax, loss, title, targets, tcolors, p):
+    """The excess loss L(y, p) - L(y, y) of ``loss`` against p, one curve per target, each
+    with its minimum marked; the y range covers the curves within 0.5 of their targets."""
+    top = 0.0
+    for y, c in zip(targets, tcolors):
+        excess = np.asarray(loss.excess(np.full_like(p, y), p), dtype=float)
+        ax.plot(p, excess, color=c, label=f"y = {y:g}")
+        ax.plot([y], [0], "o", color=c, ms=3, zorder=3)
+        near = excess[np.abs(p - y) <= 0.5]
+        top = max(top, float(np.nanmax(near[np.isfinite(near)], initial=0.0)))
+    ax.set_ylim(0, (min(top, 1.0) or 1.0) * 1.05)
+    ax.set_xlim(0, 1)
+    ax.set_title(title)
+    ax.set_xlabel(plotting.axis_label("prediction p", "intensity"))
+    ax.set_ylabel(plotting.axis_label("excess", plotting.loss_unit(loss.name)))
+
+
+def _ratio_panel(ax, losses, styles, deltas, n_points):
+    """The asymmetry ratio R(y, delta) of every loss against y, one dash pattern per delta;
+    returns each loss's colour and marker (None: the colour alone tells it apart)."""
+    from .analysis import asymmetry_ratio
+
     y = np.linspace(0, 1, n_points)
     ratios = [[np.asarray(asymmetry_ratio(loss, y, d), dtype=float) for d in deltas]
               for loss in losses]
     finite = np.concatenate([r[np.isfinite(r)] for rs in ratios for r in rs] + [np.ones(1)])
-    lo, hi = float(finite.min()), float(finite.max())
     # dashes show delta here, so a loss that shares its colour with another shown loss gets
     # its marker as well
     colours = [styles.color(loss, i) for i, loss in enumerate(losses)]
@@ -269,6 +285,18 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
             ax.plot(y, r, color=c, ls=_DELTA_DASHES[j], marker=m, mfc="none", ms=3, mew=0.7,
                     markevery=(int((i * 23 + j * 37) % 60) + 20, 100))
     plotting.guides(ax, x=[0.5], y=[1])
+    _ratio_axis(ax, float(finite.min()), float(finite.max()))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(plotting.axis_label("target y", "intensity"))
+    ax.set_ylabel(plotting.axis_label("R(y, δ)", "ratio"))
+    ax.set_title("away from ½ / toward ½")
+    return colours, marks
+
+
+def _ratio_axis(ax, lo, hi):
+    """The ratio axis for values in [lo, hi] (1 always shown): logarithmic when every ratio
+    is positive, asinh when one reaches 0 (a user's loss); a few round ticks."""
+    import matplotlib
     if lo > 0:
         ax.set_yscale("log")
         ticks = [t for t in _RATIO_TICKS if lo / 1.5 <= t <= hi * 1.5]
@@ -279,14 +307,15 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
         ax.set_ylim(lo - 0.3 * (1 + abs(lo)), hi + 0.3 * (1 + abs(hi)))
     ax.set_yticks(_thin(ticks), [f"{t:g}" for t in _thin(ticks)])
     ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(plotting.axis_label("target y", "intensity"))
-    ax.set_ylabel(plotting.axis_label("R(y, δ)", "ratio"))
-    ax.set_title("away from ½ / toward ½")
 
+
+def _asymmetry_legends(fig, target_lines, losses, styles, colours, marks, targets, deltas,
+                       columns):
+    """The two legends outside the panels: the targets' colours above (``target_lines``, one
+    curve per target), the ratio panel's losses and deltas below."""
     from matplotlib.lines import Line2D
     per_row = 6 if columns == 2 else 3
-    fig.legend(handles=axes[0].get_lines()[::2], loc="outside upper center",
+    fig.legend(handles=target_lines, loc="outside upper center",
                ncols=min(len(targets), per_row), handlelength=1.5, columnspacing=1.2,
                title="excess loss L(y, p) − L(y, y) for target:", title_fontsize=7,
                alignment="left")
@@ -299,7 +328,6 @@ def asymmetry_figure(losses=ASYMMETRY_LOSSES, targets=(0.1, 0.3, 0.5, 0.7, 0.9),
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), per_row),
                handlelength=2.2, columnspacing=1.2, title="asymmetry ratio R:", title_fontsize=7,
                alignment="left")
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -378,7 +406,7 @@ def bias_figure(losses=BIAS_LOSSES, sigma_prob=(0.01, 0.03), sigma_logit=(0.25, 
                                what="probability-space noise")
     sigma_logit = _check_values(sigma_logit, "sigma_logit", 0, _LOGIT_SIGMA_MAX, count=2,
                                 what="logit-space noise", open_hi=False)
-    plotting._check_columns(columns)
+    plotting.check_columns(columns)
 
     fig, subs, axes = plotting.panels(3, columns=columns, height=3.2 if columns == 2 else 2.5)
 
@@ -453,7 +481,7 @@ def gradient_figure(losses=GRADIENT_LOSSES, target: float = 0.9, *, columns: int
     losses = _check_losses(losses)
     styles = _Styles(losses)
     (y0,) = _check_values(target, "target", 0, 1, count=1, what="target intensity")
-    plotting._check_columns(columns)
+    plotting.check_columns(columns)
     fig, subs, axes = plotting.panels(3, columns=columns, height=3.0 if columns == 2 else 2.4)
 
     ax = axes[0]

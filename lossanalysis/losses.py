@@ -21,7 +21,6 @@ References: Gneiting & Raftery (2007) for the Brier and log scores; Loaiza-Ganem
 from __future__ import annotations
 
 import math
-import sys
 from typing import Callable
 
 import numpy as np
@@ -29,12 +28,12 @@ import numpy as np
 from . import expressions
 from ._inputs import check_range, finite_real, real_array
 from ._stable import (  # noqa: F401  (the catalogue's building blocks; public ones re-exported)
-    _bernoulli_kl, _cb_log_normalizer, _cb_nll_logit, _cb_residual, _cb_variance,
-    _log1p_unit, _log_ratio_diff, _log_sigmoid, _logit, _residual,
-    _residual_logit, _sigmoid, _sigmoid_pair, _softplus, _where0,
-    continuous_bernoulli_mean, continuous_bernoulli_mean_logit, log_sigmoid, logit, sigmoid,
-    softplus,
+    bernoulli_kl, cb_log_normalizer, cb_nll_logit, cb_residual, cb_variance,
+    continuous_bernoulli_mean, continuous_bernoulli_mean_logit, log1p_unit, log_ratio_diff,
+    log_sigmoid, log_sigmoid_unchecked, logit, logit_unchecked, residual, residual_logit,
+    sigmoid, sigmoid_pair, sigmoid_unchecked, softplus, softplus_unchecked, where0,
 )
+from ._symbols import internal_symbols, symbols, to_public
 
 __all__ = [
     "LOSSES", "Loss", "get_loss", "symbols", "sigmoid", "logit", "softplus", "log_sigmoid",
@@ -42,68 +41,6 @@ __all__ = [
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-# ----------------------------------------------------------------------------------------------
-# Input handling
-# ----------------------------------------------------------------------------------------------
-_SYMBOLS = None
-_INTERNAL = None
-
-
-def symbols():
-    """The SymPy symbols (y, p) in which every :attr:`Loss.expr` is written.
-
-    They are plain ``sympy.Symbol("y")`` and ``sympy.Symbol("p")``, with no assumptions, so
-    that a user's own ``sympy.symbols("y p")`` are the same symbols (also ``lossanalysis.y``,
-    ``lossanalysis.p``)::
-
-        >>> import sympy as sp
-        >>> from lossanalysis import get_loss
-        >>> sp.diff(get_loss("mse").expr, sp.Symbol("p"))
-        2*p - 2*y
-    """
-    global _SYMBOLS
-    if _SYMBOLS is None:
-        import sympy as sp
-        _SYMBOLS = (sp.Symbol("y"), sp.Symbol("p"))
-    return _SYMBOLS
-
-
-def _internal_symbols():
-    """The positive (y, p) in which the analysis works: the assumptions let SymPy simplify
-    logarithms and powers on the domain.  Never returned to users (see :func:`_to_public`)."""
-    global _INTERNAL
-    if _INTERNAL is None:
-        import sympy as sp
-        _INTERNAL = sp.symbols("y p", positive=True)
-    return _INTERNAL
-
-
-def _to_public(obj):
-    """``obj`` with the internal (positive) y and p replaced by the public plain symbols;
-    SymPy objects, and lists, tuples and dicts of them, are converted; anything else is kept."""
-    if isinstance(obj, dict):
-        return {k: _to_public(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_public(v) for v in obj)
-    if hasattr(obj, "xreplace"):
-        yi, pi = _internal_symbols()
-        y, p = symbols()
-        obj = obj.xreplace({yi: y, pi: p})
-        calculus = sys.modules.get(__package__ + "._calculus")
-        return obj if calculus is None else calculus.public_form(obj)
-    return obj
-
-
-def _to_internal(obj):
-    """The inverse of :func:`_to_public` for one SymPy expression."""
-    yi, pi = _internal_symbols()
-    y, p = symbols()
-    return obj.xreplace({y: yi, p: pi})
-
-
-_sympy_number = expressions.exact_number
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,15 +158,16 @@ class Loss:
     @property
     def expr(self):
         """The definition, a SymPy expression in :func:`symbols` (parameters substituted)."""
-        return _to_public(self._internal_expr)
+        return to_public(self._internal_expr)
 
     @property
     def _internal_expr(self):
-        """The definition in the analysis' positive symbols (:func:`_internal_symbols`)."""
+        """The definition in the analysis' positive symbols
+        (:func:`~lossanalysis._symbols.internal_symbols`)."""
         if self._expr is None:
             import sympy as sp
-            y, p = _internal_symbols()
-            prm = {k: _sympy_number(v) for k, v in self.params.items()}
+            y, p = internal_symbols()
+            prm = {k: expressions.exact_number(v) for k, v in self.params.items()}
             self._expr = self._build_expr(sp, y, p, prm)
         return self._expr
 
@@ -278,7 +216,7 @@ class Loss:
         """
         import sympy as sp
         plain_y, plain_p = symbols()
-        inner_y, inner_p = _internal_symbols()
+        inner_y, inner_p = internal_symbols()
         swap = {}
         for arg, given, plain, inner in (("y", y, plain_y, inner_y), ("p", p, plain_p, inner_p)):
             if given is None:
@@ -317,7 +255,7 @@ class Loss:
         """NumPy/SciPy function of (y, p) for 'value', 'grad' or 'curvature' of :attr:`expr`."""
         if which not in self._lambdified:
             import sympy as sp
-            y, p = _internal_symbols()
+            y, p = internal_symbols()
             from . import _calculus
             e = _calculus.derivative(self._internal_expr, p,
                                      {"value": 0, "grad": 1, "curvature": 2}[which])
@@ -494,10 +432,10 @@ class Loss:
         return np.where(p == y, 0, self._value(y, p) - self._value(y, y))
 
     def _value_logit(self, y, z):
-        return self._value(y, _sigmoid(z))
+        return self._value(y, sigmoid_unchecked(z))
 
     def _grad_logit(self, y, z):
-        p, q = _sigmoid(z), _sigmoid(-z)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
         return self._grad(y, p) * (p * q)
 
     def _value_and_grad_logit(self, y, z):
@@ -505,7 +443,7 @@ class Loss:
 
     def _curvature_logit(self, y, z):
         # d2L/dz2 = L_pp (pq)^2 + L_p pq (1 - 2p), with 1 - 2p = q - p
-        p, q = _sigmoid(z), _sigmoid(-z)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
         s = p * q
         return self._curvature(y, p) * s * s + self._grad(y, p) * s * (q - p)
 
@@ -543,7 +481,7 @@ class _ExprLoss(Loss):
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict of parameter values, got "
                             f"{type(params).__name__}")
-        expressions._check_param_names(params)
+        expressions.check_param_names(params)
         values = {k: finite_real(v, f"params[{k!r}]") for k, v in params.items()}
         source, internal, funcs = expressions.loss_expression(expr, values)
         self._param_spec = {k: (v, math.isfinite, "finite") for k, v in values.items()}
@@ -587,7 +525,7 @@ def _positive(v):
 class _Difference(Loss):
     """A loss f(d) + c of the residual d = p - y: every method from f, f', f'' and c.
 
-    In the logit domain d = p (1 - y) - q y (:func:`_residual`), so that the residual keeps its
+    In the logit domain d = p (1 - y) - q y (:func:`residual`), so that the residual keeps its
     digits where sigmoid(z) rounds toward 1.
     """
 
@@ -617,20 +555,20 @@ class _Difference(Loss):
         return self._f2(p - y)
 
     def _value_logit(self, y, z):
-        return self._f(_residual_logit(y, z, np.exp(-np.abs(z)))) + self._const()
+        return self._f(residual_logit(y, z, np.exp(-np.abs(z)))) + self._const()
 
     def _grad_logit(self, y, z):
-        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        d, pq = residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
         return self._f1(d) * pq
 
     def _value_and_grad_logit(self, y, z):
-        d, pq = _residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
+        d, pq = residual_logit(y, z, np.exp(-np.abs(z)), want_pq=True)
         return self._f(d) + self._const(), self._f1(d) * pq
 
     def _curvature_logit(self, y, z):
         # d2L/dz2 = f''(d) (pq)^2 + f'(d) pq (q - p)
-        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
-        d, s = _residual(y, p, q), p * q
+        p, q = sigmoid_pair(z, np.exp(-np.abs(z)))
+        d, s = residual(y, p, q), p * q
         return self._f2(d) * s * s + self._f1(d) * s * (q - p)
 
 
@@ -701,11 +639,11 @@ def _bce_logit(y, z):
     """BCE at p = sigmoid(z) and its logit gradient p - y, sharing exp(-|z|).
 
     y softplus(-z) + (1 - y) softplus(z) = (1 - y) max(z, 0) + y max(-z, 0) + ln(1 + e^-|z|):
-    a sum of non-negative terms, so no cancellation.  The gradient is :func:`_residual`.
+    a sum of non-negative terms, so no cancellation.  The gradient is :func:`residual`.
     """
     e = np.exp(-np.abs(z))
-    value = (1 - y) * np.maximum(z, 0) + y * np.maximum(-z, 0) + _log1p_unit(e)
-    return value, _residual_logit(y, z, e)
+    value = (1 - y) * np.maximum(z, 0) + y * np.maximum(-z, 0) + log1p_unit(e)
+    return value, residual_logit(y, z, e)
 
 
 class _BCE(Loss):
@@ -716,10 +654,10 @@ class _BCE(Loss):
 
     def _value(self, y, p):
         with np.errstate(divide="ignore"):
-            return 0.0 - (_where0(y, np.log(p)) + _where0(1 - y, np.log1p(-p)))
+            return 0.0 - (where0(y, np.log(p)) + where0(1 - y, np.log1p(-p)))
 
     def _excess(self, y, p):
-        return _bernoulli_kl(y, p, 1 - y, 1 - p)
+        return bernoulli_kl(y, p, 1 - y, 1 - p)
 
     def _grad(self, y, p):
         # (p - y)/(p(1 - p)) inside; at p = 0 or 1 the limits of -y/p + (1-y)/(1-p)
@@ -744,13 +682,13 @@ class _BCE(Loss):
         return _bce_logit(y, z)[1]
 
     def _curvature_logit(self, y, z):
-        return _sigmoid(z) * _sigmoid(-z)
+        return sigmoid_unchecked(z) * sigmoid_unchecked(-z)
 
 
 def _entropy(y):
     """Shannon entropy of Bern(y) in nats."""
     with np.errstate(divide="ignore"):
-        return -(_where0(y, np.log(y)) + _where0(1 - y, np.log1p(-y)))
+        return -(where0(y, np.log(y)) + where0(1 - y, np.log1p(-y)))
 
 
 class _KL(_BCE):
@@ -760,13 +698,13 @@ class _KL(_BCE):
         return y * sp.log(y / p) + (1 - y) * sp.log((1 - y) / (1 - p))
 
     def _value(self, y, p):
-        return _bernoulli_kl(y, p, 1 - y, 1 - p)
+        return bernoulli_kl(y, p, 1 - y, 1 - p)
 
     _excess = _value
 
     def _value_logit(self, y, z):
-        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
-        stable = _bernoulli_kl(y, p, 1 - y, q, _residual(y, p, q))
+        p, q = sigmoid_pair(z, np.exp(-np.abs(z)))
+        stable = bernoulli_kl(y, p, 1 - y, q, residual(y, p, q))
         # where sigmoid under/overflows the complements are inexact: use bce - H(y) there
         fallback = super()._value_logit(y, z) - _entropy(y)
         return np.where((p > 0) & (q > 0), stable, fallback)
@@ -782,12 +720,12 @@ class _ReverseKL(Loss):
         return p * sp.log(p / y) + (1 - p) * sp.log((1 - p) / (1 - y))
 
     def _value(self, y, p):
-        return _bernoulli_kl(p, y, 1 - p, 1 - y)
+        return bernoulli_kl(p, y, 1 - p, 1 - y)
 
     _excess = _value
 
     def _grad(self, y, p):
-        inner = _log_ratio_diff(y, p)
+        inner = log_ratio_diff(y, p)
         # at the edges: +inf when moving up from the boundary value, -inf when moving down
         edge = np.where(p == y, np.where(y == 0, np.inf, -np.inf),
                         np.where(p > y, np.inf, -np.inf))
@@ -797,18 +735,18 @@ class _ReverseKL(Loss):
         return 1 / (p * (1 - p))
 
     def _value_logit(self, y, z):
-        p, q = _sigmoid_pair(z, np.exp(-np.abs(z)))
-        v = _bernoulli_kl(p, y, q, 1 - y, -_residual(y, p, q))
+        p, q = sigmoid_pair(z, np.exp(-np.abs(z)))
+        v = bernoulli_kl(p, y, q, 1 - y, -residual(y, p, q))
         return np.where((y == 0) | (y == 1), np.inf, v)
 
     def _grad_logit(self, y, z):
-        v = (z - _logit(y)) * (_sigmoid(z) * _sigmoid(-z))
+        v = (z - logit_unchecked(y)) * (sigmoid_unchecked(z) * sigmoid_unchecked(-z))
         return np.where(y == 0, np.inf, np.where(y == 1, -np.inf, v))
 
     def _curvature_logit(self, y, z):
         # d/dz [(z - logit y) p q] = p q [1 + (z - logit y)(q - p)]
-        p, q = _sigmoid(z), _sigmoid(-z)
-        v = p * q * (1 + (z - _logit(y)) * (q - p))
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
+        v = p * q * (1 + (z - logit_unchecked(y)) * (q - p))
         return np.where((y == 0) | (y == 1), np.inf, v)
 
 
@@ -821,7 +759,7 @@ class _LogitMSE(Loss):
 
     def _diff(self, y, p):
         edge = np.where(p == y, 0, np.where(p > y, np.inf, -np.inf))
-        return np.where((y == 0) | (y == 1) | (p == 0) | (p == 1), edge, _log_ratio_diff(y, p))
+        return np.where((y == 0) | (y == 1) | (p == 0) | (p == 1), edge, log_ratio_diff(y, p))
 
     def _value(self, y, p):
         return self._diff(y, p) ** 2
@@ -839,10 +777,10 @@ class _LogitMSE(Loss):
         return np.where(pq == 0, np.inf, 2 * (1 - self._diff(y, p) * (1 - 2 * p)) / pq / pq)
 
     def _value_logit(self, y, z):
-        return (z - _logit(y)) ** 2
+        return (z - logit_unchecked(y)) ** 2
 
     def _grad_logit(self, y, z):
-        return 2 * (z - _logit(y))
+        return 2 * (z - logit_unchecked(y))
 
     def _curvature_logit(self, y, z):
         return np.full(np.broadcast_shapes(y.shape, z.shape), 2, dtype=z.dtype)
@@ -892,7 +830,7 @@ class _ContinuousBernoulli(Loss):
         return bce - sp.log(2 * sp.atanh(1 - 2 * p) / (1 - 2 * p))
 
     def _value(self, y, p):
-        v = _BCE._value(self, y, p) - _cb_log_normalizer(p)
+        v = _BCE._value(self, y, p) - cb_log_normalizer(p)
         # at p = 0 (1) the density concentrates at 0 (1): -inf where y equals it, +inf elsewhere
         at0 = np.where(y == 0, -np.inf, np.inf)
         at1 = np.where(y == 1, -np.inf, np.inf)
@@ -900,7 +838,7 @@ class _ContinuousBernoulli(Loss):
 
     def _grad(self, y, p):
         pq = p * (1 - p)
-        inner = _cb_residual(_logit(p), y) / np.where(pq == 0, 1, pq)
+        inner = cb_residual(logit_unchecked(p), y) / np.where(pq == 0, 1, pq)
         at0 = np.where(y == 0, np.inf, -np.inf)
         at1 = np.where(y == 1, -np.inf, np.inf)
         return np.where(p == 0, at0, np.where(p == 1, at1, inner))
@@ -912,20 +850,20 @@ class _ContinuousBernoulli(Loss):
         # once to the caller's dtype (the networks train in the logit, never with this form).
         y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
         pq = p * (1 - p)
-        z = _logit(p)
+        z = logit_unchecked(p)
         pq1 = np.where(pq == 0, 1, pq)
-        inner = (_cb_variance(z) - (1 - 2 * p) * _cb_residual(z, y)) / pq1 / pq1
+        inner = (cb_variance(z) - (1 - 2 * p) * cb_residual(z, y)) / pq1 / pq1
         edge = np.where(((p == 0) & (y == 0)) | ((p == 1) & (y == 1)), -np.inf, np.inf)
         return np.where(pq == 0, edge, inner)
 
     def _value_logit(self, y, z):
-        return _cb_nll_logit(z, y)
+        return cb_nll_logit(z, y)
 
     def _grad_logit(self, y, z):
-        return _cb_residual(z, y)
+        return cb_residual(z, y)
 
     def _curvature_logit(self, y, z):
-        return _cb_variance(z)
+        return cb_variance(z)
 
 
 class _BetaNLL(Loss):
@@ -970,13 +908,14 @@ class _BetaNLL(Loss):
         return self._nll(y, p, 1 - p, np.log(p), np.log1p(-p))
 
     def _value_logit(self, y, z):
-        return self._nll(y, _sigmoid(z), _sigmoid(-z), _log_sigmoid(z), _log_sigmoid(-z))
+        return self._nll(y, sigmoid_unchecked(z), sigmoid_unchecked(-z),
+                         log_sigmoid_unchecked(z), log_sigmoid_unchecked(-z))
 
     def _grad(self, y, p):
         from scipy.special import digamma
         k = self.params["kappa"]
         a, b = k * p, k * (1 - p)
-        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - _logit(y))
+        return k * (digamma(a + 1) - 1 / a - digamma(b + 1) + 1 / b - logit_unchecked(y))
 
     def _curvature(self, y, p):
         from scipy.special import polygamma
@@ -988,17 +927,17 @@ class _BetaNLL(Loss):
         # kappa p q [psi(a) - psi(b) - logit y] with psi(a) = psi(a+1) - 1/a and a = kappa p
         from scipy.special import digamma
         k = self.params["kappa"]
-        p, q = _sigmoid(z), _sigmoid(-z)
-        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y)) + (p - q)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
+        return k * p * q * (digamma(k * p + 1) - digamma(k * q + 1) - logit_unchecked(y)) + (p - q)
 
     def _curvature_logit(self, y, z):
         # differentiating the gradient above: with G = kappa p q [psi(a+1) - psi(b+1) - logit y],
         # L_zz = (q - p) G + (kappa p q)^2 [psi'(a+1) + psi'(b+1)] + 2 p q, finite at z = +-1000
         from scipy.special import digamma, polygamma
         k = self.params["kappa"]
-        p, q = _sigmoid(z), _sigmoid(-z)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
         kpq = k * p * q
-        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - _logit(y))
+        G = kpq * (digamma(k * p + 1) - digamma(k * q + 1) - logit_unchecked(y))
         return (q - p) * G + kpq * kpq * (polygamma(1, k * p + 1) + polygamma(1, k * q + 1)) \
             + 2 * p * q
 
@@ -1021,8 +960,8 @@ class _Focal(Loss):
         g = self.params["gamma"]
         q = 1 - p
         with np.errstate(divide="ignore"):
-            return 0.0 - (_where0(y, _where0(q ** g, np.log(p)))
-                          + _where0(1 - y, _where0(p ** g, np.log1p(-p))))
+            return 0.0 - (where0(y, where0(q ** g, np.log(p)))
+                          + where0(1 - y, where0(p ** g, np.log1p(-p))))
 
     @staticmethod
     def _log_ratio_u(u, log_v):
@@ -1077,13 +1016,13 @@ class _Focal(Loss):
 
     def _value_logit(self, y, z):
         g = self.params["gamma"]
-        sp_pos, sp_neg = _softplus(z), _softplus(-z)        # -ln(1-p), -ln p
+        sp_pos, sp_neg = softplus_unchecked(z), softplus_unchecked(-z)        # -ln(1-p), -ln p
         return y * np.exp(-g * sp_pos) * sp_neg + (1 - y) * np.exp(-g * sp_neg) * sp_pos
 
     def _grad_logit(self, y, z):
         g = self.params["gamma"]
-        p, q = _sigmoid(z), _sigmoid(-z)
-        sp_pos, sp_neg = _softplus(z), _softplus(-z)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
+        sp_pos, sp_neg = softplus_unchecked(z), softplus_unchecked(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)  # p^g, q^g
         return (y * (-g * p * qg * sp_neg - qg * q)
                 + (1 - y) * (pg * p + g * pg * q * sp_pos))
@@ -1092,8 +1031,8 @@ class _Focal(Loss):
         # y p q^g [(2g+1) q - g q s_ + g^2 p s_] + (1-y) q p^g [(2g+1) p - g p s+ + g^2 q s+],
         # s_ = -ln p = softplus(-z), s+ = -ln q = softplus(z): every factor is bounded
         g = self.params["gamma"]
-        p, q = _sigmoid(z), _sigmoid(-z)
-        sp_pos, sp_neg = _softplus(z), _softplus(-z)
+        p, q = sigmoid_unchecked(z), sigmoid_unchecked(-z)
+        sp_pos, sp_neg = softplus_unchecked(z), softplus_unchecked(-z)
         pg, qg = np.exp(-g * sp_neg), np.exp(-g * sp_pos)
         return (y * p * qg * ((2 * g + 1) * q - g * q * sp_neg + g * g * p * sp_neg)
                 + (1 - y) * q * pg * ((2 * g + 1) * p - g * p * sp_pos + g * g * q * sp_pos))
@@ -1160,6 +1099,78 @@ def get_loss(name, **params) -> Loss:
     if name not in _CATALOGUE:
         raise ValueError(f"unknown loss {name!r}; the catalogue has: {', '.join(LOSSES)}")
     return _CATALOGUE[name](name, params)
+
+
+
+# ----------------------------------------------------------------------------------------------
+# For the analysis and the proofs (public to the package, not re-exported to users)
+# ----------------------------------------------------------------------------------------------
+def as_loss(loss) -> Loss:
+    """A catalogue loss from a name, or the Loss itself; ValueError naming ``loss`` otherwise.
+
+    >>> as_loss("mse") == get_loss("mse")
+    True
+    >>> as_loss("nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss: unknown loss 'nope'; the catalogue has: mse, mae, ...
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        try:
+            return get_loss(loss)
+        except ValueError as err:
+            raise ValueError(f"loss: {err}") from None
+    raise ValueError(f"loss must be a catalogue name or a Loss, got {type(loss).__name__}")
+
+
+def is_catalogue(loss: Loss) -> bool:
+    """True for the catalogue's own losses (any parameters), False for a user's loss.
+
+    The analysis trusts the catalogue: its losses need no symbolic budget, and their dL/dp
+    changes sign exactly once on (0, 1), from - to + (a single stationary point, the minimum;
+    checked against the global search for every catalogue loss over its parameter range in the
+    tests).  A user loss (``Loss.from_expr``) carries no such guarantee.
+
+    >>> is_catalogue(get_loss("focal", gamma=3)), is_catalogue(Loss.from_expr("(p - y)**4"))
+    (True, False)
+    """
+    return type(loss) is _CATALOGUE.get(loss.name)
+
+
+def internal_expr(loss: Loss, free=None):
+    """The definition of ``loss`` in the analysis' positive symbols
+    (:func:`~lossanalysis._symbols.internal_symbols`), its parameters substituted.
+
+    Parameters
+    ----------
+    loss : Loss
+    free : sympy.Symbol, optional
+        A symbol named as one of a catalogue loss's parameters: that parameter is left as this
+        symbol (the expression over the parameter's range, which the proofs read).
+
+    Raises
+    ------
+    ValueError
+        ``free`` names no parameter of a catalogue loss.
+
+    >>> internal_expr(get_loss("mse"))
+    (p - y)**2
+    >>> import sympy as sp
+    >>> delta = sp.Symbol("delta", positive=True)
+    >>> internal_expr(get_loss("huber"), delta).has(delta)
+    True
+    """
+    if free is None:
+        return loss._internal_expr
+    if not is_catalogue(loss) or str(free) not in loss.params:
+        raise ValueError(f"free: {free} is not a parameter of the catalogue loss {loss.name}")
+    import sympy as sp
+    y, p = internal_symbols()
+    prm = {k: expressions.exact_number(v) for k, v in loss.params.items()}
+    prm[str(free)] = free
+    return loss._build_expr(sp, y, p, prm)
 
 
 def _catalogue_doc() -> str:

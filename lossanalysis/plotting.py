@@ -35,7 +35,7 @@ from ._io import atomic_write
 __all__ = ["PALETTE", "STYLE", "COLUMN_WIDTH", "DPI", "FORMATS", "DISPLAY_NAMES", "UNITS",
            "style", "figure", "panels", "panel_legend", "save", "color", "linestyle", "marker", "display_name",
            "loss_unit", "axis_label", "listing", "guides", "mark_reference", "legend_overlaps",
-           "Overlap"]
+           "Overlap", "check_columns"]
 
 #: The Okabe-Ito palette: black, orange, sky blue, bluish green, yellow, blue, vermillion,
 #: reddish purple.
@@ -253,7 +253,12 @@ def listing(values, fmt: str = "g") -> str:
         raise ValueError(f"fmt {fmt!r} cannot format these values: {err}") from None
 
 
-def _check_columns(columns):
+def check_columns(columns):
+    """``columns`` (1 or 2, a key of :data:`COLUMN_WIDTH`); ValueError naming it otherwise.
+
+    >>> check_columns(2)
+    2
+    """
     if isinstance(columns, bool) or columns not in COLUMN_WIDTH:
         raise ValueError(f"columns must be 1 or 2, got {columns!r}")
     return columns
@@ -289,7 +294,7 @@ def figure(nrows: int = 1, ncols: int = 1, *, columns: int = 1, height: float = 
     >>> [float(v) for v in fig.get_size_inches()]
     [7.0, 2.0]
     """
-    _check_columns(columns)
+    check_columns(columns)
     if not (isinstance(height, (int, float)) and np.isfinite(height) and height > 0):
         raise ValueError(f"height must be a positive number of inches, got {height!r}")
     with style():
@@ -326,7 +331,7 @@ def panels(n: int, *, columns: int = 2, height: float = 1.9):
     >>> [float(v) for v in fig.get_size_inches()], len(axes)
     ([3.4, 4.5], 3)
     """
-    _check_columns(columns)
+    check_columns(columns)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     rows, cols = (1, n) if columns == 2 else (n, 1)

@@ -44,16 +44,15 @@ def arithmetic(repeats: int) -> list:
     import mpmath
     import sympy as sp
 
-    from lossanalysis.losses import _internal_symbols
-    from lossanalysis.proofs import _interval as I
-    y, p = _internal_symbols()
+    from lossanalysis import proofs
+    y, p = sp.symbols("y p", positive=True)  # the proofs' (positive) symbols
     t = sp.Symbol("t", positive=True)
     bce = -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
     f = bce.subs(p, y * (1 - t)) - bce.subs(p, y * (1 + t))
     rows = []
-    with I.precision():
-        fn = I.compile_expr(f, (y, t))
-        box = [I.ball(0.3, 0.3 + 2 ** -10), I.ball(0.25, 0.25 + 2 ** -10)]
+    with proofs.precision():
+        fn = proofs.compile_expr(f, (y, t))
+        box = [proofs.ball(0.3, 0.3 + 2 ** -10), proofs.ball(0.25, 0.25 + 2 ** -10)]
         fn(box)
         start = time.perf_counter()
         for _ in range(repeats):
@@ -86,15 +85,14 @@ def main(argv=None) -> int:
                     help="only the arithmetic comparison")
     args = ap.parse_args(argv)
     try:
-        from lossanalysis.proofs import _interval
-        _interval.flint()
+        from lossanalysis import proofs
+        proofs.require_flint()
     except ImportError as err:
         ap.error(str(err))
     import flint
     print(f"machine: {_cpu()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
           f"python-flint {flint.__version__}")
     if not args.arithmetic_only:
-        from lossanalysis import proofs
         statements = [s for s in proofs.catalogue()
                       if not args.only or any(s.id.startswith(o) for o in args.only)]
         if not statements:

@@ -44,8 +44,7 @@ def main(argv=None) -> int:
         print(f"{len(statements) - len(bad)} of {len(statements)} stored certificates current")
         return 1 if bad else 0
     try:
-        from lossanalysis.proofs import _interval
-        _interval.flint()
+        proofs.require_flint()
     except ImportError as err:
         ap.error(str(err))
     for k, s in enumerate(statements, 1):

@@ -14,9 +14,9 @@ from numpy.polynomial.hermite_e import hermegauss
 
 from lossanalysis import LOSSES, analysis as A, get_loss
 from lossanalysis.analysis import noise as N
-from lossanalysis.losses import _internal_symbols
+from lossanalysis._symbols import internal_symbols
 
-YI, PI = _internal_symbols()
+YI, PI = internal_symbols()
 Z = sp.Symbol("z", real=True)
 
 

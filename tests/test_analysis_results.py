@@ -13,10 +13,11 @@ import sympy as sp
 
 from lossanalysis import LOSSES, Loss, analysis as A, get_loss
 from lossanalysis.analysis import _symbolic as S
-from lossanalysis.losses import _internal_symbols, symbols
+from lossanalysis._symbols import internal_symbols
+from lossanalysis.losses import symbols
 
 Y, P = symbols()
-YI, PI = _internal_symbols()
+YI, PI = internal_symbols()
 Z = sp.Symbol("z", real=True)
 
 

@@ -39,8 +39,6 @@ def test_numpy_worker_reports_times_flops_and_breakdown(numpy_worker_output):
     parts = vae["parts"]
     for key in ("step", "matmul", "adam", "loss"):
         assert parts[key] > 0 and parts["cpu"][key] > 0
-    assert parts["rest"] == pytest.approx(parts["step"] - parts["matmul"] - parts["adam"]
-                                          - parts["loss"])
     # step / matmul per interleaved timing round, summarized by median and quartiles
     assert len(parts["ratios"]) == parts["rounds"] >= 3
     assert parts["ratio_q1"] <= parts["ratio"] <= parts["ratio_q3"]

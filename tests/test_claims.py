@@ -12,6 +12,7 @@ import pytest
 from lossanalysis import Loss
 from lossanalysis import claims as C
 from lossanalysis.claims import PENDING
+from lossanalysis.claims.cli import register
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
@@ -314,7 +315,7 @@ def test_markdown_and_json(everything):
 def _cli(argv, capsys):
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    C._register_claims(sub)
+    register(sub)
     args = parser.parse_args(["claims", *argv])
     rc = args.func(args)
     out = capsys.readouterr()

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from lossanalysis import LOSSES, Loss, get_loss
 from lossanalysis import expressions as E
 from lossanalysis import _calculus
-from lossanalysis.losses import _internal_symbols, symbols
+from lossanalysis._symbols import internal_symbols
+from lossanalysis.losses import symbols
 
 Y, P = symbols()
 
@@ -265,7 +266,7 @@ def test_sympy_input_gets_the_same_checks():
 
 
 def test_symbols_named_y_and_p_with_assumptions_that_hold_are_accepted():
-    yi, pi = _internal_symbols()
+    yi, pi = internal_symbols()
     yr, pr = sp.symbols("y p", real=True)
     for y, p in [(Y, P), (yi, pi), (yr, pr)]:
         loss = Loss.from_expr((p - y) ** 2, name="sq")

@@ -7,8 +7,8 @@ cases -- or a one-line ``ValueError``/``TypeError`` whose message names a bad ar
 other exception, a warning (the suite turns RuntimeWarning into an error), or an error on
 valid input fails.
 
-Cases found failing in code owned elsewhere are pinned below as ``xfail(strict=True)`` with
-the reason, and their input classes are left out of the generated ones (see ``KNOWN``).
+Cases the fuzzing once found failing are kept below as regression tests (``REGRESSIONS``),
+each with the failure it had; all are fixed.
 """
 from __future__ import annotations
 
@@ -325,8 +325,7 @@ def test_intensity_summary(draw):
        split=st.one_of(st.sampled_from(data.SPLITS), st.text(max_size=5), st.just(None)))
 def test_data_load_refuses_bad_names_and_splits(name, split):
     """Bad names and splits only (loading the real files is the data tests' business)."""
-    if name in data.DATASETS and split in data.SPLITS:
-        return
+    assume(name not in data.DATASETS or split not in data.SPLITS)
     call(data.load, name, split, data_dir="/nonexistent/lossanalysis-fuzz",
          bad=("name", "split"))
 
@@ -380,18 +379,14 @@ def test_figure_argument_types(text):
             assert str(err) and "\n" not in str(err)
 
 
-# ---------------------------------------------------------------- known failures elsewhere
-def _known(thunk, arg, reason, id_):
-    return pytest.param(thunk, arg, id=id_, marks=pytest.mark.xfail(strict=True, reason=reason))
-
-
+# ---------------------------------------------------------------- regressions
 def _fixed(thunk, arg, reason, id_):
-    """A case once pinned in KNOWN and since fixed by its owner: now an ordinary test."""
+    """A case the fuzzing once found failing (``reason``: how), fixed since."""
     return pytest.param(thunk, arg, id=id_)
 
 
 EIG = np.array([2.0, 1.0, 0.5])
-KNOWN = [
+REGRESSIONS = [
     _fixed(lambda: analysis.noise_bias("bce", 0.3, 0.02, space=np.array(["prob", "logit"])),
            "space", "analysis.noise_bias: an array as space gives NumPy's 'truth value of an "
            "array is ambiguous'", "noise_bias-space-array"),
@@ -463,8 +458,7 @@ KNOWN = [
 ]
 
 
-@pytest.mark.parametrize("thunk,arg", KNOWN)
-def test_known_failures_elsewhere(thunk, arg):
-    """Each must raise a ValueError/TypeError naming ``arg`` (and no warning); strict xfail:
-    when its owner fixes it, this test fails until the mark is removed."""
+@pytest.mark.parametrize("thunk,arg", REGRESSIONS)
+def test_fixed_failures_stay_fixed(thunk, arg):
+    """Each must raise a ValueError/TypeError naming ``arg`` (and no warning)."""
     call(thunk, bad=(arg,))

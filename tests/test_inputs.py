@@ -634,7 +634,7 @@ def test_no_data_message_is_complete(tmp_path, capsys, monkeypatch):
 
 # ------------------------------------------------------------------------- fuzz
 import matplotlib.image  # noqa: E402,F401  (imported once here, not inside a timed example)
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, reject, settings, strategies as st  # noqa: E402
 
 _DIMS = st.integers(0, 2 ** 32 - 1) | st.integers(0, 70)
 _SUFFIXES = st.sampled_from([".npy", ".npz", ".png", ".jpg", ".jpeg", ".gz", "-idx3-ubyte",
@@ -708,7 +708,7 @@ def test_fuzz_hostile_files(content, name, suffix, in_folder, one_image):
             path = folder / (name + suffix)
             path.write_bytes(content)
         except (OSError, ValueError):
-            return                              # a name this file system cannot hold
+            reject()                            # a name this file system cannot hold
         target = folder if in_folder else path
         with Peak() as mem:
             try:

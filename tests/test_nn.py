@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
@@ -55,8 +55,9 @@ def test_dense_and_activation_backward_match_finite_differences(n, n_in, n_out, 
         return float(np.sum(w * layer.forward(dense.forward(x))))
 
     pre = dense.forward(x)
-    if act in ("relu", "leaky_relu") and np.abs(pre).min() < 1e-4:
-        return  # too close to the kink for finite differences
+    # central differences with h = 1e-6 straddle the kink only within h of it: such draws are
+    # not this test's (hypothesis draws others)
+    assume(act not in ("relu", "leaky_relu") or np.abs(pre).min() >= 1e-4)
     loss()
     dx = dense.backward(layer.backward(w.copy()))
     h = 1e-6

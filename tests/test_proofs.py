@@ -10,7 +10,7 @@ import sympy as sp
 
 from lossanalysis import analysis as A
 from lossanalysis import get_loss, proofs
-from lossanalysis.losses import _internal_symbols
+from lossanalysis._symbols import internal_symbols
 from lossanalysis.proofs import _interval as I
 from lossanalysis.proofs import store
 from lossanalysis.proofs.certificate import Certificate, Condition, Statement, Variable
@@ -24,7 +24,7 @@ def catalogue():
 
 
 def _half_box():
-    y, _ = _internal_symbols()
+    y, _ = internal_symbols()
     t = sp.Symbol("t", positive=True)
     return y, t, (Variable(y, proofs.EPS, Fraction(1, 2)), Variable(t, Fraction(0),
                                                                      1 - proofs.EPS))
@@ -32,7 +32,7 @@ def _half_box():
 
 def test_r_above_one_for_mse_is_disproven_with_a_counterexample_box():
     y, t, box = _half_box()
-    _, p = _internal_symbols()
+    _, p = internal_symbols()
     L = get_loss("mse")._internal_expr
     f = L.subs(p, y * (1 - t)) - L.subs(p, y * (1 + t))        # away minus toward, y < 1/2
     st = Statement("test/mse-R>1", "asymmetry", "mse", "none", "R(y, delta) > 1 for MSE",
@@ -48,7 +48,7 @@ def test_r_above_one_for_mse_is_disproven_with_a_counterexample_box():
 
 def test_focal_argmin_equal_to_y_is_disproven_and_the_box_checks_out():
     # argmin = y on y in [5/8, 7/8]: dL/dp < 0 below the target (p = y (1 - t)) fails there
-    y, p = _internal_symbols()
+    y, p = internal_symbols()
     t = sp.Symbol("t", positive=True)
     lp = sp.diff(get_loss("focal")._internal_expr, p).subs(p, y * (1 - t))
     st = Statement("test/focal-argmin=y", "proper", "focal", "gamma = 2",
@@ -63,7 +63,7 @@ def test_focal_argmin_equal_to_y_is_disproven_and_the_box_checks_out():
     assert ylo <= yhi and tlo <= thi
     # independently, in 30-digit mpmath: inside the box dL/dp at p = y (1 - t) is >= 0, so p
     # below y is not dearer -- the minimizer is not y (focal pulls it up toward 1/2)
-    y, p = _internal_symbols()
+    y, p = internal_symbols()
     t = sp.Symbol("t", positive=True)
     g = sp.lambdify((y, t), sp.diff(get_loss("focal")._internal_expr, p).subs(p, y * (1 - t)),
                     "mpmath")
@@ -163,7 +163,7 @@ def test_interval_atanh_ratio_encloses_mpmath():
                     e = I.ball(Fraction(mpmath.nstr(exact, 35)))
                     assert r.lower() - 1e-30 <= e <= r.upper() + 1e-30
         # the compiled function of a wide ball encloses the values at points (BCE's gradient)
-        y, p = _internal_symbols()
+        y, p = internal_symbols()
         f = I.compile_expr(sp.diff(get_loss("bce")._internal_expr, p), (y, p))
         box = [I.ball(0.2, 0.3), I.ball(0.01, 0.4)]
         enc = f(box)

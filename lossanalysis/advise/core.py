@@ -166,10 +166,19 @@ def _report_measure(reports: dict, *keys: str) -> dict:
 # The predictions
 # ----------------------------------------------------------------------------------------------
 def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
-    preds = []
+    """The predictions the experiments tested, evaluated on this data, each with the reports'
+    measurements that back it."""
     fixed = [r for r in rows if r["kind"] == "gaussian"]
+    return [_active_prediction(fixed, latent, tau, reports),
+            _blur_prediction(fixed, s_b, latent, reports),
+            _calibration_prediction(s, reports),
+            _saturation_prediction(grad, reports),
+            _cb_prediction(s, prof, reports)]
+
+
+def _active_prediction(fixed, latent, tau, reports):
     counts = ", ".join(f"σ = {r['sigma']:g}: {r['active']}" for r in fixed)
-    preds.append({
+    return {
         "key": "active", "experiment": "E5",
         "title": "Active latent dimensions of a linear VAE, by σ",
         "analysis": (f"Direction i opens iff λᵢ > σ² e^(2τ) (τ = {tau:g} nats; Tipping & Bishop "
@@ -178,8 +187,10 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                     "active": {f"{r['sigma']:g}": r["active"] for r in fixed}},
         "backing": _backing(reports, [f"E5.linear.active[sigma={v:g}]" for v in (2, 1, 0.7, 0.5)]
                             + ["E5.mlp.active[gaussian_sigma1]"]),
-    })
+    }
 
+
+def _blur_prediction(fixed, s_b, latent, reports):
     rates = ", ".join(f"σ = {r['sigma']:g}: {r['rate']:.1f}" for r in fixed)
     if math.isfinite(s_b):
         above = [f"{r['sigma']:g}" for r in fixed if r["sigma"] > s_b]
@@ -190,7 +201,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                  f"({', '.join(above) or 'none'}).")
     else:
         place = "The Bernoulli decoder's σ_eff is undefined here (no location varies)."
-    preds.append({
+    return {
         "key": "blur", "experiment": "E5",
         "title": "A VAE's blur rises with its likelihood's scale σ",
         "analysis": (f"The scale σ prices a nat of reconstruction against a nat of KL (Rybkin et al. 2021): "
@@ -201,13 +212,15 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "backing": _backing(reports, ["E5.mlp.rate_order", "E5.blur.order",
                                       "E5.bernoulli.blur_rank"]),
         "report_sigma_eff": _report_measure(reports, "E5.sigma_eff[bernoulli]"),
-    })
+    }
 
+
+def _calibration_prediction(s, reports):
     m = s.mean
     inside = (m > 0) & (m < 1)
     edge = inside & ((m < CALIBRATION_EDGE) | (m > 1 - CALIBRATION_EDGE))
     n_in, n_edge = int(inside.sum()), int(edge.sum())
-    preds.append({
+    return {
         "key": "calibration", "experiment": "E3",
         "title": "Calibration in the large: sigmoid + BCE exact, sigmoid + MSE not",
         "analysis": (f"With a sigmoid output BCE's logit gradient is p − y (canonical link), so "
@@ -219,11 +232,13 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "numbers": {"locations_inside": n_in, "locations_near_edge": n_edge},
         "backing": _backing(reports, ["E3.bce.calibration", "E3.mse_vs_bce",
                                       "E3.mse.calibration"]),
-    })
+    }
 
+
+def _saturation_prediction(grad, reports):
     z0 = np.array([SATURATED_LOGIT])
     start = float(1.0 / _gradient_ratio(1.0 / (1.0 + np.exp(-z0)))[0])
-    preds.append({
+    return {
         "key": "saturation", "experiment": "E2",
         "title": "Saturation slows sigmoid + MSE under plain SGD",
         "analysis": (f"MSE's logit gradient is 2p(1 − p) times BCE's: from a saturated output "
@@ -237,8 +252,10 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
         "numbers": {"ratio_saturated_start": start, "ratio_mean_image": grad},
         "backing": _backing(reports, ["E2.free.slowdown", "E2.ae.first_step.sgd",
                                       "E2.ae.first_step.adam"]),
-    })
+    }
 
+
+def _cb_prediction(s, prof, reports):
     f01 = prof["exactly_0_or_1"]
     if s.mid:
         lam_ext = s.cb_extreme_sum / s.mid
@@ -255,7 +272,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                 "pushing those logits and λ overshoots; clipping the data into (0, 1) restores "
                 "the prediction." if f01 > 0 else
                 "  No value is exactly 0 or 1: every value has a finite minimizer.")
-    preds.append({
+    return {
         "key": "cb", "experiment": "E6",
         "title": "The continuous Bernoulli's λ image is more extreme than its mean image",
         "analysis": cb_text,
@@ -263,8 +280,7 @@ def _predictions(s, prof, rows, s_b, latent, tau, reports, grad):
                     "exactly_0_or_1": f01},
         "backing": _backing(reports, ["E6.cb.param_expansion", "E6.clipped.cb.param_expansion",
                                       "E6.cb.mean_intensity"]),
-    })
-    return preds
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -462,15 +478,46 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     else:
         loaded = rep.load_reports(reports)
 
+    arr, scale, scale_notes, clip = _checked_images(images, indices, scale, name, limits)
+    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
+             progress=progress)
+    tau = analysis.KL_THRESHOLD
+    lam, white = s.spectrum, s.whitened
+    s_b = sigma_zero_rate_from_moments(s.mean, s.var)
+    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau, s.known)
+    prof = _profile(s)
+    grad = _mean_gradient_ratio(s)
+    preds = _predictions(s, prof, rows, s_b, latent, tau, loaded, grad)
+    recs = _recommendations(s, prof, rows, s_l, latent, grad, {p["key"]: p for p in preds},
+                            loaded)
+
+    scale_info = {"sigma_eff_bernoulli": s_b, "learned_sigma": s_l, "latent": latent,
+                  "kl_threshold": tau, "total_variance": float(lam.sum()),
+                  "top_eigenvalues": lam[:6], "top_whitened": white[:6], "rows": rows}
+    src = dict(source or {})
+    scale_info["spectrum_method"] = s.method
+    src.update(n=s.n, d=s.d, scale=s.scale, eight_bit_levels=s.levels is not None)
+    return Advice(source=src, profile=prof, likelihoods=_likelihoods(s, prof, s_l),
+                  scale=scale_info, predictions=preds, recommendations=recs,
+                  reports=_reports_summary(loaded),
+                  notes=_notes(s, prof, scale_notes, loaded),
+                  seconds=time.perf_counter() - t0, spectrum=lam, whitened=white,
+                  hist_counts=s.hist_counts, spectrum_known=s.known[0])
+
+
+def _checked_images(images, indices, scale, name, limits):
+    """The images as an array, checked (shape, dtype, the bound on N x D), with the divisor
+    of their values (:func:`lossanalysis.data.infer_scale`): ``(array, scale, notes, clip)``."""
     arr = images if hasattr(images, "dtype") else real_array(images, name)
     if arr.ndim < 2:
         raise DataError(f"{name}: expected images (N x D, N x H x W or N x H x W x C), got "
                         f"shape {arr.shape}")
     n = len(arr) if indices is None else len(indices)
     d = math.prod(arr.shape[1:])
-    as_limits(limits).check("analysis_values", n * d,
-                            f"{name}: {n:,} images of {d:,} values (analyse fewer with "
-                            f"--max-images {max(2, as_limits(limits).analysis_values // max(d, 1))})")
+    bounds = as_limits(limits)
+    bounds.check("analysis_values", n * d,
+                 f"{name}: {n:,} images of {d:,} values (analyse fewer with "
+                 f"--max-images {max(2, bounds.analysis_values // max(d, 1))})")
     if np.dtype(arr.dtype).kind not in "biuf":
         raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {arr.dtype}")
     sample = arr if indices is None else arr[indices]
@@ -480,25 +527,22 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
                                                name=name)
     except DatasetError as exc:
         raise DataError(str(exc)) from None
-    s = scan(arr, indices=indices, scale=scale, name=name, clip=clip, top=max(TOP, latent),
-             progress=progress)
-    tau = analysis.KL_THRESHOLD
-    lam, white = s.spectrum, s.whitened
-    s_b = sigma_zero_rate_from_moments(s.mean, s.var)
-    rows, s_l = _scale_table(lam, white, s_b, latent, sigmas, tau, s.known)
-    prof = _profile(s)
+    return arr, scale, scale_notes, clip
 
-    # the slowdown of sigmoid + MSE against BCE at the mean image, averaged over what there is
-    # to learn: per location 1/(2 m (1 - m)), weighted by BCE's gradient mass sum_i |x - m|
+
+def _mean_gradient_ratio(s) -> float:
+    """The slowdown of sigmoid + MSE against BCE at the mean image, averaged over what there is
+    to learn: per location 1/(2 m (1 - m)), weighted by BCE's gradient mass sum_i |x - m|
+    (NaN when nothing varies)."""
     inside = (s.mean > 0) & (s.mean < 1)
     weight = s.mad[inside]
-    grad = (float(np.dot(1.0 / _gradient_ratio(s.mean[inside]), weight) / weight.sum())
+    return (float(np.dot(1.0 / _gradient_ratio(s.mean[inside]), weight) / weight.sum())
             if weight.sum() > 0 else math.nan)
 
-    preds = _predictions(s, prof, rows, s_b, latent, tau, loaded, grad)
-    recs = _recommendations(s, prof, rows, s_l, latent, grad, {p["key"]: p for p in preds},
-                            loaded)
 
+def _notes(s, prof, scale_notes, loaded) -> list:
+    """The advice's notes: how the values were scaled, how the spectrum was computed and what
+    it can show, the 8-bit levels, and what the likelihood's scale does to a plain AE."""
     notes = list(scale_notes)
     if s.method != "covariance":
         notes.append(
@@ -521,20 +565,15 @@ def advise(images, *, indices=None, scale: float | None = None, latent: int = LA
     notes.append("For a plain autoencoder (no KL) the likelihood's scale does not set the blur; "
                  "BCE and MSE give similar images"
                  + (f" (E4 blur ratios: {ae_text})." if ae_text else "."))
+    return notes
 
+
+def _reports_summary(loaded) -> dict:
+    """Which reports back the advice (the catalogue's datasets first) and each one's fraction
+    of mid-grey among the non-zero values."""
     summary = {ds: (r["data"].get("summary") or {}).get("frac_mid_of_nonzero")
                for ds, r in loaded.items() if isinstance(r.get("data"), dict)}
     summary = {ds: v for ds, v in summary.items() if v is not None}
-    scale_info = {"sigma_eff_bernoulli": s_b, "learned_sigma": s_l, "latent": latent,
-                  "kl_threshold": tau, "total_variance": float(lam.sum()),
-                  "top_eigenvalues": lam[:6], "top_whitened": white[:6], "rows": rows}
-    src = dict(source or {})
-    scale_info["spectrum_method"] = s.method
-    src.update(n=s.n, d=s.d, scale=s.scale, eight_bit_levels=s.levels is not None)
-    return Advice(source=src, profile=prof, likelihoods=_likelihoods(s, prof, s_l),
-                  scale=scale_info, predictions=preds, recommendations=recs,
-                  reports={"datasets": [ds for ds in DATASETS if ds in loaded]
-                           + sorted(ds for ds in loaded if ds not in DATASETS),
-                           "mid_grey_of_nonzero": summary},
-                  notes=notes, seconds=time.perf_counter() - t0, spectrum=lam, whitened=white,
-                  hist_counts=s.hist_counts, spectrum_known=s.known[0])
+    return {"datasets": [ds for ds in DATASETS if ds in loaded]
+            + sorted(ds for ds in loaded if ds not in DATASETS),
+            "mid_grey_of_nonzero": summary}

@@ -66,8 +66,18 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
     >>> text.splitlines()[0]
     '# Which reconstruction loss for noise?'
     """
-    a = advice
-    p = a.profile
+    lines = (_data_section(advice, title) + _recommendations_section(advice, study)
+             + _profile_section(advice) + _likelihoods_section(advice)
+             + _scale_section(advice) + _predictions_section(advice))
+    if advice.notes:
+        lines += ["## Notes", ""] + [f"- {_text.markdown(n)}" for n in advice.notes] + [""]
+    if figure:
+        lines += [f"![intensity histogram and covariance spectrum]({figure})", ""]
+    return "\n".join(lines)
+
+
+def _data_section(a: Advice, title: str) -> list:
+    """The title and what was read: how many images of what size, how the values were scaled."""
     src = a.source
     lines = [f"# Which reconstruction loss for {_text.markdown(title)}?", ""]
     shape = src.get("image_shape")
@@ -77,57 +87,72 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
     read = ("8-bit levels read as v/255" if src.get("eight_bit_levels") and src["scale"] == 255
             else f"values divided by {_g(src['scale'])}" if src["scale"] != 1
             else "values as given")
-    lines += [f"Data: {what}, {src['d']:,} values each; {read}.  Analysis time "
-              f"{a.seconds:.1f} s.", ""]
+    return lines + [f"Data: {what}, {src['d']:,} values each; {read}.  Analysis time "
+                    f"{a.seconds:.1f} s.", ""]
 
-    lines += ["## Recommendations", "", "| goal | use | why |", "|---|---|---|"]
+
+def _recommendations_section(a: Advice, study: str | None) -> list:
+    """The recommendation per goal with its rule, and the command that measures them here."""
+    lines = ["## Recommendations", "", "| goal | use | why |", "|---|---|---|"]
     lines += [f"| {r['goal']} | {r['use']} | {r['why']} |" for r in a.recommendations]
     lines += ["", "Rules: " + "; ".join(f"*{r['goal']}*: {r['rule']}"
                                         for r in a.recommendations) + ".", ""]
     command = study or "python -m lossanalysis study DATA"
-    lines += ["These follow from the analysis of this data's statistics; the measurements "
-              "quoted below were made on the reports' datasets, not on it.  To train the "
-              "candidates on these images and measure the predictions here, run "
-              f"`{_text.terminal(command).replace('`', chr(39))}`.", ""]
+    return lines + ["These follow from the analysis of this data's statistics; the measurements "
+                    "quoted below were made on the reports' datasets, not on it.  To train the "
+                    "candidates on these images and measure the predictions here, run "
+                    f"`{_text.terminal(command).replace('`', chr(39))}`.", ""]
 
-    lines += ["## Intensity profile", "",
-              "| exactly 0 | exactly 1 | near-binary (within 0.1 of 0 or 1) | mid-grey "
-              "(0.2–0.8) | strictly inside (0, 1) |", "|---|---|---|---|---|",
-              f"| {_pct(p['exactly_0'])} | {_pct(p['exactly_1'])} | {_pct(p['near_binary'])} | "
-              f"{_pct(p['mid_grey'])} | {_pct(p['inside_0_1'])} |", ""]
+
+def _profile_section(a: Advice) -> list:
+    """The intensity profile, and the mid-grey share against the reports' data."""
+    p = a.profile
+    lines = ["## Intensity profile", "",
+             "| exactly 0 | exactly 1 | near-binary (within 0.1 of 0 or 1) | mid-grey "
+             "(0.2–0.8) | strictly inside (0, 1) |", "|---|---|---|---|---|",
+             f"| {_pct(p['exactly_0'])} | {_pct(p['exactly_1'])} | {_pct(p['near_binary'])} | "
+             f"{_pct(p['mid_grey'])} | {_pct(p['inside_0_1'])} |", ""]
     ref = a.reports.get("mid_grey_of_nonzero", {})
     share = (f"Mid-grey share of the non-zero values: {_pct(p['mid_grey_of_nonzero'])}"
              if p["mid_grey_of_nonzero"] is not None else "Every value is 0")
     if ref:
         share += " (the reports' training data: " + ", ".join(
             f"{DISPLAY.get(ds, ds)} {_pct(v)}" for ds, v in _ordered(ref)) + ")"
-    lines += [share + ".", ""]
+    return lines + [share + ".", ""]
 
-    lines += ["## What each likelihood assumes, and how far this data is from it", "",
-              "| likelihood (loss) | assumes | on this data |", "|---|---|---|"]
+
+def _likelihoods_section(a: Advice) -> list:
+    lines = ["## What each likelihood assumes, and how far this data is from it", "",
+             "| likelihood (loss) | assumes | on this data |", "|---|---|---|"]
     lines += [f"| {r['likelihood']} (`{r['loss']}`) | {r['assumes']} | {r['this_data']} |"
               for r in a.likelihoods]
-    lines.append("")
+    return lines + [""]
 
+
+def _scale_section(a: Advice) -> list:
+    """The Bernoulli decoder's effective sigma, the spectrum and the linear-VAE rule's table."""
     sc = a.scale
-    lines += ["## Likelihood scale", "",
-              f"Bernoulli decoder's effective σ at its zero-rate operating point "
-              f"(σ² = tr S / tr(D^−½ S D^−½), D = diag(m(1 − m))): **{_g(sc['sigma_eff_bernoulli'], 3)}**.  "
-              f"Covariance spectrum: total variance {_g(sc['total_variance'])}, largest "
-              "eigenvalues " + ", ".join(_g(v, 3) for v in sc["top_eigenvalues"]) + ".", "",
-              f"Linear-VAE rule (latent {sc['latent']}; a direction is active when its optimal "
-              f"KL ½ ln(λ/σ²) exceeds {sc['kl_threshold']:g} nats; the Bernoulli row uses the "
-              "whitened spectrum against 1):", "",
-              f"| decoder | σ | active (of {sc['latent']}) | directions above threshold | "
-              "code rate (nats) | per-value MSE (posterior samples) |",
-              "|---|---|---|---|---|---|"]
+    lines = ["## Likelihood scale", "",
+             f"Bernoulli decoder's effective σ at its zero-rate operating point "
+             f"(σ² = tr S / tr(D^−½ S D^−½), D = diag(m(1 − m))): **{_g(sc['sigma_eff_bernoulli'], 3)}**.  "
+             f"Covariance spectrum: total variance {_g(sc['total_variance'])}, largest "
+             "eigenvalues " + ", ".join(_g(v, 3) for v in sc["top_eigenvalues"]) + ".", "",
+             f"Linear-VAE rule (latent {sc['latent']}; a direction is active when its optimal "
+             f"KL ½ ln(λ/σ²) exceeds {sc['kl_threshold']:g} nats; the Bernoulli row uses the "
+             "whitened spectrum against 1):", "",
+             f"| decoder | σ | active (of {sc['latent']}) | directions above threshold | "
+             "code rate (nats) | per-value MSE (posterior samples) |",
+             "|---|---|---|---|---|---|"]
     for r in sc["rows"]:
         n_open = ("≥ " if r.get("directions_open_at_least") else "") + _g(r["directions_open"])
         lines.append(f"| {r['label']} | {_g(r['sigma'], 3)} | {_g(r['active'])} | "
                      f"{n_open} | {_g(r['rate'], 3)} | {_g(r['mse'], 3)} |")
-    lines.append("")
+    return lines + [""]
 
-    lines += ["## Predictions for this data, and how they fared on the reports' datasets", ""]
+
+def _predictions_section(a: Advice) -> list:
+    """Each prediction computed for this data, with the reports' measurements of it."""
+    lines = ["## Predictions for this data, and how they fared on the reports' datasets", ""]
     if not a.reports.get("datasets"):
         lines += ["No study report was found (`studies/<name>/report.json` next to the package "
                   "in a source checkout, or `--reports DIR`): the analysis' predictions only.",
@@ -146,13 +171,7 @@ def to_markdown(advice: Advice, *, title: str = "data", figure: str | None = Non
                 f"{DISPLAY.get(ds, ds)} {_g(v, 3)}" for ds, v in _ordered(sig)) + ".")
         for b in pr["backing"]:
             lines.append(f"   - measured on {_measured(b)}")
-    lines.append("")
-
-    if a.notes:
-        lines += ["## Notes", ""] + [f"- {_text.markdown(n)}" for n in a.notes] + [""]
-    if figure:
-        lines += [f"![intensity histogram and covariance spectrum]({figure})", ""]
-    return "\n".join(lines)
+    return lines + [""]
 
 
 def advice_figure(advice: Advice, *, columns: int = 1):

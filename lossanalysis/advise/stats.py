@@ -277,12 +277,39 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     ...
     lossanalysis.advise.stats.DataError: DATA: values must lie in [0, 1]; got 1.5 (image 0, value 1); for float images in 0-255 pass --scale 255
     """
-    from ..data import ROUNDING
-
     arr = images if hasattr(images, "dtype") else real_array(images, name)
     kind = np.dtype(arr.dtype).kind
+    scale = _checked_scale(kind, arr.dtype, scale, name)
+    n = len(arr) if indices is None else len(indices)
+    if n < min_images:
+        raise DataError(f"{name} holds {n} image{'s' if n != 1 else ''}; at least {min_images} "
+                        "are needed (a covariance needs two)")
+    d = int(np.prod(arr.shape[1:], dtype=np.int64))
+    if d < 1:
+        raise DataError(f"{name}: each image must hold at least one value, got shape "
+                        f"{arr.shape[1:]}")
+    rows = block_rows if block_rows is not None else _rows_per_block(d, block_values)
+    stream = _Stream(arr, indices, rows, n, d, scale, clip,
+                     progress or (lambda stage, done, total: None))
+    as_levels = kind in "iu" and scale == 255.0
+    mean, sums, level_counts, int_max = _profile_pass(stream, kind, as_levels, name)
+    cov, var, mad = _moment_pass(stream, mean)
+    lam, white, known, method = _spectra(stream, mean, var, cov, block_values, seed, top)
+    return DataStats(n=n, d=d, zero=sums["zero"], one=sums["one"], near=sums["near"],
+                     mid=sums["mid"], interior=sums["interior"], hist_counts=sums["hist"],
+                     ln_c_sum=sums["ln_c"], cb_extreme_sum=sums["cb_extreme"],
+                     data_extreme_sum=sums["data_extreme"],
+                     levels=level_counts if as_levels else None,
+                     integer_max_one=(kind in "iu" and int_max <= 1), scale=float(scale),
+                     mean=mean, cov=cov, mad=mad, var=var, spectrum=lam, whitened=white,
+                     known=known, method=method)
+
+
+def _checked_scale(kind, dtype, scale, name) -> float:
+    """The divisor of the stored values: ``scale``, or the default of the dtype's kind
+    (integers 255, floats 1; booleans are 0 and 1 and take none)."""
     if kind not in "biuf":
-        raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {arr.dtype}")
+        raise DataError(f"{name} must be numbers (bool, integer or float), got dtype {dtype}")
     if kind == "b":
         if scale is not None:
             raise DataError(f"{name}: boolean images are 0 and 1; --scale does not apply")
@@ -291,36 +318,56 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
         scale = 255.0 if kind in "iu" else 1.0
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise DataError(f"scale must be a finite number > 0, got {scale!r}")
-    n = len(arr) if indices is None else len(indices)
-    if n < min_images:
-        raise DataError(f"{name} holds {n} image{'s' if n != 1 else ''}; at least {min_images} "
-                        "are needed (a covariance needs two)")
-    as_levels = kind in "iu" and scale == 255.0
-    d = int(np.prod(arr.shape[1:], dtype=np.int64))
-    if d < 1:
-        raise DataError(f"{name}: each image must hold at least one value, got shape "
-                        f"{arr.shape[1:]}")
-    rows = block_rows if block_rows is not None else _rows_per_block(d, block_values)
-    tol = ROUNDING if clip else 0.0
+    return scale
 
-    def unit(block):
+
+@dataclass
+class _Stream:
+    """The (selected) images read in blocks: ``n`` images of ``d`` values, ``rows`` images per
+    block, divided by ``scale`` (and clipped into [0, 1] when ``clip``); ``report(stage, done,
+    total)`` after each block."""
+    images: object
+    indices: object
+    rows: int
+    n: int
+    d: int
+    scale: float
+    clip: bool
+    report: object
+
+    def blocks(self):
+        """``(start, block)`` of the stored values, ``block`` of shape (images, d)."""
+        return _blocks(self.images, self.indices, self.rows)
+
+    def unit(self, block):
         """A block of stored values as float64 intensities (clipped when asked)."""
         x = block.astype(np.float64)
-        x /= scale
-        if clip:
+        x /= self.scale
+        if self.clip:
             np.clip(x, 0.0, 1.0, out=x)
         return x
 
-    # pass 1: check, profile, mean
+    def columns(self, c0, c1):
+        """Values ``c0:c1`` of every image as float64 intensities."""
+        return self.unit(_columns(self.images, self.indices, c0, c1))
+
+
+def _profile_pass(stream, kind, as_levels, name):
+    """Pass 1: check every value, count the levels, sum the mean image.  Returns the mean
+    image, the profile sums (:func:`_value_sums`), the 256 level counts (8-bit levels) and the
+    largest stored integer."""
+    from ..data import ROUNDING
+
+    n, d, scale, clip = stream.n, stream.d, stream.scale, stream.clip
+    tol = ROUNDING if clip else 0.0
     total = np.zeros(d)
     col_min = np.full(d, np.inf)
     col_max = np.full(d, -np.inf)
     level_counts = np.zeros(256, dtype=np.int64)
     sums = None
     int_max = 0
-    report = progress or (lambda stage, done, total: None)
-    for start, block in _blocks(arr, indices, rows):
-        report("profile", start + len(block), n)
+    for start, block in stream.blocks():
+        stream.report("profile", start + len(block), n)
         if kind in "iu":
             lo, hi = int(block.min()), int(block.max())
             int_max = max(int_max, hi)
@@ -354,73 +401,77 @@ def scan(images, *, indices=None, scale: float | None = None, name: str = "data"
     # would be off by rounding, and its variance a spurious 1e-34 instead of 0)
     const = col_min == col_max
     mean[const] = col_min[const]
+    return mean, sums, level_counts, int_max
 
-    # pass 2: variances, mean absolute deviations (and the covariance for small d)
+
+def _moment_pass(stream, mean):
+    """Pass 2: the covariance (normalized by n; None above :data:`EXACT_D` values), each
+    location's variance and its sum over images of |x - mean|."""
+    n, d = stream.n, stream.d
     exact = d <= EXACT_D
     cov = np.zeros((d, d)) if exact else None
     var = np.zeros(d)
     mad = np.zeros(d)
-    for start, block in _blocks(arr, indices, rows):
-        report("covariance" if exact else "variances", start + len(block), n)
-        xc = unit(block)
+    for start, block in stream.blocks():
+        stream.report("covariance" if exact else "variances", start + len(block), n)
+        xc = stream.unit(block)
         xc -= mean
         if exact:
             cov += xc.T @ xc
         var += np.einsum("ij,ij->j", xc, xc)
         mad += np.abs(xc).sum(axis=0)
     var /= n
+    if exact:
+        cov /= n
+    return cov, var, mad
+
+
+def _spectra(stream, mean, var, cov, block_values, seed, top):
+    """The covariance spectrum and the Bernoulli-whitened one, by the route D and N allow (see
+    the module docstring): ``(spectrum, whitened, known, method)`` as in :class:`DataStats`."""
+    n, d = stream.n, stream.d
     bern, keep = _bernoulli_scaling(mean)
     inv = 1.0 / np.sqrt(bern[keep])
     d_keep = int(keep.sum())
-    if exact:
-        cov /= n
-        lam = spectrum_from_moments(cov)
-        white = whitened_spectrum_from_moments(mean, cov)
-        known, method = (d, d_keep), "covariance"
-    elif n <= GRAM_N:
+    if cov is not None:
+        return (spectrum_from_moments(cov), whitened_spectrum_from_moments(mean, cov),
+                (d, d_keep), "covariance")
+    if n <= GRAM_N:
         cols = _rows_per_block(n, block_values)
 
         def plain(c0, c1):
-            report("spectrum (Gram matrix)", c1, d)
-            return unit(_columns(arr, indices, c0, c1)) - mean[c0:c1]
+            stream.report("spectrum (Gram matrix)", c1, d)
+            return stream.columns(c0, c1) - mean[c0:c1]
 
         lam = _spectrum_desc(_gram_spectrum(plain, n, d, cols), d)
         kept = np.flatnonzero(keep)
 
         def whitened(c0, c1):
-            report("whitened spectrum (Gram matrix)", c1, d_keep)
+            stream.report("whitened spectrum (Gram matrix)", c1, d_keep)
             idx = kept[c0:c1]
             lo, hi = (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
-            x = unit(_columns(arr, indices, lo, hi))[:, idx - lo]
+            x = stream.columns(lo, hi)[:, idx - lo]
             return (x - mean[idx]) * inv[c0:c1]
 
         white = (_spectrum_desc(_gram_spectrum(whitened, n, d_keep, cols), d_keep)
                  if d_keep else np.zeros(0))
-        known, method = (d, d_keep), "gram"
-    else:
-        def centred():
-            for start, block in _blocks(arr, indices, rows):
-                report("spectrum (randomized, 4 passes)", start + len(block), n)
-                yield start, unit(block) - mean
+        return lam, white, (d, d_keep), "gram"
 
-        def centred_white():
-            for start, block in _blocks(arr, indices, rows):
-                report("whitened spectrum (randomized, 4 passes)", start + len(block), n)
-                yield start, (unit(block)[:, keep] - mean[keep]) * inv
+    def centred():
+        for start, block in stream.blocks():
+            stream.report("spectrum (randomized, 4 passes)", start + len(block), n)
+            yield start, stream.unit(block) - mean
 
-        lam = _with_tail(_randomized_top(centred, n, d, min(top, d), seed), float(var.sum()), d)
-        white = (_with_tail(_randomized_top(centred_white, n, d_keep, min(top, d_keep), seed),
-                            float((var[keep] / bern[keep]).sum()), d_keep)
-                 if d_keep else np.zeros(0))
-        known, method = (min(top, d), min(top, d_keep)), "randomized"
-    return DataStats(n=n, d=d, zero=sums["zero"], one=sums["one"], near=sums["near"],
-                     mid=sums["mid"], interior=sums["interior"], hist_counts=sums["hist"],
-                     ln_c_sum=sums["ln_c"], cb_extreme_sum=sums["cb_extreme"],
-                     data_extreme_sum=sums["data_extreme"],
-                     levels=level_counts if as_levels else None,
-                     integer_max_one=(kind in "iu" and int_max <= 1), scale=float(scale),
-                     mean=mean, cov=cov, mad=mad, var=var, spectrum=lam, whitened=white,
-                     known=known, method=method)
+    def centred_white():
+        for start, block in stream.blocks():
+            stream.report("whitened spectrum (randomized, 4 passes)", start + len(block), n)
+            yield start, (stream.unit(block)[:, keep] - mean[keep]) * inv
+
+    lam = _with_tail(_randomized_top(centred, n, d, min(top, d), seed), float(var.sum()), d)
+    white = (_with_tail(_randomized_top(centred_white, n, d_keep, min(top, d_keep), seed),
+                        float((var[keep] / bern[keep]).sum()), d_keep)
+             if d_keep else np.zeros(0))
+    return lam, white, (min(top, d), min(top, d_keep)), "randomized"
 
 
 def _with_tail(top, trace: float, size: int) -> np.ndarray:

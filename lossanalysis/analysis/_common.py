@@ -4,39 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._inputs import as_output, unit_interval
+from .._symbols import to_public
 from .._text import latex as latex_text
-from ..losses import Loss, _to_public, get_loss
+from ..losses import Loss
 
 _EPS = np.finfo(np.float64).eps
 # The search interval for a minimizer in p: [P_LO, P_HI] are the extreme floats at which every
 # catalogue gradient is finite; a minimizer below P_LO (above P_HI) is reported as 0 (1).
 _P_LO = 1e-300
 _P_HI = 1.0 - 2.0 ** -53
-
-
-def _as_loss(loss) -> Loss:
-    """A catalogue loss from a name, or the Loss itself; ValueError naming ``loss`` otherwise."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, str):
-        try:
-            return get_loss(loss)
-        except ValueError as err:
-            raise ValueError(f"loss: {err}") from None
-    raise ValueError(f"loss must be a catalogue name or a Loss, got {type(loss).__name__}")
-
-
-def _trusted(loss: Loss) -> bool:
-    """True for the catalogue's own losses (any parameters): their analysis needs no symbolic
-    budget, and their dL/dp changes sign exactly once on (0, 1), from - to + (a single
-    stationary point, the minimum; checked against the global search for every catalogue loss
-    over its parameter range in the tests).  A user loss (``Loss.from_expr``) carries no such
-    guarantee."""
-    try:
-        ref = get_loss(loss.name)
-    except ValueError:
-        return False
-    return type(loss) is type(ref)
 
 
 def _targets(y, arg="y", loss: Loss | None = None, open_=False):
@@ -52,7 +28,7 @@ _out = as_output
 def _public_fields(result):
     """A frozen result dataclass with every SymPy field in the public symbols."""
     import dataclasses
-    changes = {f.name: _to_public(getattr(result, f.name)) for f in dataclasses.fields(result)}
+    changes = {f.name: to_public(getattr(result, f.name)) for f in dataclasses.fields(result)}
     return dataclasses.replace(result, **changes)
 
 

@@ -229,18 +229,8 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE,
                       fail_fast=False):
     """Step 2 of the module's method for the functions ``rows`` (their current best x, value)."""
     enclose = _chunked(enclose)
-    keep = np.unique(np.concatenate([np.arange(0, grid.shape[-1], coarse),
-                                     [grid.shape[-1] - 1]]))
-    grid = grid[..., keep]
+    a, b, local = _first_cells(grid, coarse, rows.size)
     r = rows.size
-    if grid.ndim == 1:
-        a = np.tile(grid[:-1], r)
-        b = np.tile(grid[1:], r)
-        local = np.repeat(np.arange(r), grid.size - 1)
-    else:
-        a = grid[:, :-1].ravel()
-        b = grid[:, 1:].ravel()
-        local = np.repeat(np.arange(r), grid.shape[1] - 1)
     spent = np.zeros(r, dtype=np.int64)
     failed = np.zeros(r, dtype=bool)
     why = np.full(r, "", dtype=object)
@@ -253,22 +243,17 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE,
 
     for _ in range(_MAX_ROUNDS):
         if fail_fast and failed.any():
-            quiet = ~failed
-            why[quiet] = NOT_EXAMINED
-            failed[:] = True
+            _give_up(failed, why, np.arange(r), NOT_EXAMINED)
         keep = ~failed[local]
         a, b, local = a[keep], b[keep], local[keep]
         if a.size == 0:
             break
         np.add.at(spent, local, 1)
-        over = spent > MAX_CELLS
-        if spent.sum() > max(MAX_CELLS, _CELLS_PER_ROW * r):
-            over |= spent == spent.max()           # the costliest row gives up first
+        over = _over_budget(spent, r)
         if over.any():
-            new = over & ~failed
-            why[new] = (f"more than {MAX_CELLS:,} cells would be needed: the function varies "
-                        "on a finer scale than the search can resolve")
-            failed |= over
+            _give_up(failed, why, np.flatnonzero(over),
+                     f"more than {MAX_CELLS:,} cells would be needed: the function varies on a "
+                     "finer scale than the search can resolve")
             keep = ~failed[local]
             a, b, local = a[keep], b[keep], local[keep]
             if a.size == 0:
@@ -282,80 +267,112 @@ def _branch_and_bound(value, grad, enclose, rows, grid, bx, bv, coarse=_COARSE,
         a, b, local, kink, lb = a[alive], b[alive], local[alive], kink[alive], lb[alive]
         if a.size == 0:
             break
-        fr = rows[local]
-        smooth = ~kink
-        # derivative tests on smooth cells
-        resolved = np.zeros(a.size, dtype=bool)
-        cand_l, cand_x = [], []
-        d1 = enclose(a[smooth], b[smooth], fr[smooth], 1) if smooth.any() else None
-        if d1 is not None and d1[0] is not None:
-            g_lo = np.full(a.size, -np.inf)
-            g_hi = np.full(a.size, np.inf)
-            g_lo[smooth], g_hi[smooth] = d1[0], d1[1]
-            g_lo = np.where(np.isnan(g_lo), -np.inf, g_lo)
-            g_hi = np.where(np.isnan(g_hi), np.inf, g_hi)
-            # the mean-value form sharpens the bound: f(X) >= f(m) - |f'(X)| w/2
-            mid = 0.5 * (a + b)
-            sel = np.flatnonzero(smooth & np.isfinite(g_lo) & np.isfinite(g_hi))
-            if sel.size:
-                with np.errstate(all="ignore"):
-                    fm, _, _ = enclose(mid[sel], mid[sel], fr[sel], 0)
-                slope = np.maximum(np.abs(g_lo[sel]), np.abs(g_hi[sel]))
-                mv = fm - 0.5 * (b[sel] - a[sel]) * slope
-                mv = np.where(np.isnan(mv), -np.inf, mv)
-                lb[sel] = np.maximum(lb[sel], mv)
-            rising = smooth & (g_lo > 0)
-            falling = smooth & (g_hi < 0)
-            for mask, ends in ((rising, a), (falling, b)):
-                cand_l.append(local[mask])
-                cand_x.append(ends[mask])
-            resolved |= rising | falling
-            rest = np.flatnonzero(smooth & ~resolved)
-            if rest.size:
-                d2 = enclose(a[rest], b[rest], fr[rest], 2)
-                if d2 is not None and d2[0] is not None:
-                    # second order: f(X) >= f(m) + f'(m) d + f''(X)_lo d^2/2, |d| <= w/2
-                    with np.errstate(all="ignore"):
-                        fm2, _, _ = enclose(mid[rest], mid[rest], fr[rest], 0)
-                        gm = enclose(mid[rest], mid[rest], fr[rest], 1)
-                    lb[rest] = np.maximum(lb[rest], _taylor_bound(
-                        fm2, gm[0], gm[1], np.asarray(d2[0]), 0.5 * (b[rest] - a[rest])))
-                    convex = rest[np.asarray(d2[0]) >= 0]
-                    if convex.size:
-                        xs = _convex_minimum(grad, a[convex], b[convex], fr[convex])
-                        cand_l.append(local[convex])
-                        cand_x.append(xs)
-                        resolved[convex] = True
+        resolved, cand_l, cand_x = _derivative_tests(enclose, grad, a, b, local, rows[local],
+                                                     ~kink, lb)
         # cells that may still hold a lower value: bisect; the midpoints are candidates
         alive = ~resolved & (lb < bv[local] - tol[local])
         mid = 0.5 * (a + b)
         finest = alive & ((mid <= a) | (mid >= b))
         cand_l.append(local[alive])
         cand_x.append(mid[alive])
-        if cand_l:
-            cl = np.concatenate(cand_l)
-            cx = np.concatenate(cand_x)
-            if cl.size:
-                with np.errstate(all="ignore"):
-                    cv = _float(value(cx, rows[cl]))
-                bx, bv = _best(cl, cx, cv, r, bx, bv)
+        cl = np.concatenate(cand_l)
+        cx = np.concatenate(cand_x)
+        if cl.size:
+            with np.errstate(all="ignore"):
+                cv = _float(value(cx, rows[cl]))
+            bx, bv = _best(cl, cx, cv, r, bx, bv)
         if finest.any():
             # a cell at float64 resolution that may still hold a lower value than U
             stuck = np.unique(local[finest & (lb < bv[local] - tolerance()[local])])
-            new = ~failed[stuck]
-            why[stuck[new]] = ("cells at float64 resolution may hold a lower value (a jump or "
-                               "a kink the bounds cannot resolve)")
-            failed[stuck] = True
+            _give_up(failed, why, stuck, "cells at float64 resolution may hold a lower value "
+                                         "(a jump or a kink the bounds cannot resolve)")
         split = alive & ~finest
         a, b, local = (np.concatenate([a[split], mid[split]]),
                        np.concatenate([mid[split], b[split]]),
                        np.concatenate([local[split], local[split]]))
     else:
-        left = np.unique(local)
-        new = ~failed[left]
-        why[left[new]] = "the bisection did not finish"
-        failed[left] = True
+        _give_up(failed, why, np.unique(local), "the bisection did not finish")
     return bx, bv, ~failed, why
+
+
+def _first_cells(grid, coarse, r):
+    """The first cells ``(a, b, row)`` of the search: every ``coarse``-th interval of the grid
+    (the last point kept), for each of the ``r`` rows (a grid per row, or one shared)."""
+    keep = np.unique(np.concatenate([np.arange(0, grid.shape[-1], coarse),
+                                     [grid.shape[-1] - 1]]))
+    grid = grid[..., keep]
+    if grid.ndim == 1:
+        return (np.tile(grid[:-1], r), np.tile(grid[1:], r),
+                np.repeat(np.arange(r), grid.size - 1))
+    return grid[:, :-1].ravel(), grid[:, 1:].ravel(), np.repeat(np.arange(r), grid.shape[1] - 1)
+
+
+def _over_budget(spent, r):
+    """The rows whose cells exceed :data:`MAX_CELLS`, and when all together exceed their total
+    budget, the costliest row as well (it gives up first)."""
+    over = spent > MAX_CELLS
+    if spent.sum() > max(MAX_CELLS, _CELLS_PER_ROW * r):
+        over |= spent == spent.max()
+    return over
+
+
+def _give_up(failed, why, rows, reason):
+    """Mark ``rows`` (indices) as failed, giving ``reason`` to those not failed before."""
+    new = ~failed[rows]
+    why[rows[new]] = reason
+    failed[rows] = True
+
+
+def _derivative_tests(enclose, grad, a, b, local, fr, smooth, lb):
+    """The smooth cells' derivative tests: a cell where f' keeps its sign holds its minimum at
+    an end, and a convex cell at its stationary point (found by ``grad``), so neither needs
+    bisecting; the mean-value and second-order forms raise the lower bounds ``lb`` (in place).
+    Returns which cells are resolved and the candidate (row, x) lists they give."""
+    resolved = np.zeros(a.size, dtype=bool)
+    cand_l, cand_x = [], []
+    d1 = enclose(a[smooth], b[smooth], fr[smooth], 1) if smooth.any() else None
+    if d1 is None or d1[0] is None:
+        return resolved, cand_l, cand_x
+    g_lo = np.full(a.size, -np.inf)
+    g_hi = np.full(a.size, np.inf)
+    g_lo[smooth], g_hi[smooth] = d1[0], d1[1]
+    g_lo = np.where(np.isnan(g_lo), -np.inf, g_lo)
+    g_hi = np.where(np.isnan(g_hi), np.inf, g_hi)
+    # the mean-value form sharpens the bound: f(X) >= f(m) - |f'(X)| w/2
+    mid = 0.5 * (a + b)
+    sel = np.flatnonzero(smooth & np.isfinite(g_lo) & np.isfinite(g_hi))
+    if sel.size:
+        with np.errstate(all="ignore"):
+            fm, _, _ = enclose(mid[sel], mid[sel], fr[sel], 0)
+        slope = np.maximum(np.abs(g_lo[sel]), np.abs(g_hi[sel]))
+        mv = fm - 0.5 * (b[sel] - a[sel]) * slope
+        mv = np.where(np.isnan(mv), -np.inf, mv)
+        lb[sel] = np.maximum(lb[sel], mv)
+    rising = smooth & (g_lo > 0)
+    falling = smooth & (g_hi < 0)
+    for mask, ends in ((rising, a), (falling, b)):
+        cand_l.append(local[mask])
+        cand_x.append(ends[mask])
+    resolved |= rising | falling
+    rest = np.flatnonzero(smooth & ~resolved)
+    if not rest.size:
+        return resolved, cand_l, cand_x
+    d2 = enclose(a[rest], b[rest], fr[rest], 2)
+    if d2 is None or d2[0] is None:
+        return resolved, cand_l, cand_x
+    # second order: f(X) >= f(m) + f'(m) d + f''(X)_lo d^2/2, |d| <= w/2
+    with np.errstate(all="ignore"):
+        fm2, _, _ = enclose(mid[rest], mid[rest], fr[rest], 0)
+        gm = enclose(mid[rest], mid[rest], fr[rest], 1)
+    lb[rest] = np.maximum(lb[rest], _taylor_bound(
+        fm2, gm[0], gm[1], np.asarray(d2[0]), 0.5 * (b[rest] - a[rest])))
+    convex = rest[np.asarray(d2[0]) >= 0]
+    if convex.size:
+        xs = _convex_minimum(grad, a[convex], b[convex], fr[convex])
+        cand_l.append(local[convex])
+        cand_x.append(xs)
+        resolved[convex] = True
+    return resolved, cand_l, cand_x
 
 
 def _taylor_bound(f0, g_lo, g_hi, h_lo, r):

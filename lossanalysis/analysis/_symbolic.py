@@ -1,9 +1,9 @@
 """The lazy SymPy machinery of the analysis (private).
 
 SymPy is imported only inside these helpers, so importing :mod:`lossanalysis.analysis` stays
-cheap.  The analysis works in the positive internal symbols (``losses._internal_symbols()``,
-``Loss._internal_expr``): their assumptions let SymPy simplify logarithms and powers on the
-domain; every SymPy result handed to a user is converted with ``losses._to_public``.  Symbolic
+cheap.  The analysis works in the positive internal symbols (``_symbols.internal_symbols()``,
+``losses.internal_expr``): their assumptions let SymPy simplify logarithms and powers on the
+domain; every SymPy result handed to a user is converted with ``_symbols.to_public``.  Symbolic
 results are cached per loss.
 
 Every symbolic task on a user's loss runs under the budget of :mod:`lossanalysis._budget`
@@ -23,9 +23,8 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _budget
-from ..losses import Loss
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
-from ._common import _trusted
+from .._symbols import internal_symbols as symbols  # the analysis works in positive y, p
+from ..losses import Loss, internal_expr, is_catalogue
 
 #: Seconds a simplification may take before the unsimplified form is kept.
 _SIMPLIFY_SECONDS = 1.0
@@ -39,7 +38,7 @@ def _sp():
 @contextlib.contextmanager
 def _task(loss: Loss, what: str):
     """The symbolic budget for ``what`` on ``loss`` (none for the catalogue's losses)."""
-    with _budget.budget(f"loss {loss.name!r}: {what}", enabled=not _trusted(loss)):
+    with _budget.budget(f"loss {loss.name!r}: {what}", enabled=not is_catalogue(loss)):
         yield
 
 
@@ -224,7 +223,7 @@ def _float_values(expr, syms, points):
 
 @functools.lru_cache(maxsize=None)
 def _expr(loss: Loss):
-    return loss._internal_expr
+    return internal_expr(loss)
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,15 +10,15 @@ import numpy as np
 
 from .. import _budget
 from .._inputs import real_array
-from ..losses import Loss, logit
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
-from ..losses import _to_public
-from ._common import _as_loss, _out, _public_fields, _result_latex, _result_repr, _targets
+from .._symbols import internal_symbols as symbols  # the analysis works in positive y, p
+from .._symbols import to_public
+from ..losses import Loss, as_loss, is_catalogue, logit
+from ._common import _out, _public_fields, _result_latex, _result_repr, _targets
 from ._solve import find_root
 from ._symbolic import (_dp_at_target, _expr, _float_values, _is_smooth, _is_zero,
                         _mp_values, _sp, _task, _tidy)
 from .gradients import _third
-from .minimizers import _is_catalogue, argmin
+from .minimizers import argmin
 
 __all__ = ["asymmetry_ratio", "series", "series_symbol", "asymmetry_coefficient", "Asymmetry"]
 
@@ -77,7 +77,7 @@ def asymmetry_ratio(loss, y, delta):
     >>> float(asymmetry_ratio("focal", 0.3, 0.05)) > 1  # the toward point is nearer focal's p*
     True
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y)
     delta = real_array(delta, "delta", np.float64)
     bad = ~(np.isfinite(delta) & (delta > 0))
@@ -109,7 +109,7 @@ def _ratio_block(loss: Loss, y, delta):
         den = np.asarray(loss.excess(yv, toward[valid], check=False), dtype=float)
         # the excess over the loss's own minimum: p* = y where the catalogue loss is stationary
         # at the target (its single stationary point); argmin elsewhere and for user losses
-        if _is_catalogue(loss):
+        if is_catalogue(loss):
             need = np.flatnonzero(np.asarray(loss.grad(yv, yv, check=False)) != 0)
         else:
             need = np.arange(yv.size)
@@ -205,7 +205,7 @@ def series(loss, order=4):
     Abs(d)
     """
     sp = _sp()
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
     y, p = symbols()
@@ -213,11 +213,11 @@ def series(loss, order=4):
     with _task(loss, "the series"):
         if not _is_smooth(loss):
             e = _expr(loss)
-            return _to_public(_tidy(_budget.checked(e.subs(p, y + d) - e.subs(p, y),
+            return to_public(_tidy(_budget.checked(e.subs(p, y + d) - e.subs(p, y),
                                                     "the exact difference")))
         terms = [_dp_at_target(loss, k) * d ** k / sp.factorial(k)
                  for k in range(1, int(order) + 1)]
-        return _to_public(sp.Add(*terms))
+        return to_public(sp.Add(*terms))
 
 
 _SIGN_TEXT = {
@@ -451,4 +451,4 @@ def asymmetry_coefficient(loss) -> Asymmetry:
     >>> asymmetry_coefficient("focal").about_minimizer     # improper: order 1, about p*
     'toward'
     """
-    return _public_fields(_asymmetry(_as_loss(loss)))
+    return _public_fields(_asymmetry(as_loss(loss)))

@@ -5,9 +5,8 @@ import functools
 
 from .._budget import SymbolicBudgetError
 from .._text import latex as latex_text
-from ..losses import LOSSES, Loss
-from ..losses import _to_public
-from ._common import _as_loss
+from .._symbols import to_public
+from ..losses import LOSSES, Loss, as_loss
 from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _task, _tidy
 from .asymmetry import _asymmetry
 from .gradients import _effective_weight_expr, _logit_gradient_expr
@@ -84,10 +83,10 @@ def derivations(loss) -> dict:
     >>> d["dL/dz"], d["curvature"], d["noise bias logit"]
     (p - y, 1/(y*(1 - y)), 0)
     """
-    der = dict(_derivations(_as_loss(loss)))
+    der = dict(_derivations(as_loss(loss)))
     if "beyond budget" in der:
         der["beyond budget"] = dict(der["beyond budget"])
-    return _to_public(der)
+    return to_public(der)
 
 
 def _latex(e):
@@ -188,7 +187,7 @@ def derivations_latex(losses=LOSSES) -> str:
         "",
     ]
     for name in names:
-        loss = _as_loss(name)
+        loss = as_loss(name)
         der = _derivations(loss)
         skipped = der.get("beyond budget", {})
         params = ", ".join(f"{k} = {v:g}" for k, v in loss.params.items())

@@ -7,10 +7,10 @@ import functools
 import numpy as np
 
 from .._inputs import real_array
-from ..losses import Loss, get_loss
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
-from ..losses import _to_public
-from ._common import _as_loss, _out, _targets
+from .._symbols import internal_symbols as symbols  # the analysis works in positive y, p
+from .._symbols import to_public
+from ..losses import Loss, as_loss, get_loss
+from ._common import _out, _targets
 from ._symbolic import _dp, _dp_at_target, _expr, _regular, _sp, _task, _tidy
 from .minimizers import argmin
 
@@ -56,7 +56,7 @@ def gradient_profile(loss, y, p):
     >>> round(float(gradient_profile("bce", 0.2, 0.5)), 12)   # (p - y)/(p (1 - p))
     1.2
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     p = _targets(p, "p")
     return loss.grad(y, p)
@@ -92,7 +92,7 @@ def logit_gradient(loss, y, z):
     >>> logit_gradient("mse", 1.0, -1000.0)           # saturated: no signal
     np.float64(-0.0)
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     z = real_array(z, "z", np.float64)
     if not np.all(np.isfinite(z)):
@@ -132,7 +132,7 @@ def logit_gradient_expr(loss):
     >>> logit_gradient_expr("mse")
     2*p*(1 - p)*(p - y)
     """
-    return _to_public(_logit_gradient_expr(_as_loss(loss)))
+    return to_public(_logit_gradient_expr(as_loss(loss)))
 
 
 def curvature_at_optimum(loss, y):
@@ -157,7 +157,7 @@ def curvature_at_optimum(loss, y):
     >>> bool(curvature_at_optimum("focal", 0.2) > 0)
     True
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     return loss.curvature(y, argmin(loss, y), check=False)
 
@@ -191,7 +191,7 @@ def effective_weight(loss, y):
     >>> float(effective_weight("mse", 0.9))
     1.0
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     mse = get_loss("mse")
     return _out(np.asarray(loss.curvature(y, y, check=False), dtype=float)
@@ -227,4 +227,4 @@ def effective_weight_expr(loss):
     >>> effective_weight_expr("mae") is None
     True
     """
-    return _to_public(_effective_weight_expr(_as_loss(loss)))
+    return to_public(_effective_weight_expr(as_loss(loss)))

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._inputs import nonneg
-from ..losses import Loss, logit, sigmoid
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
-from ..losses import _to_public
-from ._common import (_P_HI, _P_LO, _as_loss, _out, _public_fields, _result_latex,
-                      _result_repr, _targets, _trusted)
+from .._symbols import internal_symbols as symbols  # the analysis works in positive y, p
+from .._symbols import to_public
+from ..losses import Loss, as_loss, is_catalogue, logit, sigmoid
+from ._common import _P_HI, _P_LO, _out, _public_fields, _result_latex, _result_repr, _targets
 from ._global import NOT_EXAMINED, global_min
 from ._interval import Enclosure
 from ._quadrature import _tanh_sinh
@@ -29,12 +28,6 @@ __all__ = ["argmin", "bias", "argmin_expr", "is_proper", "Properness",
 _BLOCK = 1 << 16
 #: Elements (targets x grid points) per block of the global search of a user loss.
 _GRID_BLOCK = 1 << 18
-
-
-def _is_catalogue(loss: Loss) -> bool:
-    """True for the catalogue's own losses (see ``_common._trusted``): a single stationary
-    point, the minimum.  A user loss is minimized by the certified global search."""
-    return _trusted(loss)
 
 
 def argmin(loss, y):
@@ -91,7 +84,7 @@ def argmin(loss, y):
     >>> argmin(Loss.from_expr("-(p - y)**2"), [0.3, 0.7])   # the far end, not the maximum y
     array([1., 0.])
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     yf = y.ravel()
     out = np.empty(yf.shape)
@@ -103,7 +96,7 @@ def argmin(loss, y):
 
 def _argmin_distinct(loss: Loss, y):
     """argmin for a 1-d float64 array of targets."""
-    if not _is_catalogue(loss):
+    if not is_catalogue(loss):
         def value(p, idx):
             return loss.value(y[idx], p, check=False)
 
@@ -277,7 +270,7 @@ def bias(loss, y):
     >>> bool(bias("focal", 0.2) > 0)          # pulled up toward 1/2
     True
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     return _out(np.asarray(argmin(loss, y)) - y)
 
@@ -357,7 +350,7 @@ def argmin_expr(loss):
     >>> argmin_expr("focal") is None
     True
     """
-    return _to_public(_argmin_expr(_as_loss(loss)))
+    return to_public(_argmin_expr(as_loss(loss)))
 
 
 @dataclass(frozen=True)
@@ -495,14 +488,14 @@ def is_proper(loss) -> Properness:
     >>> is_proper(Loss.from_expr("-(p - y)**2")).proper      # stationary, but a maximum
     False
     """
-    return _public_fields(_is_proper(_as_loss(loss)))
+    return _public_fields(_is_proper(as_loss(loss)))
 
 
 def _minimize(loss: Loss, value, grad, n, x0, where, enclose=None):
     """The minimizer of n functions of p (``value(p, idx)``, ``grad(p, idx)``) built from
     ``loss``: the single sign change of the gradient for a catalogue loss, the global search of
     :func:`argmin` for a user loss (certified with ``enclose``, else by sampling)."""
-    if _is_catalogue(loss):
+    if is_catalogue(loss):
         return minimize_unit(grad, n, x0)
     return _global_min(value, grad, n, where, loss.name, enclose)
 
@@ -573,7 +566,7 @@ def optimal_prediction(loss, targets, weights=None):
     >>> round(float(optimal_prediction("bce", [0.0, 0.1, 1.0], [1, 2, 1])), 12)
     0.3
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     t = _targets(targets, "targets", loss=loss).ravel()
     if t.size == 0:
         raise ValueError("targets must not be empty")
@@ -623,7 +616,7 @@ def optimal_prediction_two_point(loss, y0, y1, w1):
     >>> optimal_prediction_two_point("mae", 0.0, 1.0, [0.25, 0.75])
     array([0., 1.])
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y0 = _targets(y0, "y0", loss=loss)
     y1 = _targets(y1, "y1", loss=loss)
     w1 = _targets(w1, "w1")
@@ -641,7 +634,7 @@ def optimal_prediction_two_point(loss, y0, y1, w1):
     x0 = (1 - w) * a + w * b
     p = _minimize(loss, mix(loss.value), mix(loss.grad), a.size, x0,
                   lambda i: f"y0={float(a[i])!r}, y1={float(b[i])!r}, w1={float(w[i])!r}",
-                  None if _is_catalogue(loss) else _mixture_enclosure(loss, [a, b], [1 - w, w]))
+                  None if is_catalogue(loss) else _mixture_enclosure(loss, [a, b], [1 - w, w]))
     return _out(p.reshape(w1.shape))
 
 
@@ -682,7 +675,7 @@ def optimal_prediction_beta(loss, a, b):
     >>> round(optimal_prediction_beta("mae", 2.0, 2.0), 12)       # the median
     0.5
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     a_ = float(nonneg(a, "a"))
     b_ = float(nonneg(b, "b"))
     if not (a_ > 0 and b_ > 0):

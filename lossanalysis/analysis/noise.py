@@ -7,10 +7,10 @@ import functools
 import numpy as np
 
 from .._inputs import nonneg
-from ..losses import Loss, logit, sigmoid
-from ..losses import _internal_symbols as symbols  # the analysis works in positive y, p
-from ..losses import _to_public
-from ._common import _EPS, _as_loss, _out, _targets, _trusted
+from .._symbols import internal_symbols as symbols  # the analysis works in positive y, p
+from .._symbols import to_public
+from ..losses import Loss, as_loss, is_catalogue, logit, sigmoid
+from ._common import _EPS, _out, _targets
 from ._expectation import LOGIT_SIGMA_MAX, logit_problem, prob_problem
 from ._global import NOT_EXAMINED, global_min
 from ._quadrature import _composite_rule, _composite_size, _hermite
@@ -248,7 +248,7 @@ def _noise_solve_flat(loss: Loss, yf, sf, space, nodes):
     c = np.zeros_like(yf)
     bias = pstar - yf
     noisy = sf > 0
-    user = not _trusted(loss)
+    user = not is_catalogue(loss)
     if space == "prob":
         n = _nodes(nodes, _PROB_NODES)
         x, w = _hermite(n)
@@ -387,7 +387,7 @@ def _check_logit_target(y, sigma):
 
 
 def _noise_inputs(loss, y, sigma, space):
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     space = _space(space)
     y = _targets(y, loss=loss)
     sigma = nonneg(sigma, "sigma")
@@ -635,7 +635,7 @@ def max_prob_noise(loss, y, *, nodes=None):
     >>> bool(max_prob_noise("mse", 0.0) == 0)
     True
     """
-    loss = _as_loss(loss)
+    loss = as_loss(loss)
     y = _targets(y, loss=loss)
     xmax = float(_hermite(_nodes(nodes, _PROB_NODES))[0].max())
     pstar = np.asarray(argmin(loss, y), dtype=float)
@@ -676,9 +676,10 @@ def _logit_noise_formula():
     return sp.factor(sp.cancel(sp.together(b2))), lsym[1], lsym[2]
 
 
-def _noise_coefficient_at(loss: Loss, space: str):
-    """b2 in y and p (p standing for the minimizer), unsimplified; None for MAE.  The one
-    formula, also read by :mod:`lossanalysis.proofs` at p = y for proper losses."""
+def noise_coefficient_at(loss: Loss, space: str):
+    """b2 in the internal y and p (p standing for the minimizer), unsimplified; None for MAE.
+    The one formula, also read by :mod:`lossanalysis.proofs` at p = y for proper losses (public
+    to the package, not in ``__all__``: the result is in the analysis' internal symbols)."""
     sp = _sp()
     y, p = symbols()
     if _regular(_dp(loss, 2).subs(p, y)) is None:     # MAE: L_pp is a Dirac delta at p = y
@@ -699,7 +700,7 @@ def _noise_coefficient_of(loss: Loss, space: str):
     from .. import _budget
     sp = _sp()
     y, p = symbols()
-    b2 = _noise_coefficient_at(loss, space)
+    b2 = noise_coefficient_at(loss, space)
     if b2 is None:
         return None
     pstar = _argmin_expr(loss)
@@ -739,5 +740,5 @@ def noise_bias_coefficient(loss, space="prob"):
     >>> noise_bias_coefficient("bce")
     (1 - 2*y)/(y*(1 - y))
     """
-    loss = _as_loss(loss)
-    return _to_public(_noise_coefficient(loss, _space(space)))
+    loss = as_loss(loss)
+    return to_public(_noise_coefficient(loss, _space(space)))

@@ -31,7 +31,7 @@ def _run_claims(args: argparse.Namespace) -> int:
     from .. import _text
     from .._cli import limits_from
     from .._limits import load_json
-    from . import evaluate_all
+    from .registry import evaluate_all
     from .evidence import Evidence
     from .render import to_json, to_markdown
     try:
@@ -48,7 +48,7 @@ def _run_claims(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_claims(subparsers) -> None:
+def register(subparsers) -> None:
     """Add the ``claims`` subcommand (``--json``, ``--report FILE``) to argparse subparsers."""
     p = subparsers.add_parser(
         "claims",
@@ -98,6 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m lossanalysis")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _register_claims(sub)
+    register(sub)
     args = parser.parse_args(["claims", *(sys.argv[1:] if argv is None else argv)])
     return args.func(args)

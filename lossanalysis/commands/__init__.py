@@ -65,7 +65,7 @@ def _registrar(name):
     elif name == "study":
         from ..experiments.cli import register
     elif name == "claims":
-        from ..claims import _register_claims as register
+        from ..claims.cli import register
     else:
         import importlib
         register = importlib.import_module(f"{__name__}.{name}").register

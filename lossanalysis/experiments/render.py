@@ -27,8 +27,8 @@ from ..protocol import (CONFIRMED, CONSISTENCY, DERIVED, FALSIFIABLE, INCONCLUSI
                         NOT_APPLICABLE, NOT_JUDGED, REFUTED, RULES)
 from .base import fmt, render_findings, revisions
 
-__all__ = ["counts", "count_line", "save_figures", "json_doc", "pair_doc", "markdown",
-           "readme_section", "KEY_ROWS", "TIMING_MARK"]
+__all__ = ["counts", "count_line", "figure_stem", "save_figures", "json_doc", "pair_doc",
+           "markdown", "readme_section", "KEY_ROWS", "TIMING_MARK"]
 
 #: Every line of the Markdown that carries a wall-clock time contains this.
 TIMING_MARK = "Run time"
@@ -61,10 +61,14 @@ def count_line(c: dict) -> str:
             f"(of {c['total']})")
 
 
+def figure_stem(mod) -> str:
+    """The file stem of an experiment's figure: its module name (``e4_asymmetry``)."""
+    return mod.__name__.rsplit(".", 1)[1]
+
+
 def save_figures(measured, experiments, folder: Path, progress=None) -> dict:
     """Each experiment's figure as PDF and PNG in ``folder`` ({label: {"files": names relative
     to folder's parent, "overlaps": legends that cover something}})."""
-    from .study import figure_stem
     out = {}
     for mod in experiments:
         fig = mod.figure(measured.results[mod.LABEL])
@@ -110,9 +114,11 @@ def _load():
         return None
 
 
-def json_doc(data, experiments, measured, reg, figures, out, command="", code=None) -> dict:
-    """The report document (see the module docstring)."""
-    from .study import _data_doc
+def json_doc(data, experiments, measured, reg, figures, out, command="", code=None, *,
+             data_doc) -> dict:
+    """The report document (see the module docstring); ``data_doc`` describes the data (the
+    study's ``study._data_doc``, passed in so that this module does not import the study),
+    ``code`` the git state of the code that measured (read now when not given)."""
     from ..claims import pixel_observations
     rows, obs, exps = [], dict(pixel_observations(data.train)), {}
     for mod in experiments:
@@ -133,7 +139,7 @@ def json_doc(data, experiments, measured, reg, figures, out, command="", code=No
             if data.name in r.get("data", ())]
     return {
         "study": data.name, "status": status, "prospective": prospective,
-        "quick": measured.quick, "data": _data_doc(data),
+        "quick": measured.quick, "data": data_doc,
         "registration": None if reg["doc"] is None else {
             "file": "predictions.json" if Path(out).name != "quick" else "../predictions.json",
             "sha256": reg["sha256"], "commit": git.get("commit"), "date": git.get("date"),

@@ -33,8 +33,7 @@ from . import runner
 from .base import StudyData
 
 __all__ = ["REGISTRATION", "FORMAT", "STATUSES", "MIN_TRAIN", "MIN_TEST", "usable", "StudyError", "fingerprint",
-           "registration_doc", "register", "read_registration", "check", "git_record", "run",
-           "figure_stem"]
+           "registration_doc", "register", "read_registration", "check", "git_record", "run"]
 
 REGISTRATION = "predictions.json"
 FORMAT = "lossanalysis study registration 1"
@@ -198,11 +197,6 @@ def check(data: StudyData, folder, experiments) -> dict:
     return {"doc": doc, "sha256": sha, "git": git, "predictions": registered}
 
 
-def figure_stem(mod) -> str:
-    """The file stem of an experiment's figure: its module name (``e4_asymmetry``)."""
-    return mod.__name__.rsplit(".", 1)[1]
-
-
 def run(data: StudyData, folder, experiments=None, *, quick: bool = False, workers: int = 1,
         source=None, force: bool = False, progress=None, command: str = "") -> dict:
     """Measure a registered study and write its report (see the module docstring).
@@ -229,7 +223,8 @@ def run(data: StudyData, folder, experiments=None, *, quick: bool = False, worke
     measured = runner.run(data, experiments, reg["predictions"], quick=quick, workers=workers,
                           progress=progress, source=source)
     figures = render.save_figures(measured, experiments, out / "figures", progress)
-    doc = render.json_doc(data, experiments, measured, reg, figures, out, command, code)
+    doc = render.json_doc(data, experiments, measured, reg, figures, out, command, code,
+                          data_doc=_data_doc(data))
     atomic_write(out / "report.json", json_text(doc))
     atomic_write(out / "report.md", render.markdown(doc))
     return {"report": str(out / "report.md"), "json": str(out / "report.json"),

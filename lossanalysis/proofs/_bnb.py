@@ -277,33 +277,16 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
         boxes = 0
         stuck = 0
         next_report = 5.0
-
-        def evaluate(lo, hi):
-            enc, method = comp.enclose(lo, hi)
-            return enc, method, comp.smear
-
         while stack:
             lo, hi, depth, known = stack.pop()
             boxes += 1
             out.depth = max(out.depth, depth)
-            enc, method, smear = known if known is not None else evaluate(lo, hi)
-            if enc.is_finite() and enc > 0:
-                out.by_method[method] = out.by_method.get(method, 0) + 1
-                continue
-            if enc.is_finite() and enc <= 0:
-                out.verdict = "disproven"
-                out.counterexample = _cex(pb, lo, hi, enc)
+            enc, method, smear = known if known is not None else _evaluate(comp, lo, hi)
+            settled = _settle(comp, pb, out, lo, hi, depth, enc, method)
+            if settled == "disproven":
                 break
-            name = comp.corner_ok(lo, hi)
-            if name is not None:
-                out.by_method[name] = out.by_method.get(name, 0) + 1
+            if settled:
                 continue
-            if depth >= _PROBE_DEPTH:
-                cex = _probe(comp, pb, lo, hi)
-                if cex is not None:
-                    out.verdict = "disproven"
-                    out.counterexample = cex
-                    break
             elapsed = time.perf_counter() - start
             if boxes >= max_boxes or elapsed > max_seconds:
                 stack.append((lo, hi, depth, None))
@@ -323,31 +306,7 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
                 out.note = f"{stuck} box(es) at float resolution left undecided"
                 out.example_open = _box_dict(pb, lo, hi)
                 continue
-            # split where the function varies most across the box (the smear |dg/dx_i| w_i);
-            # where that is unbounded or unknown, try every split and keep the one whose
-            # halves are decided or tightest (their enclosures are kept for when they are
-            # popped)
-            children = None
-            if smear is not None and all(v < float("inf") for v in smear) and any(smear):
-                i, m = max(cands, key=lambda c: smear[c[0]])
-            elif len(cands) == 1:
-                i, m = cands[0]
-            else:
-                tried = []
-                for i_, m_ in cands:
-                    kids = [(klo, khi, evaluate(klo, khi)) for klo, khi in _halves(lo, hi, i_, m_)]
-                    tried.append((max(_score(k[2][0]) for k in kids),
-                                  _width(lo[i_], hi[i_], geo[i_], full[i_] or 1.0), i_, m_, kids))
-                # unbounded both ways: a box stretched to a singular line is what fails there
-                touch = {i for i, c, k in pb.lines if k and lo[i] <= c <= hi[i]}
-                widest = max(tried, key=lambda c: (c[2] in touch, c[1]))
-                tightest = min(tried, key=lambda c: c[0])
-                # a split counts as better only if it makes the halves clearly tighter
-                pick = tightest if tightest[0] < 0.5 * widest[0] else widest
-                _, _, i, m, children = pick
-            if children is None:
-                children = [(klo, khi, None) for klo, khi in _halves(lo, hi, i, m)]
-            for klo, khi, kn in reversed(children):
+            for klo, khi, kn in reversed(_split(comp, pb, lo, hi, smear, cands, geo, full)):
                 stack.append((klo, khi, depth + 1, kn))
         else:
             out.verdict = "proven" if stuck == 0 else "undecided"
@@ -355,6 +314,61 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
         out.boxes = boxes
     out.seconds = time.perf_counter() - start
     return out
+
+
+def _evaluate(comp, lo, hi):
+    """The enclosure of g on the box, the method that gave it and the smear it left."""
+    enc, method = comp.enclose(lo, hi)
+    return enc, method, comp.smear
+
+
+def _settle(comp, pb, out, lo, hi, depth, enc, method):
+    """Decide one box if it can be decided without splitting it: "proven" (g > 0 on it, by
+    its enclosure or the corner test; counted in ``out.by_method``), "disproven" (a
+    counterexample, recorded in ``out``) or None (split it)."""
+    if enc.is_finite() and enc > 0:
+        out.by_method[method] = out.by_method.get(method, 0) + 1
+        return "proven"
+    if enc.is_finite() and enc <= 0:
+        out.verdict = "disproven"
+        out.counterexample = _cex(pb, lo, hi, enc)
+        return "disproven"
+    name = comp.corner_ok(lo, hi)
+    if name is not None:
+        out.by_method[name] = out.by_method.get(name, 0) + 1
+        return "proven"
+    if depth >= _PROBE_DEPTH:
+        cex = _probe(comp, pb, lo, hi)
+        if cex is not None:
+            out.verdict = "disproven"
+            out.counterexample = cex
+            return "disproven"
+    return None
+
+
+def _split(comp, pb, lo, hi, smear, cands, geo, full):
+    """The two halves of the box, ``[(lo, hi, known enclosure or None)]``: split where the
+    function varies most across the box (the smear |dg/dx_i| w_i); where that is unbounded or
+    unknown, try every split ``cands`` and keep the one whose halves are decided or tightest
+    (their enclosures are kept for when they are popped)."""
+    if smear is not None and all(v < float("inf") for v in smear) and any(smear):
+        i, m = max(cands, key=lambda c: smear[c[0]])
+    elif len(cands) == 1:
+        i, m = cands[0]
+    else:
+        tried = []
+        for i_, m_ in cands:
+            kids = [(klo, khi, _evaluate(comp, klo, khi)) for klo, khi in _halves(lo, hi, i_, m_)]
+            tried.append((max(_score(k[2][0]) for k in kids),
+                          _width(lo[i_], hi[i_], geo[i_], full[i_] or 1.0), i_, m_, kids))
+        # unbounded both ways: a box stretched to a singular line is what fails there
+        touch = {i for i, c, k in pb.lines if k and lo[i] <= c <= hi[i]}
+        widest = max(tried, key=lambda c: (c[2] in touch, c[1]))
+        tightest = min(tried, key=lambda c: c[0])
+        # a split counts as better only if it makes the halves clearly tighter
+        pick = tightest if tightest[0] < 0.5 * widest[0] else widest
+        return pick[4]
+    return [(klo, khi, None) for klo, khi in _halves(lo, hi, i, m)]
 
 
 def _halves(lo, hi, i, m):

@@ -374,7 +374,7 @@ def _mono(method, increasing=True, domain=None):
 _UNARY = {
     "exp": _mono("exp"), "log": _mono("log", domain=lambda x: x > 0),
     "atanh": _mono("atanh", domain=lambda x: x > -1 and x < 1),
-    "atan": _mono("atan"), "tanh": _mono("tanh"), "sinh": _mono("sinh"),
+    "tanh": _mono("tanh"), "sinh": _mono("sinh"),
     "asinh": _mono("asinh"), "erf": _mono("erf"), "erfc": _mono("erfc"),
     "sin": lambda x: x.sin(), "cos": lambda x: x.cos(), "tan": lambda x: x.tan(),
     "asin": lambda x: x.asin(), "acos": lambda x: x.acos(), "atan": lambda x: x.atan(),
@@ -465,6 +465,8 @@ def _cond(c, index):
 
 
 def _node(e, index):
+    """``e`` compiled: a function of ``env`` (the variables' balls, ``index`` maps each variable
+    to its place) returning a ball that encloses ``e`` there."""
     import sympy as sp
     if e in index:
         i = index[e]
@@ -479,82 +481,117 @@ def _node(e, index):
         if c is not None:
             return lambda env: c
     if isinstance(e, sp.Add):
-        parts = [_node(a, index) for a in e.args]
-
-        def add(env):
-            s = parts[0](env)
-            for p in parts[1:]:
-                s = s + p(env)
-            return s
-        return add
+        return _sum_node(e, index)
     if isinstance(e, sp.Mul):
-        num, den = [], []
-        for a in e.args:
-            if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
-                den.append(_node(a.base ** -a.exp, index))
-            else:
-                num.append(_node(a, index))
-        if not num:
-            num = [lambda env: flint().arb(1)]
-
-        def mul(env):
-            s = num[0](env)
-            for p in num[1:]:
-                s = _mul(s, p(env))
-            for p in den:
-                s = _mul(s, _inv(p(env)))
-            return s
-        return mul
+        return _product_node(e, index)
     if isinstance(e, sp.Pow):
-        b = _node(e.base, index)
-        x = e.exp
-        if x.is_Integer:
-            n = int(x)
-            if n == 0:
-                return lambda env: flint().arb(1)
-            if n == 1:
-                return b
-            if n > 0:
-                return lambda env: _pow(b(env), n)
-            m = -n
-            return lambda env: _inv(_pow(b(env), m))
-        if x == sp.Rational(1, 2):
-            return lambda env: (lambda v: v.sqrt() if v >= 0 else _nan())(b(env))
-        if x == sp.Rational(-1, 2):
-            return lambda env: (lambda v: v.rsqrt() if v > 0 else _nan())(b(env))
-        ex = _node(x, index)
-
-        def power(env):
-            v = b(env)
-            if not v > 0:
-                return _nan()
-            return _UNARY["exp"](_mul(ex(env), _UNARY["log"](v)))
-        return power
+        return _power_node(e, index)
     if isinstance(e, sp.Piecewise):
-        branches = [(_node(a, index), _cond(c, index)) for a, c in e.args]
-
-        def piecewise(env):
-            out = None
-            for val, cond in branches:
-                c = cond(env)
-                if c is False:
-                    continue
-                v = val(env)
-                out = v if out is None else out.union(v)
-                if c is True:
-                    return out
-            return out if out is not None else _nan()
-        return piecewise
+        return _piecewise_node(e, index)
     if isinstance(e, (sp.Min, sp.Max)):
-        parts = [_node(a, index) for a in e.args]
-        pick = "min" if isinstance(e, sp.Min) else "max"
+        return _extremum_node(e, index)
+    return _function_node(e, index)
 
-        def mm(env):
-            s = parts[0](env)
-            for p in parts[1:]:
-                s = getattr(s, pick)(p(env))
-            return s
-        return mm
+
+def _sum_node(e, index):
+    parts = [_node(a, index) for a in e.args]
+
+    def add(env):
+        s = parts[0](env)
+        for p in parts[1:]:
+            s = s + p(env)
+        return s
+    return add
+
+
+def _product_node(e, index):
+    """A product, its factors with negative integer powers divided (one inversion each)."""
+    import sympy as sp
+    num, den = [], []
+    for a in e.args:
+        if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
+            den.append(_node(a.base ** -a.exp, index))
+        else:
+            num.append(_node(a, index))
+    if not num:
+        num = [lambda env: flint().arb(1)]
+
+    def mul(env):
+        s = num[0](env)
+        for p in num[1:]:
+            s = _mul(s, p(env))
+        for p in den:
+            s = _mul(s, _inv(p(env)))
+        return s
+    return mul
+
+
+def _power_node(e, index):
+    """A power: integer exponents by repeated products, square roots, and otherwise
+    exp(x log b) for a positive base."""
+    import sympy as sp
+    b = _node(e.base, index)
+    x = e.exp
+    if x.is_Integer:
+        n = int(x)
+        if n == 0:
+            return lambda env: flint().arb(1)
+        if n == 1:
+            return b
+        if n > 0:
+            return lambda env: _pow(b(env), n)
+        m = -n
+        return lambda env: _inv(_pow(b(env), m))
+    if x == sp.Rational(1, 2):
+        return lambda env: (lambda v: v.sqrt() if v >= 0 else _nan())(b(env))
+    if x == sp.Rational(-1, 2):
+        return lambda env: (lambda v: v.rsqrt() if v > 0 else _nan())(b(env))
+    ex = _node(x, index)
+
+    def power(env):
+        v = b(env)
+        if not v > 0:
+            return _nan()
+        return _UNARY["exp"](_mul(ex(env), _UNARY["log"](v)))
+    return power
+
+
+def _piecewise_node(e, index):
+    """A Piecewise: the union of the branches whose condition may hold on the box, up to the
+    first that holds for all of it."""
+    branches = [(_node(a, index), _cond(c, index)) for a, c in e.args]
+
+    def piecewise(env):
+        out = None
+        for val, cond in branches:
+            c = cond(env)
+            if c is False:
+                continue
+            v = val(env)
+            out = v if out is None else out.union(v)
+            if c is True:
+                return out
+        return out if out is not None else _nan()
+    return piecewise
+
+
+def _extremum_node(e, index):
+    import sympy as sp
+    parts = [_node(a, index) for a in e.args]
+    pick = "min" if isinstance(e, sp.Min) else "max"
+
+    def mm(env):
+        s = parts[0](env)
+        for p in parts[1:]:
+            s = getattr(s, pick)(p(env))
+        return s
+    return mm
+
+
+def _function_node(e, index):
+    """A function of one argument (atanhc_d, polygamma, Heaviside, DiracDelta and
+    :data:`_UNARY`'s); anything else is :class:`Unsupported`."""
+    import sympy as sp
     F = atanhc_class()
     if isinstance(e, F):
         n = int(e.args[0])

@@ -59,8 +59,8 @@ def _sp():
 @functools.lru_cache(maxsize=None)
 def _symbols():
     sp = _sp()
-    from ..losses import _internal_symbols
-    y, p = _internal_symbols()
+    from .._symbols import internal_symbols
+    y, p = internal_symbols()
     t = sp.Symbol("t", positive=True)
     d = sp.Symbol("d", positive=True)
     z = sp.Symbol("z", real=True)
@@ -70,16 +70,12 @@ def _symbols():
 def _expr(loss, param_symbol=None):
     """The loss's internal expression (parameters as numbers, or the ranged one as a
     symbol), with atanh(u) written u * atanhc_d(0, u) (see ``_interval.without_atanh``)."""
-    sp = _sp()
     from . import _interval as I
-    from ..losses import _ExprLoss, _internal_symbols, _sympy_number
-    y, p = _internal_symbols()
-    if isinstance(loss, _ExprLoss) or param_symbol is None:
-        e = loss._internal_expr
+    from ..losses import internal_expr, is_catalogue
+    if not is_catalogue(loss) or param_symbol is None:
+        e = internal_expr(loss)
     else:
-        prm = {k: _sympy_number(v) for k, v in loss.params.items()}
-        prm[str(param_symbol)] = param_symbol
-        e = loss._build_expr(sp, y, p, prm)
+        e = internal_expr(loss, param_symbol)
     return I.without_atanh(e)
 
 
@@ -291,9 +287,9 @@ def _direction(loss, lp, param=None):
 
 
 def _noise(loss, space):
-    from ..analysis.noise import _noise_coefficient_at
+    from ..analysis.noise import noise_coefficient_at
     y, p, *_ = _symbols()
-    b2 = _noise_coefficient_at(loss, space)      # the analysis' formula, at p = y (proper)
+    b2 = noise_coefficient_at(loss, space)      # the analysis' formula, at p = y (proper)
     if b2 is None:
         return None
     from . import _interval as I
@@ -389,12 +385,11 @@ def statements(loss, param_range: bool = False) -> list:
     -------
     list of Statement
     """
-    from ..analysis._common import _as_loss
-    from ..analysis.minimizers import _is_catalogue
-    L = _as_loss(loss)
+    from ..losses import as_loss, is_catalogue
+    L = as_loss(loss)
     param = None
     if param_range:
-        if not _is_catalogue(L) or L.name not in RANGES:
+        if not is_catalogue(L) or L.name not in RANGES:
             raise ValueError(f"loss: {L.name} has no parameter range to prove over "
                              f"(ranges: {', '.join(RANGES)})")
         param = RANGES[L.name]
@@ -412,7 +407,7 @@ def statements(loss, param_range: bool = False) -> list:
             st = _noise(L, space)
             if st is not None:
                 out.append(st)
-    if param is None and _is_catalogue(L):
+    if param is None and is_catalogue(L):
         if L.name in ("bce", "kl"):
             out.append(_canonical(L))
         if L.name in ("mse", "bce", "kl", "gaussian_nll"):

@@ -104,12 +104,12 @@ class Condition:
     def sympy(self):
         """The condition as one SymPy boolean: Implies(box, expr > 0) or Eq(expr, 0)."""
         import sympy as sp
-        from ..losses import _to_public
-        e = _to_public(self.expr)
+        from .._symbols import to_public
+        e = to_public(self.expr)
         if self.kind == "identity":
             return sp.Eq(e, 0, evaluate=False)
-        box = sp.And(*[sp.And(sp.Le(sp.Rational(v.lo), _to_public(v.symbol)),
-                              sp.Le(_to_public(v.symbol), sp.Rational(v.hi)))
+        box = sp.And(*[sp.And(sp.Le(sp.Rational(v.lo), to_public(v.symbol)),
+                              sp.Le(to_public(v.symbol), sp.Rational(v.hi)))
                        for v in self.variables])
         rel = sp.StrictGreaterThan(e, 0) if self.relation == ">" else sp.StrictLessThan(e, 0)
         return sp.Implies(box, rel, evaluate=False)
