@@ -335,3 +335,13 @@ def test_a_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, ca
     code, _, err = _run_cli(capsys, "study", str(tmp_path / "x.npz"), "--out", target,
                             "--register", "--experiments", "E4")
     assert code == 2 and "cannot write" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_pair_command_line_refuses_without_its_studies(tmp_path, capsys):
+    code, _, err = _run_cli(capsys, "study", "--pair", str(tmp_path / "a"), str(tmp_path / "b"),
+                            "--out", str(tmp_path / "p"), "--register")
+    assert code == 2 and "no registration" in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = _run_cli(capsys, "study", "--pair", "a", "b")
+    assert code == 2 and "--out" in err
+    code, _, err = _run_cli(capsys, "study")
+    assert code == 2 and "DATA" in err

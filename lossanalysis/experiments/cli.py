@@ -34,9 +34,11 @@ def register(subparsers) -> argparse.ArgumentParser:
             "OUT/report.json and OUT/figures/. The run refuses without a registration, when "
             "the registration differs from its committed version, or when the images differ "
             "from the registered ones. `--quick` is a smoke test (small networks, two seeds, "
-            "nothing judged) written to OUT/quick/. The protocol: docs/protocol.md."),
+            "nothing judged) written to OUT/quick/. `study --pair A B` registers (with "
+            "--register) or measures the experiments that compare two finished studies (E7) in "
+            "OUT. The protocol: docs/protocol.md."),
     )
-    p.add_argument("data", metavar="DATA",
+    p.add_argument("data", metavar="DATA", nargs="?",
                    help="images: an .npz with x_train/x_test (or train/test) arrays, a .npy/.npz "
                         "array of images (split with --split-seed), an IDX images file, a "
                         "folder in MNIST's IDX layout, or a folder of PNG/JPEG files")
@@ -62,6 +64,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="for a single array: the seed of the train/test split (default 0)")
     p.add_argument("--experiments", default=None, metavar="E1,E4",
                    help="only these experiments (default: all)")
+    p.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
+                   help="instead of DATA: two study folders, compared by the pair experiments "
+                        "(E7); --out is then required")
     p.set_defaults(func=run, parser=p)
     return p
 
@@ -74,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     from .base import Source
 
     parser = args.parser
+    if args.pair is not None:
+        return _pair(args, parser, study)
+    if args.data is None:
+        parser.error("DATA: give the images (or --pair A B for two finished studies)")
     source = Source(str(args.data), args.scale, args.test_fraction, args.split_seed)
     try:
         data = source.load()
@@ -104,6 +113,20 @@ def run(args: argparse.Namespace) -> int:
     except (study.StudyError, FileExistsError, DatasetError, ValueError) as exc:
         parser.error(str(exc))
     print(done["report"])
+    return 0
+
+
+def _pair(args, parser, study) -> int:
+    if args.data is not None or args.out is None:
+        parser.error("--pair: give two study folders and --out, and no DATA")
+    try:
+        if args.register:
+            print(study.register_pair(*args.pair, args.out, status=args.status,
+                                      force=args.force))
+        else:
+            print(study.run_pair(*args.pair, args.out, force=args.force)["report"])
+    except (study.StudyError, FileExistsError, ValueError, OSError) as exc:
+        parser.error(str(exc))
     return 0
 
 
