@@ -349,8 +349,9 @@ def readme_section(reports: dict, claims: list) -> str:
                   "(`python -m lossanalysis claims`):", "", "| claim | verdict |", "|---|---|"]
 
     def walk(result, depth=0):
-        words = " ".join(result.claim.split())
-        lines.append(f"| {result.id}. {'... ' if depth else ''}{words} | {result.verdict} |")
+        words = " ".join(result.claim.split()).replace("|", "\\|")
+        lead = "... " if depth and not words.startswith("...") else ""
+        lines.append(f"| {result.id}. {lead}{words} | {result.verdict} |")
         for sub in (*(result.parts or ()), *(result.conditions or ())):
             walk(sub, depth + 1)
     for result in claims:
