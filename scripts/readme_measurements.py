@@ -18,8 +18,9 @@ HEAD = "## What the measurements say\n"
 
 def section() -> str:
     reports = load_reports(ROOT / "studies")
+    known = ("mnist", "fashion-mnist")
     order = sorted(reports, key=lambda n: (reports[n]["status"] != "development",
-                                           n not in ("mnist", "fashion-mnist"), n))
+                                           known.index(n) if n in known else len(known), n))
     paths = [str(ROOT / "studies" / n / "report.json") for n in order]
     results = claims.evaluate_all(claims.Evidence.from_files(paths))
     return readme_section({n: reports[n] for n in order}, results)
