@@ -335,7 +335,8 @@ def readme_section(reports: dict, claims: list) -> str:
     lines += ["", "The rows the thread's claims turn on (\"effect detected\": the 95% interval "
                   "excludes the predicted value although the row is confirmed within its "
                   "tolerance):", "",
-              "| row | prediction | " + " | ".join(f"`{n}`" for n in names) + " |",
+              f"| row | prediction (worded for `{names[0]}`) | "
+              + " | ".join(f"`{n}`" for n in names) + " |",
               "|---|---|" + "---|" * len(names)]
     for rid in KEY_ROWS:
         rows = {n: next((r for r in reports[n]["rows"] if r["id"] == rid), None) for n in names}
