@@ -61,7 +61,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split-seed", type=int, default=0, metavar="S",
                    help="for a single array: the seed of the train/test split (default 0)")
     p.add_argument("--experiments", default=None, metavar="E1,E4",
-                   help="only these experiments (default: all)")
+                   help="only these experiments (default: all but the mechanism stage)")
+    p.add_argument("--mechanisms", action="store_true",
+                   help="the mechanism stage: the experiments that test why others depart from "
+                        "the analysis (modules with STAGE = 'mechanisms', e.g. E9), measured in "
+                        "their own study folder (default: studies/<name of DATA>-mechanisms)")
     p.set_defaults(func=run, parser=p)
     return p
 
@@ -90,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
             parser.error(f"--experiments: unknown {', '.join(unknown)} (known: "
                          f"{', '.join(known)})")
         exps = [known[w] for w in known if w in wanted]
-    folder = Path(args.out) if args.out else Path("studies") / data.name
+    else:                                       # the main study, or the mechanism stage
+        exps = [m for m in exps if (getattr(m, "STAGE", "") == "mechanisms") == args.mechanisms]
+    folder = Path(args.out) if args.out else Path("studies") / (
+        data.name + ("-mechanisms" if args.mechanisms else ""))
     progress = _progress
     try:
         if args.register:

@@ -35,6 +35,7 @@ from .figures import seeds_note, title
 from .leans import PAIRS, by_prediction, pair_lean, pairs_from, sparse_bins
 
 LABEL, NAME = "E9", "Why noisy autoencoders lean: a shared affine map or per-pixel optima"
+STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
 #: (loss, space, sigma, masked): E8's AE settings, and BCE's probability noise masked.
 SETUPS = (("bce", "prob", 0.02, False), ("bce", "prob", 0.05, False),
           ("bce", "prob", 0.02, True), ("bce", "prob", 0.05, True),
@@ -220,25 +221,34 @@ def measure(nets, data) -> dict:
     return out
 
 
+def _tick(s) -> str:
+    loss, space, sigma, masked = s
+    return f"{space} {sigma:g}" + ("\nmasked" if masked else "")
+
+
 @plotting.style()
 def figure(result):
-    """Measured leans (markers, 95% interval) against each rival's (lines), per setup."""
+    """Measured leans (mean ± sd over the seeds) and each rival's, per setup: (a) BCE, (b) MSE."""
     done = [s for s in SETUPS if result.row(f"E9.per_pixel[{name(*s)}]").verdict
             != "not applicable"]
     if not done:
         return None
-    fig, ax = plotting.figure(1, 1, columns=2, height=3.2)
-    xs = np.arange(len(done))
-    for j, (key, label) in enumerate((("lean", "measured"), ("lean_per_pixel", "per pixel"),
-                                      ("lean_shared_map", "shared map"))):
-        v = np.array([[m[f"E9.{key}[{name(*s)}]"] for s in done] for m in result.per_seed])
-        ax.errorbar(xs + 0.18 * (j - 1), v.mean(0), v.std(0, ddof=1) if len(v) > 1 else None,
-                    ls="none", marker="os^"[j], ms=3.5, color=plotting.color("", j), label=label)
-    ax.set_xticks(xs, [name(*s).replace("[sigma=", "\nσ=").rstrip("]") for s in done],
-                  fontsize=6)
-    ax.set_ylabel(plotting.axis_label("lean toward ½ against the twin", "intensity"))
-    plotting.guides(ax, y=[0])
-    ax.legend(fontsize=7)
+    fig, axes = plotting.figure(1, 2, columns=2, height=3.0,
+                                gridspec_kw={"width_ratios": [2.2, 1.0]})
+    for ax, loss, head in zip(axes, ("bce", "mse"), ("(a) BCE", "(b) MSE")):
+        part = [s for s in done if s[0] == loss]
+        xs = np.arange(len(part))
+        for j, (key, label) in enumerate((("lean", "measured"), ("lean_per_pixel", "per pixel"),
+                                          ("lean_shared_map", "shared map"))):
+            v = np.array([[m[f"E9.{key}[{name(*s)}]"] for s in part] for m in result.per_seed])
+            ax.errorbar(xs + 0.2 * (j - 1), v.mean(0) if part else [],
+                        v.std(0, ddof=1) if len(v) > 1 and part else None, ls="none",
+                        marker="os^"[j], ms=3.5, color=plotting.color("", j), label=label)
+        ax.set_xticks(xs, [_tick(s) for s in part], fontsize=6)
+        ax.set(xlim=(-0.6, max(len(part), 1) - 0.4), title=f"{head}: noise space and sd",
+               ylabel=plotting.axis_label("lean toward ½ against the twin", "intensity"))
+        plotting.guides(ax, y=[0])
+    axes[1].legend(fontsize=7)
     title(fig, LABEL, result.data.name, "noisy AEs: measured leans and the two rivals",
           "mean ± sd over " + seeds_note(result.seeds))
     return fig

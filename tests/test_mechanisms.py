@@ -1,0 +1,77 @@
+"""The mechanisms' analysis functions (lossanalysis.analysis.mechanisms) against known answers,
+Monte Carlo and finite differences, and E9's masked noise term against its two pieces."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lossanalysis import analysis
+from lossanalysis.losses import get_loss, sigmoid
+
+
+@pytest.mark.parametrize("space,sigma,z", [("prob", 0.05, -4.0), ("prob", 0.02, 0.3),
+                                           ("logit", 1.5, -1.0)])
+def test_expected_noisy_loss_against_monte_carlo(space, sigma, z):
+    # 400,000 draws: the Monte Carlo mean's standard error s/sqrt(n) bounds the comparison
+    # (5 standard errors); the quadrature's own error is far below it
+    rng = np.random.default_rng(0)
+    e = rng.standard_normal(400_000)
+    y, loss = 0.2, get_loss("bce")
+    p = sigmoid(z + sigma * e) if space == "logit" else np.clip(sigmoid(z) + sigma * e, 1e-4,
+                                                                 1 - 1e-4)
+    v = loss.value(np.full(e.size, y), p)
+    got, _ = analysis.expected_noisy_loss("bce", np.array([y]), np.array([z]), sigma, space)
+    assert abs(got[0] - v.mean()) < 5 * v.std() / np.sqrt(e.size)
+
+
+@pytest.mark.parametrize("space,sigma", [("prob", 0.02), ("logit", 1.0)])
+def test_expected_noisy_loss_gradient_is_its_derivative(space, sigma):
+    y, z = np.array([0.1, 0.4, 0.9]), np.array([-1.2, 0.1, 1.7])
+    h = 1e-6                                   # central differences in float64: error ~h^2
+    _, g = analysis.expected_noisy_loss("mse", y, z, sigma, space)
+    up, _ = analysis.expected_noisy_loss("mse", y, z + h, sigma, space)
+    dn, _ = analysis.expected_noisy_loss("mse", y, z - h, sigma, space)
+    np.testing.assert_allclose(g, (up - dn) / (2 * h), rtol=1e-6, atol=1e-9)
+
+
+def test_affine_map_without_noise_anywhere_is_the_plain_fit():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, 400)
+    y = (rng.random(z.size) < sigmoid(0.2 + 0.8 * z)).astype(float)
+    plain = analysis.affine_logit_map("bce", z, y)
+    masked = analysis.affine_logit_map("bce", z, y, 0.05, "prob", noisy=np.zeros(z.size, bool))
+    np.testing.assert_allclose(masked, plain, rtol=0, atol=1e-7)   # the same objective
+
+
+def test_affine_map_shrinks_under_probability_noise_at_faint_pixels():
+    # the mechanism: BCE's noisy loss pulls faint predictions up much more than mid-grey ones,
+    # and one affine map answers with k < 1
+    z = np.linspace(-7, 3, 400)
+    y = sigmoid(z)
+    a, k = analysis.affine_logit_map("bce", z, y, 0.05, "prob", width=1e-3)
+    assert k < 0.95
+
+
+def test_affine_map_rejects_a_loss_not_affine_in_the_target():
+    with pytest.raises(ValueError, match="affine in the target"):
+        analysis.affine_logit_map("mae", [0.0, 1.0], [0.2, 0.7])
+
+
+def test_e9_masked_noise_is_the_plain_loss_outside_the_band_and_the_noisy_one_inside():
+    from lossanalysis.experiments.e9_noise_mechanism import BAND, MaskedNoise
+    from lossanalysis.nn.noise import NoisyOutput
+
+    class Twin:                                      # predicts its input: the mask reads x
+        def logits(self, x):
+            return np.log(x) - np.log1p(-x)
+    x = np.array([[0.05, 0.3, 0.7, 0.95]])
+    out = np.array([[-1.0, 0.2, 0.5, 2.0]])
+    eps = np.array([[1.0, -0.5, 0.8, 2.0]])
+    inside = (x >= BAND[0]) & (x <= BAND[1])
+    m = MaskedNoise("bce", "prob", 0.05, twin=Twin())
+    n = NoisyOutput("bce", "prob", 0.05)
+    m.eps = n.eps = eps
+    _, g = m.value_and_grad(x, out, grad_scale=1.0)
+    _, gn = n.value_and_grad(x, out, grad_scale=1.0)
+    plain = get_loss("bce").grad_logit(x, out)
+    np.testing.assert_allclose(g, np.where(inside, gn, plain), rtol=1e-12)
