@@ -75,3 +75,18 @@ def test_e9_masked_noise_is_the_plain_loss_outside_the_band_and_the_noisy_one_in
     _, gn = n.value_and_grad(x, out, grad_scale=1.0)
     plain = get_loss("bce").grad_logit(x, out)
     np.testing.assert_allclose(g, np.where(inside, gn, plain), rtol=1e-12)
+
+
+def test_e10_substitutes_only_the_exact_boundary_values():
+    from lossanalysis.experiments.e10_cb_mechanism import substitute
+    x = np.array([0.0, 1 / 255, 0.5, 1.0], dtype=np.float32)
+    got = substitute(x, 0.01)
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, np.array([0.01, 1 / 255, 0.5, 0.99], dtype=np.float32))
+    assert substitute(x, 0.0) is x
+
+
+def test_cb_expansion_of_a_more_extreme_mean_image_is_larger():
+    x = np.full(10, 0.3)
+    assert analysis.cb_expansion(x - 0.1, x) > analysis.cb_expansion(x, x)
+    assert np.isnan(analysis.cb_expansion(np.full(3, 0.1), np.full(3, 0.1)))   # none mid-grey

@@ -26,6 +26,14 @@ Both are computed from the twin alone.  An intervention separates them: noise ap
 where the twin predicts mid-grey values leaves the per-pixel prediction at those pixels
 unchanged, while the shared map loses the pull of the faint pixels.
 
+The continuous Bernoulli's parameter image (experiment E10)
+----------------------------------------------------------
+The CB is an exponential family in its logit eta with sufficient statistic x, so a decoder at
+its optimum has mean image mu(eta) = E[x | code], whatever the likelihood.  Its parameter image
+lambda = sigmoid(eta) is then fixed by the conditional mean: :func:`cb_expansion` turns a mean
+image (the data itself, as E6 predicts, or a Bernoulli decoder's reconstruction, an estimate of
+the same conditional mean trained beside it) into the parameter image's extremeness.
+
 Why the sufficient statistics suffice: for a loss whose value is affine in the target up to a
 term free of the prediction, L(y, p) = (1 - y) L(0, p) + y L(1, p) + c(y) (every Bregman
 divergence: BCE, MSE), the mean loss over pixels of equal logit depends on their targets only
@@ -42,9 +50,10 @@ from .._inputs import real_array
 from ..losses import Loss, sigmoid
 from ._common import _as_loss
 from ._quadrature import _hermite, _tanh_sinh
+from .minimizers import argmin  # noqa: F401  (the doctests' reference)
 from .noise import NOISE_SPACES, noise_bias
 
-__all__ = ["affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss"]
+__all__ = ["affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss", "cb_expansion"]
 
 #: Gauss-Hermite nodes of :func:`expected_noisy_loss` in logit space (a smooth integrand).
 NODES = 48
@@ -216,3 +225,32 @@ def pixelwise_noisy_mean(loss, m, sigma: float, space: str, *, grid: int = 401) 
     b = np.asarray(noise_bias(loss, g, sigma, space), dtype=np.float64)
     inside = (m >= g[0]) & (m <= g[-1])
     return np.where(inside, m + np.interp(m, g, b), np.nan)
+
+
+def cb_expansion(mean_image, x, lo: float = 0.2, hi: float = 0.8) -> float:
+    """How much farther from 1/2 the CB parameter image lies than the data, over the pixels
+    with lo < x < hi, if the CB's mean image is ``mean_image``:
+
+        mean |lambda(m) - 1/2| - mean |x - 1/2|,  lambda(m) = sigmoid(eta(m)), mu(eta(m)) = m
+
+    (:func:`cb_natural_parameter`; ``mean_image`` is clipped into [1e-12, 1 - 1e-12], where
+    lambda is within 1e-10 of 0 or 1).  ``mean_image = x`` gives E6's prediction; NaN when no
+    pixel lies in (lo, hi).
+
+    Examples
+    --------
+    >>> x = np.array([0.3, 0.7, 0.9])                 # the 0.9 pixel lies outside (0.2, 0.8)
+    >>> lam = float(argmin("continuous_bernoulli", 0.3))
+    >>> round(cb_expansion(x, x) - (0.5 - lam - 0.2), 9)
+    0.0
+    """
+    from .linear_vae import cb_natural_parameter
+    m = real_array(mean_image, "mean_image", np.float64)
+    x = real_array(x, "x", np.float64)
+    if m.shape != x.shape:
+        raise ValueError(f"mean_image and x must have one shape, got {m.shape} and {x.shape}")
+    sel = (x > lo) & (x < hi)
+    if not sel.any():
+        return math.nan
+    eta = cb_natural_parameter(np.clip(m[sel], 1e-12, 1 - 1e-12))
+    return float(np.mean(np.abs(sigmoid(eta) - 0.5)) - np.mean(np.abs(x[sel] - 0.5)))
