@@ -90,3 +90,11 @@ def test_cb_expansion_of_a_more_extreme_mean_image_is_larger():
     x = np.full(10, 0.3)
     assert analysis.cb_expansion(x - 0.1, x) > analysis.cb_expansion(x, x)
     assert np.isnan(analysis.cb_expansion(np.full(3, 0.1), np.full(3, 0.1)))   # none mid-grey
+
+
+def test_power_law_extrapolation_is_exact_on_a_power_law_and_refuses_bad_stages():
+    v = lambda t: 0.3 * t ** -0.7                                           # noqa: E731
+    assert analysis.power_law_extrapolation((4, 9), (v(4), v(9)), 50) == pytest.approx(
+        v(50), rel=1e-12)
+    with pytest.raises(ValueError, match="increasing"):
+        analysis.power_law_extrapolation((9, 4), (0.1, 0.2), 50)

@@ -30,7 +30,7 @@ Quantities
   of the symbolic work on a user's loss (:mod:`lossanalysis._budget`), and its error.
 
 * :func:`affine_logit_map`, :func:`pixelwise_noisy_mean`, :func:`expected_noisy_loss`,
-  :func:`cb_expansion` (:mod:`.mechanisms`) -- rival explanations of a trained network's departure from the
+  :func:`cb_expansion`, :func:`power_law_extrapolation` (:mod:`.mechanisms`) -- rival explanations of a trained network's departure from the
   per-pixel analysis, computed from a reference network's logits and the targets: one shared
   affine map of the logits against each output at its own optimum.
 * :mod:`~lossanalysis.analysis.linear_vae` -- the linear VAE's active latent directions from the
@@ -67,7 +67,7 @@ from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optim
                          optimal_prediction_beta, optimal_prediction_two_point)
 from ._solve import find_root
 from .mechanisms import (affine_logit_map, cb_expansion, expected_noisy_loss,
-                         pixelwise_noisy_mean)
+                         pixelwise_noisy_mean, power_law_extrapolation)
 from .noise import (NOISE_SPACES, max_prob_noise, noise_bias, noise_bias_coefficient,
                     noise_bias_series, noise_offset)
 
@@ -95,6 +95,7 @@ __all__ = [
     "KL_THRESHOLD", "MARGIN_NATS",
     # mechanisms: rival explanations of a trained network's departures
     "affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss", "cb_expansion",
+    "power_law_extrapolation",
     # the one bracketing root finder (vectorized), for code outside the analysis that needs it
     "find_root",
 ]

@@ -34,6 +34,12 @@ lambda = sigmoid(eta) is then fixed by the conditional mean: :func:`cb_expansion
 image (the data itself, as E6 predicts, or a Bernoulli decoder's reconstruction, an estimate of
 the same conditional mean trained beside it) into the parameter image's extremeness.
 
+Finite training (experiment E11)
+--------------------------------
+A departure measured after a fixed number of epochs may be a transient that more training
+removes, or a plateau.  :func:`power_law_extrapolation` states the transient rival as a number:
+the power law through two earlier stages of the same run, extrapolated to a later one.
+
 Why the sufficient statistics suffice: for a loss whose value is affine in the target up to a
 term free of the prediction, L(y, p) = (1 - y) L(0, p) + y L(1, p) + c(y) (every Bregman
 divergence: BCE, MSE), the mean loss over pixels of equal logit depends on their targets only
@@ -53,7 +59,8 @@ from ._quadrature import _hermite, _tanh_sinh
 from .minimizers import argmin  # noqa: F401  (the doctests' reference)
 from .noise import NOISE_SPACES, noise_bias
 
-__all__ = ["affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss", "cb_expansion"]
+__all__ = ["affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss", "cb_expansion",
+           "power_law_extrapolation"]
 
 #: Gauss-Hermite nodes of :func:`expected_noisy_loss` in logit space (a smooth integrand).
 NODES = 48
@@ -254,3 +261,28 @@ def cb_expansion(mean_image, x, lo: float = 0.2, hi: float = 0.8) -> float:
         return math.nan
     eta = cb_natural_parameter(np.clip(m[sel], 1e-12, 1 - 1e-12))
     return float(np.mean(np.abs(sigmoid(eta) - 0.5)) - np.mean(np.abs(x[sel] - 0.5)))
+
+
+def power_law_extrapolation(t, v, t_new) -> float:
+    """A transient's value at ``t_new`` from two earlier stages: v(t) = c t^-alpha through
+    (t[0], v[0]) and (t[1], v[1]), so v(t_new) = v[1] (t_new / t[1])^-alpha with
+    alpha = ln(v[0] / v[1]) / ln(t[1] / t[0]) (the finite-training rival: a departure that
+    decays as a power of the training length, toward 0).  NaN when the two values differ in
+    sign or one is 0 (no power law passes through them).
+
+    Examples
+    --------
+    >>> round(power_law_extrapolation((5, 10), (0.02, 0.01), 40), 12)      # alpha = 1
+    0.0025
+    >>> power_law_extrapolation((5, 10), (0.02, -0.01), 30)
+    nan
+    """
+    (t0, t1), (v0, v1) = (real_array(a, n, np.float64) for a, n in ((t, "t"), (v, "v")))
+    t_new = float(t_new)
+    if not (0 < t0 < t1 and t_new > 0):
+        raise ValueError(f"t must be two increasing positive stages and t_new > 0, got {t!r}, "
+                         f"{t_new!r}")
+    if not (np.isfinite(v0) and np.isfinite(v1)) or v0 * v1 <= 0:
+        return math.nan
+    alpha = math.log(v0 / v1) / math.log(t1 / t0)
+    return float(v1 * (t_new / t1) ** -alpha)
