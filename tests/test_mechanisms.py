@@ -12,10 +12,10 @@ from lossanalysis.losses import get_loss, sigmoid
 @pytest.mark.parametrize("space,sigma,z", [("prob", 0.05, -4.0), ("prob", 0.02, 0.3),
                                            ("logit", 1.5, -1.0)])
 def test_expected_noisy_loss_against_monte_carlo(space, sigma, z):
-    # 400,000 draws: the Monte Carlo mean's standard error s/sqrt(n) bounds the comparison
+    # 100,000 draws: the Monte Carlo mean's standard error s/sqrt(n) bounds the comparison
     # (5 standard errors); the quadrature's own error is far below it
     rng = np.random.default_rng(0)
-    e = rng.standard_normal(400_000)
+    e = rng.standard_normal(100_000)
     y, loss = 0.2, get_loss("bce")
     p = sigmoid(z + sigma * e) if space == "logit" else np.clip(sigmoid(z) + sigma * e, 1e-4,
                                                                  1 - 1e-4)
@@ -98,3 +98,24 @@ def test_power_law_extrapolation_is_exact_on_a_power_law_and_refuses_bad_stages(
         v(50), rel=1e-12)
     with pytest.raises(ValueError, match="increasing"):
         analysis.power_law_extrapolation((9, 4), (0.1, 0.2), 50)
+
+
+def test_mechanism_experiments_say_when_their_premises_fail():
+    # decided on the data alone (no training): binary images have no mid-grey bins for E9;
+    # images without exact 0s and 1s give E10 nothing to substitute; constant images give E11
+    # no location to calibrate
+    from lossanalysis.experiments import e9_noise_mechanism as e9
+    from lossanalysis.experiments import e10_cb_mechanism as e10
+    from lossanalysis.experiments import e11_training_path as e11
+    from lossanalysis.experiments.base import StudyData
+    rng = np.random.default_rng(0)
+    binary = (rng.random((1800, 64)) < 0.3).astype(np.float32)
+    grey = rng.uniform(0.1, 0.9, (1800, 64)).astype(np.float32)
+    flat = np.zeros((1800, 64), np.float32)
+    for mod, x, why in ((e9, binary, "fewer than"), (e10, grey, "nothing to substitute"),
+                        (e11, flat, "pixel locations")):
+        data = StudyData("toy", x[:1500], x[1500:], (8, 8))
+        preds = mod.predictions(data)
+        assert preds and all(why in p.applicable for p in preds
+                             if mod is not e11 or ".e3[" in p.id), mod.LABEL
+    assert not e10.networks(StudyData("toy", grey[:1500], grey[1500:], (8, 8)), False)
