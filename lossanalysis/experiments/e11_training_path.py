@@ -167,8 +167,33 @@ def figure(result):
     return fig
 
 
-FINDINGS = tuple(
-    Finding(f"{WHAT[q.split('[')[0]]}, {q.split('[')[1].rstrip(']').upper()}: "
-            + ", ".join(f"{{obs:E11.{q}[t={t}]:+.4f}} at epoch {t}" for t in STAGES)
-            + f"; transient {{row:E11.transient.{q}}}; plateau {{row:E11.plateau.{q}}}.")
-    for q in QUANTITIES)
+_C, _R, _I = "confirmed", "refuted", "inconclusive"
+#: The conclusion for each pair of verdicts (transient, plateau).
+VERDICTS = {
+    (_C, _R): "it decays as the power law through the earlier stages predicts: a transient of "
+              "finite training.",
+    (_R, _C): "it stays: a plateau, not a transient.",
+    (_R, _R): "neither: it moves on with training, but not as the power law predicts.",
+    (_C, _C): "both rivals lie within the tolerance: the stages do not separate them.",
+    (_C, _I): "the transient is confirmed; the plateau undecided.",
+    (_I, _C): "the plateau is confirmed; the transient undecided (or undefined: the earlier "
+              "stages differ in sign).",
+    (_R, _I): "the transient is refuted; the plateau undecided.",
+    (_I, _R): "the plateau is refuted; the transient undecided (or undefined).",
+    (_I, _I): "undecided."}
+
+
+def _findings():
+    out = []
+    for q in QUANTITIES:
+        kind, loss = q.split("[")[0], q.split("[")[1].rstrip("]").upper()
+        tr, pl = f"E11.transient.{q}", f"E11.plateau.{q}"
+        out.append(Finding(f"{WHAT[kind]}, {loss}: " + ", ".join(
+            f"{{obs:E11.{q}[t={t}]:+.4f}} at epoch {t}" for t in STAGES)
+            + f"; transient {{row:{tr}}}; plateau {{row:{pl}}}."))
+        out += [Finding(f"{WHAT[kind]}, {loss}: {text}", ((tr, a), (pl, b)))
+                for (a, b), text in VERDICTS.items()]
+    return tuple(out)
+
+
+FINDINGS = _findings()
