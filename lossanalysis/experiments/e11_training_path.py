@@ -44,7 +44,8 @@ QUANTITIES = {"calib[bce]": "intensity", "calib[mse]": "intensity", "slope[bce]"
 WHAT = {"calib": "E4.cmean.calib's lean (errors binned by the prediction)",
         "slope": "E4.cmean.slope's gap (slope of p - y on y minus R^2 - 1)",
         "e3": "E3.mse.calibration's ln(measured / predicted mean calibration error)"}
-OBSERVATIONS = {f"E11.{q}[t={t}]": u for q, u in QUANTITIES.items() for t in STAGES}
+OBSERVATIONS = {f"E11.{q}[t={t}]": "ratio" if u == "log_ratio" else u for q, u in QUANTITIES.items()
+                for t in STAGES}
 
 
 def _stages(quick) -> tuple:
