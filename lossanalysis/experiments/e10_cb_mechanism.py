@@ -181,6 +181,9 @@ def figure(result):
         v = per(key)
         ax_a.errorbar(xs, v.mean(0), v.std(0, ddof=1) if len(v) > 1 else None, marker="os"[j],
                       ms=3.5, color=plotting.color("", j), label=label)
+    xe = result.data.test[:N_EVAL].astype(np.float64)
+    plotting.mark_reference(ax_a.axhline(analysis.cb_expansion(xe, xe), color="0.6", lw=0.8,
+                                         ls=":", label="λ = μ⁻¹(x) (E6's prediction)"))
     v = per("mae_ratio")
     ax_b.errorbar(xs, v.mean(0), v.std(0, ddof=1) if len(v) > 1 else None, marker="o", ms=3.5,
                   color=plotting.color("", 0), label="CB / Bernoulli mean |error|")
