@@ -206,7 +206,8 @@ def _findings():
                    "{row:E10.cm[" + tag(e) + "]}; at epoch " + str(EARLY) + " {obs:E10."
                    "excess_early[" + tag(e) + "]:.3f}); median background logit {obs:E10."
                    "logit_background[" + tag(e) + "]:.1f} (its optimum at ε, none at 0: {obs:E10."
-                   "logit_background_optimum[" + tag(e) + "]:.1f}); MAE ratio {row:E10.mae_ratio[" + tag(e) + "]}.")
+                   "logit_background_optimum[" + tag(e) + "]:.1f}); MAE ratio "
+                   "{row:E10.mae_ratio[" + tag(e) + "]}.")
            for e in EPSILONS]
     g0, g1 = (f"E10.cm_growth[{tag(e)}]" for e in GROWTH)
     c0, c1 = (f"E10.cm[{tag(e)}]" for e in GROWTH)
