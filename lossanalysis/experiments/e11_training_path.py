@@ -32,7 +32,7 @@ from ..nn import AE, train
 from ..protocol import Prediction
 from . import networks as shared
 from .base import Finding, Network, entropy
-from .figures import seeds_note, title
+from .figures import legend_below, seeds_note, title
 from .leans import calibration_lean, conditional_mean_gap
 
 LABEL, NAME = "E11", "Calibration departures along the training path: transient or plateau"
@@ -134,6 +134,7 @@ def measure(nets, data) -> dict:
     for t, names in zip(stages, STAGES):          # quick runs: their stages under these names
         out.update({f"E11.{q}[t={names}]": v[t][q] for q in QUANTITIES})
     t0, t1, t2 = stages
+    out["_stages"] = np.array(stages)             # the epochs really measured (quick: fewer)
     for q in QUANTITIES:
         out[f"E11.plateau.{q}"] = v[t2][q] - v[t1][q]
         out[f"E11.transient.{q}"] = v[t2][q] - analysis.power_law_extrapolation(
@@ -149,20 +150,24 @@ _TITLES = {"calib": "(a) E4.cmean.calib", "slope": "(b) E4.cmean.slope",
 def figure(result):
     """Each departure at the three stages (mean ± sd over the seeds), one panel per kind."""
     fig, axes = plotting.figure(1, 3, columns=2, height=2.6)
+    at = result.per_seed[0]["_stages"]
     for ax, kind, unit in zip(axes, ("calib", "slope", "e3"), ("intensity", "intensity",
                                                                "ratio")):
-        for j, q in enumerate(q for q in QUANTITIES if q.startswith(kind)):
+        for q in (q for q in QUANTITIES if q.startswith(kind)):
+            loss = q[-4:-1]
             v = np.array([[m[f"E11.{q}[t={t}]"] for t in STAGES] for m in result.per_seed])
-            ax.errorbar(STAGES, np.nanmean(v, 0), np.nanstd(v, 0, ddof=1) if len(v) > 1
-                        else None, marker="os"[j], ms=3.5, color=plotting.color(q[-4:-1]),
-                        label=plotting.display_name(q[-4:-1]))
+            ax.errorbar(at, np.nanmean(v, 0), np.nanstd(v, 0, ddof=1) if len(v) > 1
+                        else None, marker="os"[LOSSES.index(loss)], ms=3.5,
+                        color=plotting.color(loss), label=plotting.display_name(loss))
         ax.set(xscale="log", xlabel="epochs", title=_TITLES[kind], ylabel=plotting.axis_label(
             {"calib": "calibration lean", "slope": "slope gap",
              "e3": "ln(measured / predicted)"}[kind], unit))
-        ax.set_xticks(STAGES, [str(t) for t in STAGES])
+        ax.set_xticks(at, [str(t) for t in at])
         ax.minorticks_off()
         plotting.guides(ax, y=[0])
-        ax.legend(fontsize=7)
+    legend_below(fig, [(plotting.display_name(loss), dict(color=plotting.color(loss),
+                                                         marker="os"[j], ms=3.5))
+                       for j, loss in enumerate(LOSSES)])
     title(fig, LABEL, result.data.name, "calibration departures along the training path",
           "mean ± sd over " + seeds_note(result.seeds))
     return fig

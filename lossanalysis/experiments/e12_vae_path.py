@@ -108,12 +108,14 @@ def measure(nets, data) -> dict:
     snaps = nets["learned"]["epochs"]
     v = {t: _calibration(snaps[t], x[:N_CALIB], data.seed) for t in sorted(snaps)}
     out.update({f"E12.calibration[t={a}]": v[b] for a, b in zip(CAL_STAGES, sorted(v))})
+    out["_stages[calibration]"] = np.array(sorted(v))     # the epochs really measured
     _rows(v, "calibration", out)
     if "sigma1" in nets:
         snaps = nets["sigma1"]["epochs"]
         c = {t: float(np.sum(snaps[t].kl_per_dim(x) > KL_THRESHOLD)) - P["count"]
              for t in sorted(snaps)}
         out.update({f"E12.active[t={a}]": c[b] for a, b in zip(COUNT_STAGES, sorted(c))})
+        out["_stages[active]"] = np.array(sorted(c))
         _rows(c, "active", out)
     return out
 
@@ -127,6 +129,7 @@ def figure(result):
     for ax, q, stages, head in ((axes[0], "calibration", CAL_STAGES, "(a) learned σ² / MSE"),
                                 (axes[1], "active", COUNT_STAGES, "(b) σ = 1: count − rule")):
         v = np.array([[m[f"E12.{q}[t={t}]"] for t in stages] for m in result.per_seed])
+        stages = result.per_seed[0].get(f"_stages[{q}]", stages)
         ax.errorbar(stages, np.nanmean(v, 0), np.nanstd(v, 0, ddof=1) if len(v) > 1 else None,
                     marker="o", ms=3.5, color=plotting.color("", 0))
         ax.set(xscale="log", xlabel="epochs", title=head, ylabel=plotting.axis_label(

@@ -104,6 +104,7 @@ def measure(nets, data) -> dict:
              for loss in LOSSES]
         v[t] = float(np.mean(pair_lean(d[0] - d[1], pairs)))
     out.update({f"E13.null_lean[t={a}]": v[b] for a, b in zip(STAGES, stages)})
+    out["_stages"] = np.array(stages)             # the epochs really measured (quick: fewer)
     t0, t1, t2 = stages
     out["E13.plateau.null_lean"] = v[t2] - v[t1]
     out["E13.transient.null_lean"] = v[t2] - analysis.power_law_extrapolation(
@@ -118,11 +119,12 @@ def figure(result):
         return None
     fig, ax = plotting.figure(1, 1, columns=1, height=2.4)
     v = np.array([[m[f"E13.null_lean[t={t}]"] for t in STAGES] for m in result.per_seed])
-    ax.errorbar(STAGES, np.nanmean(v, 0), np.nanstd(v, 0, ddof=1) if len(v) > 1 else None,
+    at = result.per_seed[0]["_stages"]
+    ax.errorbar(at, np.nanmean(v, 0), np.nanstd(v, 0, ddof=1) if len(v) > 1 else None,
                 marker="o", ms=3.5, color=plotting.color("", 0))
     ax.set(xscale="log", xlabel="epochs", ylabel=plotting.axis_label(
         "BCE − MSE lean toward ½", "intensity"))
-    ax.set_xticks(STAGES, [str(t) for t in STAGES])
+    ax.set_xticks(at, [str(t) for t in at])
     ax.minorticks_off()
     plotting.guides(ax, y=[0])
     title(fig, LABEL, result.data.name, "E4's null lean along the training path",
