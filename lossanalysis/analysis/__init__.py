@@ -29,6 +29,10 @@ Quantities
 * :func:`symbolic_limits`, :class:`SymbolicBudgetError` -- the budget (time, expression size)
   of the symbolic work on a user's loss (:mod:`lossanalysis._budget`), and its error.
 
+* :func:`affine_logit_map`, :func:`pixelwise_noisy_mean`, :func:`expected_noisy_loss`,
+  :func:`cb_expansion`, :func:`power_law_extrapolation` (:mod:`.mechanisms`) -- rival explanations of a trained network's departure from the
+  per-pixel analysis, computed from a reference network's logits and the targets: one shared
+  affine map of the logits against each output at its own optimum.
 * :mod:`~lossanalysis.analysis.linear_vae` -- the linear VAE's active latent directions from the
   data spectrum and the Gaussian sigma of a Bernoulli or continuous Bernoulli decoder
   (:func:`spectrum`, :func:`predicted_active_dims`, :func:`bernoulli_sigma_zero_rate`,
@@ -62,6 +66,8 @@ from .linear_vae import (KL_THRESHOLD, MARGIN_NATS, bernoulli_sigma_eff,
 from .minimizers import (Properness, argmin, argmin_expr, bias, is_proper, optimal_prediction,
                          optimal_prediction_beta, optimal_prediction_two_point)
 from ._solve import find_root
+from .mechanisms import (affine_logit_map, cb_expansion, expected_noisy_loss,
+                         pixelwise_noisy_mean, power_law_extrapolation)
 from .noise import (NOISE_SPACES, max_prob_noise, noise_bias, noise_bias_coefficient,
                     noise_bias_series, noise_offset)
 
@@ -87,6 +93,9 @@ __all__ = [
     "linear_optimum_kl", "linear_optimum_nll", "bernoulli_sigma_eff",
     "bernoulli_sigma_zero_rate", "cb_natural_parameter", "cb_variance", "cb_sigma_eff",
     "KL_THRESHOLD", "MARGIN_NATS",
+    # mechanisms: rival explanations of a trained network's departures
+    "affine_logit_map", "pixelwise_noisy_mean", "expected_noisy_loss", "cb_expansion",
+    "power_law_extrapolation",
     # the one bracketing root finder (vectorized), for code outside the analysis that needs it
     "find_root",
 ]

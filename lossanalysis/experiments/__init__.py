@@ -11,11 +11,12 @@ work in worker processes, :mod:`.study` registers and measures a study under the
 __all__ = ["discover"]
 
 
-def discover(scope: str = "single") -> list:
-    """The experiment modules of this package (``scope`` "single" or "pair"), in order.
+def discover(scope: str = "single", stage: str | None = "main") -> list:
+    """The experiment modules of this package (``scope`` "single" or "pair"; ``stage`` "main",
+    "mechanisms" or None for both), in order.
 
     >>> [m.LABEL for m in discover()][:2]
     ['E1', 'E2']
     """
     from .runner import PACKAGE, discover as found
-    return found(PACKAGE, scope)
+    return found(PACKAGE, scope, stage)

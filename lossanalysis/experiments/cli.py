@@ -63,10 +63,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split-seed", type=int, default=0, metavar="S",
                    help="for a single array: the seed of the train/test split (default 0)")
     p.add_argument("--experiments", default=None, metavar="E1,E4",
-                   help="only these experiments (default: all)")
+                   help="only these experiments (default: all but the mechanism stage)")
     p.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
                    help="instead of DATA: two study folders, compared by the pair experiments "
                         "(E7); --out is then required")
+    p.add_argument("--mechanisms", action="store_true",
+                   help="the mechanism stage: the experiments that test why others depart from "
+                        "the analysis (modules with STAGE = 'mechanisms', e.g. E9), measured in "
+                        "their own study folder (default: studies/mechanisms/<name of DATA>, apart "
+                        "from the studies that claims and advise read)")
     p.set_defaults(func=run, parser=p)
     return p
 
@@ -90,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         parser.error(f"DATA: {exc}")
     for note in data.notes:
         _progress(f"note: {note}")
-    exps = runner.discover(runner.PACKAGE)
+    stage = "mechanisms" if args.mechanisms else "main"
+    exps = runner.discover(runner.PACKAGE, stage=None if args.experiments else stage)
     if args.experiments:
         wanted = [s.strip().upper() for s in args.experiments.split(",") if s.strip()]
         known = {m.LABEL: m for m in exps}
@@ -99,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
             parser.error(f"--experiments: unknown {', '.join(unknown)} (known: "
                          f"{', '.join(known)})")
         exps = [known[w] for w in known if w in wanted]
-    folder = Path(args.out) if args.out else Path("studies") / data.name
+    folder = Path(args.out) if args.out else (
+        Path("studies", "mechanisms") if args.mechanisms else Path("studies")) / data.name
     progress = _progress
     try:
         if args.register:

@@ -8,6 +8,8 @@ thing:
   experiment, the dataset's display name (:data:`.base.DATASET_TITLES`), what it shows;
 * :func:`seeds_note` -- ``"seed 3"`` or ``"seeds 3, 4, 5"`` (:func:`lossanalysis.plotting.
   listing`), never a Python list;
+* :func:`seed_spread` -- mean and sd over the seeds of each column, NaN where no seed
+  defines it (an error bar, or none for one seed);
 * :func:`legend_below` -- one legend for all panels, below them, from (label, line style)
   pairs (panels that share their series share one legend, and their axes stay aligned);
 * :func:`image_rows` -- rows of images (data, then each model's reconstructions of it) as one
@@ -15,11 +17,15 @@ thing:
 """
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
+
 from .. import plotting
 from .base import DATASET_TITLES
 from .images import mosaic
 
-__all__ = ["title", "seeds_note", "legend_below", "image_rows"]
+__all__ = ["title", "seeds_note", "seed_spread", "legend_below", "image_rows"]
 
 
 def seeds_note(seeds) -> str:
@@ -84,6 +90,19 @@ def title(fig, label: str, dataset: str, what: str, note: str = ""):
     return sup
 
 
+def seed_spread(values):
+    """(mean, sd) over the seeds (rows) of ``values`` for each column, ignoring NaN (a statistic
+    a seed left undefined); NaN for a column no seed defines; sd None for a single seed.
+
+    >>> seed_spread([[1.0, float("nan")], [3.0, float("nan")]])
+    (array([ 2., nan]), array([1.41421356,        nan]))
+    """
+    v = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN column is NaN
+        return np.nanmean(v, 0), (np.nanstd(v, 0, ddof=1) if len(v) > 1 else None)
+
+
 def legend_below(fig, entries, ncols: int = 2, **kwargs):
     """One legend below all the panels of ``fig``, outside them; return it.
 
@@ -111,7 +130,7 @@ def legend_below(fig, entries, ncols: int = 2, **kwargs):
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], label=e[0], **e[1]) if isinstance(e, tuple) else e
+    handles = [Line2D([], [], label=e[0], **e[1]) if type(e) is tuple else e  # not a container
                for e in entries]
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with plotting.style():

@@ -39,17 +39,20 @@ def quick_seeds() -> tuple:
     return SEEDS[:2]
 
 
-def discover(package: str = PACKAGE, scope: str = "single") -> list:
+def discover(package: str = PACKAGE, scope: str = "single", stage: str | None = "main") -> list:
     """The experiment modules of ``package`` (``e<N>_*.py``), in order of N, of ``scope``:
     "single" (measured on one study's data) or "pair" (comparing two finished studies, a module
-    with ``SCOPE = "pair"``)."""
+    with ``SCOPE = "pair"``), and of ``stage``: "main" (the study), "mechanisms" (a module with
+    ``STAGE = "mechanisms"``: why the others depart from the analysis, measured apart) or None
+    (every stage)."""
     pkg = importlib.import_module(package)
     found = []
     for info in pkgutil.iter_modules(pkg.__path__):
         m = MODULE_NAME.match(info.name)
         if m:
             mod = importlib.import_module(f"{package}.{info.name}")
-            if getattr(mod, "SCOPE", "single") == scope:
+            if getattr(mod, "SCOPE", "single") == scope and stage in (
+                    None, getattr(mod, "STAGE", "main")):
                 found.append((int(m.group(1)), mod))
     return [mod for _, mod in sorted(found, key=lambda t: t[0])]
 
