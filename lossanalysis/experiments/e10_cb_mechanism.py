@@ -38,6 +38,8 @@ from .figures import legend_below, seeds_note, title
 
 LABEL, NAME = "E10", "Why the continuous Bernoulli over-expands: exact 0s or the conditional mean"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E6.cb.param_expansion", "E6.cb.mae_ratio", "E6.clipped.cb.param_expansion")
 EPSILONS = (0.0, 1e-3, 1e-2, 0.05)
 LIKS = ("bernoulli", "continuous_bernoulli")
 EARLY, N_EVAL, MIN_BOUNDARY, MIN_IMAGES, MIN_MIDGREY, COST = 2, 2000, 0.01, 1000, 1000, 2.0

@@ -37,6 +37,8 @@ from .leans import calibration_lean, conditional_mean_gap
 
 LABEL, NAME = "E11", "Calibration departures along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E3.mse.calibration", "E4.cmean.calib[", "E4.cmean.slope[")
 STAGES, QUICK_STAGES = (5, 10, 30), (1, 3, 6)
 LOSSES, MIN_LOCATIONS, COST = ("bce", "mse"), 10, 3.0
 QUANTITIES = {"calib[bce]": "intensity", "calib[mse]": "intensity", "slope[bce]": "intensity",

@@ -32,6 +32,8 @@ from .figures import seed_spread, seeds_note, title
 
 LABEL, NAME = "E12", "VAE departures along the training path: learned sigma and active count"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E5.learned.calibration", "E5.mlp.active_order")
 CAL_STAGES, COUNT_STAGES = (4, 8, 24), (16, 24, 48)
 QUICK = {"cal": (1, 2, 3), "count": (1, 2, 3)}
 MIN_IMAGES, N_CALIB, COST = 5000, 2000, 2.0

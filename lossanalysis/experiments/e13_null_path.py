@@ -36,6 +36,8 @@ from .leans import EDGES, PAIRS, by_target, pair_lean
 
 LABEL, NAME = "E13", "BCE's lean relative to MSE along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E4.null.lean[",)
 STAGES, QUICK_STAGES = (5, 10, 30), (1, 3, 6)
 LOSSES, MIN_PIXELS, COST = ("bce", "mse"), 1000, 1.0
 OBSERVATIONS = {f"E13.null_lean[t={t}]": "intensity" for t in STAGES}
