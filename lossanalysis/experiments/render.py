@@ -409,7 +409,8 @@ def mechanisms_summary(studies: dict, stage: dict, modules) -> str:
              "before the run that measures them (docs/protocol.md). A cell is a row's verdict "
              "with the seed mean and its 95% interval."]
     for mod in modules:
-        ids = sorted({r["id"] for d in studies.values() for r in d["rows"] if explained(r["id"], mod)})
+        ids = sorted({r["id"] for d in studies.values() for r in d["rows"]
+                      if explained(r["id"], mod)})
         measured = {n: d for n, d in stage.items() if mod.LABEL in d["experiments"]}
         lines += ["", f"## {mod.LABEL}: {mod.NAME}", "",
                   "The departures it studies (main studies):", ""] + _table(ids, studies)
