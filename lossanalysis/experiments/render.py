@@ -158,9 +158,11 @@ def json_doc(data, experiments, measured, reg, figures, out, command="", code=No
     }
 
 
-def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures) -> dict:
+def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures,
+             command: str = "") -> dict:
     """The report document of a pair study (E7): as :func:`json_doc`, with ``pair`` (the two
-    studies) in place of ``data``."""
+    studies) in place of ``data``; ``command`` the command line that ran it ("" for a library
+    call)."""
     rows, exps = [], {}
     for mod in experiments:
         res = measured.results[mod.LABEL]
@@ -177,7 +179,7 @@ def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures) -> 
                              "committed": committed},
             "protocol": reg["protocol"], "counts": counts(rows), "rows": rows,
             "observations": {}, "experiments": exps, "revisions": [],
-            "run": {"command": "", "seeds": list(measured.seeds), "workers": 1,
+            "run": {"command": command, "seeds": list(measured.seeds), "workers": 1,
                     "wall_time_s": round(measured.wall, 1), "cpu_seconds": 0.0,
                     "load_average": _load(), "lossanalysis": __version__,
                     "numpy": np.__version__, "python": platform.python_version(),
