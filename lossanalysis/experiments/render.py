@@ -389,7 +389,7 @@ def _status(doc) -> str:
     return "prospective" if doc.get("prospective") else doc["status"]
 
 
-def mechanisms_summary(studies: dict, stage: dict, modules) -> str:
+def mechanisms_summary(studies: dict, stage: dict, modules, pairs: dict | None = None) -> str:
     """The mechanism stage's summary (``studies/mechanisms/MECHANISMS.md``).
 
     ``studies`` are the main studies' reports ({study: report}); ``stage`` the mechanism
@@ -398,7 +398,8 @@ def mechanisms_summary(studies: dict, stage: dict, modules) -> str:
     "mechanisms"), each naming the main rows it explains by id prefix (``EXPLAINS``).  For each
     experiment: the departures (the explained rows in every main study), the rivals' rows on
     every data the stage measured, and the stage's findings; then the refuted falsifiable rows
-    of the main studies that no experiment explains.  Every verdict and number is read from the
+    of the main studies and of the pair studies ``pairs`` ({study: report}) that no experiment
+    explains.  Every verdict and number is read from the
     reports.
     """
     def explained(rid, mod):
@@ -426,7 +427,7 @@ def mechanisms_summary(studies: dict, stage: dict, modules) -> str:
             lines += ["", f"Findings on `{n}` ({_status(d)}):", ""]
             lines += [f"* {f}" for f in d["experiments"][mod.LABEL]["findings"]]
     lines += ["", "## Refuted rows no mechanism experiment studies", ""]
-    for n, d in studies.items():
+    for n, d in {**studies, **(pairs or {})}.items():
         left = [r["id"] for r in d["rows"] if r["verdict"] == REFUTED
                 and r["kind"] == FALSIFIABLE and not any(explained(r["id"], m) for m in modules)]
         lines.append(f"* `{n}`: " + (", ".join(f"`{i}`" for i in left) if left else "none"))
