@@ -147,6 +147,8 @@ def _state(nets, data, e, epoch) -> dict:
 
 def measure(nets, data) -> dict:
     out = {k: np.nan for k in OBSERVATIONS}
+    if not nets:                                # the premise fails: nothing was trained
+        return out
     x = data.train(nets[f"bernoulli[{tag(0.0)}]"]["n"])
     for e in EPSILONS:
         last = max(nets[f"bernoulli[{tag(e)}]"]["epochs"])
