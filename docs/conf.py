@@ -79,12 +79,13 @@ def _escape_bars(app, what, name, obj, options, lines):
             literal = True
 
 
-# The README is written for its own folder: its links to docs/*.md, ARCHITECTURE.md and
-# figures/ are rewritten for the page that includes it (docs/overview.md); the notebook is a
-# file to download.
+# The README is written for its own folder: its links to docs/*.md, ARCHITECTURE.md,
+# studies/mechanisms/MECHANISMS.md and figures/ are rewritten for the page that includes it
+# (docs/overview.md); the notebook is a file to download.
 _README_LINKS = ((re.compile(r"\[([^\]]+)\]\(docs/([\w-]+\.ipynb)\)"), r"{download}`\1 <\2>`"),
                  (re.compile(r"\]\(docs/([\w-]+\.md)"), r"](\1"),
                  (re.compile(r"\]\(ARCHITECTURE\.md"), r"](architecture.md"),
+                 (re.compile(r"\]\(studies/mechanisms/MECHANISMS\.md"), r"](mechanisms.md"),
                  (re.compile(r"\]\(figures/"), r"](../figures/"))
 
 

@@ -121,16 +121,16 @@ def test_mechanism_experiments_say_when_their_premises_fail():
     assert not e10.networks(StudyData("toy", grey[:1500], grey[1500:], (8, 8)), False)
 
 
-def _blobs(n, side=8, seed=0):
-    """Soft blobs on exact-0 backgrounds, quantized to 8 bits: mid-grey pixels for the lean
-    bins, exact 0s for E10's substitution."""
+def _blobs(n, side=8, seed=0, floor=0.0):
+    """Soft blobs on exact-0 backgrounds (``floor`` > 0: on a grey floor, no exact 0s),
+    quantized to 8 bits: mid-grey pixels for the lean bins, exact 0s for E10's substitution."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:side, 0:side]
     c = rng.uniform(2, side - 2, (n, 2, 1, 1))
     r = rng.uniform(1.5, 3, (n, 1, 1))
     im = rng.uniform(0.4, 1, (n, 1, 1)) * np.exp(-((xx - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2)
                                                 / (2 * r * r))
-    im = np.where(im < 0.05, 0, im)
+    im = floor + (1 - 2 * floor) * np.where(im < 0.05, 0, im)
     return (np.round(im * 255) / 255).reshape(n, -1).astype(np.float32)
 
 
@@ -174,3 +174,19 @@ def test_every_mechanism_row_is_measured_on_tiny_data_and_drawn(mechanism_runs):
             assert figcheck.figure_problems(fig, mod.LABEL) == [], mod.LABEL
     # E12's VAE rows need more latent structure than 8x8 blobs give (not applicable here)
     assert {k for k, n in finite.items() if n == 0} == {"E12"}, finite
+
+
+def test_the_stage_runs_where_premises_fail():
+    # no exact 0s or 1s: E10 and E14's raw rows are not applicable; the stage still runs through
+    # (mnist-soft's first run stopped at E10's measure, which looked for networks never trained)
+    from lossanalysis.experiments import runner
+    from lossanalysis.experiments.base import StudyData
+    from lossanalysis.protocol import NOT_APPLICABLE
+    data = StudyData("floor", _blobs(1500, floor=0.1), _blobs(400, seed=1, floor=0.1), (8, 8))
+    exps = [m for m in runner.discover(stage="mechanisms") if m.LABEL in ("E10", "E14")]
+    reg = runner.predict(data, exps)
+    results = runner.run(data, exps, reg, quick=True).results
+    assert all(r.verdict == NOT_APPLICABLE for r in results["E10"].rows)
+    assert [r.verdict == NOT_APPLICABLE for r in results["E14"].rows] == [True, True, False,
+                                                                          False]
+    assert results["E10"].observations and exps[0].figure(results["E10"]) is None

@@ -17,14 +17,28 @@ def test_the_section_states_the_protocol():
     assert "docs/protocol.md" in text and "development" in text and "prospective" in text
 
 
+def _script(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_section_is_the_studies_own_summary():
     """Every number and verdict of the section is computed from the committed studies
     (scripts/readme_measurements.py writes it; this test fails when they differ)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("readme_measurements",
-                                                  ROOT / "scripts" / "readme_measurements.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("readme_measurements")
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     same = module.replaced(text, module.section()) == text
     assert same, "README.md is out of date: run python scripts/readme_measurements.py"
+
+
+def test_the_mechanism_summary_is_the_stages_own():
+    """studies/mechanisms/MECHANISMS.md is what scripts/mechanisms_summary.py computes from the
+    committed reports, and it names every refuted main row no mechanism experiment studies."""
+    module = _script("mechanisms_summary")
+    text = module.TARGET.read_text(encoding="utf-8")
+    assert text == module.text(), "run python scripts/mechanisms_summary.py"
+    assert "## Refuted rows no mechanism experiment studies" in text
+    assert "MECHANISMS.md" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -306,8 +306,9 @@ def test_a_pair_study_compares_two_studies_seed_by_seed(tmp_path):
     pair = tmp_path / "pair"
     study.register_pair(tmp_path / "grey", tmp_path / "binary", pair, [e7],
                         status="development")
-    study.run_pair(tmp_path / "grey", tmp_path / "binary", pair, [e7])
+    study.run_pair(tmp_path / "grey", tmp_path / "binary", pair, [e7], command="study --pair")
     doc = json.loads((pair / "report.json").read_text())
+    assert doc["run"]["command"] == "study --pair"
     by = {r["id"]: r for r in doc["rows"]}
     assert by["E7.e2_adam_slowdown"]["verdict"] == P.CONFIRMED
     assert by["E7.e2_sgd_slowdown"]["verdict"] == P.REFUTED

@@ -30,9 +30,11 @@ Quantities
   of the symbolic work on a user's loss (:mod:`lossanalysis._budget`), and its error.
 
 * :func:`affine_logit_map`, :func:`pixelwise_noisy_mean`, :func:`expected_noisy_loss`,
-  :func:`cb_expansion`, :func:`power_law_extrapolation` (:mod:`.mechanisms`) -- rival explanations of a trained network's departure from the
-  per-pixel analysis, computed from a reference network's logits and the targets: one shared
-  affine map of the logits against each output at its own optimum.
+  :func:`cb_expansion`, :func:`power_law_extrapolation` (:mod:`.mechanisms`) -- rival
+  explanations of a trained network's departures from the per-pixel analysis, computed before
+  the outcome from a reference network and the targets: one shared affine map of the logits
+  against each output at its own noisy optimum, the continuous Bernoulli's parameter image of a
+  conditional mean, a power-law transient of finite training.
 * :mod:`~lossanalysis.analysis.linear_vae` -- the linear VAE's active latent directions from the
   data spectrum and the Gaussian sigma of a Bernoulli or continuous Bernoulli decoder
   (:func:`spectrum`, :func:`predicted_active_dims`, :func:`bernoulli_sigma_zero_rate`,

@@ -131,7 +131,8 @@ def _pair(args, parser, study) -> int:
             print(study.register_pair(*args.pair, args.out, status=args.status,
                                       force=args.force))
         else:
-            print(study.run_pair(*args.pair, args.out, force=args.force)["report"])
+            print(study.run_pair(*args.pair, args.out, force=args.force, command=(
+                "python -m lossanalysis study " + " ".join(sys.argv[2:])))["report"])
     except (study.StudyError, FileExistsError, ValueError, OSError) as exc:
         parser.error(str(exc))
     return 0

@@ -38,6 +38,8 @@ from .figures import legend_below, seeds_note, title
 
 LABEL, NAME = "E10", "Why the continuous Bernoulli over-expands: exact 0s or the conditional mean"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E6.cb.param_expansion", "E6.cb.mae_ratio", "E6.clipped.cb.param_expansion")
 EPSILONS = (0.0, 1e-3, 1e-2, 0.05)
 LIKS = ("bernoulli", "continuous_bernoulli")
 EARLY, N_EVAL, MIN_BOUNDARY, MIN_IMAGES, MIN_MIDGREY, COST = 2, 2000, 0.01, 1000, 1000, 2.0
@@ -145,6 +147,8 @@ def _state(nets, data, e, epoch) -> dict:
 
 def measure(nets, data) -> dict:
     out = {k: np.nan for k in OBSERVATIONS}
+    if not nets:                                # the premise fails: nothing was trained
+        return out
     x = data.train(nets[f"bernoulli[{tag(0.0)}]"]["n"])
     for e in EPSILONS:
         last = max(nets[f"bernoulli[{tag(e)}]"]["epochs"])

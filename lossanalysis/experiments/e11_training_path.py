@@ -33,10 +33,13 @@ from ..protocol import Prediction
 from . import networks as shared
 from .base import Finding, Network, entropy
 from .figures import legend_below, seed_spread, seeds_note, title
+from .paths import stage_axis, verdict_findings
 from .leans import calibration_lean, conditional_mean_gap
 
 LABEL, NAME = "E11", "Calibration departures along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E3.mse.calibration", "E4.cmean.calib[", "E4.cmean.slope[")
 STAGES, QUICK_STAGES = (5, 10, 30), (1, 3, 6)
 LOSSES, MIN_LOCATIONS, COST = ("bce", "mse"), 10, 3.0
 QUANTITIES = {"calib[bce]": "intensity", "calib[mse]": "intensity", "slope[bce]": "intensity",
@@ -158,34 +161,16 @@ def figure(result):
             v = np.array([[m[f"E11.{q}[t={t}]"] for t in STAGES] for m in result.per_seed])
             ax.errorbar(at, *seed_spread(v), marker="os"[LOSSES.index(loss)], ms=3.5,
                         color=plotting.color(loss), label=plotting.display_name(loss))
-        ax.set(xscale="log", xlabel=plotting.axis_label("training length", "epoch"), title=_TITLES[kind], ylabel=plotting.axis_label(
+        stage_axis(ax, at)
+        ax.set(title=_TITLES[kind], ylabel=plotting.axis_label(
             {"calib": "calibration lean", "slope": "slope gap",
              "e3": "ln(measured / predicted)"}[kind], unit))
-        ax.set_xticks(at, [str(t) for t in at])
-        ax.minorticks_off()
-        plotting.guides(ax, y=[0])
     legend_below(fig, [(plotting.display_name(loss), dict(color=plotting.color(loss),
                                                          marker="os"[j], ms=3.5))
                        for j, loss in enumerate(LOSSES)])
     title(fig, LABEL, result.data.name, "calibration departures along the training path",
           "mean ± sd over " + seeds_note(result.seeds))
     return fig
-
-
-_C, _R, _I = "confirmed", "refuted", "inconclusive"
-#: The conclusion for each pair of verdicts (transient, plateau).
-VERDICTS = {
-    (_C, _R): "it decays as the power law through the earlier stages predicts: a transient of "
-              "finite training.",
-    (_R, _C): "it stays: a plateau, not a transient.",
-    (_R, _R): "neither: it moves on with training, but not as the power law predicts.",
-    (_C, _C): "both rivals lie within the tolerance: the stages do not separate them.",
-    (_C, _I): "the transient is confirmed; the plateau undecided.",
-    (_I, _C): "the plateau is confirmed; the transient undecided (or undefined: the earlier "
-              "stages differ in sign).",
-    (_R, _I): "the transient is refuted; the plateau undecided.",
-    (_I, _R): "the plateau is refuted; the transient undecided (or undefined).",
-    (_I, _I): "undecided."}
 
 
 def _findings():
@@ -196,8 +181,7 @@ def _findings():
         out.append(Finding(f"{WHAT[kind]}, {loss}: " + ", ".join(
             f"{{obs:E11.{q}[t={t}]:+.4f}} at epoch {t}" for t in STAGES)
             + f"; transient {{row:{tr}}}; plateau {{row:{pl}}}."))
-        out += [Finding(f"{WHAT[kind]}, {loss}: {text}", ((tr, a), (pl, b)))
-                for (a, b), text in VERDICTS.items()]
+        out += verdict_findings(f"{WHAT[kind]}, {loss}", tr, pl)
     return tuple(out)
 
 

@@ -29,9 +29,12 @@ from ..protocol import Prediction
 from . import networks as shared
 from .base import Finding, rng
 from .figures import seed_spread, seeds_note, title
+from .paths import stage_axis, verdict_findings
 
 LABEL, NAME = "E12", "VAE departures along the training path: learned sigma and active count"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E5.learned.calibration", "E5.mlp.active_order")
 CAL_STAGES, COUNT_STAGES = (4, 8, 24), (16, 24, 48)
 QUICK = {"cal": (1, 2, 3), "count": (1, 2, 3)}
 MIN_IMAGES, N_CALIB, COST = 5000, 2000, 2.0
@@ -131,37 +134,23 @@ def figure(result):
         v = np.array([[m[f"E12.{q}[t={t}]"] for t in stages] for m in result.per_seed])
         stages = result.per_seed[0].get(f"_stages[{q}]", stages)
         ax.errorbar(stages, *seed_spread(v), marker="o", ms=3.5, color=plotting.color("", 0))
-        ax.set(xscale="log", xlabel=plotting.axis_label("training length", "epoch"), title=head, ylabel=plotting.axis_label(
+        stage_axis(ax, stages)
+        ax.set(title=head, ylabel=plotting.axis_label(
             "ln(σ² / MSE)" if q == "calibration" else "active dims − rule",
             "ratio" if q == "calibration" else "count"))
-        ax.set_xticks(stages, [str(t) for t in stages])
-        ax.minorticks_off()
-        plotting.guides(ax, y=[0])
     title(fig, LABEL, result.data.name, "VAE departures along the training path",
           "mean ± sd over " + seeds_note(result.seeds))
     return fig
 
 
-_C, _R, _I = "confirmed", "refuted", "inconclusive"
-VERDICTS = {(_C, _R): "a transient of finite training.", (_R, _C): "a plateau, not a transient.",
-            (_R, _R): "neither: it moves on, but not as the power law predicts.",
-            (_C, _C): "both within the tolerance: the stages do not separate the rivals.",
-            (_C, _I): "the transient confirmed, the plateau undecided.",
-            (_I, _C): "the plateau confirmed, the transient undecided (or undefined).",
-            (_R, _I): "the transient refuted, the plateau undecided.",
-            (_I, _R): "the plateau refuted, the transient undecided (or undefined).",
-            (_I, _I): "undecided."}
 FINDINGS = (
     Finding("ln(learned σ² / MSE): " + ", ".join(f"{{obs:E12.calibration[t={t}]:+.3f}} at "
             f"epoch {t}" for t in CAL_STAGES) + "; transient {row:E12.transient.calibration}; "
             "plateau {row:E12.plateau.calibration}."),
-    *(Finding("The learned σ's calibration: " + text, (("E12.transient.calibration", a),
-                                                       ("E12.plateau.calibration", b)))
-      for (a, b), text in VERDICTS.items()),
+    *verdict_findings("The learned σ's calibration", "E12.transient.calibration",
+                      "E12.plateau.calibration"),
     Finding("σ = 1 decoder, active dimensions minus the rule's count: " + ", ".join(
         f"{{obs:E12.active[t={t}]:+.1f}} at epoch {t}" for t in COUNT_STAGES)
         + "; transient {row:E12.transient.active}; plateau {row:E12.plateau.active}."),
-    *(Finding("The σ = 1 count: " + text, (("E12.transient.active", a),
-                                            ("E12.plateau.active", b)))
-      for (a, b), text in VERDICTS.items()),
+    *verdict_findings("The σ = 1 count", "E12.transient.active", "E12.plateau.active"),
 )

@@ -32,10 +32,13 @@ from ..protocol import Prediction
 from . import networks as shared
 from .base import Finding, Network, entropy
 from .figures import seed_spread, seeds_note, title
+from .paths import stage_axis, verdict_findings
 from .leans import EDGES, PAIRS, by_target, pair_lean
 
 LABEL, NAME = "E13", "BCE's lean relative to MSE along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E4.null.lean[",)
 STAGES, QUICK_STAGES = (5, 10, 30), (1, 3, 6)
 LOSSES, MIN_PIXELS, COST = ("bce", "mse"), 1000, 1.0
 OBSERVATIONS = {f"E13.null_lean[t={t}]": "intensity" for t in STAGES}
@@ -121,31 +124,16 @@ def figure(result):
     v = np.array([[m[f"E13.null_lean[t={t}]"] for t in STAGES] for m in result.per_seed])
     at = result.per_seed[0]["_stages"]
     ax.errorbar(at, *seed_spread(v), marker="o", ms=3.5, color=plotting.color("", 0))
-    ax.set(xscale="log", xlabel=plotting.axis_label("training length", "epoch"), ylabel=plotting.axis_label(
-        "BCE − MSE lean toward ½", "intensity"))
-    ax.set_xticks(at, [str(t) for t in at])
-    ax.minorticks_off()
-    plotting.guides(ax, y=[0])
+    stage_axis(ax, at)
+    ax.set_ylabel(plotting.axis_label("BCE − MSE lean toward ½", "intensity"))
     title(fig, LABEL, result.data.name, "E4's null lean along the training path",
           "mean ± sd over " + seeds_note(result.seeds))
     return fig
 
 
-_C, _R, _I = "confirmed", "refuted", "inconclusive"
-VERDICTS = {(_C, _R): "a transient of finite training.", (_R, _C): "a plateau, not a transient.",
-            (_R, _R): "neither: it moves on, but not as the power law predicts.",
-            (_C, _C): "both within the tolerance: the stages do not separate the rivals.",
-            (_C, _I): "the transient confirmed, the plateau undecided.",
-            (_I, _C): "the plateau confirmed, the transient undecided (or undefined: the "
-                      "earlier stages differ in sign).",
-            (_R, _I): "the transient refuted, the plateau undecided.",
-            (_I, _R): "the plateau refuted, the transient undecided (or undefined).",
-            (_I, _I): "undecided."}
 FINDINGS = (
     Finding("BCE's lean toward ½ relative to MSE: " + ", ".join(
         f"{{obs:E13.null_lean[t={t}]:+.4f}} at epoch {t}" for t in STAGES)
         + "; transient {row:E13.transient.null_lean}; plateau {row:E13.plateau.null_lean}."),
-    *(Finding("The null lean: " + text, (("E13.transient.null_lean", a),
-                                          ("E13.plateau.null_lean", b)))
-      for (a, b), text in VERDICTS.items()),
+    *verdict_findings("The null lean", "E13.transient.null_lean", "E13.plateau.null_lean"),
 )

@@ -34,6 +34,9 @@ from .figures import legend_below, seeds_note, title
 
 LABEL, NAME = "E14", "VAE mean intensity: Jensen at the posterior mean or an unfinished bias"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E6.bernoulli.mean_intensity", "E6.cb.mean_intensity",
+            "E6.clipped.bernoulli.mean_intensity", "E6.clipped.cb.mean_intensity")
 LIKS, VARIANTS = ("bernoulli", "continuous_bernoulli"), ("raw", "clipped")
 SAMPLES, N_IMAGES, N_EVAL, MIN_BOUNDARY, MIN_IMAGES, COST = 16, 2000, 2000, 0.01, 1000, 1.0
 KEYS = tuple((lik, v) for v in VARIANTS for lik in LIKS)

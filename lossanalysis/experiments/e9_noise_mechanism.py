@@ -36,6 +36,8 @@ from .leans import PAIRS, by_prediction, pair_lean, pairs_from, sparse_bins
 
 LABEL, NAME = "E9", "Why noisy autoencoders lean: a shared affine map or per-pixel optima"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
+#: The main study's rows (id prefixes) whose departure from the analysis this explains.
+EXPLAINS = ("E8.ae.",)
 #: (loss, space, sigma, masked): E8's AE settings, and BCE's probability noise masked.
 SETUPS = (("bce", "prob", 0.02, False), ("bce", "prob", 0.05, False),
           ("bce", "prob", 0.02, True), ("bce", "prob", 0.05, True),

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ..nn.compare import sharpness
+
 __all__ = ["MIDGREY", "mean_gradient", "midgrey_mask", "midgrey_fraction", "blur_stats",
            "mosaic"]
 
@@ -32,8 +34,8 @@ def mean_gradient(x, shape=None) -> float:
     """Mean image-gradient magnitude of images ``x`` (n, H W) of ``shape`` (H, W) (square
     when not given; of colour images the first channel).
 
-    sqrt(dx^2 + dy^2) with forward differences on the (side - 1)^2 positions where both exist
-    (intensity units per pixel).
+    :func:`lossanalysis.nn.compare.sharpness` of that channel: sqrt(dx^2 + dy^2) with forward
+    differences on the (side - 1)^2 positions where both exist (intensity units per pixel).
 
     Examples
     --------
@@ -42,9 +44,7 @@ def mean_gradient(x, shape=None) -> float:
     True
     """
     im = _as_images(x, shape)
-    gx = im[:, :-1, 1:] - im[:, :-1, :-1]
-    gy = im[:, 1:, :-1] - im[:, :-1, :-1]
-    return float(np.mean(np.sqrt(gx * gx + gy * gy)))
+    return sharpness(im.reshape(len(im), -1), im.shape[1:])     # one definition, in nn.compare
 
 
 def midgrey_mask(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> np.ndarray:

@@ -28,7 +28,7 @@ from ..protocol import (CONFIRMED, CONSISTENCY, DERIVED, FALSIFIABLE, INCONCLUSI
 from .base import fmt, render_findings, revisions
 
 __all__ = ["counts", "count_line", "figure_stem", "save_figures", "json_doc", "pair_doc",
-           "markdown", "readme_section", "KEY_ROWS", "TIMING_MARK"]
+           "markdown", "readme_section", "mechanisms_summary", "KEY_ROWS", "TIMING_MARK"]
 
 #: Every line of the Markdown that carries a wall-clock time contains this.
 TIMING_MARK = "Run time"
@@ -158,9 +158,11 @@ def json_doc(data, experiments, measured, reg, figures, out, command="", code=No
     }
 
 
-def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures) -> dict:
+def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures,
+             command: str = "") -> dict:
     """The report document of a pair study (E7): as :func:`json_doc`, with ``pair`` (the two
-    studies) in place of ``data``."""
+    studies) in place of ``data``; ``command`` the command line that ran it ("" for a library
+    call)."""
     rows, exps = [], {}
     for mod in experiments:
         res = measured.results[mod.LABEL]
@@ -177,7 +179,7 @@ def pair_doc(reg: dict, sha: str, git: dict, experiments, measured, figures) -> 
                              "committed": committed},
             "protocol": reg["protocol"], "counts": counts(rows), "rows": rows,
             "observations": {}, "experiments": exps, "revisions": [],
-            "run": {"command": "", "seeds": list(measured.seeds), "workers": 1,
+            "run": {"command": command, "seeds": list(measured.seeds), "workers": 1,
                     "wall_time_s": round(measured.wall, 1), "cpu_seconds": 0.0,
                     "load_average": _load(), "lossanalysis": __version__,
                     "numpy": np.__version__, "python": platform.python_version(),
@@ -357,4 +359,76 @@ def readme_section(reports: dict, claims: list) -> str:
             walk(sub, depth + 1)
     for result in claims:
         walk(result)
+    return "\n".join(lines) + "\n"
+
+
+def _brief(row) -> str:
+    """A row's verdict with its effect: ``refuted: +0.0073 [0.0053, 0.0093]``."""
+    if row is None:
+        return "–"
+    if row["verdict"] in (NOT_APPLICABLE, NOT_JUDGED) or row.get("mean") is None:
+        return row["verdict"]
+    lo, hi = row["interval"] if row.get("interval") else (None, None)
+    span = f" [{fmt(lo)}, {fmt(hi)}]" if lo is not None else ""
+    return f"{row['verdict']}: {fmt(row['mean'])}{span}"
+
+
+def _table(ids, docs: dict, describe=None) -> list:
+    """A Markdown table of the rows ``ids`` (one line each) over the studies ``docs``."""
+    names = list(docs)
+    lines = ["| row | " + " | ".join(f"`{n}` ({_status(docs[n])})" for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for rid in ids:
+        cells = [_brief(next((r for r in docs[n]["rows"] if r["id"] == rid), None))
+                 for n in names]
+        lines.append(f"| `{rid}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _status(doc) -> str:
+    return "prospective" if doc.get("prospective") else doc["status"]
+
+
+def mechanisms_summary(studies: dict, stage: dict, modules, pairs: dict | None = None) -> str:
+    """The mechanism stage's summary (``studies/mechanisms/MECHANISMS.md``).
+
+    ``studies`` are the main studies' reports ({study: report}); ``stage`` the mechanism
+    stage's ({study: report}, one report per data, the rows and experiments of its folders
+    merged); ``modules`` the mechanism experiments (:func:`.runner.discover` with stage
+    "mechanisms"), each naming the main rows it explains by id prefix (``EXPLAINS``).  For each
+    experiment: the departures (the explained rows in every main study), the rivals' rows on
+    every data the stage measured, and the stage's findings; then the refuted falsifiable rows
+    of the main studies and of the pair studies ``pairs`` ({study: report}) that no experiment
+    explains.  Every verdict and number is read from the
+    reports.
+    """
+    def explained(rid, mod):
+        return rid.startswith(tuple(mod.EXPLAINS))
+    lines = ["# Why the networks depart from the analysis: the mechanism stage", "",
+             "Generated from `studies/*/report.json` (the main studies) and "
+             "`studies/mechanisms/*/report.json` (the mechanism stage, `study --mechanisms`) by "
+             "`scripts/mechanisms_summary.py`; a test keeps this file equal to its output. Each "
+             "mechanism experiment writes its rival explanations as predictions, registered "
+             "before the run that measures them (docs/protocol.md). A cell is a row's verdict "
+             "with the seed mean and its 95% interval."]
+    for mod in modules:
+        ids = sorted({r["id"] for d in studies.values() for r in d["rows"]
+                      if explained(r["id"], mod)})
+        measured = {n: d for n, d in stage.items() if mod.LABEL in d["experiments"]}
+        lines += ["", f"## {mod.LABEL}: {mod.NAME}", "",
+                  "The departures it studies (main studies):", ""] + _table(ids, studies)
+        if not measured:
+            lines += ["", "Not measured yet on any data."]
+            continue
+        own = [r["id"] for r in next(iter(measured.values()))["rows"]
+               if r["experiment"] == mod.LABEL]
+        lines += ["", "The rivals' rows (mechanism stage):", ""] + _table(own, measured)
+        for n, d in measured.items():
+            lines += ["", f"Findings on `{n}` ({_status(d)}):", ""]
+            lines += [f"* {f}" for f in d["experiments"][mod.LABEL]["findings"]]
+    lines += ["", "## Refuted rows no mechanism experiment studies", ""]
+    for n, d in {**studies, **(pairs or {})}.items():
+        left = [r["id"] for r in d["rows"] if r["verdict"] == REFUTED
+                and r["kind"] == FALSIFIABLE and not any(explained(r["id"], m) for m in modules)]
+        lines.append(f"* `{n}`: " + (", ".join(f"`{i}`" for i in left) if left else "none"))
     return "\n".join(lines) + "\n"

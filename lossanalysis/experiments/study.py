@@ -282,8 +282,9 @@ def _coarser(ra, rb):
     return Profile(max(ra["data"]["profile"]["step"], rb["data"]["profile"]["step"]))
 
 
-def run_pair(a, b, folder, experiments=None, *, force: bool = False) -> dict:
-    """Measure a registered pair from the two studies' reports; writes the pair's report."""
+def run_pair(a, b, folder, experiments=None, *, force: bool = False, command: str = "") -> dict:
+    """Measure a registered pair from the two studies' reports; writes the pair's report
+    (``command``: the command line to record, "" for a library call)."""
     import time
 
     from ..protocol import make_row
@@ -316,7 +317,7 @@ def run_pair(a, b, folder, experiments=None, *, force: bool = False) -> dict:
                                     SEEDS, rows, per_seed, {})
     measured = runner.Run(results, SEEDS, False, 1, time.perf_counter() - t0)
     figures = render.save_figures(measured, experiments, folder / "figures")
-    pair_doc = render.pair_doc(doc, sha, git, experiments, measured, figures)
+    pair_doc = render.pair_doc(doc, sha, git, experiments, measured, figures, command)
     atomic_write(folder / "report.json", json_text(pair_doc))
     atomic_write(folder / "report.md", render.markdown(pair_doc))
     return {"report": str(folder / "report.md"), "json": str(folder / "report.json")}

@@ -701,28 +701,9 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
     history = _new_history(config, model)
     if data is not None:
         history["data"] = json.loads(json.dumps(data))
-    start_epoch = 1
-    ckpt = metrics = None
-    last_good = None
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        ckpt = os.path.join(out_dir, CHECKPOINT)
-        metrics = os.path.join(out_dir, METRICS)
-        removed = _clean_temporaries(out_dir)
-        if removed and not quiet:
-            print(f"removed {len(removed)} temporary file(s) left by an interrupted write in "
-                  f"{out_dir}", file=log)
-        if resume and os.path.exists(ckpt):
-            done, history = _restore(ckpt, model, opt, rng, config, data)
-            start_epoch = done + 1
-            last_good = done
-            history["config"]["epochs"] = epochs
-            # a kill between the checkpoint and the metrics write leaves metrics.json behind
-            _write_metrics(metrics, history)
-            if not quiet:
-                print(f"resuming from {ckpt} after epoch {done}", file=log)
-    elif resume:
-        raise ValueError("resume=True needs out_dir")
+    ckpt, metrics, last_good, history = _open_output(
+        out_dir, resume, history, (model, opt, rng, config, data), log=None if quiet else log)
+    start_epoch = 1 if last_good is None else last_good + 1
 
     n_steps = n // batch_size if drop_last else -(-n // batch_size)
     step_kw = {"reuse": True} if _accepts(model.loss_and_grads, "reuse") else {}
@@ -789,17 +770,9 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
                 raise diverged(epoch, "test", what)
             show.evals.append(time.perf_counter() - t_eval)
         show.clear()
-        history["epoch"].append(epoch)
-        for key, v in zip(("train_loss", "train_rec", "train_kl"), train_means):
-            history[key].append(float(v))
-        if x_test is not None:
-            for key in ("loss", "rec", "kl"):
-                history["test_" + key].append(ev[key])
-        history["step_time_median"].append(float(np.median(step_times)))
-        history["step_time_mean"].append(float(step_times.mean()))
-        epoch_time = time.perf_counter() - t_epoch
-        history["epoch_time"].append(epoch_time)
-        epoch_times.append(epoch_time)
+        epoch_times.append(time.perf_counter() - t_epoch)
+        _record(history, epoch, train_means, ev if x_test is not None else None, step_times,
+                epoch_times[-1])
         if ckpt:
             _save_checkpoint(ckpt, model, opt, epoch, rng, history)
             last_good = epoch
@@ -809,6 +782,47 @@ def train(model, x_train, x_test=None, *, epochs: int, batch_size: int = 128, lr
         if not quiet:
             print(_epoch_line(history, epochs, epoch_times), file=log, flush=True)
     return history
+
+
+def _open_output(out_dir, resume, history, state, *, log=None):
+    """The run's files in ``out_dir`` (None: no files): ``(checkpoint, metrics, last_good,
+    history)``, restored from the checkpoint (``state``: model, optimizer, generator, config,
+    data) when ``resume`` finds one; temporaries of an interrupted write are removed (said on
+    ``log`` unless it is None)."""
+    if out_dir is None:
+        if resume:
+            raise ValueError("resume=True needs out_dir")
+        return None, None, None, history
+    os.makedirs(out_dir, exist_ok=True)
+    ckpt, metrics = os.path.join(out_dir, CHECKPOINT), os.path.join(out_dir, METRICS)
+    removed = _clean_temporaries(out_dir)
+    if removed and log is not None:
+        print(f"removed {len(removed)} temporary file(s) left by an interrupted write in "
+              f"{out_dir}", file=log)
+    if not (resume and os.path.exists(ckpt)):
+        return ckpt, metrics, None, history
+    model, opt, rng, config, data = state
+    done, history = _restore(ckpt, model, opt, rng, config, data)
+    history["config"]["epochs"] = config["epochs"]
+    # a kill between the checkpoint and the metrics write leaves metrics.json behind
+    _write_metrics(metrics, history)
+    if log is not None:
+        print(f"resuming from {ckpt} after epoch {done}", file=log)
+    return ckpt, metrics, done, history
+
+
+def _record(history, epoch, train_means, ev, step_times, epoch_time) -> None:
+    """Append one epoch to ``history``: the training means (loss, rec, kl), the test
+    evaluation ``ev`` (None: no test set), the step times and the epoch's time."""
+    history["epoch"].append(epoch)
+    for key, v in zip(("train_loss", "train_rec", "train_kl"), train_means):
+        history[key].append(float(v))
+    if ev is not None:
+        for key in ("loss", "rec", "kl"):
+            history["test_" + key].append(ev[key])
+    history["step_time_median"].append(float(np.median(step_times)))
+    history["step_time_mean"].append(float(step_times.mean()))
+    history["epoch_time"].append(epoch_time)
 
 
 def _count(value, name: str, minimum: int) -> int:
