@@ -313,7 +313,8 @@ def search(pb: Problem, *, max_boxes=2_000_000, max_seconds=60.0, progress=None)
                 out.example_open = _box_dict(pb, lo, hi)
                 out.undecided = _seek.explain(
                     comp, pb, [(b[0], b[1], b[3]) for b in stack] + stuck_boxes,
-                    f"the {elapsed:.0f} s budget reached after {boxes} boxes")
+                    f"the {elapsed:.0f} s budget reached after {boxes} boxes",
+                    current=(lo, hi, depth))
                 break
             if progress is not None and elapsed > next_report:
                 progress(boxes, len(stack), elapsed)
@@ -387,7 +388,11 @@ def _split(comp, pb, lo, hi, smear, cands, geo, full):
                           _width(lo[i_], hi[i_], geo[i_], full[i_] or 1.0), i_, m_, kids))
         # unbounded both ways: a box stretched to a singular line is what fails there
         touch = {i for i, c, k in pb.lines if k and lo[i] <= c <= hi[i]}
-        widest = max(tried, key=lambda c: (c[2] in touch, c[1]))
+        # (but not once it is far narrower than the others: a box that stays undecided at the
+        # line however thin is split the other way, instead of halving it toward the line for
+        # ever -- logit MSE reached t = 2^-1060 with y still spanning the domain)
+        top = max(c[1] for c in tried)
+        widest = max(tried, key=lambda c: (c[2] in touch and c[1] >= top / 16, c[1]))
         tightest = min(tried, key=lambda c: c[0])
         # a split counts as better only if it makes the halves clearly tighter
         pick = tightest if tightest[0] < 0.5 * widest[0] else widest

@@ -150,10 +150,11 @@ def _landmarks(pb):
     return out
 
 
-def explain(comp, pb, boxes, reason, sample=400):
+def explain(comp, pb, boxes, reason, current=None, sample=400):
     """What the open ``boxes`` ([(lo, hi, known enclosure or None)]) are: a dict with their
     number, hull, counts near each landmark, the widest enclosure among (at most ``sample``
-    evenly chosen of) them, and a one-paragraph summary."""
+    evenly chosen of) them, the box the search was splitting when it stopped (``current``,
+    (lo, hi, depth)) and a one-paragraph summary."""
     n = len(boxes)
     if n == 0:
         return None
@@ -196,9 +197,22 @@ def explain(comp, pb, boxes, reason, sample=400):
                + f". Widest enclosure of g among {seen} of them: {encw} ({method}) on "
                + ", ".join(f"{k} in [{_g(a)}, {_g(b)}]" for k, (a, b) in wide['box'].items())
                + (f"; {unbounded} of the {seen} have no finite enclosure" if unbounded else ""))
-    return {"reason": reason, "open_boxes": n, "hull": hull, "near": near,
-            "interior": interior, "widest": wide, "sampled": seen, "unbounded": unbounded,
-            "summary": summary}
+    out = {"reason": reason, "open_boxes": n, "hull": hull, "near": near,
+           "interior": interior, "widest": wide, "sampled": seen, "unbounded": unbounded}
+    if current is not None:
+        lo, hi, depth = current
+        enc, method = comp.enclose(lo, hi)
+        out["current"] = {"box": _box(pb, lo, hi), "depth": depth, "method": method,
+                          "enclosure": [I.lower(enc), I.upper(enc)] if enc.is_finite()
+                          else None}
+        ce = out["current"]["enclosure"]
+        summary += (". When it stopped, the search was splitting a box at depth "
+                    f"{depth}: " + ", ".join(f"{k} in [{_g(a)}, {_g(b)}]"
+                                             for k, (a, b) in out["current"]["box"].items())
+                    + ", enclosure " + ("unbounded" if ce is None else
+                                        f"[{_g(ce[0])}, {_g(ce[1])}]") + f" ({method})")
+    out["summary"] = summary
+    return out
 
 
 def _g(v) -> str:

@@ -406,11 +406,29 @@ def _condition_result(cond: Condition, **kw) -> dict:
     return base
 
 
+def _open_unit_substitution(cond: Condition):
+    """{v: 1/(1 + a_v)} with a_v > 0 for the unit variables of an identity (None if it has
+    none): a bijection of (0, infinity) onto (0, 1), under which every factor y, 1 - y, p,
+    1 - p is a quotient of positive symbols, so SymPy may split the logarithms of products
+    (log(p/(1 - p)) = log p - log(1 - p)) that it must leave whole for a bare y or p."""
+    import sympy as sp
+    units = [v for v in cond.variables if v.kind == "unit" and 0 <= v.lo and v.hi <= 1]
+    if not units:
+        return None
+    return {v.symbol: 1 / (1 + sp.Symbol(f"a_{v.name}", positive=True)) for v in units}
+
+
 def _prove_identity(cond: Condition) -> dict:
     start = time.perf_counter()
     if _is_zero(cond.expr):
         return _condition_result(cond, verdict="proven", method="SymPy: simplifies to 0",
                                  seconds=round(time.perf_counter() - start, 3))
+    sub = _open_unit_substitution(cond)
+    if sub is not None and _is_zero(cond.expr.subs(sub, simultaneous=True)):
+        return _condition_result(
+            cond, verdict="proven", method="SymPy: simplifies to 0 with each unit variable "
+            "v = 1/(1 + a_v), a_v > 0 (every v in the open interval (0, 1))",
+            seconds=round(time.perf_counter() - start, 3))
     pt = _nonzero_point(cond.expr, cond.variables)
     if pt is not None:
         return _condition_result(cond, verdict="disproven",
