@@ -23,7 +23,7 @@ import time
 from . import _interval as I
 
 #: At most this many points are evaluated by :func:`seek`.
-MAX_POINTS = 6000
+MAX_POINTS = 20000
 #: Share of the budget :func:`seek` may take (and at most :data:`MAX_SECONDS`).
 SHARE = 0.1
 MAX_SECONDS = 5.0
