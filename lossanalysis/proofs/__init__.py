@@ -8,10 +8,10 @@ mean-value test at corner points; a point search before the boxes are split find
 statement's counterexample (certified on a box in Arb, never a point value alone), and an
 undecided certificate says why (:attr:`Certificate.explanation`: where the open boxes lie).
 See :mod:`.catalogue` for the statements, :mod:`.certificate` for what a certificate records
-and :mod:`.store` for the stored ones (read without SymPy or python-flint; proving needs ``pip install 'lossanalysis[proofs]'``, which
-:func:`require_flint` checks with a one-line remedy).  The interval compiler the proofs use is
-public too: :func:`compile_expr` encloses a SymPy expression over Arb balls (:func:`ball`) at
-the working precision :func:`precision` sets.
+and :mod:`.store` for the stored ones (read without SymPy or python-flint; proving needs
+``pip install 'lossanalysis[proofs]'``, which :func:`require_flint` checks with a one-line
+remedy).  The interval compiler the proofs use is public too: :func:`compile_expr` encloses a
+SymPy expression over Arb balls (:func:`ball`) at the working precision :func:`precision` sets.
 
 >>> from lossanalysis import proofs
 >>> c = proofs.certificate("proper/bce")
