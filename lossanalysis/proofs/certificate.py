@@ -379,10 +379,11 @@ def _smooth(e) -> bool:
     return not e.has(*(getattr(sp, f) for f in NONSMOOTH_FUNCTIONS))
 
 
-def _vanishing_order(f, x, c, smooth) -> int:
+def _vanishing_order(f, x, c, smooth, sub=None) -> int:
     """The k such that f and its first k - 1 derivatives in x vanish at x = c identically
-    (SymPy), at most :data:`_MAX_ORDER`; for a non-smooth f at most 1 (it is then divided
-    symbolically, never through derivatives)."""
+    (SymPy; where it cannot tell, again after the substitution ``sub`` of the other unit
+    variables, :func:`_open_unit_substitution`), at most :data:`_MAX_ORDER`; for a non-smooth
+    f at most 1 (it is then divided symbolically, never through derivatives)."""
     import sympy as sp
     k = 0
     e = f
@@ -391,7 +392,7 @@ def _vanishing_order(f, x, c, smooth) -> int:
         at = e.subs(x, c)
         if isinstance(at, sp.Expr) and at.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             break
-        if not _is_zero(at):
+        if not _is_zero(at) and not (sub and _is_zero(at.subs(sub, simultaneous=True))):
             break
         k += 1
         e = sp.diff(e, x)
@@ -407,8 +408,8 @@ def _condition_result(cond: Condition, **kw) -> dict:
 
 
 def _open_unit_substitution(cond: Condition):
-    """{v: 1/(1 + a_v)} with a_v > 0 for the unit variables of an identity (None if it has
-    none): a bijection of (0, infinity) onto (0, 1), under which every factor y, 1 - y, p,
+    """{v: 1/(1 + a_v)} with a_v > 0 for the unit variables of a condition in [0, 1] (None if
+    it has none): a bijection of (0, infinity) onto (0, 1), under which every factor y, 1 - y, p,
     1 - p is a quotient of positive symbols, so SymPy may split the logarithms of products
     (log(p/(1 - p)) = log p - log(1 - p)) that it must leave whole for a bare y or p."""
     import sympy as sp
@@ -457,8 +458,10 @@ def _prove_sign(cond: Condition, max_seconds, progress) -> dict:
             counterexample={"box": box, "g_upper": 0.0},
             seconds=round(time.perf_counter() - start, 3))
     lines, orders = [], {}
+    unit_sub = _open_unit_substitution(cond) or {}
     for sym, c in cond.lines:
-        k = _vanishing_order(f, sym, sp.Rational(_frac(c)), smooth)
+        k = _vanishing_order(f, sym, sp.Rational(_frac(c)), smooth,
+                             {s: v for s, v in unit_sub.items() if s != sym})
         orders[f"{sym} = {_show(c)}"] = k
         lines.append((syms.index(sym), float(_frac(c)), k))
     if smooth and lines and f.is_rational_function(*syms):
