@@ -207,9 +207,11 @@ class Certificate:
         python-flint, SymPy and Arb precision used.
     explanation : str
         Why an undecided certificate is undecided, computed by the prover ("" otherwise): for
-        the first undecided condition, how many boxes were left open, where they lie (their
-        hull; how many near each end of a range and each singular line) and the widest
-        enclosure among them, or why no box could be evaluated.
+        each undecided condition, how many boxes were left open, where they lie (their hull;
+        how many near each end of a range and each singular line), the widest enclosure among
+        them and the box being split when the budget ran out -- or why the condition could
+        not be searched at all (an identity SymPy could not decide, an expression with no
+        interval evaluation).
     """
 
     id: str
