@@ -186,7 +186,7 @@ def explain(comp, pb, boxes, reason, current=None, sample=400):
     r, lo, hi, enc, method = widest
     wide = {"box": _box(pb, lo, hi), "method": method,
             "enclosure": [I.lower(enc), I.upper(enc)] if enc.is_finite() else None}
-    where = ", ".join(f"{k} in [{_g(a)}, {_g(b)}]" for k, (a, b) in hull.items())
+    where = ", ".join(f"{k} in {_iv(a, b)}" for k, (a, b) in hull.items())
     parts = [f"{k}: {v}" for k, v in sorted(near.items(), key=lambda kv: -kv[1])]
     if interior:
         parts.append(f"away from all of these: {interior}")
@@ -195,7 +195,7 @@ def explain(comp, pb, boxes, reason, current=None, sample=400):
     summary = (f"{n} box(es) left open ({reason}), within {where}; near "
                + "; ".join(parts)
                + f". Widest enclosure of g among {seen} of them: {encw} ({method}) on "
-               + ", ".join(f"{k} in [{_g(a)}, {_g(b)}]" for k, (a, b) in wide['box'].items())
+               + ", ".join(f"{k} in {_iv(a, b)}" for k, (a, b) in wide['box'].items())
                + (f"; {unbounded} of the {seen} have no finite enclosure" if unbounded else ""))
     out = {"reason": reason, "open_boxes": n, "hull": hull, "near": near,
            "interior": interior, "widest": wide, "sampled": seen, "unbounded": unbounded}
@@ -207,7 +207,7 @@ def explain(comp, pb, boxes, reason, current=None, sample=400):
                           else None}
         ce = out["current"]["enclosure"]
         summary += (". When it stopped, the search was splitting a box at depth "
-                    f"{depth}: " + ", ".join(f"{k} in [{_g(a)}, {_g(b)}]"
+                    f"{depth}: " + ", ".join(f"{k} in {_iv(a, b)}"
                                              for k, (a, b) in out["current"]["box"].items())
                     + ", enclosure " + ("unbounded" if ce is None else
                                         f"[{_g(ce[0])}, {_g(ce[1])}]") + f" ({method})")
@@ -217,3 +217,12 @@ def explain(comp, pb, boxes, reason, current=None, sample=400):
 
 def _g(v) -> str:
     return f"{v:.4g}"
+
+
+def _iv(a, b) -> str:
+    """[a, b] to 4 significant digits, or as many more as tell a from b."""
+    for d in (4, 6, 8, 10, 12, 17):
+        sa, sb = f"{a:.{d}g}", f"{b:.{d}g}"
+        if sa != sb or a == b:
+            return f"[{sa}, {sb}]"
+    return f"[{a!r}, {b!r}]"

@@ -105,8 +105,8 @@ def explanations(path=None) -> str:
                  key=lambda c: c.id)
     if not und:
         return "Undecided certificates: none (every statement is proven or disproven).\n"
-    lines = [f"Undecided certificates ({len(und)}), and why -- computed by the prover and "
-             "stored in each certificate's `explanation`:", ""]
+    lines = [f"Undecided certificates ({len(und)}) and why, as the prover recorded it (each "
+             "certificate's\n`explanation`):", ""]
     for c in und:
         lines.append(f"- `{c.id}` ({c.seconds:.0f} s): {c.explanation}")
     return "\n".join(lines) + "\n"
