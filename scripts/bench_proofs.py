@@ -6,8 +6,8 @@ the choice of library (python-flint's Arb balls against mpmath.iv, on the same f
     python scripts/bench_proofs.py --only asymmetry/ --arithmetic-only
 
 The machine is shared: the 1-minute load average is printed before and after each part (and
-after each statement); "decided by" says whether a disproof came from the point search that
-precedes the branch and bound.
+after each statement); "decided by" says whether the verdict came from the point search that
+precedes the branch and bound, the boxes, or SymPy alone (identities).
 """
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ def main(argv=None) -> int:
             worst = max(worst, c.seconds)
             cex = c.counterexample or {}
             how = ("point search" if "point search" in cex.get("found by", "") else
-                   "branch and bound" if c.verdict != "undecided" else "-")
+                   "-" if c.verdict == "undecided" else
+                   "branch and bound" if c.boxes else "SymPy")
             print(f"{s.id:46s} {c.verdict:10s} {c.boxes:8d} {c.depth:5d} {c.seconds:8.2f}"
                   f" {_load():>5s}  {how}", flush=True)
         print(f"slowest: {worst:.2f} s; load after: {_load()}")
