@@ -5,7 +5,9 @@ the choice of library (python-flint's Arb balls against mpmath.iv, on the same f
     python scripts/bench_proofs.py                 # every statement, then the arithmetic
     python scripts/bench_proofs.py --only asymmetry/ --arithmetic-only
 
-The machine is shared: the 1-minute load average is printed before and after each part.
+The machine is shared: the 1-minute load average is printed before and after each part (and
+after each statement); "decided by" says whether the verdict came from the point search that
+precedes the branch and bound, the boxes, or SymPy alone (identities).
 """
 from __future__ import annotations
 
@@ -99,13 +101,17 @@ def main(argv=None) -> int:
             ap.error(f"--only: no statement id starts with {', '.join(args.only)}")
         print(f"\ncertificates (budget {args.max_seconds:g} s each); load before: {_load()}")
         print(f"{'statement':46s} {'verdict':10s} {'boxes':>8s} {'depth':>5s} {'seconds':>8s}"
-              f" {'load':>5s}")
+              f" {'load':>5s}  decided by")
         worst = 0.0
         for s in statements:
             c = proofs.prove(s, max_seconds=args.max_seconds)
             worst = max(worst, c.seconds)
+            cex = c.counterexample or {}
+            how = ("point search" if "point search" in cex.get("found by", "") else
+                   "-" if c.verdict == "undecided" else
+                   "branch and bound" if c.boxes else "SymPy")
             print(f"{s.id:46s} {c.verdict:10s} {c.boxes:8d} {c.depth:5d} {c.seconds:8.2f}"
-                  f" {_load():>5s}", flush=True)
+                  f" {_load():>5s}  {how}", flush=True)
         print(f"slowest: {worst:.2f} s; load after: {_load()}")
     print(f"\ninterval arithmetic, one evaluation of BCE's asymmetry function on a box of "
           f"side 2^-10 (load {_load()}):")

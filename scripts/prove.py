@@ -56,6 +56,8 @@ def main(argv=None) -> int:
         c = proofs.prove(s, max_seconds=args.max_seconds, progress=progress)
         have[s.id] = c
         print(f"{c.verdict}: {c.boxes} boxes, depth {c.depth}, {c.seconds:.1f} s", flush=True)
+        if c.explanation:
+            print(f"    why undecided: {c.explanation}", flush=True)
     current = {s.id for s in proofs.catalogue()}
     path = store.write([c for sid, c in have.items() if sid in current], args.out)
     print(f"wrote {path}")

@@ -4,12 +4,14 @@ The analysis computes its verdicts on grids ("R > 1 at every sampled y"); this p
 them for every point of a stated domain, or disproves them with a counterexample box, by branch
 and bound in rigorous ball arithmetic (Arb, through python-flint, at 128 bits), with Taylor
 forms and their remainder at the statements' singular edges (y = 1/2, delta -> 0) and a
-mean-value test at corner points.  See :mod:`.catalogue` for the statements, :mod:`.certificate`
-for what a certificate records and :mod:`.store` for the stored ones (read without SymPy or
-python-flint; proving needs ``pip install 'lossanalysis[proofs]'``, which
-:func:`require_flint` checks with a one-line remedy).  The interval compiler the proofs use is
-public too: :func:`compile_expr` encloses a SymPy expression over Arb balls (:func:`ball`) at
-the working precision :func:`precision` sets.
+mean-value test at corner points; a point search before the boxes are split finds a false
+statement's counterexample (certified on a box in Arb, never a point value alone), and an
+undecided certificate says why (:attr:`Certificate.explanation`: where the open boxes lie).
+See :mod:`.catalogue` for the statements, :mod:`.certificate` for what a certificate records
+and :mod:`.store` for the stored ones (read without SymPy or python-flint; proving needs
+``pip install 'lossanalysis[proofs]'``, which :func:`require_flint` checks with a one-line
+remedy).  The interval compiler the proofs use is public too: :func:`compile_expr` encloses a
+SymPy expression over Arb balls (:func:`ball`) at the working precision :func:`precision` sets.
 
 >>> from lossanalysis import proofs
 >>> c = proofs.certificate("proper/bce")

@@ -294,6 +294,10 @@ def _noise(loss, space):
         return None
     from . import _interval as I
     b2 = I.without_atanh(b2.subs(p, y))
+    if b2.has(_sp().nan, _sp().zoo, _sp().oo, -_sp().oo):
+        # L_pp vanishes at the target (e.g. (p - y)^4): the bias is not of order sigma^2 and
+        # has no sigma^2 coefficient to sign -- the statement does not apply
+        return None
     fam = f"noise/{space}"
     where = "in p" if space == "prob" else "in the logit"
     pw = _params_words(loss)

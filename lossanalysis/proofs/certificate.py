@@ -205,6 +205,13 @@ class Certificate:
         :meth:`Statement.digest` of the statement proven.
     versions : dict
         python-flint, SymPy and Arb precision used.
+    explanation : str
+        Why an undecided certificate is undecided, computed by the prover ("" otherwise): for
+        each undecided condition, how many boxes were left open, where they lie (their hull;
+        how many near each end of a range and each singular line), the widest enclosure among
+        them and the box being split when the budget ran out -- or why the condition could
+        not be searched at all (an identity SymPy could not decide, an expression with no
+        interval evaluation).
     """
 
     id: str
@@ -220,6 +227,7 @@ class Certificate:
     conditions: list
     digest: str
     versions: dict = field(default_factory=dict)
+    explanation: str = ""
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -252,6 +260,8 @@ class Certificate:
         for ex in self.exclusions:
             lines.append(f"  excluded: {ex}")
         lines.append(f"  {self.boxes} boxes, depth {self.depth}, {self.seconds:.2f} s")
+        if self.explanation:
+            lines.append(f"  why undecided: {self.explanation}")
         for k, c in enumerate(self.conditions, 1):
             lines.append(f"  [{k}] {c['words']}: {c['verdict']} ({c['method']})")
             lines.append(f"      {c['sympy']}")
@@ -278,6 +288,9 @@ class Certificate:
             except (sp.SympifyError, TypeError, SyntaxError):
                 tex = r"\text{" + c["sympy"].replace("_", r"\_") + "}"
             rows.append(r"\text{" + c["verdict"] + "} & " + tex)
+        if self.explanation:
+            rows.append(r"\text{why undecided} & \text{" + _latex_text(self.explanation)
+                        + "}")
         return r"$\begin{array}{ll}" + r" \\ ".join(rows) + r"\end{array}$"
 
     # -- JSON -----------------------------------------------------------------------------------
@@ -287,7 +300,7 @@ class Certificate:
                 "exclusions": list(self.exclusions), "verdict": self.verdict,
                 "boxes": self.boxes, "depth": self.depth, "seconds": round(self.seconds, 3),
                 "conditions": self.conditions, "digest": self.digest,
-                "versions": self.versions}
+                "versions": self.versions, "explanation": self.explanation}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, sort_keys=False)
@@ -298,9 +311,16 @@ class Certificate:
             return cls(d["id"], d["family"], d["loss"], d["parameters"], d["words"],
                        list(d["exclusions"]), d["verdict"], int(d["boxes"]), int(d["depth"]),
                        float(d["seconds"]), list(d["conditions"]), d["digest"],
-                       dict(d.get("versions", {})))
+                       dict(d.get("versions", {})), str(d.get("explanation", "")))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"not a certificate: {err}") from None
+
+
+def _latex_text(s: str) -> str:
+    """Plain text for a LaTeX \\text{...}: its special characters escaped."""
+    esc = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
+           "$": r"\$", "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}"}
+    return "".join(esc.get(ch, ch) for ch in s)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,10 +381,11 @@ def _smooth(e) -> bool:
     return not e.has(*(getattr(sp, f) for f in NONSMOOTH_FUNCTIONS))
 
 
-def _vanishing_order(f, x, c, smooth) -> int:
+def _vanishing_order(f, x, c, smooth, sub=None) -> int:
     """The k such that f and its first k - 1 derivatives in x vanish at x = c identically
-    (SymPy), at most :data:`_MAX_ORDER`; for a non-smooth f at most 1 (it is then divided
-    symbolically, never through derivatives)."""
+    (SymPy; where it cannot tell, again after the substitution ``sub`` of the other unit
+    variables, :func:`_open_unit_substitution`), at most :data:`_MAX_ORDER`; for a non-smooth
+    f at most 1 (it is then divided symbolically, never through derivatives)."""
     import sympy as sp
     k = 0
     e = f
@@ -373,7 +394,7 @@ def _vanishing_order(f, x, c, smooth) -> int:
         at = e.subs(x, c)
         if isinstance(at, sp.Expr) and at.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             break
-        if not _is_zero(at):
+        if not _is_zero(at) and not (sub and _is_zero(at.subs(sub, simultaneous=True))):
             break
         k += 1
         e = sp.diff(e, x)
@@ -388,11 +409,29 @@ def _condition_result(cond: Condition, **kw) -> dict:
     return base
 
 
+def _open_unit_substitution(cond: Condition):
+    """{v: 1/(1 + a_v)} with a_v > 0 for the unit variables of a condition in [0, 1] (None if
+    it has none): a bijection of (0, infinity) onto (0, 1), under which every factor y, 1 - y, p,
+    1 - p is a quotient of positive symbols, so SymPy may split the logarithms of products
+    (log(p/(1 - p)) = log p - log(1 - p)) that it must leave whole for a bare y or p."""
+    import sympy as sp
+    units = [v for v in cond.variables if v.kind == "unit" and 0 <= v.lo and v.hi <= 1]
+    if not units:
+        return None
+    return {v.symbol: 1 / (1 + sp.Symbol(f"a_{v.name}", positive=True)) for v in units}
+
+
 def _prove_identity(cond: Condition) -> dict:
     start = time.perf_counter()
     if _is_zero(cond.expr):
         return _condition_result(cond, verdict="proven", method="SymPy: simplifies to 0",
                                  seconds=round(time.perf_counter() - start, 3))
+    sub = _open_unit_substitution(cond)
+    if sub is not None and _is_zero(cond.expr.subs(sub, simultaneous=True)):
+        return _condition_result(
+            cond, verdict="proven", method="SymPy: simplifies to 0 with each unit variable "
+            "v = 1/(1 + a_v), a_v > 0 (every v in the open interval (0, 1))",
+            seconds=round(time.perf_counter() - start, 3))
     pt = _nonzero_point(cond.expr, cond.variables)
     if pt is not None:
         return _condition_result(cond, verdict="disproven",
@@ -421,8 +460,10 @@ def _prove_sign(cond: Condition, max_seconds, progress) -> dict:
             counterexample={"box": box, "g_upper": 0.0},
             seconds=round(time.perf_counter() - start, 3))
     lines, orders = [], {}
+    unit_sub = _open_unit_substitution(cond) or {}
     for sym, c in cond.lines:
-        k = _vanishing_order(f, sym, sp.Rational(_frac(c)), smooth)
+        k = _vanishing_order(f, sym, sp.Rational(_frac(c)), smooth,
+                             {s: v for s, v in unit_sub.items() if s != sym})
         orders[f"{sym} = {_show(c)}"] = k
         lines.append((syms.index(sym), float(_frac(c)), k))
     if smooth and lines and f.is_rational_function(*syms):
@@ -462,7 +503,8 @@ def _prove_sign(cond: Condition, max_seconds, progress) -> dict:
         seconds=round(time.perf_counter() - start, 3), orders=orders,
         by_method=dict(sorted(out.by_method.items())),
         corners=[{str(syms[d]): _show(c) for d, c in zip(dims, pt)} for dims, pt in corners],
-        counterexample=out.counterexample, note=out.note)
+        counterexample=out.counterexample, note=out.note, points=out.points,
+        undecided=out.undecided)
 
 
 def prove(statement: Statement, *, max_seconds: float = 60.0, progress=None) -> Certificate:
@@ -487,6 +529,11 @@ def prove(statement: Statement, *, max_seconds: float = 60.0, progress=None) -> 
     """
     I.flint()
     import sympy as sp
+    for cond in statement.conditions:
+        e = sp.sympify(cond.expr)  # safe: a SymPy expression (or a number), never text
+        if e.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise ValueError(f"statement: the condition {cond.words!r} of {statement.id} is "
+                             f"undefined (its expression is {e}, not a function to bound)")
     start = time.perf_counter()
     results = []
     for cond in statement.conditions:
@@ -503,9 +550,29 @@ def prove(statement: Statement, *, max_seconds: float = 60.0, progress=None) -> 
                "proven" if len(results) == len(statement.conditions)
                and all(v == "proven" for v in verdicts) else "undecided")
     import flint
+    why = _explanation(results, len(statement.conditions)) if verdict == "undecided" else ""
     return Certificate(
         statement.id, statement.family, statement.loss, statement.parameters, statement.words,
         list(statement.exclusions), verdict, sum(r["boxes"] for r in results),
         max([r["depth"] for r in results] or [0]), time.perf_counter() - start, results,
         statement.digest(), {"python-flint": flint.__version__, "sympy": sp.__version__,
-                             "bits": I.PREC})
+                             "bits": I.PREC}, why)
+
+
+def _explanation(results, total) -> str:
+    """Why a statement is undecided: each undecided condition's reason, computed by the
+    prover (the open boxes' description, or why none could be evaluated)."""
+    parts = []
+    for k, r in enumerate(results, 1):
+        if r["verdict"] != "undecided":
+            continue
+        head = f"condition [{k}] ({r['words']}): "
+        if r.get("undecided"):
+            parts.append(head + r["undecided"]["summary"])
+        elif r["kind"] == "identity":
+            parts.append(head + r["method"] + " (nor is it nonzero at a sampled point)")
+        else:
+            parts.append(head + (r.get("note") or r["method"] or "no verdict"))
+    if len(results) < total:
+        parts.append(f"conditions [{len(results) + 1}]..[{total}] not attempted")
+    return " | ".join(parts) or "no verdict"

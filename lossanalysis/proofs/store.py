@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .certificate import Certificate
 
-__all__ = ["PATH", "stored", "certificate", "write", "table"]
+__all__ = ["PATH", "stored", "certificate", "write", "table", "explanations"]
 
 #: The stored certificates (package data).
 PATH = Path(__file__).with_name("certificates.json")
@@ -88,6 +88,27 @@ def table(path=None) -> str:
             c = fam.get(key)
             cells.append("–" if c is None else _cell(c))
         lines.append(f"| {loss} | {params} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def explanations(path=None) -> str:
+    """Why each stored undecided certificate is undecided, as a Markdown list: the prover's
+    own account (:attr:`~lossanalysis.proofs.certificate.Certificate.explanation`), one item
+    per certificate, sorted by id.
+
+    Examples
+    --------
+    >>> explanations().splitlines()[0].startswith("Undecided")
+    True
+    """
+    und = sorted((c for c in stored(path).values() if c.verdict == "undecided"),
+                 key=lambda c: c.id)
+    if not und:
+        return "Undecided certificates: none (every statement is proven or disproven).\n"
+    lines = [f"Undecided certificates ({len(und)}) and why, as the prover recorded it (each "
+             "certificate's\n`explanation`):", ""]
+    for c in und:
+        lines.append(f"- `{c.id}` ({c.seconds:.0f} s): {c.explanation}")
     return "\n".join(lines) + "\n"
 
 
