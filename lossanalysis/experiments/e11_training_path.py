@@ -21,20 +21,18 @@ Premise: E3's rows need :data:`MIN_LOCATIONS` locations with a data mean strictl
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 
 from .. import analysis, plotting
 from ..losses import sigmoid
-from ..nn import AE, train
 from ..protocol import Prediction
 from . import networks as shared
-from .base import Finding, Network, entropy
+from .base import Finding
 from .figures import legend_below, seed_spread, seeds_note, title
-from .paths import stage_axis, verdict_findings
 from .leans import calibration_lean, conditional_mean_gap
+from .paths import stage_axis, verdict_findings
 
 LABEL, NAME = "E11", "Calibration departures along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
@@ -62,30 +60,8 @@ def premise(data) -> str:
             f"{MIN_LOCATIONS})" if n < MIN_LOCATIONS else "")
 
 
-def train_path(x, s, seed) -> dict:
-    """The AE pair (same streams) trained to the last stage: at each stage {loss: (the network
-    before its bias polish, the polished one)}, the polished columns and n."""
-    mean = x.astype(np.float64).mean(axis=0)
-    cols = np.flatnonzero((mean > 0) & (mean < 1))
-    out = {"n": len(x), "columns": cols, "stages": {t: {} for t in s["stages"]}}
-    for loss in LOSSES:
-        model = AE(s["sizes"], loss=loss, seed=entropy(seed, "ae_pair", "init"))
-
-        def keep(epoch, history, m, loss=loss):
-            if epoch in s["stages"]:
-                polished = copy.deepcopy(m)
-                shared.polish_bias(polished, x, cols)
-                out["stages"][epoch][loss] = (copy.deepcopy(m), polished)
-        train(model, x, None, epochs=max(s["stages"]), batch_size=s["batch"], lr=s["lr"],
-              seed=entropy(seed, "ae_pair", "train"), quiet=True, callback=keep)
-    return out
-
-
 def networks(data, quick):
-    pair = shared.ae_pair(data, quick)
-    st = _stages(quick)
-    return {"path": Network("e11_path", train_path, {**pair.settings, "stages": st}, pair.n,
-                            cost=pair.cost * max(st) / pair.settings["epochs"])}
+    return {"path": shared.ae_pair_path(data, quick, _stages(quick))}
 
 
 def predictions(data) -> list:

@@ -20,20 +20,18 @@ each of its bins (E4's).
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 
 from .. import analysis, plotting
 from ..losses import sigmoid
-from ..nn import AE, train
 from ..protocol import Prediction
 from . import networks as shared
-from .base import Finding, Network, entropy
+from .base import Finding
 from .figures import seed_spread, seeds_note, title
-from .paths import stage_axis, verdict_findings
 from .leans import EDGES, PAIRS, by_target, pair_lean
+from .paths import stage_axis, verdict_findings
 
 LABEL, NAME = "E13", "BCE's lean relative to MSE along the training path: transient or plateau"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
@@ -50,31 +48,10 @@ def judged_pairs(data) -> tuple:
     return tuple((a, b) for a, b in PAIRS if min(counts[a], counts[b]) >= MIN_PIXELS)
 
 
-def train_path(x, s, seed) -> dict:
-    """The AE pair (same streams) trained to the last stage, polished at each stage."""
-    mean = x.astype(np.float64).mean(axis=0)
-    cols = np.flatnonzero((mean > 0) & (mean < 1))
-    out = {"n": len(x), "stages": {t: {} for t in s["stages"]}}
-    for loss in LOSSES:
-        model = AE(s["sizes"], loss=loss, seed=entropy(seed, "ae_pair", "init"))
-
-        def keep(epoch, history, m, loss=loss):
-            if epoch in s["stages"]:
-                polished = copy.deepcopy(m)
-                shared.polish_bias(polished, x, cols)
-                out["stages"][epoch][loss] = polished
-        train(model, x, None, epochs=max(s["stages"]), batch_size=s["batch"], lr=s["lr"],
-              seed=entropy(seed, "ae_pair", "train"), quiet=True, callback=keep)
-    return out
-
-
 def networks(data, quick):
     if not judged_pairs(data):
         return {}
-    pair = shared.ae_pair(data, quick)
-    st = QUICK_STAGES if quick else STAGES
-    return {"path": Network("e13_path", train_path, {**pair.settings, "stages": st}, pair.n,
-                            cost=pair.cost * max(st) / pair.settings["epochs"])}
+    return {"path": shared.ae_pair_path(data, quick, QUICK_STAGES if quick else STAGES)}
 
 
 def predictions(data) -> list:
@@ -103,7 +80,7 @@ def measure(nets, data) -> dict:
     stages = sorted(path["stages"])
     v = {}
     for t in stages:
-        d = [by_target(sigmoid(path["stages"][t][loss].logits(x).astype(np.float64)), y)[0]
+        d = [by_target(sigmoid(path["stages"][t][loss][1].logits(x).astype(np.float64)), y)[0]
              for loss in LOSSES]
         v[t] = float(np.mean(pair_lean(d[0] - d[1], pairs)))
     out.update({f"E13.null_lean[t={a}]": v[b] for a, b in zip(STAGES, stages)})

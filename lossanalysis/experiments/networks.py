@@ -7,6 +7,9 @@ the data, and trained once per seed by the runner.
   pixel location).  Trained: {"bce": AE, "mse": AE, "adam": {loss: parameters before the
   polish}, "columns": the locations polished, "gmax": {loss: final |bias gradient|}, "n": the
   number of training images (``SeedData.train(n)`` gives them again)}.
+* :func:`ae_pair_path` (E11, E13): the AE pair trained on to longer lengths, with each
+  network kept at the requested epochs as it was and with its output bias polished as the
+  pair's: {"stages": {epoch: {loss: (AE, polished AE)}}, "columns", "n"}.
 * :func:`vae` (E5, E6, E8): an MLP VAE D-hidden-latent (ReLU, sigmoid output) with a given
   likelihood, on raw or clipped images; trained: {"epochs": {epoch: VAE}} at the requested
   snapshots (one run of E epochs passes through exactly the states of shorter runs).
@@ -19,6 +22,8 @@ seed and the network's name (:func:`.base.entropy`): the BCE and MSE AEs of a pa
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..analysis import find_root
@@ -26,9 +31,9 @@ from ..losses import get_loss
 from ..nn import AE, VAE, train
 from .base import Network, entropy
 
-__all__ = ["ae_pair", "vae", "linear_vae", "ae_sizes", "vae_sizes", "stationary_offsets",
-           "polish_bias", "last_layer", "GRAD_TOL", "LINEAR_LATENT", "train_ae_pair",
-           "train_vae", "train_linear_vae"]
+__all__ = ["ae_pair", "ae_pair_path", "vae", "linear_vae", "ae_sizes", "vae_sizes",
+           "stationary_offsets", "polish_bias", "last_layer", "GRAD_TOL", "LINEAR_LATENT",
+           "train_ae_pair", "train_ae_pair_path", "train_vae", "train_linear_vae"]
 
 #: Newton's method on the output bias stops when max_j |mean_i dL/dz_ij| is below this.
 GRAD_TOL = 1e-9
@@ -140,6 +145,35 @@ def ae_pair(data, quick: bool = False) -> Network:
     n, epochs = (2000, 3) if quick else (6000, 10)
     s = {"sizes": ae_sizes(data.D), "epochs": epochs, "batch": 128, "lr": 2e-3}
     return Network("ae_pair", train_ae_pair, s, n, cost=epochs * data.n_train(n) / 10000)
+
+
+def train_ae_pair_path(x, s: dict, seed: int) -> dict:
+    """The AE pair of one seed (same streams as :func:`train_ae_pair`) trained to the last of
+    ``s["stages"]``: at each stage {loss: (the network before its bias polish, the polished
+    one)}, the polished columns and n (see the module docstring)."""
+    mean = x.astype(np.float64).mean(axis=0)
+    cols = np.flatnonzero((mean > 0) & (mean < 1))
+    out = {"n": len(x), "columns": cols, "stages": {t: {} for t in s["stages"]}}
+    for loss in ("bce", "mse"):
+        model = AE(s["sizes"], loss=loss, seed=entropy(seed, "ae_pair", "init"))
+
+        def keep(epoch, history, m, loss=loss):
+            if epoch in s["stages"]:
+                polished = copy.deepcopy(m)
+                polish_bias(polished, x, cols)
+                out["stages"][epoch][loss] = (copy.deepcopy(m), polished)
+        train(model, x, None, epochs=max(s["stages"]), batch_size=s["batch"], lr=s["lr"],
+              seed=entropy(seed, "ae_pair", "train"), quiet=True, callback=keep)
+    return out
+
+
+def ae_pair_path(data, quick: bool = False, stages: tuple = (5, 10, 30)) -> Network:
+    """The AE pair (:func:`ae_pair`'s data, sizes and streams) trained to ``max(stages)``
+    epochs and kept at each of ``stages``; one network for every experiment that asks for the
+    same stages (the runner trains it once per seed)."""
+    pair = ae_pair(data, quick)
+    return Network("ae_pair_path", train_ae_pair_path, {**pair.settings, "stages": tuple(stages)},
+                   pair.n, cost=pair.cost * max(stages) / pair.settings["epochs"])
 
 
 # ----------------------------------------------------------------------------------------------
