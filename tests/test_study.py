@@ -259,6 +259,27 @@ def test_register_then_a_quick_study_from_the_command_line(kind, tmp_path, capsy
                                                                     P.NOT_APPLICABLE}
 
 
+def test_a_failing_experiment_is_one_line_and_writes_no_report(tmp_path, capsys, monkeypatch):
+    # a bug an experiment meets on some data (mnist-soft's first mechanism run: a KeyError in
+    # E10's measure after minutes of training) ends in one line naming the task, exit 1
+    from lossanalysis.experiments import e4_asymmetry as e4_module
+
+    def broken(nets, data):
+        raise KeyError("bernoulli[eps=0]")
+    monkeypatch.setattr(e4_module, "measure", broken)
+    monkeypatch.delenv("LOSSANALYSIS_DEBUG", raising=False)
+    np.savez(tmp_path / "x.npz", x_train=_blobs(150, (8, 8), 2), x_test=_blobs(30, (8, 8), 3))
+    out = tmp_path / "study"
+    assert _run_cli(capsys, "study", str(tmp_path / "x.npz"), "--out", str(out), "--register",
+                    "--experiments", "E4")[0] == 0
+    code, _, err = _run_cli(capsys, "study", str(tmp_path / "x.npz"), "--out", str(out),
+                            "--quick", "--workers", "1", "--experiments", "E4")
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert code == 1 and len(errors) == 1 and "E4 seed" in errors[0], err
+    assert "KeyError" in errors[0] and "Traceback" not in err
+    assert not (out / "quick" / "report.json").exists()
+
+
 @pytest.mark.parametrize("argv,message", [
     (["study", "/nonexistent/x.npz"], "no such file"),
     (["study", "{bad}", "--experiments", "E99"], "unknown E99"),

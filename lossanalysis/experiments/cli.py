@@ -3,6 +3,7 @@ experiments on any image set (:mod:`.study`)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand; bad input ends in ``parser.error`` (one line, exit status 2)."""
     from ..data import DatasetError
-    from ..experiments.parallel import default_workers
+    from ..experiments.parallel import TaskFailed, default_workers
     from . import runner, study
     from .base import Source
 
@@ -119,6 +120,13 @@ def run(args: argparse.Namespace) -> int:
                          command="python -m lossanalysis study " + " ".join(sys.argv[2:]))
     except (study.StudyError, FileExistsError, DatasetError, ValueError) as exc:
         parser.error(str(exc))
+    except TaskFailed as exc:                   # a bug of an experiment, met on these data
+        if os.environ.get("LOSSANALYSIS_DEBUG"):
+            raise
+        print(f"{parser.prog}: error: {exc} (an error in lossanalysis, please report it; "
+              "no report was written; LOSSANALYSIS_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1
     print(done["report"])
     return 0
 

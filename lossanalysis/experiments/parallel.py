@@ -24,7 +24,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["Task", "Runner", "THREAD_VARS", "single_threaded_env", "worker_info", "default_workers"]
+__all__ = ["Task", "Runner", "TaskFailed", "THREAD_VARS", "single_threaded_env", "worker_info",
+           "default_workers"]
 
 #: The environment variables that set the BLAS / OpenMP thread counts.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -57,6 +58,11 @@ def single_threaded_env():
 def worker_info(*, deps=None) -> dict:
     """The process id and thread settings of the process that runs it (a task for tests)."""
     return {"pid": os.getpid(), **{k: os.environ.get(k) for k in THREAD_VARS}}
+
+
+class TaskFailed(RuntimeError):
+    """A task raised: the message names the task and the error (the original is its
+    ``__cause__``); the other tasks' results are not kept."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,12 @@ class Runner:
                 if not ready:
                     break
                 t = ready[0]
-                result, seconds, cpu = _call(t.fn, t.args, {d: self.results[d] for d in t.deps})
+                try:
+                    result, seconds, cpu = _call(t.fn, t.args,
+                                                 {d: self.results[d] for d in t.deps})
+                except Exception as err:
+                    raise TaskFailed(f"task {t.label or t.key} failed: "
+                                     f"{type(err).__name__}: {err}") from err
                 self._finish(t, result, seconds, cpu, on_done)
         else:
             running = {}
@@ -217,8 +228,8 @@ class Runner:
                         try:
                             result, seconds, cpu = fut.result()
                         except Exception as err:
-                            raise RuntimeError(f"task {t.label or key} failed: "
-                                               f"{type(err).__name__}: {err}") from err
+                            raise TaskFailed(f"task {t.label or key} failed: "
+                                             f"{type(err).__name__}: {err}") from err
                         self._finish(t, result, seconds, cpu, on_done)
             except BaseException:
                 self.close()
