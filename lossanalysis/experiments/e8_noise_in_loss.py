@@ -33,7 +33,7 @@ from . import networks as shared
 from .base import Finding, Network, entropy, rng
 from .figures import seeds_note, title
 from .leans import (CENTRES, EDGES, PAIRS, by_prediction, finite_mean, pair_lean, pairs_from,
-                     sparse_bins)
+                     sampled_decoder, sparse_bins)
 
 LABEL, NAME = "E8", "Noise inside the training loss"
 LOSSES, SPACES = ("bce", "mse"), ("logit", "prob")
@@ -211,16 +211,9 @@ def _vae(nets, data) -> dict:
     y, out, k = x.astype(np.float64), {}, LATENT_SAMPLES
     for lik, rid in VAE_IDS.items():
         model = nets[f"vae_{lik}"]["epochs"][max(nets[f"vae_{lik}"]["epochs"])]
-        (mu, logvar), gen = model.encode(x), rng(data.seed, LABEL, "latent")
-        sums, counts, z1, z2, p1 = 0.0, 0.0, 0.0, 0.0, 0.0
-        for _ in range(k):
-            z = model.decode(mu + np.exp(0.5 * logvar) * gen.standard_normal(
-                mu.shape, dtype=mu.dtype), kind="logit").astype(np.float64)
-            m, n = by_prediction(p := sigmoid(z), y)
-            sums, counts = sums + np.nan_to_num(m) * n, counts + n
-            z1, z2, p1 = z1 + z, z2 + z * z, p1 + p
-        q, spread = p1 / k, np.sqrt(np.maximum(z2 / k - (z1 / k) ** 2, 0) * k / (k - 1))
-        per_sample, judged = sums / np.where(counts > 0, counts, np.nan), np.abs(q - 0.5) <= 0.45
+        c = sampled_decoder(model, x, rng(data.seed, LABEL, "latent"), k)
+        per_sample, q, spread = c["per_sample"], c["q"], c["spread"]
+        judged = np.abs(q - 0.5) <= 0.45
         by_q = by_prediction(q, y)[0]
         out.update({rid: float(np.mean(pair_lean(per_sample))), f"_per_sample[{lik}]":
                     per_sample, f"_mean_bins[{lik}]": by_q,
