@@ -1,5 +1,5 @@
-"""What the training-path experiments (E11-E13) share: a departure from the analysis measured at
-three training lengths, and two rivals for it.
+"""What the training-path experiments (E11-E13, E15) share: a departure from the analysis
+measured at three training lengths, and two rivals for it.
 
 * **transient** -- finite training: the departure decays as a power of the training length
   through the two earlier stages (:func:`lossanalysis.analysis.power_law_extrapolation`), so
