@@ -138,7 +138,7 @@ def _blobs(n, side=8, seed=0, floor=0.0):
 def mechanism_runs():
     from lossanalysis.experiments import runner
     from lossanalysis.experiments.base import StudyData
-    data = StudyData("blobs", _blobs(3000), _blobs(400, seed=1), (8, 8))
+    data = StudyData("blobs", _blobs(2000), _blobs(400, seed=1), (8, 8))
     exps = runner.discover(stage="mechanisms")
     reg = runner.predict(data, exps)
     return exps, reg, runner.run(data, exps, reg, quick=True).results
