@@ -50,11 +50,20 @@ def _png_size(data):
 
 
 @pytest.fixture(scope="module")
-def defaults(tmp_path_factory):
-    """Each analysis figure drawn twice with its defaults, in this process."""
-    out = tmp_path_factory.mktemp("defaults")
-    return {name: [_saved(draw(), out / str(k), name) for k in range(2)]
-            for name, draw in FIGURES.items()}
+def drawn(tmp_path_factory):
+    """Each analysis figure drawn twice with its defaults, in this process: {name: (files of
+    the first drawing, files of the second, the first figure)}."""
+    out, result = tmp_path_factory.mktemp("defaults"), {}
+    for name, draw in FIGURES.items():
+        figs = [draw() for _ in range(2)]
+        result[name] = (*(_saved(f, out / str(k), name) for k, f in enumerate(figs)), figs[0])
+    return result
+
+
+@pytest.fixture(scope="module")
+def defaults(drawn):
+    """{name: [files of the first drawing, files of the second]}."""
+    return {name: [first, second] for name, (first, second, _) in drawn.items()}
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -83,9 +92,9 @@ def variants():
     return [(name, kw, FIGURES[name](**kw)) for name, kw in VARIANTS]
 
 
-def test_no_legend_covers_anything(defaults, variants):
-    for name, draw in FIGURES.items():
-        assert plotting.legend_overlaps(draw()) == [], name
+def test_no_legend_covers_anything(drawn, variants):
+    for name, (_, _, fig) in drawn.items():
+        assert plotting.legend_overlaps(fig) == [], name
     for name, kw, fig in variants:
         assert plotting.legend_overlaps(fig) == [], (name, kw)
 
@@ -95,11 +104,19 @@ def test_exact_column_widths_in_pdf_and_png(defaults, variants, tmp_path):
         assert _pdf_width_in(files["pdf"]) == 7.0, name
         width, height, ppm, unit = _png_size(files["png"])
         assert (width, unit) == (2100, 1) and round(ppm * 0.0254) == plotting.DPI, name
+    # a saved PDF and PNG once per figure kind and column width (the files are the figure's
+    # own size: plotting.save never crops); every other variant by the size it is drawn at
+    saved = set()
     for i, (name, kw, fig) in enumerate(variants):
-        files = _saved(fig, tmp_path, f"v{i}")
         inches = plotting.COLUMN_WIDTH[kw.get("columns", 2)]
+        assert float(fig.get_size_inches()[0]) == inches, (name, kw)
+        if (name, inches) in saved:
+            continue
+        saved.add((name, inches))
+        files = _saved(fig, tmp_path, f"v{i}")
         assert _pdf_width_in(files["pdf"]) == inches, (name, kw)
         assert _png_size(files["png"])[0] == round(inches * plotting.DPI), (name, kw)
+    assert len(saved) == 6              # each figure at 1 and at 2 columns
 
 
 def test_committed_figures_are_what_the_code_draws(defaults):
