@@ -22,7 +22,6 @@ files are found through --data-dir or $LOSSANALYSIS_DATA (a folder holding mnist
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -30,19 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from lossanalysis.nn.profile import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 COMPARE = ["compare", "--losses", "mse,bce", "--n-train", "5000", "--epochs", "3"]
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _load() -> str:
@@ -130,7 +121,7 @@ def main(argv=None) -> int:
     os.environ["LOSSANALYSIS_DATA"] = str(Path(root).resolve())
     env = {**os.environ, "MPLBACKEND": "Agg"}
     mnist = Path(os.environ["LOSSANALYSIS_DATA"]) / "mnist"
-    print(f"{_cpu()}, {os.cpu_count()} CPUs; 1-minute load average {_load()} before")
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs; 1-minute load average {_load()} before")
 
     code = {}
     for label, extra in (("default BLAS threads", {}),

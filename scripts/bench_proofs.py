@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lossanalysis import _cli  # noqa: E402
+from lossanalysis.nn.profile import cpu_model  # noqa: E402
 
 
 def _load() -> str:
@@ -28,16 +29,6 @@ def _load() -> str:
         return "%.2f" % os.getloadavg()[0]
     except OSError:
         return "n/a"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def arithmetic(repeats: int) -> list:
@@ -92,7 +83,7 @@ def main(argv=None) -> int:
     except ImportError as err:
         ap.error(str(err))
     import flint
-    print(f"machine: {_cpu()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
           f"python-flint {flint.__version__}")
     if not args.arithmetic_only:
         statements = [s for s in proofs.catalogue()

@@ -11,7 +11,6 @@ CPU model.
 """
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -20,16 +19,7 @@ from pathlib import Path
 from lossanalysis.experiments import runner, study
 from lossanalysis.experiments.base import Source
 from lossanalysis.experiments.parallel import default_workers
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from lossanalysis.nn.profile import cpu_model
 
 
 def main(argv=None) -> int:
@@ -49,7 +39,7 @@ def main(argv=None) -> int:
     exps = runner.discover()
     print(f"{len(data.train)} training and {len(data.test)} test images of "
           f"{'x'.join(map(str, data.shape))}; experiments {', '.join(m.LABEL for m in exps)}; "
-          f"{workers} workers; {_cpu()}")
+          f"{workers} workers; {cpu_model()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "mnist"
         t0 = time.perf_counter()
