@@ -210,9 +210,12 @@ def _execute(source: str, namespace: dict) -> str:
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
+        # safe: the project's own lesson notebook (docs/lesson.ipynb), run to check it, as a
+        # kernel runs it; never a string from a command line
         exec(compile(tree, "<cell>", "exec"), namespace)
         if last is not None:
-            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"),  # safe: as above
+                         namespace)
             if value is not None:
                 print(repr(value))
     return buffer.getvalue()
