@@ -6,9 +6,12 @@
               seed 2026): the first 10,000 for training, the last 2,000 for testing
   mnist-soft  MNIST's 10,000 canonical test images under x -> 0.1 + 0.8 x^0.5
               (imagesets.soft), split 8,000 / 2,000 by a permutation of seed 2026
+  glyphs-soft 12,000 new glyphs (imagesets.glyphs, seed 2027) under the same map: the
+              first 10,000 for training, the last 2,000 for testing
 
 These are the image sets of the committed prospective studies (studies/glyphs/,
-studies/mnist-soft/): their registrations were committed before any network was trained on them.
+studies/mnist-soft/, and in the mechanism stage studies/mechanisms/glyphs-soft-*): their
+registrations were committed before any network was trained on them.
 """
 import sys
 
@@ -23,15 +26,17 @@ SEED = 2026
 def main(argv=None) -> int:
     ap = OneLineParser(prog="make_imageset.py", description=__doc__,
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    ap.add_argument("name", choices=("glyphs", "mnist-soft"))
+    ap.add_argument("name", choices=("glyphs", "mnist-soft", "glyphs-soft"))
     ap.add_argument("--out", required=True, metavar="FILE.npz", help="the file to write")
     ap.add_argument("--data-dir", default=None,
                     help="for mnist-soft: the folder holding mnist/ (default: the loader's "
                          "search path, $LOSSANALYSIS_DATA first)")
     args = ap.parse_args(argv)
-    if args.name == "glyphs":
-        x = imagesets.glyphs(12000, seed=SEED,
+    if args.name in ("glyphs", "glyphs-soft"):
+        soft = args.name == "glyphs-soft"
+        x = imagesets.glyphs(12000, seed=SEED + soft,
                              progress=lambda m: print(m, file=sys.stderr, flush=True))
+        x = imagesets.soft(x) if soft else x
         train, test = x[:10000], x[10000:]
     else:
         from lossanalysis.data import DatasetError, load

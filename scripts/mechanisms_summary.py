@@ -2,7 +2,7 @@
 """Write studies/mechanisms/MECHANISMS.md from the committed studies
 (lossanalysis.experiments.render.mechanisms_summary): the main and pair studies in studies/
 and the mechanism stage in studies/mechanisms/ (one report per data: its folders' rows and
-experiments merged).  --check exits 1 when the file is out of date."""
+experiments merged; its pair studies one each).  --check exits 1 when the file is out of date."""
 import argparse
 import sys
 from pathlib import Path
@@ -42,15 +42,18 @@ def stage_reports(folder: Path) -> dict:
 
 
 def pair_reports(folder: Path) -> dict:
-    """{study: report} of the pair studies (E7) in ``folder``."""
+    """{study: report} of the pair studies (E7, E17) in ``folder``."""
     docs = (load_json(p, f"report {p}") for p in sorted(folder.glob("*/report.json")))
     return {d["study"]: d for d in docs if d.get("pair") and not d.get("quick")}
 
 
 def text() -> str:
-    return mechanisms_summary(_ordered(load_reports(ROOT / "studies")),
-                              _ordered(stage_reports(ROOT / "studies" / "mechanisms")),
-                              discover(stage="mechanisms"), pair_reports(ROOT / "studies"))
+    mech = ROOT / "studies" / "mechanisms"
+    return mechanisms_summary(
+        _ordered(load_reports(ROOT / "studies")),
+        {**_ordered(stage_reports(mech)), **pair_reports(mech)},
+        discover(stage="mechanisms") + discover(scope="pair", stage="mechanisms"),
+        pair_reports(ROOT / "studies"))
 
 
 def main(argv=None) -> int:

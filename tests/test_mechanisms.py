@@ -191,3 +191,115 @@ def test_the_stage_runs_where_premises_fail():
     assert [r.verdict == NOT_APPLICABLE for r in results["E14"].rows] == [True, True, False,
                                                                           False]
     assert results["E10"].observations and exps[0].figure(results["E10"]) is None
+
+
+def test_e16_reach_rival_is_exact_for_an_image_scaled_toward_grey():
+    # the reach rival's premise: an image a + c x has c times the data's contrast and c times
+    # its mean gradient, so g_B (1 - c_CB / c_B) is the sharpness deficit exactly
+    from lossanalysis.experiments.images import contrast, mean_gradient
+    x = _blobs(50).astype(np.float64)
+    sharp, flat = 0.1 + 0.8 * x, 0.3 + 0.4 * x
+    deficit = mean_gradient(sharp) - mean_gradient(flat)
+    reach = mean_gradient(sharp) * (1 - contrast(flat, x) / contrast(sharp, x))
+    assert deficit == pytest.approx(reach, rel=1e-12) and deficit > 0
+    with pytest.raises(ValueError, match="one shape"):
+        contrast(x[:2], x[:3])
+
+
+@pytest.fixture(scope="module")
+def e6_e16_quick():
+    from lossanalysis.experiments import e6_continuous_bernoulli as e6
+    from lossanalysis.experiments import e16_cb_blur_path as e16
+    from lossanalysis.experiments import runner
+    from lossanalysis.experiments.base import StudyData
+    data = StudyData("blobs", _blobs(1500), _blobs(400, seed=1), (8, 8))
+    reg = runner.predict(data, [e6, e16])
+    return runner.run(data, [e6, e16], reg, quick=True).results
+
+
+def test_e16_trains_e6s_networks_on_and_its_rows_follow_from_its_stages(e6_e16_quick):
+    # E16's last quick stage is E6's quick length on the same streams: the same networks, so
+    # E6's clipped ratio of blur ratios comes back (E6 divides the two blur ratios, E16 the
+    # two gradients: the same number up to the rounding of two divisions)
+    e6, e16 = e6_e16_quick["E6"], e6_e16_quick["E16"]
+    last = e16.per_seed[0]["_stages"][-1]
+    assert last == 3
+    for m6, m16 in zip(e6.per_seed, e16.per_seed):
+        assert m16["E16.sharper[t=24]"] == pytest.approx(m6["E6.clipped.cb.sharper"], rel=1e-14)
+        assert m16["E16.push[raw][t=24]"] == m6["E6.cb.param_expansion"]
+        assert m16["E16.push[clipped][t=24]"] == m6["E6.clipped.cb.param_expansion"]
+        assert m16["E16.analysis_push[raw]"] == pytest.approx(
+            m6["E6.predicted_param_extremeness"] - m6["E6.param_extremeness[data]"], abs=1e-15)
+        d = [m16[f"E16.deficit[t={t}]"] for t in (4, 8, 24)]
+        assert m16["E16.plateau"] == d[2] - d[1]
+        assert m16["E16.reach"] == d[2] - m16["E16.deficit_reach[t=24]"]
+
+
+def _e16_report(name, frac_zero, grey, push, analysis_push, tmp_path):
+    """A mechanism study's registration and report holding E16's push observations only:
+    ``push`` {(variant, epoch): value}, each seed 1% apart; ``grey`` the grey share."""
+    from lossanalysis import protocol as P
+    from lossanalysis.experiments import study
+    from lossanalysis.experiments.base import StudyData
+    x = _blobs(300)
+    data = StudyData(name, x[:200], x[200:], (8, 8))
+    folder = tmp_path / name
+    study.register(data, folder, [], status="development")
+    doc = study._data_doc(data)
+    doc["summary"].update(frac_zero=frac_zero, frac_one=0.0, frac_mid_of_nonzero=grey)
+    n = len(P.SEEDS)
+    obs = {f"E16.push[{v}][t={t}]": {"values": [val * (1 + 0.01 * i) for i in range(n)],
+                                     "seeds": list(P.SEEDS), "unit": "intensity"}
+           for (v, t), val in push.items()}
+    obs.update({f"E16.analysis_push[{v}]": {"values": [a], "seeds": [], "unit": "intensity"}
+                for v, a in analysis_push.items()})
+    import json
+    (folder / "report.json").write_text(json.dumps({
+        "study": name, "quick": False, "registration": {"sha256": "x"}, "data": doc,
+        "observations": obs}))
+    reg = json.loads((folder / "predictions.json").read_text())
+    reg["data"] = doc                      # the registration the pair reads: the same summary
+    (folder / "predictions.json").write_text(json.dumps(reg))
+    return folder
+
+
+def test_e17_compares_the_pushes_with_the_analysis_ratio(tmp_path):
+    # the greyer data's raw push is 0.8 of the binary data's at the last stage (0.9 at E6's
+    # length), the clipped pushes are equal, the analysis's pushes too: the raw rows are
+    # refuted and the clipped one confirmed (the exact-0 rival's pattern)
+    import json
+    import math
+
+    from lossanalysis import protocol as P
+    from lossanalysis.experiments import e17_cb_push_pair as e17
+    from lossanalysis.experiments import runner, study
+    assert runner.discover(scope="pair", stage="mechanisms") == [e17]
+    from lossanalysis.experiments import e16_cb_blur_path as e16
+    assert e17.STAGES == e16.STAGES                 # the observations E17 reads
+    assert e17 not in runner.discover(scope="pair")
+    ana = {"raw": 0.17, "clipped": 0.15}
+    b = _e16_report("bin", 0.8, 0.2, {**{("raw", t): 0.3 for t in (4, 8, 24)},
+                                 **{("clipped", t): 0.2 for t in (4, 8, 24)}}, ana, tmp_path)
+    g = _e16_report("grey", 0.5, 0.5, {("raw", 4): 0.27, ("raw", 8): 0.27,
+                                  ("raw", 24): 0.24, **{("clipped", t): 0.2 for t in (4, 8, 24)}},
+                    ana, tmp_path)
+    pair = tmp_path / "pair"
+    study.register_pair(g, b, pair, [e17], status="development")
+    study.run_pair(g, b, pair, [e17])
+    by = {r["id"]: r for r in json.loads((pair / "report.json").read_text())["rows"]}
+    assert by["E17.grey[raw]"]["mean"] == pytest.approx(math.log(0.8))
+    assert by["E17.grey[raw]"]["verdict"] == P.REFUTED
+    assert by["E17.grey[clipped]"]["verdict"] == P.CONFIRMED
+    assert by["E17.plateau[raw]"]["mean"] == pytest.approx(math.log(0.8 / 0.9))
+    assert by["E17.plateau[raw]"]["verdict"] == P.REFUTED
+    text = (pair / "report.md").read_text()
+    assert "the exact 0s carry the departure" in text
+
+
+def test_e17_raw_rows_need_exact_zeros_in_both_studies():
+    from lossanalysis.experiments import e17_cb_push_pair as e17
+    docs = [{"name": n, "summary": {"frac_zero": z, "frac_one": 0.0, "frac_mid_of_nonzero": m}}
+            for n, z, m in (("a", 0.5, 0.2), ("b", 0.001, 0.6))]
+    got = {p.id: p.applicable for p in e17.predictions(*docs)}
+    assert "b: 0.1% of the training pixels" in got["E17.grey[raw]"] and got["E17.plateau[raw]"]
+    assert got["E17.grey[clipped]"] == ""

@@ -36,7 +36,8 @@ from ..data import intensity_summary
 from ..protocol import GREY_LEVEL, NOT_APPLICABLE, Profile, Row, quantization_step
 
 __all__ = ["Source", "StudyData", "SeedData", "Network", "Result", "Finding", "rng", "entropy",
-           "frozen", "render_findings", "revisions", "fmt", "INTERIOR", "DATASET_TITLES"]
+           "frozen", "render_findings", "revisions", "fmt", "INTERIOR", "DATASET_TITLES",
+           "grey_share", "order"]
 
 #: The interior range of intensities where every catalogue loss has a finite minimizer that a
 #: fit can reach (the continuous Bernoulli's has none at an exact 0 or 1).
@@ -327,3 +328,19 @@ def revisions(label: str) -> list:
     if not path.exists():
         return []
     return [dict(r) for r in json.loads(path.read_text(encoding="utf-8"))]
+
+
+# ----------------------------------------------------------------------------------------------
+# Pair experiments
+# ----------------------------------------------------------------------------------------------
+def grey_share(doc: dict) -> float:
+    """The share of mid-grey pixels among the non-zero ones, from a study's data document
+    (a registration's or a report's "data")."""
+    return float(doc["summary"]["frac_mid_of_nonzero"])
+
+
+def order(a: dict, b: dict) -> tuple:
+    """Two data documents, or two reports (whose "data" is one), as (binary, grey): the pair
+    experiments' fixed direction, ln(grey / binary)."""
+    da, db = a.get("data", a), b.get("data", b)
+    return (a, b) if grey_share(da) <= grey_share(db) else (b, a)

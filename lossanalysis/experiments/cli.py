@@ -67,7 +67,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="only these experiments (default: all but the mechanism stage)")
     p.add_argument("--pair", nargs=2, default=None, metavar=("A", "B"),
                    help="instead of DATA: two study folders, compared by the pair experiments "
-                        "(E7); --out is then required")
+                        "(E7; with --mechanisms E17); --out is then required")
     p.add_argument("--mechanisms", action="store_true",
                    help="the mechanism stage: the experiments that test why others depart from "
                         "the analysis (modules with STAGE = 'mechanisms', e.g. E9), measured in "
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
     parser = args.parser
     if args.pair is not None:
-        return _pair(args, parser, study)
+        return _pair(args, parser, study, runner.discover(
+            runner.PACKAGE, "pair", "mechanisms" if args.mechanisms else "main"))
     if args.data is None:
         parser.error("DATA: give the images (or --pair A B for two finished studies)")
     source = Source(str(args.data), args.scale, args.test_fraction, args.split_seed)
@@ -131,16 +132,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pair(args, parser, study) -> int:
+def _pair(args, parser, study, experiments) -> int:
+    """--pair A B: the pair experiments ``experiments`` of the stage asked for."""
     if args.data is not None or args.out is None:
         parser.error("--pair: give two study folders and --out, and no DATA")
     try:
         if args.register:
-            print(study.register_pair(*args.pair, args.out, status=args.status,
+            print(study.register_pair(*args.pair, args.out, experiments, status=args.status,
                                       force=args.force))
         else:
-            print(study.run_pair(*args.pair, args.out, force=args.force, command=(
-                "python -m lossanalysis study " + " ".join(sys.argv[2:])))["report"])
+            print(study.run_pair(*args.pair, args.out, experiments, force=args.force,
+                                 command=("python -m lossanalysis study "
+                                          + " ".join(sys.argv[2:])))["report"])
     except (study.StudyError, FileExistsError, ValueError, OSError) as exc:
         parser.error(str(exc))
     return 0

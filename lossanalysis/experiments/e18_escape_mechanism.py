@@ -7,10 +7,10 @@ logit(0.1) (:data:`Z_AE`).  Its row ``E2.ae.escape.sgd`` predicts MSE's steps fr
 each BCE step dilated by the ink pixels' gradient ratio; MSE escapes 10-19% sooner than that on
 every data set.  Two rivals turn quantities measured along BCE's SGD path (before MSE's outcome
 is read) into a predicted MSE step count, the path summed as E2 sums it (BCE's steps to its
-crossing, the last one interpolated: :func:`path_steps`):
+crossing, the last one interpolated: :func:`.saturation.path_steps`):
 
-* **per pixel** (E2's own argument, :func:`ink_dilation`): each ink logit is moved by its own
-  gradient, so one BCE step is worth sum_ink |dBCE/dz| / sum_ink |dMSE/dz| MSE steps.
+* **per pixel** (E2's own argument, :func:`.saturation.dilation`): each ink logit is moved by
+  its own gradient, so one BCE step is worth sum_ink |dBCE/dz| / sum_ink |dMSE/dz| MSE steps.
 * **shared weights** (:func:`shared_dilation`): the hidden layers serve every pixel, so every
   pixel's output gradient (ink, background, mid-grey) moves the ink logits.  At each state of
   BCE's path a float64 copy of the network takes ONE plain-SGD step (E2's lr, BCE's minibatch
@@ -48,8 +48,8 @@ is far from 1 (about 1/R_per_pixel(u)) and the two mask rows cannot both be conf
 predicted change is within the tolerance of 1 on these data, the intervention does not
 separate them and the findings say so.
 
-Premise: E2's AE premise (:data:`MIN_INK_PIXELS` ink pixels expected in the held-back images);
-quick mode: E2's (:data:`AE_RUN`).
+Premise: E2's AE premise (:func:`.saturation.ae_premise`);
+quick mode: E2's (:data:`.saturation.AE_RUN`).
 """
 from __future__ import annotations
 
@@ -58,25 +58,19 @@ import math
 import numpy as np
 
 from .. import plotting
-from ..losses import get_loss
 from ..nn import AE, SGD, Catalogue
 from ..protocol import FALSIFIABLE, Prediction
 from .base import Finding, Network, entropy, rng
 from .figures import legend_below, seeds_note, title
+from .saturation import (AE_RUN, EVERY_SLOW, INK, LR, MAX_STEPS, Z0, Z_AE, ae_premise, ae_sizes,
+                         crossing, dilation, first_step_ratio, path_steps)
 
 LABEL = "E18"
 NAME = "Why MSE escapes saturation sooner than the ink dilation predicts: per pixel or shared"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
 #: The main study's rows (id prefixes) whose departure from the analysis this explains.
 EXPLAINS = ("E2.ae.escape.sgd",)
-#: E2's settings (tests/test_e18.py checks them against E2's): the initial output logit, the
-#: ink pixels' targets, the escape threshold logit(0.1), the AE runs (full and quick), plain
-#: SGD's lr, the step limit, MSE's evaluation interval, the premise's ink pixels; and E2's
-#: stream names, so that the networks are E2's.
-Z0, INK, Z_AE = -6.0, 0.9, math.log(0.1 / 0.9)
-AE_RUN = {False: {"n_train": 10000, "n_eval": 128, "batch": 32},
-          True: {"n_train": 2000, "n_eval": 64, "batch": 16}}
-LR, MAX_STEPS, EVERY_SLOW, MIN_INK_PIXELS = 1e-3, 20000, 10, 50
+#: E2's random stream names, so that the networks are E2's.
 STREAM = "E2"
 COST = 0.3
 RIVALS = ("per_pixel", "shared")
@@ -98,31 +92,10 @@ OBSERVATIONS = {
 
 
 # -- The rivals' dilations ----------------------------------------------------------------------
-def first_step_ratio(z0=Z0) -> float:
-    """1/(2 p (1 - p)) at p = sigmoid(``z0``): |dBCE/dz| / |dMSE/dz| at a common logit, for
-    any target (the catalogue's grad_logit).
-
-    >>> round(first_step_ratio(), 1)
-    202.7
-    """
-    g = {n: abs(float(get_loss(n).grad_logit(1.0, z0))) for n in ("bce", "mse")}
-    return g["bce"] / g["mse"]
-
-
-def ink_dilation(z_ink, y_ink) -> float:
-    """The per-pixel rival (E2's ``dilation``): sum_ink |dBCE/dz| / sum_ink |dMSE/dz| at the
-    logits ``z_ink`` with targets ``y_ink`` (the catalogue's grad_logit).
-
-    >>> ink_dilation(np.full(3, Z0), np.array([0.9, 0.95, 1.0])) == first_step_ratio()
-    True
-    """
-    g = {n: np.abs(get_loss(n).grad_logit(y_ink, z_ink, check=False)).sum() for n in ("bce", "mse")}
-    return float(g["bce"] / g["mse"])
-
-
 def shared_dilation(twins: dict, params: dict, batch, xe, ink) -> float:
     """The shared-weight rival: delta_BCE / delta_MSE, the changes of the mean logit of the
-    pixels ``ink`` of the images ``xe`` made by one plain-SGD step (lr :data:`LR`) on ``batch``
+    pixels ``ink`` of the images ``xe`` made by one plain-SGD step (lr
+    :data:`.saturation.LR`) on ``batch``
     from the parameters ``params``, with each loss's gradient.
 
     ``twins``: {"bce": AE, "mse": AE} of the network's sizes in float64 (their terms: the
@@ -137,33 +110,6 @@ def shared_dilation(twins: dict, params: dict, batch, xe, ink) -> float:
         SGD(twin.params, lr=LR, momentum=0.0).step(twin.loss_and_grads(batch)[1])
         delta[loss] = twin.logits(xe)[ink].mean() - z0
     return float(delta["bce"] / delta["mse"])
-
-
-def crossing(steps, values, threshold) -> float:
-    """The first step (linearly interpolated) at which ``values`` reaches ``threshold``; NaN if
-    never (E2's ``crossing``).
-
-    >>> crossing([0, 1, 2], [-2.0, -1.0, 1.0], 0.0)
-    1.5
-    """
-    v = np.asarray(values, dtype=float)
-    k = int(np.argmax(v >= threshold)) if v.size else 0
-    if not (v.size and v[k] >= threshold):
-        return math.nan
-    return float(np.interp(threshold, v[max(k - 1, 0):k + 1], steps[max(k - 1, 0):k + 1]))
-
-
-def path_steps(dilations, t_cross) -> float:
-    """MSE's steps predicted from BCE's path (E2's ``t_pred``): the dilations of BCE's states
-    0, 1, ... summed up to its crossing ``t_cross`` (the last, partial step weighted by its
-    fraction); NaN when BCE never crossed.
-
-    >>> path_steps(np.array([10.0, 20.0, 30.0]), 1.5)
-    20.0
-    """
-    d = np.asarray(dilations, dtype=float)
-    n = int(t_cross) if math.isfinite(t_cross) else -1
-    return float(d[:n].sum() + (t_cross - n) * d[n]) if 0 <= n < d.size else math.nan
 
 
 # -- The networks -------------------------------------------------------------------------------
@@ -220,7 +166,7 @@ def train_escape(x, s, seed) -> dict:
                 out["steps"].append(t)
                 out["means"].append(float(z.mean()))
                 if bce:
-                    out["per_pixel"].append(ink_dilation(z, y_ink))
+                    out["per_pixel"].append(dilation(z, y_ink))
                     out["shared"].append(shared_dilation(twins, model.params, batch, xe, ink))
                 if out["means"][-1] >= Z_AE:
                     break
@@ -228,19 +174,11 @@ def train_escape(x, s, seed) -> dict:
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def premise(data) -> str:
-    """"" or why the rows are not applicable (E2's AE premise)."""
-    n_eval = min(AE_RUN[False]["n_eval"], data.n_train(10 ** 9) // 4)
-    if n_eval * data.D * np.mean(data.train >= INK) < MIN_INK_PIXELS:
-        return f"fewer than {MIN_INK_PIXELS} ink pixels (>= {INK}) expected in {n_eval} images"
-    return ""
-
-
 def networks(data, quick) -> dict:
-    if premise(data):
+    if ae_premise(data):
         return {}
     run = AE_RUN[quick]
-    sizes = (data.D, min(64, max(32, data.D // 12)), max(2, min(16, data.D // 4)))   # E2's
+    sizes = ae_sizes(data.D)
     out = {}
     for cond in CONDITIONS:
         for loss in ("bce", "mse"):
@@ -256,7 +194,7 @@ def networks(data, quick) -> dict:
 
 
 def predictions(data) -> list:
-    na, out = premise(data), []
+    na, out = ae_premise(data), []
     reason = {"per_pixel": "the shared-weight rival predicts another count wherever the "
                            "non-ink pixels move the ink logits",
               "shared": "the per-pixel rival predicts another count wherever the ink pixels' "
@@ -301,7 +239,7 @@ def measure(nets, data) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):     # an escape never reached: NaN
         for cond in CONDITIONS:
             tag = _tag(cond)
-            bce, mse = nets[f"bce{tag}"], nets[f"mse{tag}"]
+            bce = nets[f"bce{tag}"]
             t = {loss: crossing(nets[f"{loss}{tag}"]["steps"], nets[f"{loss}{tag}"]["means"],
                                 Z_AE) for loss in ("bce", "mse")}
             for loss in t:

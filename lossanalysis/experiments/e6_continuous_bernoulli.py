@@ -15,9 +15,9 @@ architecture and seed (:func:`..networks.vae`), decoded at the posterior mean (t
 All falsifiable, except ``cb.active_dims`` when E5's rule puts the Bernoulli count at the latent
 size (both at the cap: consistency).  The CB has no minimizer at an exact 0 or 1, so every row
 is also measured on data clipped into ``base.INTERIOR`` (the control ``E6.clipped.*``, predicted
-from the clipped data).  Premises (data statistics): raw rows need :data:`MIN_BOUNDARY` of the
+from the clipped data).  Premises (data statistics): raw rows need :data:`.cb.MIN_BOUNDARY` of the
 training pixels exactly 0 or 1 (else no boundary to test; the control covers the data), all rows
-:data:`MIN_IMAGES` training images, the expansion :data:`MIN_MIDGREY` mid-grey test pixels.
+:data:`.cb.MIN_IMAGES` training images, the expansion :data:`.cb.MIN_MIDGREY` mid-grey test pixels.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from ..analysis import KL_THRESHOLD, cb_variance, predicted_active_dims, whitene
 from ..protocol import CONSISTENCY, FALSIFIABLE, NOT_APPLICABLE, ROW_VERDICTS, Prediction
 from . import networks as shared
 from .base import INTERIOR, Finding, rng
+from .cb import MIN_MIDGREY, N_EVAL, VARIANTS, clip, extremeness, premises
 from .figures import image_rows, legend_below, seeds_note, title
 from .images import blur_stats, midgrey_fraction, midgrey_mask
 from .leans import finite_mean
@@ -39,16 +40,8 @@ LABEL = "E6"
 NAME = "The continuous Bernoulli against the Bernoulli decoder"
 OUTPUTS = ("bernoulli", "continuous_bernoulli", "continuous_bernoulli_param")
 LIKS = ("bernoulli", "continuous_bernoulli")
-VARIANTS = ("raw", "clipped")
 PREFIX = {"raw": "E6.", "clipped": "E6.clipped."}
-N_EVAL = 2000                   #: test images measured (the first of the split)
-#: raw rows: share of training pixels exactly 0 or 1 (fewer: raw data barely unlike the control)
-MIN_BOUNDARY = 0.01
-MIN_IMAGES = 1000  #: all rows: training images for the VAEs (8 epochs of 128: >= 64 Adam steps)
-MIN_MIDGREY = 1000              #: param_expansion: mid-grey (0.2 < x < 0.8) evaluation pixels
 EDGES = np.linspace(0, 1, 21)   #: bins of the data intensity for the figure's curves
-#: mu^-1 from analysis.argmin on this grid, interpolated (error < 2e-6: tests/test_e6.py)
-GRID = np.linspace(0.2, 0.8, 601)
 COST = 1.5
 _JUDGEABLE = tuple(v for v in ROW_VERDICTS if v != NOT_APPLICABLE)
 _PER = {"midgrey_fraction": "fraction", "mae": "intensity", "mse": "intensity²", "mae_stroke":
@@ -67,35 +60,11 @@ for _p in PREFIX.values():
     OBSERVATIONS.update({f"{_p}{k}": u for k, u in _PER_DATA.items()})
 
 
-def _clip(x, v):
-    return np.clip(x, np.float32(INTERIOR[0]), np.float32(INTERIOR[1])) if v == "clipped" else x
-
-
-def extremeness(x) -> dict:
-    """Over the mid-grey pixels of ``x`` (``n`` of them): the data's mean|x - 1/2| and the
-    predicted mean|mu^-1(x) - 1/2|, mu^-1 interpolated in argmin on :data:`GRID` (NaN if n = 0)."""
-    v = np.asarray(x, dtype=np.float64)[midgrey_mask(x)]
-    lam = np.interp(v, GRID, np.asarray(analysis.argmin("continuous_bernoulli", GRID), float))
-    with np.errstate(invalid="ignore"):
-        return {"data": float(np.mean(np.abs(v - 0.5))) if v.size else math.nan, "n": v.size,
-                "predicted": float(np.mean(np.abs(lam - 0.5))) if v.size else math.nan}
-
-
 def variance_ratio(x) -> float:
     """Mean over the pixels of the mean image m (0 < m < 1) of Var_CB(m) / (m (1 - m))."""
     m = np.asarray(x, dtype=np.float64).mean(axis=0)
     m = m[(m > 0) & (m < 1)]
     return float(np.mean(cb_variance(m) / (m * (1 - m)))) if m.size else math.nan
-
-
-def premises(data) -> dict:
-    """{variant: "" or why its rows are not applicable}, from the data's statistics."""
-    boundary, few = data.summary.frac_zero + data.summary.frac_one, data.n_train(10000) < MIN_IMAGES
-    return {v: f"fewer than {MIN_IMAGES} training images for the VAEs" if few else
-            f"{100 * boundary:.2g}% of the training pixels are exactly 0 or 1 (fewer than "
-            f"{100 * MIN_BOUNDARY:g}%): no boundary where the CB lacks a minimizer; the control "
-            "covers these data" if v == "raw" and boundary < MIN_BOUNDARY else ""
-            for v in VARIANTS}
 
 
 def networks(data, quick):
@@ -113,10 +82,10 @@ def predictions(data) -> list:
         def row(rid, statement, quantity, value, rule, comparison="equal", **kw):
             return Prediction(pre + rid, tag + statement, quantity, value, rule, comparison,
                               **{"reason": why, "applicable": ok[v], **kw})
-        ext = extremeness(_clip(data.test[:N_EVAL], v))
+        ext = extremeness(clip(data.test[:N_EVAL], v))
         few = ok[v] or (f"{ext['n']} mid-grey evaluation pixels (fewer than {MIN_MIDGREY})"
                         if ext["n"] < MIN_MIDGREY else "")
-        x = _clip(data.train[:data.n_train(10000)], v)
+        x = clip(data.train[:data.n_train(10000)], v)
         cap = not ok[v] and predicted_active_dims(whitened_spectrum(x), 1.0, latent) >= latent
         out += [
             row("cb.param_expansion", "the CB parameter image lambda = mu^-1(x) is more extreme "
@@ -160,7 +129,7 @@ def _mean(a, mask) -> float:
 
 
 def _variant(nets, data, v) -> dict:
-    pre, suffix, xe = PREFIX[v], "" if v == "raw" else "_clipped", _clip(data.test[:N_EVAL], v)
+    pre, suffix, xe = PREFIX[v], "" if v == "raw" else "_clipped", clip(data.test[:N_EVAL], v)
     y, black = xe.astype(np.float64), data.test[:N_EVAL] == 0     # exact 0s of the raw data
     x = data.train(nets[f"bernoulli_{v}"]["n"], v)           # the VAEs' training images
     out, outs = {}, {}
@@ -198,7 +167,7 @@ def _variant(nets, data, v) -> dict:
             f"{pre}midgrey_fraction[data]": midgrey_fraction(xe),
             f"{pre}param_extremeness[data]": ext["data"],
             f"{pre}predicted_param_extremeness": ext["predicted"],
-            f"{pre}variance_ratio": variance_ratio(_clip(
+            f"{pre}variance_ratio": variance_ratio(clip(
                 data.study.train[:data.study.n_train(10000)], v)),
             f"{pre}mae_ratio": float(ratio), f"{pre}cb.mae_ratio": float(ratio),
             f"{pre}cb.param_expansion":

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import plotting
 from ..protocol import DERIVED, FALSIFIABLE, Prediction
-from .base import Finding
+from .base import Finding, grey_share, order
 from .figures import legend_below, title
 
 LABEL = "E7"
@@ -61,18 +61,6 @@ EFFECTS = (
 )
 _SPEC = {"flat": (0.0, "equal"), "grows": (2 * math.log(SAME), "at_least"),
          "falls": (-2 * math.log(SAME), "at_most")}
-
-
-def grey_share(doc: dict) -> float:
-    """The share of mid-grey pixels among the non-zero ones, from a study's data document
-    (a registration's or a report's "data")."""
-    return float(doc["summary"]["frac_mid_of_nonzero"])
-
-
-def order(a: dict, b: dict) -> tuple:
-    """Two data documents, or two reports (whose "data" is one), as (binary, grey)."""
-    da, db = a.get("data", a), b.get("data", b)
-    return (a, b) if grey_share(da) <= grey_share(db) else (b, a)
 
 
 def predictions(a: dict, b: dict) -> list:

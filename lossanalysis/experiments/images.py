@@ -4,6 +4,7 @@
   differences); :func:`blur_stats` compares a reconstruction's with the data's: the blur ratio
   |grad data| / |grad reconstruction| is 1 for a reconstruction as sharp as the data and > 1
   for a blurrier one.
+* :func:`contrast` -- how far apart an image keeps the data's bright and dark pixels.
 * :func:`midgrey_mask`, :func:`midgrey_fraction` -- pixels strictly between 0.2 and 0.8.
 * :func:`mosaic` -- rows of images as one greyscale array, for the figures.
 """
@@ -15,8 +16,8 @@ import numpy as np
 
 from ..nn.compare import sharpness
 
-__all__ = ["MIDGREY", "mean_gradient", "midgrey_mask", "midgrey_fraction", "blur_stats",
-           "mosaic"]
+__all__ = ["MIDGREY", "mean_gradient", "contrast", "midgrey_mask", "midgrey_fraction",
+           "blur_stats", "mosaic"]
 
 #: The mid-grey range (exclusive), in intensity.
 MIDGREY = (0.2, 0.8)
@@ -45,6 +46,27 @@ def mean_gradient(x, shape=None) -> float:
     """
     im = _as_images(x, shape)
     return sharpness(im.reshape(len(im), -1), im.shape[1:])     # one definition, in nn.compare
+
+
+def contrast(image, x, split: float = 0.5) -> float:
+    """Mean of ``image`` over the pixels where the data ``x`` >= ``split`` minus its mean where
+    ``x`` < ``split`` (intensity; NaN when either side is empty).
+
+    An image that keeps the data's levels has the data's contrast; one that is the data scaled
+    toward a grey by a factor c has c times it, and then (forward differences being linear)
+    c times its mean gradient as well.
+
+    >>> x = np.array([[0.0, 0.2, 0.8, 1.0]])
+    >>> contrast(x, x), round(contrast(0.5 * x + 0.25, x), 12)
+    (0.8, 0.4)
+    """
+    im, x = np.asarray(image, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    if im.shape != x.shape:
+        raise ValueError(f"image and x must have one shape, got {im.shape} and {x.shape}")
+    hi = x >= split
+    if hi.all() or not hi.any():
+        return math.nan
+    return float(im[hi].mean() - im[~hi].mean())
 
 
 def midgrey_mask(x, lo: float = MIDGREY[0], hi: float = MIDGREY[1]) -> np.ndarray:

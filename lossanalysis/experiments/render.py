@@ -395,9 +395,11 @@ def mechanisms_summary(studies: dict, stage: dict, modules, pairs: dict | None =
     ``studies`` are the main studies' reports ({study: report}); ``stage`` the mechanism
     stage's ({study: report}, one report per data, the rows and experiments of its folders
     merged); ``modules`` the mechanism experiments (:func:`.runner.discover` with stage
-    "mechanisms"), each naming the main rows it explains by id prefix (``EXPLAINS``).  For each
-    experiment: the departures (the explained rows in every main study), the rivals' rows on
-    every data the stage measured, and the stage's findings; then the refuted falsifiable rows
+    "mechanisms", single and pair scope), each naming the rows it explains by id prefix
+    (``EXPLAINS``), and ``stage`` also holds the stage's pair studies.  For each experiment: the
+    departures (the explained rows in every main study, or pair study for a pair experiment),
+    the rivals' rows on every data (pair) the stage measured, and the stage's findings; then
+    the refuted falsifiable rows
     of the main studies and of the pair studies ``pairs`` ({study: report}) that no experiment
     explains.  Every verdict and number is read from the
     reports.
@@ -412,11 +414,14 @@ def mechanisms_summary(studies: dict, stage: dict, modules, pairs: dict | None =
              "before the run that measures them (docs/protocol.md). A cell is a row's verdict "
              "with the seed mean and its 95% interval."]
     for mod in modules:
-        ids = sorted({r["id"] for d in studies.values() for r in d["rows"]
+        pair = getattr(mod, "SCOPE", "single") == "pair"
+        main = (pairs or {}) if pair else studies
+        ids = sorted({r["id"] for d in main.values() for r in d["rows"]
                       if explained(r["id"], mod)})
         measured = {n: d for n, d in stage.items() if mod.LABEL in d["experiments"]}
         lines += ["", f"## {mod.LABEL}: {mod.NAME}", "",
-                  "The departures it studies (main studies):", ""] + _table(ids, studies)
+                  f"The departures it studies ({'pair' if pair else 'main'} studies):", ""
+                  ] + _table(ids, main)
         if not measured:
             lines += ["", "Not measured yet on any data."]
             continue
