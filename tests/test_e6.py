@@ -14,6 +14,7 @@ import figcheck
 from lossanalysis import analysis, plotting
 from lossanalysis.experiments import runner
 from lossanalysis.experiments import e6_continuous_bernoulli as e6
+from lossanalysis.experiments import cb
 from lossanalysis.experiments.base import StudyData
 from lossanalysis.protocol import GREY_LEVEL, NOT_APPLICABLE, NOT_JUDGED
 
@@ -74,7 +75,7 @@ def test_every_row_and_observation_is_measured_on_tiny_data(quick):
         assert all(math.isfinite(v) for v in r.measurements), r.id
     assert set(res.observations) == set(e6.OBSERVATIONS)
     assert "blur_ratio[vae_bernoulli]" not in res.observations      # E5 publishes it
-    assert res.observations["E6.background_fraction"].mean > e6.MIN_BOUNDARY
+    assert res.observations["E6.background_fraction"].mean > cb.MIN_BOUNDARY
 
 
 def test_figure_has_no_legend_over_data_and_a_paper_width(quick):
@@ -119,7 +120,7 @@ class _Exact:
     def decode(self, h, kind="mean"):
         h = np.asarray(h, np.float64)
         if kind == "param":
-            return np.interp(h, e6.GRID, analysis.argmin("continuous_bernoulli", e6.GRID))
+            return np.interp(h, cb.GRID, analysis.argmin("continuous_bernoulli", cb.GRID))
         return np.log(h + 1e-9) - np.log1p(1e-9 - h) if kind == "logit" else h
 
 
@@ -145,7 +146,7 @@ def test_decoders_at_the_optimum_are_measured_on_the_prediction():
 def test_the_inverse_mean_grid_is_exact_at_the_8bit_levels():
     levels = np.arange(52, 204) / 255.0                    # 0.2 < x < 0.8
     exact = np.asarray(analysis.argmin("continuous_bernoulli", levels), dtype=float)
-    grid = np.interp(levels, e6.GRID, analysis.argmin("continuous_bernoulli", e6.GRID))
+    grid = np.interp(levels, cb.GRID, analysis.argmin("continuous_bernoulli", cb.GRID))
     assert np.max(np.abs(grid - exact)) < 2e-6             # the docstring's bound
     # lambda lies farther from 1/2 than x at every level (mu lies between lambda and 1/2)
     assert np.all(np.abs(exact - 0.5) >= np.abs(levels - 0.5))

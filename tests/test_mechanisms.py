@@ -172,8 +172,9 @@ def test_every_mechanism_row_is_measured_on_tiny_data_and_drawn(mechanism_runs):
         fig = mod.figure(res)
         if measured:
             assert figcheck.figure_problems(fig, mod.LABEL) == [], mod.LABEL
-    # E12's VAE rows need more latent structure than 8x8 blobs give (not applicable here)
-    assert {k for k, n in finite.items() if n == 0} == {"E12"}, finite
+    # E12's VAE rows need more latent structure than 8x8 blobs give, E18's more ink pixels
+    # (>= 0.9: E2's premise) than the blobs hold (not applicable here; tests/test_e18.py)
+    assert {k for k, n in finite.items() if n == 0} == {"E12", "E18"}, finite
 
 
 def test_the_stage_runs_where_premises_fail():

@@ -190,7 +190,8 @@ def figure(result):
                                ls=":", color=style["color"])
             plotting.mark_reference(ref)
             entries += [(f"CB push, {v} images", style),
-                        (f"λ = μ⁻¹(x), {v} images", dict(lw=0.8, ls=":", color=style["color"]))]
+                        (f"λ = μ⁻¹(x), {v} images",
+                         dict(lw=0.8, ls=":", color=style["color"]))]
     for ax, what, head in ((ax_a, "sharpness deficit", "(a) |∇ Bernoulli| − |∇ CB mean|, "
                             "clipped"), (ax_b, "push of λ from ½",
                                          "(b) mean |λ − ½| − mean |x − ½|, mid-grey")):

@@ -40,7 +40,8 @@ from .cb import raw_premise
 from .figures import legend_below, title
 from .paths import stage_axis
 
-LABEL, NAME = "E17", "The continuous Bernoulli's push between two data sets: grey levels or exact 0s"
+LABEL = "E17"
+NAME = "The continuous Bernoulli's push between two data sets: grey levels or exact 0s"
 SCOPE = "pair"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
 #: The pair study's rows (id prefixes) whose departure from the analysis this explains.
@@ -65,9 +66,10 @@ def predictions(a: dict, b: dict) -> list:
         f"push at epoch {LAST} changes between the two data sets as the analysis's push "
         "lambda = mu^-1(x) over each one's mid-grey pixels does", f"{ratio} of the push - the "
         "same of the analysis's push", 0.0, "log_ratio", kind=FALSIFIABLE,
-        applicable=raw if v == "raw" else "", source="E6's predicted push (argmin of the CB loss) "
-        "over each data set's mid-grey evaluation pixels (E16.analysis_push)", reason="diverging logits at exact 0s "
-        "would push the decoder by an amount the grey levels do not set") for v in VARIANTS]
+        applicable=raw if v == "raw" else "", source="E6's predicted push (argmin of the CB "
+        "loss) over each data set's mid-grey evaluation pixels (E16.analysis_push)",
+        reason="diverging logits at exact 0s would push the decoder by an amount the grey "
+        "levels do not set") for v in VARIANTS]
     out.append(Prediction(
         "E17.plateau[raw]", f"raw images: the pushes' log ratio stays from epoch {E6_LENGTH} "
         f"(E6's length) to {LAST}", f"{ratio} at epoch {LAST} - at epoch {E6_LENGTH}", 0.0,

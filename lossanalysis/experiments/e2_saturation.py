@@ -22,7 +22,7 @@ rows (the code follows the catalogue's gradient).  Step-count ratios: rule "rati
 steps: rule "numeric", float64 rounding (< 1e-12 relative) under the stated precision 1e-6
 relative (SGD), eps = 1e-8 moving an update by < 1% for gradients >= 2e-4 (Adam, 0.01).  Not
 applicable: the free row when under :data:`MIN_CANDIDATES` of the images have enough ink pixels,
-the AE rows when the held-back images hold under :data:`MIN_INK_PIXELS` ink pixels.
+the AE rows when the held-back images hold under :data:`.saturation.MIN_INK_PIXELS` ink pixels.
 """
 import math
 
@@ -30,22 +30,17 @@ import numpy as np
 from scipy.integrate import quad
 
 from .. import analysis, plotting
-from ..losses import get_loss
 from ..nn import AE, SGD, Adam, BiasOnly
 from ..protocol import CONSISTENCY, FALSIFIABLE, Prediction
 from .base import Finding, Network, entropy, rng
 from .figures import legend_below, seeds_note, title
+from .saturation import (AE_RUN, EVERY_SLOW, INK, LR, MAX_STEPS, Z0, Z_AE, ae_premise, ae_sizes,
+                         crossing, dilation, first_step_ratio, path_steps)
 
 LABEL, NAME = "E2", "Saturation"
-#: The initial output logit (saturated: sigmoid(-6) = 0.0025), and the ink pixels' targets.
-Z0, INK = -6.0, 0.9
-#: Escape thresholds: free outputs reach p = 1/2; the AE's mean ink logit logit(0.1).
-Z_FREE, Z_AE = 0.0, math.log(0.1 / 0.9)
-#: Full and quick settings of the AE runs (the slow MSE/SGD run is evaluated every 10 steps).
-AE_RUN = {False: {"n_train": 10000, "n_eval": 128, "batch": 32},
-          True: {"n_train": 2000, "n_eval": 64, "batch": 16}}
-LR, MAX_STEPS, ETA_FREE, EVERY_SLOW = 1e-3, 20000, 0.05, 10
-MIN_CANDIDATES, MIN_INK_PIXELS = 0.02, 50
+#: Free outputs' escape threshold (p = 1/2; the AE's, logit(0.1), is saturation.Z_AE) and step.
+Z_FREE, ETA_FREE = 0.0, 0.05
+MIN_CANDIDATES = 0.02
 COST = 0.3
 OBSERVATIONS = {
     "E2.sgd_slowdown": "ratio", "E2.adam_slowdown": "ratio", "E2.free_slowdown": "ratio",
@@ -69,45 +64,13 @@ def integral_ratio(y=1.0, z0=Z0, z1=Z_FREE, slow="mse", fast="bce") -> float:
     return t(slow) / t(fast)
 
 
-def first_step_ratio(z0=Z0) -> float:
-    """|dBCE/dz| / |dMSE/dz| at the logit ``z0``: 1/(2 p (1 - p)), for any target.
-
-    >>> round(first_step_ratio(), 1)
-    202.7
-    """
-    return float(abs(analysis.logit_gradient("bce", 1.0, z0))
-                 / abs(analysis.logit_gradient("mse", 1.0, z0)))
-
-
-def crossing(steps, values, threshold) -> float:
-    """The first step (linearly interpolated) at which ``values`` reaches ``threshold``; NaN if
-    never.
-
-    >>> crossing([0, 1, 2], [-2.0, -1.0, 1.0], 0.0)
-    1.5
-    """
-    v = np.asarray(values, dtype=float)
-    k = int(np.argmax(v >= threshold)) if v.size else 0
-    if not (v.size and v[k] >= threshold):
-        return math.nan
-    return float(np.interp(threshold, v[max(k - 1, 0):k + 1], steps[max(k - 1, 0):k + 1]))
-
-
-def dilation(z_ink, y_ink) -> float:
-    """sum_ink |dBCE/dz| / sum_ink |dMSE/dz| at the logits ``z_ink`` (the catalogue's
-    grad_logit): how many MSE steps one BCE step is worth at this state."""
-    g = {n: np.abs(get_loss(n).grad_logit(y_ink, z_ink, check=False)).sum() for n in ("bce", "mse")}
-    return float(g["bce"] / g["mse"])
-
-
 def _premises(data) -> dict:
     """Why each part is not applicable to ``data`` (no key where its premise holds)."""
     x, why, k = data.train, {}, max(1, min(20, data.D // 10))      # ink pixels of a target
     if np.mean((x >= INK).sum(axis=1) >= k) < MIN_CANDIDATES:
         why["free"] = f"fewer than {MIN_CANDIDATES:.0%} of the images have {k} ink pixels"
-    n_eval = min(AE_RUN[False]["n_eval"], data.n_train(10 ** 9) // 4)
-    if n_eval * data.D * np.mean(x >= INK) < MIN_INK_PIXELS:
-        why["ae"] = f"fewer than {MIN_INK_PIXELS} ink pixels (>= {INK}) expected in {n_eval} images"
+    if ae_premise(data):
+        why["ae"] = ae_premise(data)
     return why
 
 
@@ -167,7 +130,7 @@ def train_saturated(x, s, seed) -> dict:
 
 def networks(data, quick) -> dict:
     run, na = AE_RUN[quick], _premises(data)
-    sizes = (data.D, min(64, max(32, data.D // 12)), max(2, min(16, data.D // 4)))
+    sizes = ae_sizes(data.D)
     out = {} if "free" in na else {"free": Network(
         "e2_free", train_free, {"eta": ETA_FREE, "min_ink": max(1, min(20, data.D // 10))}, 1000,
         cost=0.5)}
@@ -223,8 +186,8 @@ def measure(nets, data) -> dict:
         if not run:
             return out
         t = {k: np.float64(crossing(r["steps"], r["means"], Z_AE)) for k, r in run.items()}
-        dil, n = run["bce_sgd"]["dilation"], int(t["bce_sgd"]) if np.isfinite(t["bce_sgd"]) else -1
-        t_pred = dil[:n].sum() + (t["bce_sgd"] - n) * dil[n] if 0 <= n < dil.size else math.nan
+        dil = run["bce_sgd"]["dilation"]
+        t_pred = path_steps(dil, t["bce_sgd"])
         out.update({f"E2.steps[{k}]": v for k, v in t.items()})
         out.update({"E2.steps[mse_sgd_predicted]": t_pred, "E2.sgd_slowdown": t["mse_sgd"]
                     / t["bce_sgd"], "E2.ae.escape.sgd": t["mse_sgd"] / t_pred,

@@ -15,9 +15,9 @@ architecture and seed (:func:`..networks.vae`), decoded at the posterior mean (t
 All falsifiable, except ``cb.active_dims`` when E5's rule puts the Bernoulli count at the latent
 size (both at the cap: consistency).  The CB has no minimizer at an exact 0 or 1, so every row
 is also measured on data clipped into ``base.INTERIOR`` (the control ``E6.clipped.*``, predicted
-from the clipped data).  Premises (data statistics): raw rows need :data:`MIN_BOUNDARY` of the
+from the clipped data).  Premises (data statistics): raw rows need :data:`.cb.MIN_BOUNDARY` of the
 training pixels exactly 0 or 1 (else no boundary to test; the control covers the data), all rows
-:data:`MIN_IMAGES` training images, the expansion :data:`MIN_MIDGREY` mid-grey test pixels.
+:data:`.cb.MIN_IMAGES` training images, the expansion :data:`.cb.MIN_MIDGREY` mid-grey test pixels.
 """
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ from ..analysis import KL_THRESHOLD, cb_variance, predicted_active_dims, whitene
 from ..protocol import CONSISTENCY, FALSIFIABLE, NOT_APPLICABLE, ROW_VERDICTS, Prediction
 from . import networks as shared
 from .base import INTERIOR, Finding, rng
-from .cb import (GRID, MIN_BOUNDARY, MIN_IMAGES, MIN_MIDGREY, N_EVAL, VARIANTS, clip,
-                 extremeness, premises)
+from .cb import MIN_MIDGREY, N_EVAL, VARIANTS, clip, extremeness, premises
 from .figures import image_rows, legend_below, seeds_note, title
 from .images import blur_stats, midgrey_fraction, midgrey_mask
 from .leans import finite_mean
