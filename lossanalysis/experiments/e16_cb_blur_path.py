@@ -205,11 +205,12 @@ def figure(result):
 
 #: The conclusion for each pair of verdicts (reach row, spread row).
 CONTRAST = {
-    (_C, _R): "the CB mean image falls short of the Bernoulli's contrast by as much as it falls "
-              "short of its sharpness: a decoder that stops short of the data's levels (reach).",
-    (_R, _C): "the CB mean image keeps the Bernoulli's contrast and is still blurrier: wider "
-              "edges (spread), not levels.",
-    (_R, _R): "neither: its contrast falls short, but by less or more than its sharpness.",
+    (_C, _R): "the CB mean image's sharpness differs from the Bernoulli's in proportion to its "
+              "contrast: the levels its decoder reaches set the deficit (reach), not its edges.",
+    (_R, _C): "the CB mean image keeps the Bernoulli's contrast and its sharpness still "
+              "differs: its edges (spread), not its levels.",
+    (_R, _R): "neither: the CB's contrast differs from the Bernoulli's, but not in proportion to "
+              "its sharpness.",
     (_C, _C): "both rivals lie within the tolerance: the deficit is too small to separate them.",
     (_C, _I): "reach is confirmed; spread undecided.",
     (_I, _C): "spread is confirmed; reach undecided.",
