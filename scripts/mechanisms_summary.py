@@ -52,7 +52,8 @@ def text() -> str:
     return mechanisms_summary(
         _ordered(load_reports(ROOT / "studies")),
         {**_ordered(stage_reports(mech)), **pair_reports(mech)},
-        discover(stage="mechanisms") + discover(scope="pair", stage="mechanisms"),
+        sorted(discover(stage="mechanisms") + discover(scope="pair", stage="mechanisms"),
+               key=lambda m: int(m.LABEL[1:])),
         pair_reports(ROOT / "studies"))
 
 

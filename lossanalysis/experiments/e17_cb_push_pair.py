@@ -34,7 +34,7 @@ from .. import plotting
 from ..protocol import CONFIRMED as _C
 from ..protocol import INCONCLUSIVE as _I
 from ..protocol import REFUTED as _R
-from ..protocol import FALSIFIABLE, Prediction
+from ..protocol import FALSIFIABLE, NOT_APPLICABLE, Prediction
 from .base import Finding, order
 from .cb import raw_premise
 from .figures import legend_below, title
@@ -155,9 +155,15 @@ CAUSE = {
     (_I, _I): "undecided."}
 
 FINDINGS = (
-    Finding(f"The CB push's log ratio at epoch {LAST} less the analysis's: raw images "
-            "{row:E17.grey[raw]}, clipped {row:E17.grey[clipped]}; the raw ratio's move "
-            f"from epoch {E6_LENGTH} to {LAST}: {{row:E17.plateau[raw]}}."),
+    Finding(f"The CB push's log ratio at epoch {LAST} less the analysis's, raw images: "
+            "{row:E17.grey[raw]}; the raw ratio's move from epoch "
+            f"{E6_LENGTH} to {LAST}: {{row:E17.plateau[raw]}}."),
+    Finding(f"The CB push's log ratio at epoch {LAST} less the analysis's, clipped images: "
+            "{row:E17.grey[clipped]}."),
+    *(Finding(f"Without exact 0s (only the clipped images apply): {text}",
+              (("E17.grey[raw]", NOT_APPLICABLE), ("E17.grey[clipped]", v)))
+      for v, text in ((_C, "the ratio follows the analysis's."),
+                      (_R, "the ratio departs from the analysis's."), (_I, "undecided."))),
     *(Finding(f"Grey levels or exact 0s: {text}", (("E17.grey[raw]", a),
                                                   ("E17.grey[clipped]", b)))
       for (a, b), text in CAUSE.items()),
