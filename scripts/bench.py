@@ -23,7 +23,8 @@ round) so that a change of load touches all four alike.  The table gives step / 
 round (median and interquartile range over all rounds, from wall time and from process CPU
 time), the step's split into matmul, Adam, loss and the rest, the achieved GFLOP/s, and the
 1-minute load average during the rounds; the CPU model heads it, and the cost per element of
-the elementwise kernels a step is made of (``profile.kernel_costs``) is printed first.  The
+the elementwise kernels a step is made of (``profile.kernel_costs``) and the instruction set
+NumPy runs each on (``profile.kernel_targets``) are printed first.  The
 load average and CPU count are also printed at the start and after every round: on a shared
 machine, compare rounds run under similar load.  PyTorch is never a dependency of the
 package; without it the NumPy numbers alone are printed.
@@ -266,7 +267,7 @@ def _quantiles(values):
 def speed(args):
     import numpy as np
 
-    from lossanalysis.nn.profile import KERNEL_OPS, cpu_model, kernel_costs
+    from lossanalysis.nn.profile import KERNEL_OPS, cpu_model, kernel_costs, kernel_targets
 
     torch_version = None if args.no_torch else _have_torch()
     print(f"lossanalysis.nn training step: batch {args.batch_size}, float32, Adam; "
@@ -278,6 +279,9 @@ def speed(args):
     costs = kernel_costs()
     print("elementwise kernels on this CPU, ns per float32 element (in cache): "
           + ", ".join(f"{k} {costs[k]:.2f}" for k in KERNEL_OPS))
+    targets = kernel_targets()
+    print("NumPy's SIMD target per float32 function (baseline: the narrowest vectors): "
+          + ", ".join(f"{k} {v or '?'}" for k, v in targets.items()))
     runs = []
     for r in range(args.rounds):
         for threads in args.threads:
@@ -300,7 +304,8 @@ def speed(args):
     if args.json:
         from lossanalysis._io import atomic_write
         atomic_write(args.json, json.dumps({"cpu": cpu_model(), "kernels_ns": costs,
-                                            "runs": runs, "summary": summary}, indent=1) + "\n")
+                                            "kernel_targets": targets, "runs": runs,
+                                            "summary": summary}, indent=1) + "\n")
     return summary
 
 
@@ -427,14 +432,16 @@ def profile(args):
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from lossanalysis.nn.profile import (bare_matmuls, cpu_model, matmul_shapes, median_time,
-                                         step_lines)
+    from lossanalysis.nn.profile import (bare_matmuls, cpu_model, kernel_targets, matmul_shapes,
+                                         median_time, step_lines)
 
     x, source = _batch(args, np)
     print(f"lossanalysis.nn training step line by line: batch {args.batch_size} ({source}), "
           f"float32, Adam, {threads} BLAS thread(s); {args.steps} traced steps (after "
           f"{args.warmup} untimed), median microseconds per step; numpy {np.__version__}")
     print(f"CPU: {cpu_model()}; load {_load()}")
+    print("NumPy's SIMD target per float32 function: "
+          + ", ".join(f"{k} {v or '?'}" for k, v in kernel_targets().items()))
     groups = ("matmul", "bias grad 1'dy", "adam", "loss", "rest")
     for name in args.model_list:
         model = _build(name)

@@ -26,7 +26,7 @@ from .mlp import pack
 from .optim import Adam
 
 __all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown",
-           "cpu_model", "kernel_costs", "KERNEL_OPS", "step_lines"]
+           "cpu_model", "kernel_costs", "KERNEL_OPS", "kernel_targets", "step_lines"]
 
 
 def matmul_shapes(model, batch: int) -> list:
@@ -303,6 +303,42 @@ def kernel_costs(n: int = 1 << 15, dtype=np.float32, repeat: int = 200) -> dict:
         for name, fn in ops.items():
             costs[name] = 1e9 * median_time(fn, repeat, warmup=min(repeat, 10)) / n
     return costs
+
+
+#: The float32 NumPy functions of a training step whose SIMD target :func:`kernel_targets`
+#: reports.
+STEP_UFUNCS = ("sqrt", "square", "absolute", "divide", "multiply", "add", "exp", "log",
+               "maximum", "greater", "greater_equal")
+
+
+def kernel_targets(names=STEP_UFUNCS) -> dict:
+    """The instruction-set target each float32 NumPy function runs on this CPU, as NumPy's
+    dispatcher chose it (:func:`numpy.lib.introspect.opt_func_info`, NumPy 2.1 and later):
+    e.g. ``"X86_V4"`` (AVX-512), ``"X86_V3"`` (AVX2), ``"baseline(X86_V2)"`` (SSE, four
+    float32 lanes), or None where NumPy does not say.  A function that stays on the baseline
+    on a CPU with wider vectors runs at a fraction of its speed: on the AMD EPYC the step was
+    tuned on, NumPy 2.4's float32 ``sqrt`` (the costliest pass of Adam) is one of them.
+
+    >>> targets = kernel_targets(("sqrt", "exp"))
+    >>> sorted(targets)
+    ['exp', 'sqrt']
+    """
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:                           # NumPy before 2.1
+        return dict.fromkeys(names)
+    out = {}
+    for name in names:
+        target = None
+        try:
+            info = opt_func_info(func_name=f"^{name}$").get(name, {})
+            loops = [v for k, v in info.items() if set(k) <= {"f", "?"} and "f" in k]
+            if loops:
+                target = loops[0].get("current")
+        except Exception:  # noqa: BLE001 - an introspection detail changed: unknown
+            target = None
+        out[name] = target
+    return out
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
