@@ -420,12 +420,13 @@ def step_lines(model, x, *, steps: int = 100, warmup: int = 10, lr: float = 1e-3
             untraced.append(clock() - t)
             per_line.clear()
             state[0] = None
+            previous = sys.gettrace()           # a debugger's or coverage's tracer
             t = clock()
             sys.settrace(enter)
             try:
                 step()
             finally:
-                sys.settrace(None)
+                sys.settrace(previous)
             traced.append(clock() - t)
             samples.append({k: tuple(v) for k, v in per_line.items()})
     keys = set().union(*samples)
