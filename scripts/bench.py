@@ -23,10 +23,22 @@ round) so that a change of load touches all four alike.  The table gives step / 
 round (median and interquartile range over all rounds, from wall time and from process CPU
 time), the step's split into matmul, Adam, loss and the rest, the achieved GFLOP/s, and the
 1-minute load average during the rounds; the CPU model heads it, and the cost per element of
-the elementwise kernels a step is made of (``profile.kernel_costs``) is printed first.  The
+the elementwise kernels a step is made of (``profile.kernel_costs``) and the instruction set
+NumPy runs each on (``profile.kernel_targets``) are printed first.  The
 load average and CPU count are also printed at the start and after every round: on a shared
 machine, compare rounds run under similar load.  PyTorch is never a dependency of the
 package; without it the NumPy numbers alone are printed.
+
+Profile::
+
+    python scripts/bench.py profile [--models vae,ae-bce] [--steps 100] [--top 40]
+
+times every line of the package that a training step runs (``lossanalysis.nn.profile.
+step_lines``: one NumPy call per line on the hot path, so a profile per operation), at the
+first ``--threads`` count, and prints the costliest lines with their microseconds per step and
+calls per step, and the subtotals: the floor's matrix products, the bias gradients' ``1ᵀ dy``
+products, Adam, the output loss and the rest, beside the step without tracing and the bare
+matrix products.
 
 Quality::
 
@@ -58,7 +70,8 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 def _args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("mode", nargs="?", default="speed", choices=("speed", "quality", "worker"))
+    ap.add_argument("mode", nargs="?", default="speed",
+                    choices=("speed", "profile", "quality", "worker"))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                     help="thread counts to compare (BLAS and torch alike); default 1 2")
     ap.add_argument("--rounds", type=int, default=5, help="alternated rounds per thread count")
@@ -75,13 +88,14 @@ def _args(argv=None):
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--top", type=int, default=40, help="profile: lines shown per model")
     # worker-only
     ap.add_argument("--lib", choices=("numpy", "torch"), help=argparse.SUPPRESS)
     ap.add_argument("--split", choices=("on", "off"), default="off", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if any(t < 1 for t in args.threads):
         ap.error(f"--threads must be positive integers, got {args.threads}")
-    for name in ("rounds", "steps", "batch_size", "epochs"):
+    for name in ("rounds", "steps", "batch_size", "epochs", "top"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.warmup < 0:
@@ -253,7 +267,7 @@ def _quantiles(values):
 def speed(args):
     import numpy as np
 
-    from lossanalysis.nn.profile import KERNEL_OPS, cpu_model, kernel_costs
+    from lossanalysis.nn.profile import KERNEL_OPS, cpu_model, kernel_costs, kernel_targets
 
     torch_version = None if args.no_torch else _have_torch()
     print(f"lossanalysis.nn training step: batch {args.batch_size}, float32, Adam; "
@@ -265,6 +279,9 @@ def speed(args):
     costs = kernel_costs()
     print("elementwise kernels on this CPU, ns per float32 element (in cache): "
           + ", ".join(f"{k} {costs[k]:.2f}" for k in KERNEL_OPS))
+    targets = kernel_targets()
+    print("NumPy's SIMD target per float32 function (baseline: the narrowest vectors): "
+          + ", ".join(f"{k} {v or '?'}" for k, v in targets.items()))
     runs = []
     for r in range(args.rounds):
         for threads in args.threads:
@@ -287,7 +304,8 @@ def speed(args):
     if args.json:
         from lossanalysis._io import atomic_write
         atomic_write(args.json, json.dumps({"cpu": cpu_model(), "kernels_ns": costs,
-                                            "runs": runs, "summary": summary}, indent=1) + "\n")
+                                            "kernel_targets": targets, "runs": runs,
+                                            "summary": summary}, indent=1) + "\n")
     return summary
 
 
@@ -393,6 +411,62 @@ def _summarize(args, runs):
 
 
 # ---------------------------------------------------------------------------------------------
+# Profile: the step line by line
+# ---------------------------------------------------------------------------------------------
+def _line_group(line):
+    """The part of the step a profiled line belongs to."""
+    src, name = line["source"], line["file"].replace("\\", "/")
+    if "np.matmul(" in src:
+        return "bias grad 1'dy" if "ones" in src else "matmul"
+    if name.endswith("nn/optim.py"):
+        return "adam"
+    if name.endswith(("nn/kernels.py", "nn/likelihoods.py")):
+        return "loss"
+    return "rest"
+
+
+def profile(args):
+    threads = args.threads[0]
+    for v in THREAD_VARS:
+        os.environ[v] = str(threads)
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from lossanalysis.nn.profile import (bare_matmuls, cpu_model, kernel_targets, matmul_shapes,
+                                         median_time, step_lines)
+
+    x, source = _batch(args, np)
+    print(f"lossanalysis.nn training step line by line: batch {args.batch_size} ({source}), "
+          f"float32, Adam, {threads} BLAS thread(s); {args.steps} traced steps (after "
+          f"{args.warmup} untimed), median microseconds per step; numpy {np.__version__}")
+    print(f"CPU: {cpu_model()}; load {_load()}")
+    print("NumPy's SIMD target per float32 function: "
+          + ", ".join(f"{k} {v or '?'}" for k, v in kernel_targets().items()))
+    groups = ("matmul", "bias grad 1'dy", "adam", "loss", "rest")
+    for name in args.model_list:
+        model = _build(name)
+        out = step_lines(model, x, steps=args.steps, warmup=args.warmup)
+        bare = median_time(bare_matmuls(matmul_shapes(model, args.batch_size), model.dtype),
+                           args.steps, args.warmup)
+        totals = dict.fromkeys(groups, 0.0)
+        for line in out["lines"]:
+            totals[_line_group(line)] += line["us"]
+        print(f"\n{MODELS[name]}: step {out['untraced_ms']:.2f} ms untraced, "
+              f"{out['traced_ms']:.2f} traced; bare matmuls {1e3 * bare:.2f} ms")
+        print("  per part (sum of its lines' medians, us): "
+              + ", ".join(f"{g} {totals[g]:.0f}" for g in groups))
+        print(f"  {'us':>8} {'calls':>5}  {'part':<14} {'where':<24} source")
+        for line in out["lines"][:args.top]:
+            where = f"{line['file'].split('/')[-1]}:{line['line']}"
+            print(f"  {line['us']:8.1f} {line['calls']:5d}  {_line_group(line):<14} "
+                  f"{where:<24} {line['source'][:90]}")
+    print("\nA line's time runs from its trace event to the next (NumPy and BLAS calls count "
+          "for the line that made them); tracing adds about a microsecond per line, shown as "
+          "traced - untraced.  matmul: the products of the floor bench.py speed compares with; "
+          "bias grad 1'dy: the bias gradients' products with a ones vector, not in that floor.")
+
+
+# ---------------------------------------------------------------------------------------------
 # Quality
 # ---------------------------------------------------------------------------------------------
 def quality(args):
@@ -488,6 +562,8 @@ def main(argv=None):
         worker(args)
     elif args.mode == "quality":
         quality(args)
+    elif args.mode == "profile":
+        profile(args)
     else:
         sys.path.insert(0, str(ROOT))
         speed(args)

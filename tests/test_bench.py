@@ -100,3 +100,32 @@ def test_bench_arguments_are_checked(capsys):
         with pytest.raises(SystemExit) as done:
             bench._args(argv)
         assert done.value.code == 2 and match in capsys.readouterr().err
+
+
+def test_profile_mode_prints_the_step_line_by_line(capsys):
+    bench = _bench()
+    bench.main(["profile", "--models", "vae", "--steps", "2", "--warmup", "1", "--top", "8",
+                "--threads", "1"])
+    printed = capsys.readouterr().out
+    assert "CPU: " in printed and "VAE 784-400-20" in printed
+    parts = printed.split("per part (sum of its lines' medians, us): ")[1].splitlines()[0]
+    totals = dict(p.rsplit(" ", 1) for p in parts.split(", "))
+    assert set(totals) == {"matmul", "bias grad 1'dy", "adam", "loss", "rest"}
+    assert all(float(v) > 0 for v in totals.values())
+    table = printed.split("source\n")[1].split("\n\n")[0].splitlines()
+    assert len(table) == 8 and any("np.sqrt(V" in row for row in table)
+    assert all(" matmul " in row for row in table if "np.matmul(x, self.params" in row)
+
+
+def test_step_lines_times_the_package_lines_of_a_step():
+    from lossanalysis.nn import AE
+    from lossanalysis.nn.profile import step_lines
+
+    out = step_lines(AE((16, 8, 4), seed=0), np.full((4, 16), 0.5, np.float32), steps=3, warmup=1)
+    lines = out["lines"]
+    assert [r["us"] for r in lines] == sorted((r["us"] for r in lines), reverse=True)
+    assert all(r["file"].startswith("lossanalysis") for r in lines)
+    # four dense layers (16-8-4-8-16): four forward products per step, each counted once
+    fwd = [r for r in lines if r["source"].startswith('y = np.matmul(x, self.params["W"]')]
+    assert len(fwd) == 1 and fwd[0]["calls"] == 4 and fwd[0]["function"] == "forward"
+    assert out["traced_ms"] > 0 and out["untraced_ms"] > 0

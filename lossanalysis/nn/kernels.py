@@ -9,7 +9,7 @@ from step to step, shares the intermediates between the value and the gradient, 
 out the passes whose result is known (the sum of two products of which one is an exact zero,
 a multiplication by 1).  The catalogue's BCE makes about thirty passes over a block, most of
 them into newly allocated arrays (and the caller scales a copy of its gradient); here BCE takes
-22 passes, the row sums and the scaling included, and allocates nothing: 0.31 against 0.58 ms
+21 passes, the row sums and the scaling included, and allocates nothing: 0.31 against 0.58 ms
 for a 128 x 784 batch on the AMD EPYC it was measured on.
 
 The rewrites that keep the bits:
@@ -20,6 +20,9 @@ The rewrites that keep the bits:
   the catalogue's residual ``p - y = (m - y) + (1 - 2m) e / (1 + e)``, shared here.
 * ``1 / w`` by :func:`numpy.divide` instead of :func:`numpy.reciprocal`: both are the IEEE
   quotient (the second takes twice as long on the machines measured).
+* ``-|z|`` in one pass, by setting the sign bit on the integer view, instead of ``abs`` and
+  ``negative``; BCE then keeps ``-|m - y| |z|`` (the negation is exact) and takes the value as
+  ``ln(1 + e) - (-|m - y| |z|)``, the same sum as the catalogue's.
 
 Only the catalogue's own ``bce`` and ``mse`` (compared with ``==``, so not a user loss that
 happens to share a name) take this path; every other loss goes through the catalogue.
@@ -43,10 +46,9 @@ def _bce(y, z, value, grad, scale, summed, work):
     ``value``: the row sums (``summed``) or the elementwise values; ``grad``: ``scale`` times
     the logit gradient ``p - y``, or None for the value alone.
     """
-    A, E, W, L, C = work
-    np.abs(z, out=A)                     # |z|
-    np.negative(A, out=E)
-    np.exp(E, out=E)                     # e = exp(-|z|)
+    N, E, W, L, C = work
+    _negative_abs(z, N)                  # -|z|
+    np.exp(N, out=E)                     # e = exp(-|z|)
     np.add(E, 1, out=W)                  # w = 1 + e
     np.log(W, out=L)
     np.subtract(W, 1, out=C)
@@ -60,8 +62,12 @@ def _bce(y, z, value, grad, scale, summed, work):
     np.subtract(C, y, out=E)             # m - y
     T = grad if grad is not None else W  # scratch (the gradient is written last)
     np.abs(E, out=T)
-    np.multiply(T, A, out=A)             # (1 - y) max(z, 0) + y max(-z, 0)
-    _finish_value(A, L, value, summed)
+    np.multiply(T, N, out=N)             # -((1 - y) max(z, 0) + y max(-z, 0))
+    if summed:                           # L - (-x) = x + L, bit for bit
+        np.subtract(L, N, out=N)
+        np.add.reduce(N, axis=1, out=value)
+    else:
+        np.subtract(L, N, out=value)
     if grad is None:
         return
     C *= -2
@@ -75,8 +81,7 @@ def _mse(y, z, value, grad, scale, summed, work):
     """Squared error (p - y)^2 at p = sigmoid(z) and its logit gradient 2 (p - y) p (1 - p):
     the catalogue's ``_Difference`` forms for ``mse`` in place."""
     A, E, W, L, C = work
-    np.abs(z, out=A)
-    np.negative(A, out=A)
+    _negative_abs(z, A)
     np.exp(A, out=E)                     # e = exp(-|z|)
     np.add(E, 1, out=W)
     np.divide(1, W, out=W)
@@ -102,12 +107,14 @@ def _mse(y, z, value, grad, scale, summed, work):
     grad *= scale
 
 
-def _finish_value(A, L, value, summed):
-    if summed:
-        np.add(A, L, out=A)
-        np.add.reduce(A, axis=1, out=value)
-    else:
-        np.add(A, L, out=value)
+_SIGN_BIT = {4: (np.int32, np.int32(-2 ** 31)), 8: (np.int64, np.int64(-2 ** 63))}
+
+
+def _negative_abs(z, out):
+    """``out = -|z|`` in one pass: the sign bit set on the integer view (``abs`` then
+    ``negative`` in two passes give the same bits)."""
+    kind, bit = _SIGN_BIT[z.dtype.itemsize]
+    np.bitwise_or(z.view(kind), bit, out=out.view(kind))
 
 
 _KERNELS = {"bce": _bce, "mse": _mse}

@@ -13,7 +13,10 @@ first encoder layer, as many for the input gradient.
 
 from __future__ import annotations
 
+import linecache
+import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -23,7 +26,7 @@ from .mlp import pack
 from .optim import Adam
 
 __all__ = ["matmul_shapes", "step_flops", "bare_matmuls", "median_time", "step_breakdown",
-           "cpu_model", "kernel_costs", "KERNEL_OPS"]
+           "cpu_model", "kernel_costs", "KERNEL_OPS", "kernel_targets", "step_lines"]
 
 
 def matmul_shapes(model, batch: int) -> list:
@@ -300,3 +303,142 @@ def kernel_costs(n: int = 1 << 15, dtype=np.float32, repeat: int = 200) -> dict:
         for name, fn in ops.items():
             costs[name] = 1e9 * median_time(fn, repeat, warmup=min(repeat, 10)) / n
     return costs
+
+
+#: The float32 NumPy functions of a training step whose SIMD target :func:`kernel_targets`
+#: reports.
+STEP_UFUNCS = ("sqrt", "square", "absolute", "divide", "multiply", "add", "exp", "log",
+               "maximum", "greater", "greater_equal")
+
+
+def kernel_targets(names=STEP_UFUNCS) -> dict:
+    """The instruction-set target each float32 NumPy function runs on this CPU, as NumPy's
+    dispatcher chose it (:func:`numpy.lib.introspect.opt_func_info`, NumPy 2.1 and later):
+    e.g. ``"X86_V4"`` (AVX-512), ``"X86_V3"`` (AVX2), ``"baseline(X86_V2)"`` (SSE, four
+    float32 lanes), or None where NumPy does not say.  A function that stays on the baseline
+    on a CPU with wider vectors runs at a fraction of its speed: on the AMD EPYC the step was
+    tuned on, NumPy 2.4's float32 ``sqrt`` (the costliest pass of Adam) is one of them.
+
+    >>> targets = kernel_targets(("sqrt", "exp"))
+    >>> sorted(targets)
+    ['exp', 'sqrt']
+    """
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:                           # NumPy before 2.1
+        return dict.fromkeys(names)
+    out = {}
+    for name in names:
+        target = None
+        try:
+            info = opt_func_info(func_name=f"^{name}$").get(name, {})
+            loops = [v for k, v in info.items() if set(k) <= {"f", "?"} and "f" in k]
+            if loops:
+                target = loops[0].get("current")
+        except Exception:  # noqa: BLE001 - an introspection detail changed: unknown
+            target = None
+        out[name] = target
+    return out
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def step_lines(model, x, *, steps: int = 100, warmup: int = 10, lr: float = 1e-3,
+               seed: int = 0) -> dict:
+    """Where a training step's time goes, line by line: each source line of the package run
+    by the step (forward, backward, Adam update) with the time spent on it per step.
+
+    Lines of this package are traced with :func:`sys.settrace` (frames outside it are not:
+    their time, a NumPy function's or the BLAS library's, counts for the package line that
+    called them); almost every line of the hot path is one NumPy call, so this is a profile
+    per operation.  The time of a line runs from its trace event to the next one, with the
+    tracer's own bookkeeping left out; what tracing still adds (about a microsecond per line
+    on the machine it was written on) shows as ``traced - untraced``.  Single-threaded only:
+    work that :func:`lossanalysis.nn.set_threads` sends to other threads is not seen.
+
+    Returns
+    -------
+    dict
+        ``lines``: a list of ``{"file", "line", "function", "source", "us", "calls"}``
+        (``us``: median over the traced steps of the microseconds per step; ``calls``: times
+        the line ran per step), the costliest first; ``traced_ms`` (median traced step) and
+        ``untraced_ms`` (median step without tracing, interleaved with the traced ones); the
+        model's parameters change (the steps are real ones).
+
+    Examples
+    --------
+    >>> from lossanalysis.nn import AE
+    >>> out = step_lines(AE((16, 8, 4), seed=0), np.full((4, 16), 0.5, np.float32), steps=2,
+    ...                  warmup=1)
+    >>> any("matmul" in r["source"] for r in out["lines"]) and out["untraced_ms"] > 0
+    True
+    """
+    x = model.check_data(x)
+    opt = Adam(model.params, lr=lr)
+    rng = np.random.default_rng(seed)
+
+    def step():
+        _, grads = model.loss_and_grads(x, rng=rng, reuse=True)
+        opt.step(grads)
+
+    clock = time.perf_counter
+    per_line: dict = {}
+    state = [None, 0.0, 0]          # the line being timed, since when, 1 if it just began
+
+    def local(frame, event, arg):
+        now = clock()
+        key = state[0]
+        if key is not None:
+            slot = per_line.get(key)
+            if slot is None:
+                slot = per_line[key] = [0.0, 0]
+            slot[0] += now - state[1]
+            slot[1] += state[2]
+        if event == "return":               # back in the caller's line, if traced
+            frame = frame.f_back
+            if frame is not None and not frame.f_code.co_filename.startswith(_PACKAGE):
+                frame = None
+        state[0] = (None if frame is None or event == "call"
+                    else (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+        state[2] = event == "line"
+        state[1] = clock()
+        return local
+
+    def enter(frame, event, arg):
+        if frame.f_code.co_filename.startswith(_PACKAGE):
+            return local(frame, event, arg)
+        return None
+
+    samples, traced, untraced = [], [], []
+    with np.errstate(under="ignore"):
+        for _ in range(warmup):
+            step()
+        for _ in range(steps):
+            t = clock()
+            step()
+            untraced.append(clock() - t)
+            per_line.clear()
+            state[0] = None
+            previous = sys.gettrace()           # a debugger's or coverage's tracer
+            t = clock()
+            sys.settrace(enter)
+            try:
+                step()
+            finally:
+                sys.settrace(previous)
+            traced.append(clock() - t)
+            samples.append({k: tuple(v) for k, v in per_line.items()})
+    keys = set().union(*samples)
+    lines = []
+    for key in keys:
+        filename, line, function = key
+        times = [s.get(key, (0.0, 0))[0] for s in samples]
+        calls = [s.get(key, (0.0, 0))[1] for s in samples]
+        lines.append({"file": os.path.relpath(filename, os.path.dirname(_PACKAGE)),
+                      "line": line, "function": function,
+                      "source": linecache.getline(filename, line).strip(),
+                      "us": 1e6 * float(np.median(times)), "calls": int(np.median(calls))})
+    lines.sort(key=lambda r: -r["us"])
+    return {"lines": lines, "traced_ms": 1e3 * float(np.median(traced)),
+            "untraced_ms": 1e3 * float(np.median(untraced))}
