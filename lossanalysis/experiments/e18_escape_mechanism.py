@@ -118,6 +118,7 @@ class InkOnly(Catalogue):
     target is under :data:`INK` (compared in float32, as E2 picks its ink pixels), the
     catalogue's elsewhere.
 
+    >>> from lossanalysis.losses import get_loss
     >>> t = InkOnly("bce")
     >>> x, z = np.array([[0.0, 0.5, 1.0]]), np.array([[-6.0, -6.0, -6.0]])
     >>> v, g = t.value_and_grad(x, z, grad_scale=1.0)
