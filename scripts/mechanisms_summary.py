@@ -2,7 +2,9 @@
 """Write studies/mechanisms/MECHANISMS.md from the committed studies
 (lossanalysis.experiments.render.mechanisms_summary): the main and pair studies in studies/
 and the mechanism stage in studies/mechanisms/ (one report per data: its folders' rows and
-experiments merged; its pair studies one each).  --check exits 1 when the file is out of date."""
+experiments merged; its pair studies one each); and render each main and pair study's
+report.md again from its report.json, with what the mechanism stage found about its departures
+(render.mechanism_notes).  --check exits 1 when the file is out of date."""
 import argparse
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from lossanalysis._io import atomic_write
 from lossanalysis._limits import load_json
 from lossanalysis.advise.reports import load_reports
 from lossanalysis.experiments import discover
-from lossanalysis.experiments.render import mechanisms_summary
+from lossanalysis.experiments.render import markdown, mechanism_notes, mechanisms_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "studies" / "mechanisms" / "MECHANISMS.md"
@@ -47,29 +49,45 @@ def pair_reports(folder: Path) -> dict:
     return {d["study"]: d for d in docs if d.get("pair") and not d.get("quick")}
 
 
-def text() -> str:
+def _inputs():
     mech = ROOT / "studies" / "mechanisms"
-    return mechanisms_summary(
-        _ordered(load_reports(ROOT / "studies")),
-        {**_ordered(stage_reports(mech)), **pair_reports(mech)},
-        sorted(discover(stage="mechanisms") + discover(scope="pair", stage="mechanisms"),
-               key=lambda m: int(m.LABEL[1:])),
-        pair_reports(ROOT / "studies"))
+    return (_ordered(load_reports(ROOT / "studies")),
+            {**_ordered(stage_reports(mech)), **pair_reports(mech)},
+            sorted(discover(stage="mechanisms") + discover(scope="pair", stage="mechanisms"),
+                   key=lambda m: int(m.LABEL[1:])),
+            pair_reports(ROOT / "studies"))
+
+
+def text() -> str:
+    return mechanisms_summary(*_inputs())
+
+
+def reports() -> dict:
+    """{path: text}: each main and pair study's report.md, rendered from its report.json with
+    the mechanism stage's notes on its departures (render.mechanism_notes)."""
+    studies, stage, modules, pairs = _inputs()
+    out = {}
+    for name, doc in {**studies, **pairs}.items():
+        out[ROOT / "studies" / name / "report.md"] = markdown(
+            doc, mechanism_notes(doc, stage.get(name), modules))
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--check", action="store_true", help="only check; exit 1 if out of date")
     args = ap.parse_args(argv)
-    new = text()
+    wanted = {TARGET: text(), **reports()}
     if args.check:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != new:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run "
-                  "scripts/mechanisms_summary.py", file=sys.stderr)
-            return 1
-        return 0
-    atomic_write(TARGET, new)
-    print(TARGET)
+        stale = [p for p, t in wanted.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != t]
+        for p in stale:
+            print(f"{p.relative_to(ROOT)} is out of date: run scripts/mechanisms_summary.py",
+                  file=sys.stderr)
+        return 1 if stale else 0
+    for p, t in wanted.items():
+        atomic_write(p, t)
+        print(p)
     return 0
 
 

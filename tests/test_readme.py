@@ -40,5 +40,10 @@ def test_the_mechanism_summary_is_the_stages_own():
     module = _script("mechanisms_summary")
     text = module.TARGET.read_text(encoding="utf-8")
     assert text == module.text(), "run python scripts/mechanisms_summary.py"
+    # each study's report.md is its report.json rendered, with the stage's notes on its
+    # departures: the notes name the experiments that study them
+    for path, want in module.reports().items():
+        assert path.read_text(encoding="utf-8") == want, f"{path}: run the script"
+    assert "E18 (" in (ROOT / "studies" / "fashion-mnist" / "report.md").read_text()
     assert "## Refuted rows no mechanism experiment studies" in text
     assert "MECHANISMS.md" in (ROOT / "README.md").read_text(encoding="utf-8")

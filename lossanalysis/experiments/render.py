@@ -203,8 +203,9 @@ def _row_line(r) -> str:
             f"{fmt(r['value'])} | {p_tol} | {measured} | {effect} | {verdict} |")
 
 
-def markdown(doc: dict) -> str:
-    """The report's Markdown, from its JSON document alone."""
+def markdown(doc: dict, notes: dict | None = None) -> str:
+    """The report's Markdown, from its JSON document alone, and ``notes`` ({experiment label:
+    [lines]}, :func:`mechanism_notes`): what the mechanism stage found about its departures."""
     title = doc["study"]
     c = doc["counts"]
     kind_word = ("prospective" if doc["prospective"] else
@@ -268,6 +269,9 @@ def markdown(doc: dict) -> str:
         lines.append("")
         if e["findings"]:
             lines += ["Findings:", ""] + [f"* {s}" for s in e["findings"]] + [""]
+        if (notes or {}).get(label):
+            lines += [f"Why it departs, from the mechanism stage ({MECHANISMS_LINK}):", ""]
+            lines += [f"* {n}" for n in notes[label]] + [""]
         for f in e["figures"]:
             if f.endswith(".png"):
                 lines += [f"![{label}]({f})", ""]
@@ -387,6 +391,41 @@ def _table(ids, docs: dict, describe=None) -> list:
 
 def _status(doc) -> str:
     return "prospective" if doc.get("prospective") else doc["status"]
+
+
+#: Where a study's report (studies/<name>/report.md) finds the mechanism stage's summary.
+MECHANISMS_LINK = "[MECHANISMS.md](../mechanisms/MECHANISMS.md)"
+
+
+def mechanism_notes(doc: dict, stage: dict | None, modules) -> dict:
+    """{experiment label: [lines]}: for each mechanism experiment of ``modules`` that studies
+    (``EXPLAINS``) falsifiable rows of the study ``doc`` departing from their predictions
+    (refuted or inconclusive), one line naming those rows and the experiment's rivals' rows on
+    the same data (pair) in ``stage``, the stage's merged report of it (None: not measured
+    there).  Read from the reports alone.
+
+    >>> from types import SimpleNamespace as NS
+    >>> doc = {"rows": [{"id": "E2.x", "experiment": "E2", "kind": "falsifiable",
+    ...                  "verdict": "refuted"}]}
+    >>> mod = NS(LABEL="E18", NAME="why", EXPLAINS=("E2.x",))
+    >>> mechanism_notes(doc, None, [mod])
+    {'E2': ['E18 (why) studies `E2.x` (refuted); not measured on these data.']}
+    """
+    notes = {}
+    for mod in modules:
+        studied = {}
+        for r in doc["rows"]:
+            if (r["kind"] == FALSIFIABLE and r["verdict"] in (REFUTED, INCONCLUSIVE)
+                    and r["id"].startswith(tuple(mod.EXPLAINS))):
+                studied.setdefault(r["experiment"], []).append(f"`{r['id']}` ({r['verdict']})")
+        rivals = [x for x in (stage or {}).get("rows", ()) if x["experiment"] == mod.LABEL]
+        found = ("its rivals on these data: " + "; ".join(
+            f"`{x['id']}` {_brief(x)}" for x in rivals)) if rivals else \
+            "not measured on these data"
+        for label, rows in studied.items():
+            notes.setdefault(label, []).append(
+                f"{mod.LABEL} ({mod.NAME}) studies {', '.join(rows)}; {found}.")
+    return notes
 
 
 def mechanisms_summary(studies: dict, stage: dict, modules, pairs: dict | None = None) -> str:
