@@ -38,7 +38,6 @@ from ..protocol import FALSIFIABLE, NOT_APPLICABLE, Prediction
 from .base import Finding, order
 from .cb import raw_premise
 from .figures import legend_below, title
-from .paths import stage_axis
 
 LABEL = "E17"
 NAME = "The continuous Bernoulli's push between two data sets: grey levels or exact 0s"
@@ -111,13 +110,12 @@ _STYLE = {"raw": dict(marker="o", ms=3.5, color=plotting.color("", 0)),
 
 @plotting.style()
 def figure(result):
-    """The pushes' ratio (grey / binary, log axis) at E16's stages, each seed, with the
-    analysis's."""
+    """The pushes' ratio (grey / binary) at E16's stages, each seed, with the analysis's."""
     first = result.per_seed[0]
     drawn = [v for v in VARIANTS if np.isfinite(first[f"_push[{v}][t={LAST}]"])]
     if not drawn:
         return None
-    fig, ax = plotting.figure(1, 1, columns=1, height=2.6)
+    fig, ax = plotting.figure(1, 1, columns=2, height=2.6)
     entries = []
     for v in drawn:
         style = _STYLE[v]
@@ -129,10 +127,12 @@ def figure(result):
         plotting.mark_reference(ref)
         entries += [(f"CB push, {v} images (each seed)", style),
                     (f"λ = μ⁻¹(x), {v} images", dict(lw=0.8, ls=":", color=style["color"]))]
-    stage_axis(ax, STAGES)
+    ax.set_xscale("log")
+    ax.set_xticks(STAGES, [str(t) for t in STAGES])
+    ax.minorticks_off()
     plotting.guides(ax, y=[1.0])
-    ax.set_yscale("log")
-    ax.set_ylabel(plotting.axis_label("push, grey / binary", "ratio"))
+    ax.set(xlabel=plotting.axis_label("training length", "epoch"),
+           ylabel=plotting.axis_label("push, grey / binary", "ratio"))
     legend_below(fig, entries)
     title(fig, LABEL, result.data.name, "CB push between the data sets")
     return fig
