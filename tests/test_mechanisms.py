@@ -294,6 +294,17 @@ def test_e17_compares_the_pushes_with_the_analysis_ratio(tmp_path):
     assert by["E17.plateau[raw]"]["verdict"] == P.REFUTED
     text = (pair / "report.md").read_text()
     assert "the exact 0s carry the departure" in text
+    # its figure is a paper figure (labelled axes, legend outside the data)
+    import figcheck
+    from lossanalysis.experiments.base import Result
+    from lossanalysis.protocol import SEEDS, Prediction, make_row
+    reports = [json.loads((f / "report.json").read_text()) for f in (g, b)]
+    per_seed = [e17.measure(*reports, i) for i in range(len(SEEDS))]
+    preds = [Prediction.from_dict(d) for d in json.loads((pair / "predictions.json").read_text())
+             ["experiments"]["E17"]["predictions"]]
+    rows = [make_row(p, [m[p.id] for m in per_seed], SEEDS) for p in preds]
+    res = Result("E17", study.PairData("bin", "grey"), SEEDS, rows, per_seed, {})
+    assert figcheck.figure_problems(e17.figure(res), "E17") == []
 
 
 def test_e17_raw_rows_need_exact_zeros_in_both_studies():
