@@ -218,6 +218,11 @@ def test_findings_are_filled_from_the_results():
     lo, hi = row.effect_interval
     assert f.render(res) == f"blobs: lean +0.112 [{lo:+.3f}, {hi:+.3f}], refuted; o = 1.5."
     assert not Finding("no", when=(("X.p", "confirmed"),)).applies(res)
+    # an observation may select a sentence too: whether its mean is a number
+    res.observations["u"] = P.Observation((1.0, math.nan), (0, 1), "ratio")
+    assert Finding("f", when=(("obs:o", "finite"),)).applies(res)
+    assert not Finding("f", when=(("obs:u", "finite"),)).applies(res)
+    assert Finding("u", when=(("obs:u", "undefined"), ("X.p", "refuted"))).applies(res)
 
 
 # --------------------------------------------------------------------------- command line

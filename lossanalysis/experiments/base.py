@@ -257,14 +257,19 @@ class Finding:
     ``{verdict:ID}``, ``{effect:ID}`` (mean - predicted, with its interval), ``{grey:ID}`` (the
     mean's size in 8-bit grey levels), ``{obs:NAME}`` (an observation's mean), ``{data}`` (the
     dataset), ``{seeds}``; a number field may end in a format spec (``{mean:ID:+.4f}``).
-    ``when`` selects the sentence: {row id: verdicts it must have, or "detected"}; a finding
-    whose rows are not applicable is left out.
+    ``when`` selects the sentence: {row id: verdicts it must have, or "detected"; or
+    ``"obs:NAME"``: "finite" or "undefined", whether that observation's mean is a number}; a
+    finding whose rows are not applicable is left out.
     """
     text: str
     when: tuple = ()
 
     def applies(self, result: Result) -> bool:
         for rid, wanted in self.when:
+            if rid.startswith("obs:"):
+                if math.isfinite(result.observations[rid[4:]].mean) != (wanted == "finite"):
+                    return False
+                continue
             r = result.row(rid)
             if wanted == "detected":
                 if not r.detected:

@@ -233,9 +233,8 @@ FINDINGS = (
             "{row:E16.spread}."),
     *(Finding(f"The deficit's cause: {text}", (("E16.reach", a), ("E16.spread", b)))
       for (a, b), text in CONTRAST.items()),
-    Finding("CB parameter push over the mid-grey test pixels, raw images: " + ", ".join(
-        f"{{obs:E16.push[raw][t={t}]:.4f}}" for t in STAGES) + " (λ = μ⁻¹(x): "
-        "{obs:E16.analysis_push[raw]:.4f}); clipped: " + ", ".join(
-        f"{{obs:E16.push[clipped][t={t}]:.4f}}" for t in STAGES) + " ({obs:E16.analysis_push"
-        "[clipped]:.4f}), at epochs " + ", ".join(str(t) for t in STAGES) + "."),
+    *(Finding(f"CB parameter push over the mid-grey test pixels, {v} images: " + ", ".join(
+        f"{{obs:E16.push[{v}][t={t}]:.4f}}" for t in STAGES) + " at epochs "
+        + ", ".join(str(t) for t in STAGES) + f" (λ = μ⁻¹(x): {{obs:E16.analysis_push[{v}]:.4f}})"
+        + ".", ((f"obs:E16.analysis_push[{v}]", "finite"),)) for v in VARIANTS),
 )

@@ -334,6 +334,13 @@ def _findings():
         "first state {obs:E18.first_dilation[shared]:.1f}, the analysis' 1/(2p(1 − p)) "
         "{obs:E18.first_step_ratio_predicted:.1f}).  MSE's steps over each: per pixel "
         "{row:E18.per_pixel}; shared weights {row:E18.shared}.")
+    limit = Finding(
+        "With the non-ink pixels' output gradients set to 0, MSE does not bring the mean ink "
+        f"logit to logit(0.1) within E2's {MAX_STEPS:,} steps on every seed (BCE needs "
+        "{obs:E18.steps[bce,masked]:.1f} steps; the ink dilation predicts MSE's steps at "
+        "{obs:E18.predicted[per_pixel,masked]:.0f} along the ink-only path): the intervention's "
+        "ratios are undefined.", (("obs:E18.steps[mse,masked]", "undefined"),
+                                  ("E18.masked.per_pixel", _I)))
     masked = Finding(
         "With the non-ink pixels' output gradients set to 0, BCE needs "
         "{obs:E18.steps[bce,masked]:.1f} steps and MSE {obs:E18.steps[mse,masked]:.0f}; MSE's "
@@ -342,11 +349,11 @@ def _findings():
         "{obs:E18.mask_change:.3f} times their value on the plain runs, where the one-step "
         "dilations predict {obs:E18.mask_change_predicted[shared]:.3f}.  Against the per-pixel "
         "rival's no change {row:E18.masked.per_pixel}; against the shared-weight rival's "
-        "change {row:E18.masked.shared}.")
+        "change {row:E18.masked.shared}.", (("obs:E18.steps[mse,masked]", "finite"),))
     out = [plain]
     out += [Finding(f"Which dilation MSE follows on E2's runs: {text}",
                     (("E18.per_pixel", a), ("E18.shared", b))) for (a, b), text in VERDICTS.items()]
-    out.append(masked)
+    out += [masked, limit]
     out += [Finding(f"The ink-only intervention: {text}",
                     (("E18.masked.per_pixel", a), ("E18.masked.shared", b)))
             for (a, b), text in VERDICTS.items()]
