@@ -336,7 +336,7 @@ def _findings():
         "{row:E18.per_pixel}; shared weights {row:E18.shared}.")
     limit = Finding(
         "With the non-ink pixels' output gradients set to 0, MSE does not bring the mean ink "
-        f"logit to logit(0.1) within E2's {MAX_STEPS:,} steps on every seed (BCE needs "
+        f"logit to logit(0.1) within E2's {MAX_STEPS:,} steps on at least one seed (BCE needs "
         "{obs:E18.steps[bce,masked]:.1f} steps; the ink dilation predicts MSE's steps at "
         "{obs:E18.predicted[per_pixel,masked]:.0f} along the ink-only path): the intervention's "
         "ratios are undefined.", (("obs:E18.steps[mse,masked]", "undefined"),
