@@ -490,7 +490,11 @@ def intensity_summary(images, bins: int = 20) -> IntensitySummary:
     uint8 images and their correctly rounded float32 or float64 copies (as returned by
     :func:`load`) give identical summaries.
     """
-    a = np.asarray(images)
+    try:
+        a = np.asarray(images)
+    except (TypeError, ValueError):        # ragged rows: NumPy's own message names nothing
+        raise ValueError("images must be a regular array of numbers (rows of one length), got "
+                         f"{type(images).__name__}") from None
     if a.size == 0:
         raise ValueError("intensity_summary needs at least one pixel")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):

@@ -356,6 +356,12 @@ def test_intensity_summary_rejects_bad_input(bad, error):
         data.intensity_summary(bad)
 
 
+def test_ragged_images_are_refused_by_name():
+    # found by tests/test_fuzz.py in a fresh clone: NumPy's own message named no argument
+    with pytest.raises(ValueError, match="^images must be a regular array"):
+        data.intensity_summary([[0.2], [0.3, 0.1]])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     hnp.arrays(np.uint8, hnp.array_shapes(min_dims=1, max_dims=3, max_side=30)),
