@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from ..data import intensity_summary
-from ..protocol import GREY_LEVEL, NOT_APPLICABLE, Profile, Row, quantization_step
+from ..protocol import (CONFIRMED, GREY_LEVEL, INCONCLUSIVE, NOT_APPLICABLE, REFUTED, Profile,
+                        Row, quantization_step)
 
 __all__ = ["Source", "StudyData", "SeedData", "Network", "Result", "Finding", "rng", "entropy",
            "frozen", "render_findings", "revisions", "fmt", "INTERIOR", "DATASET_TITLES",
-           "grey_share", "order"]
+           "grey_share", "order", "rival_verdicts", "rival_findings"]
 
 #: The interior range of intensities where every catalogue loss has a finite minimizer that a
 #: fit can reach (the continuous Bernoulli's has none at an exact 0 or 1).
@@ -311,6 +312,35 @@ class Finding:
 def _row_fields(text: str) -> list:
     return [m.group(2) for m in _FIELD.finditer(text)
             if m.group(1) in ("row", "mean", "verdict", "effect", "grey")]
+
+
+def rival_verdicts(a: str, b: str, where: str, custom: dict | None = None) -> dict:
+    """The conclusion for each pair of verdicts (rival ``a``'s row, rival ``b``'s row) of a
+    mechanism experiment's decisive test run on ``where``; ``custom`` replaces some.
+
+    >>> v = rival_verdicts("the per-pixel optimum", "the shared map", "decisive rows")
+    >>> v["refuted", "confirmed"]
+    'the decisive rows support the shared map and refute the per-pixel optimum.'
+    >>> v["confirmed", "inconclusive"]
+    'the per-pixel optimum is confirmed; the shared map undecided.'
+    """
+    C, R, I = CONFIRMED, REFUTED, INCONCLUSIVE
+    return {(R, C): f"the {where} support {b} and refute {a}.",
+            (C, R): f"the {where} support {a} and refute {b}.",
+            (R, R): "neither rival holds.",
+            (C, C): f"both rivals lie within the tolerance: the {where} do not separate them.",
+            (C, I): f"{a} is confirmed; {b} undecided.",
+            (I, C): f"{b} is confirmed; {a} undecided.",
+            (R, I): f"{a} is refuted; {b} undecided.",
+            (I, R): f"{b} is refuted; {a} undecided.",
+            (I, I): "neither rival is confirmed or refuted: undecided.", **(custom or {})}
+
+
+def rival_findings(what: str, row_a: str, row_b: str, table: dict) -> list:
+    """One conditional :class:`Finding` per pair of verdicts of the rows ``row_a`` and
+    ``row_b``: ``"<what>: <conclusion>"`` (``table``: :func:`rival_verdicts`)."""
+    return [Finding(f"{what}: {text}", ((row_a, va), (row_b, vb)))
+            for (va, vb), text in table.items()]
 
 
 def render_findings(findings, result: Result) -> list:

@@ -38,11 +38,10 @@ import numpy as np
 
 from .. import analysis, plotting
 from ..protocol import CONFIRMED as _C
-from ..protocol import INCONCLUSIVE as _I
 from ..protocol import REFUTED as _R
 from ..protocol import Prediction
 from . import networks as shared
-from .base import Finding
+from .base import Finding, rival_findings, rival_verdicts
 from .cb import N_EVAL, VARIANTS, clip, extremeness, premises
 from .figures import legend_below, seed_spread, seeds_note, title
 from .images import contrast, mean_gradient, midgrey_mask
@@ -204,19 +203,14 @@ def figure(result):
 
 
 #: The conclusion for each pair of verdicts (reach row, spread row).
-CONTRAST = {
+CONTRAST = rival_verdicts("reach", "spread", "contrasts", {
     (_C, _R): "the CB mean image's sharpness differs from the Bernoulli's in proportion to its "
               "contrast: the levels its decoder reaches set the deficit (reach), not its edges.",
     (_R, _C): "the CB mean image keeps the Bernoulli's contrast and its sharpness still "
               "differs: its edges (spread), not its levels.",
     (_R, _R): "neither: the CB's contrast differs from the Bernoulli's, but not in proportion to "
               "its sharpness.",
-    (_C, _C): "both rivals lie within the tolerance: the deficit is too small to separate them.",
-    (_C, _I): "reach is confirmed; spread undecided.",
-    (_I, _C): "spread is confirmed; reach undecided.",
-    (_R, _I): "reach is refuted; spread undecided.",
-    (_I, _R): "spread is refuted; reach undecided.",
-    (_I, _I): "undecided."}
+    (_C, _C): "both rivals lie within the tolerance: the deficit is too small to separate them."})
 
 FINDINGS = (
     Finding("Sharpness deficit of the CB mean image on clipped data: " + ", ".join(
@@ -231,10 +225,10 @@ FINDINGS = (
             "{obs:E16.contrast[data]:.4f}); the deficit reach predicts "
             f"{{obs:E16.deficit_reach[t={STAGES[-1]}]:+.4f}}; reach {{row:E16.reach}}; spread "
             "{row:E16.spread}."),
-    *(Finding(f"The deficit's cause: {text}", (("E16.reach", a), ("E16.spread", b)))
-      for (a, b), text in CONTRAST.items()),
+    *rival_findings("The deficit's cause", "E16.reach", "E16.spread", CONTRAST),
     *(Finding(f"CB parameter push over the mid-grey test pixels, {v} images: " + ", ".join(
         f"{{obs:E16.push[{v}][t={t}]:.4f}}" for t in STAGES) + " at epochs "
-        + ", ".join(str(t) for t in STAGES) + f" (λ = μ⁻¹(x): {{obs:E16.analysis_push[{v}]:.4f}})"
-        + ".", ((f"obs:E16.analysis_push[{v}]", "finite"),)) for v in VARIANTS),
+        + ", ".join(str(t) for t in STAGES)
+        + f" (λ = μ⁻¹(x): {{obs:E16.analysis_push[{v}]:.4f}}).",
+        ((f"obs:E16.analysis_push[{v}]", "finite"),)) for v in VARIANTS),
 )

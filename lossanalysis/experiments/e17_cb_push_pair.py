@@ -35,7 +35,7 @@ from ..protocol import CONFIRMED as _C
 from ..protocol import INCONCLUSIVE as _I
 from ..protocol import REFUTED as _R
 from ..protocol import FALSIFIABLE, NOT_APPLICABLE, Prediction
-from .base import Finding, order
+from .base import Finding, order, rival_findings
 from .cb import raw_premise
 from .figures import legend_below, title
 
@@ -164,9 +164,7 @@ FINDINGS = (
               (("E17.grey[raw]", NOT_APPLICABLE), ("E17.grey[clipped]", v)))
       for v, text in ((_C, "the ratio follows the analysis's."),
                       (_R, "the ratio departs from the analysis's."), (_I, "undecided."))),
-    *(Finding(f"Grey levels or exact 0s: {text}", (("E17.grey[raw]", a),
-                                                  ("E17.grey[clipped]", b)))
-      for (a, b), text in CAUSE.items()),
+    *rival_findings("Grey levels or exact 0s", "E17.grey[raw]", "E17.grey[clipped]", CAUSE),
     Finding("The raw ratio moves with training, as diverging logits would make it.",
             (("E17.plateau[raw]", _R),)),
     Finding("The raw ratio stays between the stages.", (("E17.plateau[raw]", _C),)),

@@ -59,8 +59,8 @@ import numpy as np
 
 from .. import plotting
 from ..nn import AE, SGD, Catalogue
-from ..protocol import FALSIFIABLE, Prediction
-from .base import Finding, Network, entropy, rng
+from ..protocol import FALSIFIABLE, INCONCLUSIVE, Prediction
+from .base import Finding, Network, entropy, rival_findings, rival_verdicts, rng
 from .figures import legend_below, seeds_note, title
 from .saturation import (AE_RUN, EVERY_SLOW, INK, LR, MAX_STEPS, Z0, Z_AE, ae_premise, ae_sizes,
                          crossing, dilation, first_step_ratio, path_steps)
@@ -308,20 +308,8 @@ def figure(result):
     return fig
 
 
-_C, _R, _I = "confirmed", "refuted", "inconclusive"
 #: The conclusion for each pair of verdicts (per-pixel row, shared-weight row).
-VERDICTS = {
-    (_R, _C): "the runs support the shared-weight dilation and refute the per-pixel one.",
-    (_C, _R): "the runs support the per-pixel dilation and refute the shared-weight one.",
-    (_R, _R): "neither rival holds.",
-    (_C, _C): "both rivals lie within the tolerance: these runs do not separate them.",
-    (_R, _I): "the per-pixel dilation is refuted; the shared-weight one is not refuted but not "
-              "confirmed either.",
-    (_I, _R): "the shared-weight dilation is refuted; the per-pixel one is not refuted but not "
-              "confirmed either.",
-    (_C, _I): "the per-pixel dilation is confirmed; the shared-weight one undecided.",
-    (_I, _C): "the shared-weight dilation is confirmed; the per-pixel one undecided.",
-    (_I, _I): "neither rival is confirmed or refuted: undecided."}
+VERDICTS = rival_verdicts("the per-pixel dilation", "the shared-weight dilation", "runs")
 
 
 def _findings():
@@ -340,7 +328,7 @@ def _findings():
         "{obs:E18.steps[bce,masked]:.1f} steps; the ink dilation predicts MSE's steps at "
         "{obs:E18.predicted[per_pixel,masked]:.0f} along the ink-only path): the intervention's "
         "ratios are undefined.", (("obs:E18.steps[mse,masked]", "undefined"),
-                                  ("E18.masked.per_pixel", _I)))
+                                  ("E18.masked.per_pixel", INCONCLUSIVE)))
     masked = Finding(
         "With the non-ink pixels' output gradients set to 0, BCE needs "
         "{obs:E18.steps[bce,masked]:.1f} steps and MSE {obs:E18.steps[mse,masked]:.0f}; MSE's "
@@ -351,12 +339,11 @@ def _findings():
         "rival's no change {row:E18.masked.per_pixel}; against the shared-weight rival's "
         "change {row:E18.masked.shared}.", (("obs:E18.steps[mse,masked]", "finite"),))
     out = [plain]
-    out += [Finding(f"Which dilation MSE follows on E2's runs: {text}",
-                    (("E18.per_pixel", a), ("E18.shared", b))) for (a, b), text in VERDICTS.items()]
+    out += rival_findings("Which dilation MSE follows on E2's runs", "E18.per_pixel",
+                          "E18.shared", VERDICTS)
     out += [masked, limit]
-    out += [Finding(f"The ink-only intervention: {text}",
-                    (("E18.masked.per_pixel", a), ("E18.masked.shared", b)))
-            for (a, b), text in VERDICTS.items()]
+    out += rival_findings("The ink-only intervention", "E18.masked.per_pixel",
+                          "E18.masked.shared", VERDICTS)
     return tuple(out)
 
 

@@ -30,7 +30,7 @@ from ..nn import AE, train
 from ..nn.noise import NoisyOutput
 from ..protocol import Prediction
 from . import networks as shared
-from .base import Finding, Network, entropy
+from .base import Finding, Network, entropy, rival_findings, rival_verdicts
 from .figures import legend_below, seeds_note, title
 from .leans import PAIRS, by_prediction, pair_lean, pairs_from, sparse_bins
 
@@ -256,20 +256,15 @@ def figure(result):
     return fig
 
 
-_C, _R, _I = "confirmed", "refuted", "inconclusive"
 #: The conclusion for each pair of verdicts (per pixel, shared map).
-VERDICTS = {
-    (_R, _C): "the decisive rows support the shared map and refute the per-pixel optimum.",
-    (_C, _R): "the decisive rows support the per-pixel optimum and refute the shared map.",
-    (_R, _R): "neither rival holds.",
-    (_C, _C): "both rivals lie within the tolerance: this setting does not separate them.",
-    (_R, _I): "the per-pixel optimum is refuted; the shared map is not refuted but not "
-              "confirmed either (its interval leaves the tolerance band).",
-    (_I, _R): "the shared map is refuted; the per-pixel optimum is not refuted but not "
-              "confirmed either.",
-    (_C, _I): "the per-pixel optimum is confirmed; the shared map undecided.",
-    (_I, _C): "the shared map is confirmed; the per-pixel optimum undecided.",
-    (_I, _I): "neither rival is confirmed or refuted: undecided."}
+VERDICTS = rival_verdicts("the per-pixel optimum", "the shared map", "decisive rows", {
+    ("confirmed", "confirmed"): "both rivals lie within the tolerance: this setting does not "
+                                "separate them.",
+    ("refuted", "inconclusive"): "the per-pixel optimum is refuted; the shared map is not "
+                                 "refuted but not confirmed either (its interval leaves the "
+                                 "tolerance band).",
+    ("inconclusive", "refuted"): "the shared map is refuted; the per-pixel optimum is not "
+                                 "refuted but not confirmed either."})
 
 
 def _findings():
@@ -282,14 +277,13 @@ def _findings():
                 f"[{t}]:+.4f}} (k = {{obs:E9.k_shared_map[{t}]:.3f}}; the noisy net's logits "
                 f"against the twin's: slope {{obs:E9.k_measured[{t}]:.3f}}); ")
         out.append(Finding(head + f"per pixel {{row:{pp}}}; shared map {{row:{sm}}}."))
-        out += [Finding(f"{t}: {text}", ((pp, a), (sm, b))) for (a, b), text in VERDICTS.items()]
+        out += rival_findings(t, pp, sm, VERDICTS)
     for sg in MASKED_SIGMAS:
         pp, sm = (f"E9.mask_drop.{r}[sigma={sg:g}]" for r in RIVALS)
         out.append(Finding(f"Masking the noise outside {BAND} (σ = {sg:g}): the drop of the "
                            f"lean against the per-pixel rival's {{row:{pp}}}; against the shared "
                            f"map's {{row:{sm}}}."))
-        out += [Finding(f"The masking test at σ = {sg:g}: {text}", ((pp, a), (sm, b)))
-                for (a, b), text in VERDICTS.items()]
+        out += rival_findings(f"The masking test at σ = {sg:g}", pp, sm, VERDICTS)
     return tuple(out)
 
 

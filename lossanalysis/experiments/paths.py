@@ -16,30 +16,26 @@ from .. import plotting
 from ..protocol import CONFIRMED as _C
 from ..protocol import INCONCLUSIVE as _I
 from ..protocol import REFUTED as _R
-from .base import Finding
+from .base import rival_findings, rival_verdicts
 
 __all__ = ["VERDICTS", "verdict_findings", "stage_axis"]
 
 #: The conclusion for each pair of verdicts (transient row, plateau row).
-VERDICTS = {
+VERDICTS = rival_verdicts("the transient", "the plateau", "stages", {
     (_C, _R): "it decays as the power law through the earlier stages predicts: a transient of "
               "finite training.",
     (_R, _C): "it stays: a plateau, not a transient.",
     (_R, _R): "neither: it moves on with training, but not as the power law predicts.",
-    (_C, _C): "both rivals lie within the tolerance: the stages do not separate them.",
-    (_C, _I): "the transient is confirmed; the plateau undecided.",
     (_I, _C): "the plateau is confirmed; the transient undecided (or undefined: the earlier "
               "stages differ in sign).",
-    (_R, _I): "the transient is refuted; the plateau undecided.",
     (_I, _R): "the plateau is refuted; the transient undecided (or undefined).",
-    (_I, _I): "undecided."}
+    (_I, _I): "undecided."})
 
 
 def verdict_findings(what: str, transient: str, plateau: str) -> list:
     """One conditional :class:`.base.Finding` per pair of verdicts of the rows ``transient`` and
     ``plateau``: ``"<what>: <conclusion>"``."""
-    return [Finding(f"{what}: {text}", ((transient, a), (plateau, b)))
-            for (a, b), text in VERDICTS.items()]
+    return rival_findings(what, transient, plateau, VERDICTS)
 
 
 def stage_axis(ax, stages) -> None:

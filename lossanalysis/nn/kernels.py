@@ -63,11 +63,7 @@ def _bce(y, z, value, grad, scale, summed, work):
     T = grad if grad is not None else W  # scratch (the gradient is written last)
     np.abs(E, out=T)
     np.multiply(T, N, out=N)             # -((1 - y) max(z, 0) + y max(-z, 0))
-    if summed:                           # L - (-x) = x + L, bit for bit
-        np.subtract(L, N, out=N)
-        np.add.reduce(N, axis=1, out=value)
-    else:
-        np.subtract(L, N, out=value)
+    _finish(np.subtract, L, N, value, summed)    # L - (-x) = x + L, bit for bit
     if grad is None:
         return
     C *= -2
@@ -95,16 +91,23 @@ def _mse(y, z, value, grad, scale, summed, work):
     C += 1
     W *= C
     E += W                               # d = p - y
-    if summed:
-        np.multiply(E, E, out=A)
-        np.add.reduce(A, axis=1, out=value)
-    else:
-        np.multiply(E, E, out=value)
+    _finish(np.multiply, E, E, value, summed, A)
     if grad is None:
         return
     np.multiply(E, 2, out=grad)          # f'(d) = 2 d
     grad *= L
     grad *= scale
+
+
+def _finish(ufunc, a, b, value, summed, scratch=None):
+    """``value`` = ``ufunc(a, b)``, summed over each row when ``summed`` (the elementwise
+    values then go to ``scratch``, by default ``b``)."""
+    if summed:
+        out = b if scratch is None else scratch
+        ufunc(a, b, out=out)
+        np.add.reduce(out, axis=1, out=value)
+    else:
+        ufunc(a, b, out=value)
 
 
 _SIGN_BIT = {4: (np.int32, np.int32(-2 ** 31)), 8: (np.int64, np.int64(-2 ** 63))}
