@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import figcheck
+from toyimages import strokes
 
 from lossanalysis.experiments import discover, runner
 from lossanalysis.experiments import e2_saturation as e2
@@ -16,17 +17,6 @@ from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.experiments.saturation import first_step_ratio
 from lossanalysis.losses import get_loss
 from lossanalysis.protocol import FALSIFIABLE, NOT_APPLICABLE, NOT_JUDGED
-
-
-def strokes(n, side=8, seed=0):
-    """8-bit images: a bright bar (ink, 0.93 or 1) with a mid-grey edge (0.4) on black."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, side, side))
-    r, c = rng.integers(1, side - 3, n), rng.integers(1, side - 3, n)
-    for k in range(n):
-        x[k, r[k]:r[k] + 3, c[k]:c[k] + 2] = rng.choice([0.93, 1.0])
-        x[k, r[k]:r[k] + 3, c[k] + 2] = 0.4
-    return (np.round(x * 255) / 255).reshape(n, -1).astype(np.float32)
 
 
 def tiny():

@@ -7,23 +7,13 @@ import numpy as np
 import pytest
 
 import figcheck
+from toyimages import strokes
 
 from lossanalysis import plotting
 from lossanalysis.experiments import runner
 from lossanalysis.experiments import e2_saturation as e2
 from lossanalysis.experiments.base import StudyData, render_findings
 from lossanalysis.protocol import CONSISTENCY, FALSIFIABLE, NOT_APPLICABLE
-
-
-def inked_images(n, side=8, seed=0):
-    """8-bit images with a bright stroke (ink >= 0.9) on a dark background."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, side, side))
-    rows, cols = rng.integers(1, side - 3, n), rng.integers(1, side - 3, n)
-    for k in range(n):
-        x[k, rows[k]:rows[k] + 3, cols[k]:cols[k] + 2] = rng.choice([0.93, 1.0])
-        x[k, rows[k] + 3, cols[k]:cols[k] + 2] = 0.4
-    return (np.round(x * 255) / 255).reshape(n, -1).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +24,7 @@ def small(request):
     request.addfinalizer(mp.undo)
     mp.setattr(e2, "LR", 0.05)
     mp.setattr(e2, "ETA_FREE", 0.5)
-    data = StudyData("tiny", inked_images(150), inked_images(30, seed=1), (8, 8))
+    data = StudyData("tiny", strokes(150), strokes(30, seed=1), (8, 8))
     reg = runner.predict(data, [e2])
     return data, reg, runner.run(data, [e2], reg, quick=True).results["E2"]
 
@@ -55,7 +45,7 @@ def test_the_registration_needs_no_training(monkeypatch):
         raise AssertionError("registration trained something")
     monkeypatch.setattr(e2, "AE", refuse)
     monkeypatch.setattr(e2, "BiasOnly", refuse)
-    data = StudyData("tiny", inked_images(150), inked_images(30, seed=1), (8, 8))
+    data = StudyData("tiny", strokes(150), strokes(30, seed=1), (8, 8))
     preds = {p.id: p for p in runner.predict(data, [e2])["E2"]}
     assert tuple(preds) == e2.IDS and not any(p.applicable for p in preds.values())
     free, sgd, escape, adam = (preds[i] for i in e2.IDS)

@@ -10,31 +10,17 @@ import numpy as np
 import pytest
 
 import figcheck
+from toyimages import blobs
 
 from lossanalysis import analysis, plotting
-from lossanalysis.experiments import runner
+from lossanalysis.experiments import cb, runner
 from lossanalysis.experiments import e6_continuous_bernoulli as e6
-from lossanalysis.experiments import cb
 from lossanalysis.experiments.base import StudyData
 from lossanalysis.protocol import GREY_LEVEL, NOT_APPLICABLE, NOT_JUDGED
 
 
-def _images(n, side=8, floor=0.0, seed=0):
-    """Blobs of random contrast on a background ``floor``, quantized to 8 bits: exact 0s on
-    the background when floor = 0, and a spread of mid-grey pixels."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:side, 0:side]
-    c = rng.uniform(2, side - 2, (n, 2, 1, 1))
-    r = rng.uniform(1.5, 3, (n, 1, 1))
-    im = rng.uniform(0.4, 1, (n, 1, 1)) * np.exp(-((xx - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2)
-                                                / (2 * r * r))
-    im = np.where(im < 0.05, 0, im)
-    return (np.round((floor + (1 - 2 * floor) * im) * 255) / 255).reshape(n, -1).astype(
-        np.float32)
-
-
 def _study(n, floor=0.0, side=8):
-    return StudyData("blobs", _images(n, side, floor), _images(max(n // 4, 40), side, floor, 1),
+    return StudyData("blobs", blobs(n, side, 0, floor), blobs(max(n // 4, 40), side, 1, floor),
                      (side, side))
 
 

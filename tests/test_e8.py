@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import figcheck
+from toyimages import blobs
 
 from lossanalysis import analysis, plotting
 from lossanalysis.claims import evidence
@@ -20,21 +21,13 @@ from lossanalysis.losses import logit
 from lossanalysis.nn.noise import NoisyOutput, fit_free_logits
 from lossanalysis.protocol import CONSISTENCY, FALSIFIABLE, GREY_LEVEL, NOT_APPLICABLE
 
-
-def _images(n, side, seed=0):
-    """Blobs of random contrast (some saturated) on exact 0s, quantized to 8 bits."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:side, 0:side]
-    c = rng.uniform(2, side - 2, (n, 2, 1, 1))
-    r = rng.uniform(1.5, 3, (n, 1, 1))
-    im = rng.uniform(0.6, 1.6, (n, 1, 1)) * np.exp(-((xx - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2)
-                                                  / (2 * r * r))
-    im = np.where(im < 0.05, 0, np.minimum(im, 1))      # saturated cores: every bin populated
-    return (np.round(im * 255) / 255).reshape(n, -1).astype(np.float32)
+#: Blob peaks above 1 (clipped): saturated cores, so that every bin of E8's pairs is populated.
+SATURATED = (0.6, 1.6)
 
 
 def _study(n, side=8):
-    return StudyData("blobs", _images(n, side), _images(max(n // 4, 40), side, 1), (side, side))
+    return StudyData("blobs", blobs(n, side, contrast=SATURATED),
+                     blobs(max(n // 4, 40), side, 1, contrast=SATURATED), (side, side))
 
 
 @pytest.fixture(scope="module")

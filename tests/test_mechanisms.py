@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toyimages import blobs
 
 from lossanalysis import analysis
 from lossanalysis.losses import get_loss, sigmoid
@@ -121,24 +122,11 @@ def test_mechanism_experiments_say_when_their_premises_fail():
     assert not e10.networks(StudyData("toy", grey[:1500], grey[1500:], (8, 8)), False)
 
 
-def _blobs(n, side=8, seed=0, floor=0.0):
-    """Soft blobs on exact-0 backgrounds (``floor`` > 0: on a grey floor, no exact 0s),
-    quantized to 8 bits: mid-grey pixels for the lean bins, exact 0s for E10's substitution."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:side, 0:side]
-    c = rng.uniform(2, side - 2, (n, 2, 1, 1))
-    r = rng.uniform(1.5, 3, (n, 1, 1))
-    im = rng.uniform(0.4, 1, (n, 1, 1)) * np.exp(-((xx - c[:, 0]) ** 2 + (yy - c[:, 1]) ** 2)
-                                                / (2 * r * r))
-    im = floor + (1 - 2 * floor) * np.where(im < 0.05, 0, im)
-    return (np.round(im * 255) / 255).reshape(n, -1).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def mechanism_runs():
     from lossanalysis.experiments import runner
     from lossanalysis.experiments.base import StudyData
-    data = StudyData("blobs", _blobs(2000), _blobs(400, seed=1), (8, 8))
+    data = StudyData("blobs", blobs(2000), blobs(400, seed=1), (8, 8))
     exps = runner.discover(stage="mechanisms")
     reg = runner.predict(data, exps)
     return exps, reg, runner.run(data, exps, reg, quick=True).results
@@ -183,7 +171,7 @@ def test_the_stage_runs_where_premises_fail():
     from lossanalysis.experiments import runner
     from lossanalysis.experiments.base import StudyData
     from lossanalysis.protocol import NOT_APPLICABLE
-    data = StudyData("floor", _blobs(1500, floor=0.1), _blobs(400, seed=1, floor=0.1), (8, 8))
+    data = StudyData("floor", blobs(1500, floor=0.1), blobs(400, seed=1, floor=0.1), (8, 8))
     exps = [m for m in runner.discover(stage="mechanisms") if m.LABEL in ("E10", "E14")]
     reg = runner.predict(data, exps)
     results = runner.run(data, exps, reg, quick=True).results
@@ -197,7 +185,7 @@ def test_e16_reach_rival_is_exact_for_an_image_scaled_toward_grey():
     # the reach rival's premise: an image a + c x has c times the data's contrast and c times
     # its mean gradient, so g_B (1 - c_CB / c_B) is the sharpness deficit exactly
     from lossanalysis.experiments.images import contrast, mean_gradient
-    x = _blobs(50).astype(np.float64)
+    x = blobs(50).astype(np.float64)
     sharp, flat = 0.1 + 0.8 * x, 0.3 + 0.4 * x
     deficit = mean_gradient(sharp) - mean_gradient(flat)
     reach = mean_gradient(sharp) * (1 - contrast(flat, x) / contrast(sharp, x))
@@ -212,7 +200,7 @@ def e6_e16_quick():
     from lossanalysis.experiments import e16_cb_blur_path as e16
     from lossanalysis.experiments import runner
     from lossanalysis.experiments.base import StudyData
-    data = StudyData("blobs", _blobs(1500), _blobs(400, seed=1), (8, 8))
+    data = StudyData("blobs", blobs(1500), blobs(400, seed=1), (8, 8))
     reg = runner.predict(data, [e6, e16])
     return runner.run(data, [e6, e16], reg, quick=True).results
 
@@ -241,7 +229,7 @@ def _e16_report(name, frac_zero, grey, push, analysis_push, tmp_path):
     from lossanalysis import protocol as P
     from lossanalysis.experiments import study
     from lossanalysis.experiments.base import StudyData
-    x = _blobs(300)
+    x = blobs(300)
     data = StudyData(name, x[:200], x[200:], (8, 8))
     folder = tmp_path / name
     study.register(data, folder, [], status="development")
