@@ -21,7 +21,7 @@ crossing, the last one interpolated: :func:`.saturation.path_steps`):
 
 Rows (falsifiable, rule "ratio"): ``E18.per_pixel`` and ``E18.shared`` = MSE's measured steps
 / the rival's predicted steps, predicted 1.  E18's networks are E2's (its sizes, settings and
-random streams "E2"/"init" and "E2"/"order" on the same training subset), so its BCE and MSE
+random streams, :func:`.saturation.saturated_ae`, on the same training subset), so its BCE and MSE
 trajectories are E2's and ``E18.per_pixel`` repeats ``E2.ae.escape.sgd`` seed by seed: the two
 rivals are judged on the same runs.
 
@@ -60,18 +60,17 @@ import numpy as np
 from .. import plotting
 from ..nn import AE, SGD, Catalogue
 from ..protocol import FALSIFIABLE, INCONCLUSIVE, Prediction
-from .base import Finding, Network, entropy, rival_findings, rival_verdicts, rng
+from .base import Finding, Network, rival_findings, rival_verdicts
 from .figures import legend_below, seeds_note, title
 from .saturation import (AE_RUN, EVERY_SLOW, INK, LR, MAX_STEPS, Z0, Z_AE, ae_premise, ae_sizes,
-                         crossing, dilation, first_step_ratio, path_steps)
+                         crossing, dilation, escape_data, escape_path, first_step_ratio,
+                         path_steps, saturated_ae)
 
 LABEL = "E18"
 NAME = "Why MSE escapes saturation sooner than the ink dilation predicts: per pixel or shared"
 STAGE = "mechanisms"              #: measured apart from the main study (``study --mechanisms``)
 #: The main study's rows (id prefixes) whose departure from the analysis this explains.
 EXPLAINS = ("E2.ae.escape.sgd",)
-#: E2's random stream names, so that the networks are E2's.
-STREAM = "E2"
 COST = 0.3
 RIVALS = ("per_pixel", "shared")
 CONDITIONS = ("", "masked")       #: the plain runs (E2's) and the ink-only intervention
@@ -144,35 +143,20 @@ def _loss(loss: str, masked: bool):
 def train_escape(x, s, seed) -> dict:
     """E2's saturated AE under plain SGD (``s``: loss, masked, sizes, batch, n_eval, every),
     trained on minibatches in E2's order until the held-back images' mean ink logit reaches
-    :data:`Z_AE`: its trajectory (``steps``, ``means``) and, for BCE, both rivals' dilations
-    at every state of its path (``per_pixel``, ``shared``)."""
-    n_eval = min(s["n_eval"], len(x) // 4)
-    xt, xe = x[:-n_eval], x[-n_eval:]
-    ink, b = xe >= INK, min(s["batch"], len(xt))
-    model = AE(s["sizes"], loss=_loss(s["loss"], s["masked"]), seed=entropy(seed, STREAM, "init"))
-    last = f"dec.{len(model.decoder.dense) - 1}"
-    model.params[f"{last}.W"][...], model.params[f"{last}.b"][...] = 0.0, Z0
-    order = rng(seed, STREAM, "order").permutation(len(xt))
-    opt, every, bce = SGD(model.params, lr=LR, momentum=0.0), s["every"], s["loss"] == "bce"
+    :data:`.saturation.Z_AE`: its trajectory (``steps``, ``means``) and, for BCE, both rivals'
+    dilations at every state of its path (``per_pixel``, ``shared``)."""
+    d = escape_data(x, s, seed)
+    model = saturated_ae(s["sizes"], _loss(s["loss"], s["masked"]), seed)
     twins = {loss: AE(s["sizes"], loss=_loss(loss, s["masked"]), dtype=np.float64)
-             for loss in ("bce", "mse")} if bce else {}
-    y_ink = xe[ink].astype(np.float64)
-    out = {"steps": [], "means": [], "per_pixel": [], "shared": []}
-    with np.errstate(over="ignore", under="ignore"):
-        for t in range(MAX_STEPS + 1):
-            i = (t * b) % (len(xt) - b + 1)
-            batch = xt[order[i:i + b]]
-            if t % every == 0 or t == 1:
-                z = model.logits(xe)[ink].astype(np.float64)
-                out["steps"].append(t)
-                out["means"].append(float(z.mean()))
-                if bce:
-                    out["per_pixel"].append(dilation(z, y_ink))
-                    out["shared"].append(shared_dilation(twins, model.params, batch, xe, ink))
-                if out["means"][-1] >= Z_AE:
-                    break
-            opt.step(model.loss_and_grads(batch)[1])
-    return {k: np.asarray(v) for k, v in out.items()}
+             for loss in ("bce", "mse")}
+    y_ink = d["xe"][d["ink"]].astype(np.float64)
+
+    def rivals(z, batch):                           # BCE's path: both rivals' dilations
+        return {"per_pixel": dilation(z, y_ink),
+                "shared": shared_dilation(twins, model.params, batch, d["xe"], d["ink"])}
+    out = escape_path(model, SGD(model.params, lr=LR, momentum=0.0), d, s["every"],
+                      rivals if s["loss"] == "bce" else None)
+    return {"per_pixel": np.array([]), "shared": np.array([]), **out}
 
 
 def networks(data, quick) -> dict:

@@ -32,10 +32,11 @@ from scipy.integrate import quad
 from .. import analysis, plotting
 from ..nn import AE, SGD, Adam, BiasOnly
 from ..protocol import CONSISTENCY, FALSIFIABLE, Prediction
-from .base import Finding, Network, entropy, rng
+from .base import Finding, Network, rng
 from .figures import legend_below, seeds_note, title
 from .saturation import (AE_RUN, EVERY_SLOW, INK, LR, MAX_STEPS, Z0, Z_AE, ae_premise, ae_sizes,
-                         crossing, dilation, first_step_ratio, path_steps)
+                         crossing, dilation, escape_data, escape_path, first_step_ratio,
+                         path_steps, saturated_ae)
 
 LABEL, NAME = "E2", "Saturation"
 #: Free outputs' escape threshold (p = 1/2; the AE's, logit(0.1), is saturation.Z_AE) and step.
@@ -97,35 +98,21 @@ def train_saturated(x, s, seed) -> dict:
     """One saturated AE (loss, optimizer of ``s``) trained on minibatches (the seed's order) until
     the mean ink logit of the held-back images reaches Z_AE: its trajectory, the first step's
     change of that mean on a float64 copy, and (BCE with SGD) the dilation at every step."""
-    n_eval = min(s["n_eval"], len(x) // 4)
-    xt, xe = x[:-n_eval], x[-n_eval:]
-    ink, b = xe >= INK, min(s["batch"], len(xt))
-    model = AE(s["sizes"], loss=s["loss"], seed=entropy(seed, LABEL, "init"))
-    last = f"dec.{len(model.decoder.dense) - 1}"
-    model.params[f"{last}.W"][...], model.params[f"{last}.b"][...] = 0.0, Z0
-    order = rng(seed, LABEL, "order").permutation(len(xt))
+    d = escape_data(x, s, seed)
+    xe, ink, b = d["xe"], d["ink"], d["b"]
+    model = saturated_ae(s["sizes"], s["loss"], seed)
     make = (lambda m: SGD(m.params, lr=LR, momentum=0.0)) if s["opt"] == "sgd" else (
         lambda m: Adam(m.params, lr=LR))
     twin = AE(s["sizes"], loss=s["loss"], dtype=np.float64)
     twin.set_params(model.get_params())
     z0 = twin.logits(xe)[ink].mean()
-    make(twin).step(twin.loss_and_grads(xt[order[:b]])[1])
-    out = {"first": np.float64(twin.logits(xe)[ink].mean() - z0), "steps": [], "means": [],
-           "dilation": []}
-    opt, every = make(model), s["every"]
-    with np.errstate(over="ignore", under="ignore"):
-        for t in range(MAX_STEPS + 1):
-            if t % every == 0 or t == 1:
-                z = model.logits(xe)[ink].astype(np.float64)
-                out["steps"].append(t)
-                out["means"].append(float(z.mean()))
-                if s["loss"] == "bce" and s["opt"] == "sgd":
-                    out["dilation"].append(dilation(z, xe[ink].astype(np.float64)))
-                if out["means"][-1] >= Z_AE:
-                    break
-            i = (t * b) % (len(xt) - b + 1)
-            opt.step(model.loss_and_grads(xt[order[i:i + b]])[1])
-    return {k: np.asarray(v) if isinstance(v, list) else v for k, v in out.items()}
+    make(twin).step(twin.loss_and_grads(d["xt"][d["order"][:b]])[1])
+    first = np.float64(twin.logits(xe)[ink].mean() - z0)
+    y_ink = xe[ink].astype(np.float64)
+    record = (lambda z, batch: {"dilation": dilation(z, y_ink)}) \
+        if (s["loss"], s["opt"]) == ("bce", "sgd") else None
+    return {"first": first, "dilation": np.array([]),
+            **escape_path(model, make(model), d, s["every"], record)}
 
 
 def networks(data, quick) -> dict:

@@ -3,7 +3,8 @@ premise, the escape's crossing, and E2's ink-pixel dilation.
 
 E2 starts an AE with its last layer at W = 0, b = :data:`Z0` and trains it with plain SGD until
 the held-back images' mean ink logit (targets >= :data:`INK`) reaches :data:`Z_AE`; E18 trains
-the same networks (E2's random streams) to test why MSE escapes sooner than E2 predicts.
+the same networks (E2's random streams: :func:`saturated_ae`, :func:`escape_data`, the loop
+:func:`escape_path`) to test why MSE escapes sooner than E2 predicts.
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import numpy as np
 
 from .. import analysis
 from ..losses import get_loss
+from ..nn import AE
+from .base import entropy, rng
 
 __all__ = ["Z0", "INK", "Z_AE", "AE_RUN", "LR", "MAX_STEPS", "EVERY_SLOW", "MIN_INK_PIXELS",
-           "ae_sizes", "ae_premise", "first_step_ratio", "crossing", "dilation", "path_steps"]
+           "STREAM", "ae_sizes", "ae_premise", "saturated_ae", "escape_data", "escape_path",
+           "first_step_ratio", "crossing", "dilation", "path_steps"]
 
 #: The initial output logit (saturated: sigmoid(-6) = 0.0025), and the ink pixels' targets.
 Z0, INK = -6.0, 0.9
@@ -25,6 +29,7 @@ Z_AE = math.log(0.1 / 0.9)
 AE_RUN = {False: {"n_train": 10000, "n_eval": 128, "batch": 32},
           True: {"n_train": 2000, "n_eval": 64, "batch": 16}}
 LR, MAX_STEPS, EVERY_SLOW, MIN_INK_PIXELS = 1e-3, 20000, 10, 50
+STREAM = "E2"       #: the random streams' name: E18's networks are E2's
 
 
 def ae_sizes(D: int) -> tuple:
@@ -43,6 +48,49 @@ def ae_premise(data) -> str:
     if n_eval * data.D * np.mean(data.train >= INK) < MIN_INK_PIXELS:
         return f"fewer than {MIN_INK_PIXELS} ink pixels (>= {INK}) expected in {n_eval} images"
     return ""
+
+
+def saturated_ae(sizes, loss, seed: int, dtype=np.float32) -> AE:
+    """The AE of ``sizes`` and ``loss`` (a catalogue name or term), initialized from E2's stream
+    for ``seed``, its last layer set to W = 0, b = :data:`Z0`: every output saturated."""
+    model = AE(sizes, loss=loss, seed=entropy(seed, STREAM, "init"), dtype=dtype)
+    last = f"dec.{len(model.decoder.dense) - 1}"
+    model.params[f"{last}.W"][...], model.params[f"{last}.b"][...] = 0.0, Z0
+    return model
+
+
+def escape_data(x, s: dict, seed: int) -> dict:
+    """E2's split of the seed's images ``x`` (``s``: n_eval, batch): training images ``xt``,
+    held-back images ``xe``, their ink pixels ``ink``, the batch size ``b`` and E2's order of
+    the training images."""
+    n_eval = min(s["n_eval"], len(x) // 4)
+    xt, xe = x[:-n_eval], x[-n_eval:]
+    return {"xt": xt, "xe": xe, "ink": xe >= INK, "b": min(s["batch"], len(xt)),
+            "order": rng(seed, STREAM, "order").permutation(len(xt))}
+
+
+def escape_path(model, opt, d: dict, every: int, on_state=None) -> dict:
+    """Train ``model`` with ``opt`` on minibatches of ``d`` (:func:`escape_data`, in its order)
+    until the held-back images' mean ink logit reaches :data:`Z_AE` (at most
+    :data:`MAX_STEPS` steps), evaluated at steps 0, 1 and every ``every``-th: ``steps`` and
+    ``means``, and what ``on_state(z_ink, batch)`` returns ({name: value}) at each evaluated
+    state (``batch``: the minibatch of the step taken from it), as arrays."""
+    xt, xe, ink, b, order = (d[k] for k in ("xt", "xe", "ink", "b", "order"))
+    out = {"steps": [], "means": []}
+    with np.errstate(over="ignore", under="ignore"):
+        for t in range(MAX_STEPS + 1):
+            i = (t * b) % (len(xt) - b + 1)
+            batch = xt[order[i:i + b]]
+            if t % every == 0 or t == 1:
+                z = model.logits(xe)[ink].astype(np.float64)
+                out["steps"].append(t)
+                out["means"].append(float(z.mean()))
+                for k, v in (on_state(z, batch) if on_state else {}).items():
+                    out.setdefault(k, []).append(v)
+                if out["means"][-1] >= Z_AE:
+                    break
+            opt.step(model.loss_and_grads(batch)[1])
+    return {k: np.asarray(v) for k, v in out.items()}
 
 
 def first_step_ratio(z0=Z0) -> float:
